@@ -1,0 +1,232 @@
+"""Activation functions and their differential algebra (THEORY §1, §5).
+
+Each activation ``a(z)`` is described by auxiliary variables ``A_1..A_r`` (per
+hidden unit) that are closed under differentiation in z:
+
+    a(z) = value(z, A),          dA_j/dz = deriv_j(z, A),
+
+with ``value`` and ``deriv_j`` polynomials.  For tanh, ``A = (T,)`` with
+``T = tanh z``, ``a = T`` and ``dT/dz = 1 − T²``; iterating the generator
+then stays inside the polynomial ring Q[h, T] and never builds nested tanh
+derivatives.  A user expression ``a(z)`` without a known closure uses the
+derivative chain ``D_j = a^{(j)}(z)``, ``dD_j/dz = D_{j+1}``, which is closed
+for any finite number of derivatives (the chain length is set per derivation).
+Polynomial activations (identity, cubic, user polynomials) need no auxiliary.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+__all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z"]
+
+Z = sp.Symbol("z", real=True)
+_A = sp.symbols("A0:8")  # generic placeholders for auxiliaries in the rules
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation with its auxiliary-variable closure.
+
+    Attributes
+    ----------
+    name : registry name or the user expression as text.
+    expr : a(z) as a SymPy expression in :data:`Z`.
+    aux : names of the auxiliary variables (``"T"`` gives ``T1..Tn``).
+    aux_exprs : each auxiliary as a function of z.
+    value : a(z) as a polynomial in (z, A0, A1, ...).
+    derivs : dA_j/dz as polynomials in (z, A0, A1, ...).
+    antiderivative : ∫ a dz (used for gradient networks and 1-D Gibbs laws), or None.
+    bounded : |a| bounded on R (used to guarantee a stationary law).
+    lipschitz : a global Lipschitz constant when known, else None.
+    smooth : False for ReLU-like activations, which can be simulated but not derived.
+    chain : True when the auxiliaries are the derivative chain of a user expression.
+    latex_aux : LaTeX symbol of each auxiliary.
+    """
+
+    name: str
+    expr: sp.Expr
+    aux: tuple[str, ...] = ()
+    aux_exprs: tuple[sp.Expr, ...] = ()
+    value: sp.Expr = Z
+    derivs: tuple[sp.Expr, ...] = ()
+    antiderivative: sp.Expr | None = None
+    bounded: bool = False
+    lipschitz: float | None = None
+    smooth: bool = True
+    chain: bool = False
+    latex_aux: tuple[str, ...] = field(default=())
+
+    @property
+    def is_polynomial(self) -> bool:
+        return not self.aux
+
+    def with_chain_length(self, length: int) -> "Activation":
+        """For a derivative-chain activation, the closure with ``length`` derivatives
+        (the last one is kept as an opaque variable whose derivative is never needed)."""
+        if not self.chain:
+            return self
+        length = max(1, length)
+        names = tuple(f"D{j}_" for j in range(length + 1))
+        exprs = tuple(sp.diff(self.expr, Z, j) for j in range(length + 1))
+        syms = sp.symbols(f"A0:{length + 1}")
+        derivs = tuple(syms[j + 1] for j in range(length)) + (sp.Integer(0),)
+        latex = tuple(rf"a^{{({j})}}" for j in range(length + 1))
+        return Activation(
+            name=self.name, expr=self.expr, aux=names, aux_exprs=exprs, value=syms[0],
+            derivs=derivs, antiderivative=self.antiderivative, bounded=self.bounded,
+            lipschitz=self.lipschitz, smooth=True, chain=True, latex_aux=latex,
+        )
+
+
+def _registry() -> dict[str, Activation]:
+    T, = _A[:1]
+    z = Z
+    return {
+        "identity": Activation("identity", z, value=z, antiderivative=z**2 / 2,
+                               lipschitz=1.0),
+        "tanh": Activation("tanh", sp.tanh(z), ("T",), (sp.tanh(z),), T, (1 - T**2,),
+                           sp.log(sp.cosh(z)), bounded=True, lipschitz=1.0,
+                           latex_aux=(r"T",)),
+        "sigmoid": Activation("sigmoid", 1 / (1 + sp.exp(-z)), ("S",), (1 / (1 + sp.exp(-z)),),
+                              T, (T - T**2,), sp.log(1 + sp.exp(z)), bounded=True,
+                              lipschitz=0.25, latex_aux=(r"S",)),
+        "softplus": Activation("softplus", sp.log(1 + sp.exp(z)), ("P", "S"),
+                               (sp.log(1 + sp.exp(z)), 1 / (1 + sp.exp(-z))),
+                               _A[0], (_A[1], _A[1] - _A[1]**2),
+                               -sp.polylog(2, -sp.exp(z)), bounded=False, lipschitz=1.0,
+                               latex_aux=(r"P", r"S")),
+        "sin": Activation("sin", sp.sin(z), ("s", "c"), (sp.sin(z), sp.cos(z)), _A[0],
+                          (_A[1], -_A[0]), -sp.cos(z), bounded=True, lipschitz=1.0,
+                          latex_aux=(r"\sigma", r"\kappa")),
+        "cubic": Activation("cubic", z - z**3 / 3, value=z - z**3 / 3,
+                            antiderivative=z**2 / 2 - z**4 / 12),
+    }
+
+
+_NON_SMOOTH = {"relu": sp.Max(0, Z), "abs": sp.Abs(Z)}
+
+KNOWN_ACTIVATIONS: dict[str, Activation] = _registry()
+
+
+def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.Expr:
+    """Parse user text with SymPy's parser (never ``eval``), allowing only the given symbols.
+
+    Raises ``ValueError`` naming ``what`` when the text does not parse or uses unknown names.
+    """
+    from sympy.parsing.sympy_parser import (convert_xor, parse_expr,
+                                            standard_transformations)
+
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{what}: expected a non-empty expression string, got {text!r}.")
+    local = dict(symbols)
+    # functions users may write; everything else is refused below
+    for fname in ("tanh", "sinh", "cosh", "exp", "log", "sin", "cos", "tan", "atan",
+                  "sqrt", "erf", "Abs", "Max", "Min", "pi", "E"):
+        local[fname] = getattr(sp, fname)
+    local["abs"] = sp.Abs
+    local["sigmoid"] = lambda x: 1 / (1 + sp.exp(-x))
+    local["softplus"] = lambda x: sp.log(1 + sp.exp(x))
+    local["relu"] = lambda x: sp.Max(0, x)
+    try:
+        expr = parse_expr(text, local_dict=local, global_dict={"Integer": sp.Integer,
+                          "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol,
+                          "Function": sp.Function},
+                          transformations=standard_transformations + (convert_xor,),
+                          evaluate=True)
+    except Exception as exc:  # SymPy raises many types for malformed text
+        raise ValueError(f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
+                         f"Write a SymPy expression in {', '.join(sorted(symbols))}, "
+                         f"e.g. '{next(iter(symbols))}**2'.") from None
+    if not isinstance(expr, sp.Expr):
+        raise ValueError(f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__}).")
+    unknown = {s.name for s in expr.free_symbols} - set(symbols)
+    if unknown:
+        raise ValueError(f"{what}: unknown name(s) {sorted(unknown)} in {text!r}; "
+                         f"allowed variables are {sorted(symbols)}.")
+    undefined = [f for f in expr.atoms(sp.core.function.AppliedUndef)]
+    if undefined:
+        raise ValueError(f"{what}: unknown function(s) {sorted(str(f.func) for f in undefined)} "
+                         f"in {text!r}; use elementary SymPy functions such as tanh, exp, log.")
+    return _rationalize(expr)
+
+
+def _rationalize(expr: sp.Expr) -> sp.Expr:
+    """Replace floats by the exact decimal rationals they were written as."""
+    floats = expr.atoms(sp.Float)
+    if not floats:
+        return expr
+    return expr.xreplace({f: sp.Rational(str(f)) for f in floats})
+
+
+def is_smooth(expr: sp.Expr) -> bool:
+    return not expr.has(sp.Abs, sp.Max, sp.Min, sp.Heaviside, sp.sign, sp.Piecewise)
+
+
+def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
+    """Look up an activation by name, or build one from a SymPy expression in z.
+
+    ``spec`` is a registry name (see :data:`KNOWN_ACTIVATIONS`), ``"relu"``/``"abs"``
+    (accepted only with ``allow_nonsmooth=True``, for simulation), or an expression
+    string/SymPy expression in ``z``.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str) and spec.strip().lower() in KNOWN_ACTIVATIONS:
+        return KNOWN_ACTIVATIONS[spec.strip().lower()]
+    if isinstance(spec, str) and spec.strip().lower() in _NON_SMOOTH:
+        expr = _NON_SMOOTH[spec.strip().lower()]
+        name = spec.strip().lower()
+    else:
+        if isinstance(spec, str):
+            try:
+                expr = parse_expression(spec, {"z": Z}, "network.activation")
+            except ValueError as exc:
+                raise ValueError(f"{exc} Known activations: "
+                                 f"{', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation only), "
+                                 "or any SymPy expression in z such as 'z/(1+z**2)'.") from None
+        elif isinstance(spec, sp.Expr):
+            expr = _rationalize(spec.xreplace({s: Z for s in spec.free_symbols if s.name == "z"}))
+        else:
+            raise ValueError(f"network.activation: expected a name ({', '.join(KNOWN_ACTIVATIONS)}) "
+                             f"or an expression in z, got {spec!r}.")
+        name = str(expr)
+        if expr.free_symbols - {Z}:
+            raise ValueError(f"network.activation: {spec!r} may depend on z only, found "
+                             f"{sorted(s.name for s in expr.free_symbols - {Z})}.")
+    if not is_smooth(expr):
+        if not allow_nonsmooth:
+            raise ValueError(
+                f"network.activation: {name!r} is not smooth (it has no Taylor expansion), so "
+                "kernels cannot be derived for it. It can still be simulated (SRNN(..., "
+                "derivable=False) or symresp simulate); for derivation use a smooth activation: "
+                f"{', '.join(KNOWN_ACTIVATIONS)} or an expression such as 'log(1+exp(z))'.")
+        return Activation(name, expr, value=expr, smooth=False, lipschitz=1.0)
+    if expr.is_polynomial(Z):
+        return Activation(name, expr, value=sp.expand(expr),
+                          antiderivative=sp.integrate(expr, Z),
+                          lipschitz=1.0 if sp.degree(expr, Z) <= 1 else None)
+    bounded = _is_bounded(expr)
+    anti = None
+    try:
+        cand = sp.integrate(expr, Z)
+        if not cand.has(sp.Integral):
+            anti = cand
+    except Exception:  # integration is a convenience, never required
+        anti = None
+    return Activation(name, expr, antiderivative=anti, bounded=bounded, chain=True)
+
+
+def _is_bounded(expr: sp.Expr) -> bool:
+    try:
+        lims = [sp.limit(expr, Z, sp.oo), sp.limit(expr, Z, -sp.oo)]
+    except Exception:
+        return False
+    if not all(lim.is_finite for lim in lims):
+        return False
+    try:  # a finite limit at ±∞ with no singularity on R
+        sing = sp.calculus.singularities(expr, Z, sp.S.Reals)
+        return sing == sp.S.EmptySet
+    except Exception:
+        return False

@@ -1,0 +1,435 @@
+"""The SRNN model: validated plain data, TOML specs, error messages (THEORY §1).
+
+    dh_t = [ φ(h_t) + ε γ(h_t) u_t ] dt + σ dW_t,     y_t = f(h_t),
+    φ(h) = −Γ h + M a(W h + b)
+
+``M`` is the identity for the standard network and ``Wᵀ`` for the
+Hopfield (gradient) form of THEORY §4.4 (``form = "hopfield"``).
+Every number is kept exact (SymPy rationals); floats are read as the decimals
+they were written as.  Units and channels are 1-based in specs (h1, u1) and
+0-based in arrays.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from .activations import Activation, get_activation, parse_expression, KNOWN_ACTIVATIONS, Z
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SRNN", "SpecError", "load_spec", "h_symbols"]
+
+
+class SpecError(ValueError):
+    """A network specification is invalid; the message names the parameter and the fix."""
+
+
+def h_symbols(n: int) -> tuple[sp.Symbol, ...]:
+    """The state variables h1..hn (1-based names, 0-based positions)."""
+    return tuple(sp.Symbol(f"h{i + 1}", real=True) for i in range(n))
+
+
+def _number(x, what: str) -> sp.Expr:
+    """An exact SymPy number from an int, float, or string such as ``"3/2"``."""
+    if isinstance(x, bool):
+        raise SpecError(f"{what}: expected a number, got the boolean {x!r}.")
+    if isinstance(x, (int, np.integer)):
+        return sp.Integer(int(x))
+    if isinstance(x, (float, np.floating)):
+        if not np.isfinite(x):
+            raise SpecError(f"{what}: expected a finite number, got {x!r}.")
+        return sp.Rational(repr(float(x)))
+    if isinstance(x, sp.Expr) and x.is_number:
+        return sp.nsimplify(x, rational=True) if x.has(sp.Float) else x
+    if isinstance(x, str):
+        try:
+            val = sp.Rational(x.strip())
+        except (TypeError, ValueError):
+            try:
+                val = parse_expression(x, {}, what)
+            except ValueError:
+                val = None
+            if val is None or not val.is_number or not val.is_real:
+                raise SpecError(f"{what}: could not read {x!r} as a number; write e.g. 0.5, 3, "
+                                "\"3/2\" or \"sqrt(2)\".") from None
+        return val
+    raise SpecError(f"{what}: expected a number, got {x!r} ({type(x).__name__}).")
+
+
+def _matrix(x, shape: tuple[int, int], what: str, *, allow_scalar=False,
+            allow_diag=False, hint: str = "") -> sp.Matrix:
+    rows, cols = shape
+    if isinstance(x, sp.MatrixBase):
+        x = x.tolist()
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if not isinstance(x, (list, tuple)):
+        if allow_scalar:
+            return _number(x, what) * sp.eye(rows)
+        raise SpecError(f"{what}: expected a {rows}×{cols} matrix (list of {rows} rows), "
+                        f"got {x!r}. {hint}")
+    if x and all(not isinstance(r, (list, tuple)) for r in x):
+        if allow_diag and len(x) == rows:
+            return sp.diag(*[_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
+        if rows == 1 and len(x) == cols:
+            return sp.Matrix([[_number(v, f"{what}[{j + 1}]") for j, v in enumerate(x)]])
+        if cols == 1 and len(x) == rows:
+            return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
+        exp = f"{rows}×{cols} matrix" + (f" or a list of {rows} diagonal entries" if allow_diag else "")
+        raise SpecError(f"{what}: expected a {exp}, got a flat list of length {len(x)}. {hint}")
+    if len(x) != rows or any(not isinstance(r, (list, tuple)) or len(r) != cols for r in x):
+        got = f"{len(x)} rows of lengths {[len(r) if isinstance(r, (list, tuple)) else 1 for r in x]}"
+        raise SpecError(f"{what}: expected shape {rows}×{cols}, got {got}. {hint}")
+    return sp.Matrix([[_number(v, f"{what}[{i + 1},{j + 1}]") for j, v in enumerate(r)]
+                      for i, r in enumerate(x)])
+
+
+def _vector(x, length: int, what: str, hint: str = "") -> sp.Matrix:
+    if isinstance(x, (int, float, str, np.number)) or (isinstance(x, sp.Expr)):
+        if length == 1:
+            return sp.Matrix([_number(x, what)])
+        raise SpecError(f"{what}: expected a list of {length} numbers, got {x!r}. {hint}")
+    x = list(np.asarray(x, dtype=object).ravel()) if isinstance(x, np.ndarray) else list(x)
+    if len(x) != length:
+        raise SpecError(f"{what}: expected a list of {length} numbers, got length {len(x)}. {hint}")
+    return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
+
+
+def _is_positive_stable(M: sp.Matrix) -> bool:
+    ev = np.linalg.eigvals(np.array(M.evalf(), dtype=float))
+    return bool(np.all(ev.real > 1e-12))
+
+
+@dataclass(frozen=True, eq=False)
+class SRNN:
+    """A stochastic recurrent network, validated and exact.
+
+    ``dh = [−Γh + M a(Wh + b) + ε γ(h) u] dt + σ dW``, ``y = f(h)``.
+
+    Construct it from keyword arguments (see :meth:`create`) or a TOML spec
+    (:func:`load_spec`).  Matrices are SymPy matrices of exact numbers;
+    ``coupling`` (n×m) and ``readout`` (p×1) are SymPy expressions in h1..hn.
+    """
+
+    n: int
+    m: int
+    activation: Activation
+    Gamma: sp.Matrix
+    W: sp.Matrix
+    b: sp.Matrix
+    coupling: sp.Matrix
+    sigma: sp.Matrix
+    readout: sp.Matrix
+    M: sp.Matrix
+    start: str = "stationary"
+    h0: sp.Matrix | None = None
+    input_site: str = "additive"
+    form: str = "standard"
+    name: str = "srnn"
+    derivable: bool = True
+    meta: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def create(cls, *, n: int, m: int = 1, activation="tanh", Gamma=1, W=None, b=None,
+               C=None, coupling=None, sigma=1, V=None, c=None, readout=None,
+               start="stationary", h0=None, form="standard", input_site="additive",
+               name="srnn", derivable=True, assume_stationary=False) -> "SRNN":
+        """Validate and build an SRNN.
+
+        Parameters follow the TOML contract: ``Gamma`` scalar/diagonal list/matrix,
+        ``W`` n×n, ``b`` length n, ``C`` n×m constant coupling or ``coupling`` an n×m
+        matrix of expression strings in h1..hn, ``sigma`` scalar/diagonal/n×r,
+        readout ``V`` (p×n) with optional ``c`` or ``readout`` (expression string or
+        list of them), ``start`` "stationary" or "point" with ``h0``.
+        ``derivable=False`` accepts non-smooth activations (simulation only).
+        ``assume_stationary=True`` skips the check that a stationary law exists.
+        """
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise SpecError(f"network.n: expected a positive integer (number of hidden units), got {n!r}.")
+        if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 1:
+            raise SpecError(f"network.m: expected a positive integer (number of input channels), got {m!r}.")
+        n, m = int(n), int(m)
+        hs = h_symbols(n)
+        try:
+            act = get_activation(activation, allow_nonsmooth=not derivable)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        if form not in ("standard", "hopfield"):
+            raise SpecError(f"network.form: expected 'standard' or 'hopfield', got {form!r}.")
+        Gm = _matrix(Gamma, (n, n), "network.Gamma", allow_scalar=True, allow_diag=True,
+                     hint="Give a scalar (times identity), a list of n diagonal entries or an n×n matrix.")
+        if not _is_positive_stable(Gm):
+            raise SpecError("network.Gamma: the damping must be positive stable (all eigenvalues "
+                            f"with positive real part); eigenvalues are "
+                            f"{np.round(np.linalg.eigvals(np.array(Gm.evalf(), float)), 6).tolist()}.")
+        if W is None:
+            raise SpecError(f"network.W: required, an {n}×{n} matrix of recurrent weights.")
+        Wm = _matrix(W, (n, n), "network.W", hint=f"W has one row per hidden unit (n = {n}).")
+        bm = _vector([0] * n if b is None else b, n, "network.b")
+        if input_site not in ("additive", "activation"):
+            raise SpecError(f"network.input_site: expected 'additive' or 'activation', got {input_site!r}.")
+        if C is not None and coupling is not None:
+            raise SpecError("network: give either C (constant coupling) or coupling (expressions), not both.")
+        if coupling is not None:
+            if input_site == "activation":
+                raise SpecError("network.coupling: state-dependent coupling is only defined for "
+                                "input_site = 'additive'; inside the activation use a constant C.")
+            Cm = _expr_matrix(coupling, (n, m), "network.coupling", hs)
+        else:
+            Cm = _matrix(sp.ones(n, m).tolist() if C is None else C, (n, m), "network.C",
+                         hint=f"C has n = {n} rows and m = {m} columns (one per input channel).")
+        sig = _sigma(sigma, n)
+        Mm = Wm.T if form == "hopfield" else sp.eye(n)
+        if readout is not None and (V is not None or c is not None):
+            raise SpecError("readout: give either V (and c) or expression, not both.")
+        if readout is not None:
+            exprs = [readout] if isinstance(readout, (str, sp.Expr)) else list(readout)
+            if not exprs:
+                raise SpecError("readout.expression: expected at least one expression.")
+            f = sp.Matrix([_expr(e, f"readout.expression[{i + 1}]", hs) for i, e in enumerate(exprs)])
+        else:
+            Vm = sp.eye(n)[0, :] if V is None else V
+            if not isinstance(Vm, sp.MatrixBase):
+                arr = Vm if isinstance(Vm, (list, tuple)) else [Vm]
+                p = len(arr) if arr and isinstance(arr[0], (list, tuple)) else 1
+                Vm = _matrix(arr if p > 1 or isinstance(arr[0], (list, tuple)) else [arr], (p, n),
+                             "readout.V", hint=f"V is p×n with n = {n} columns.")
+            p = Vm.shape[0]
+            cm = sp.zeros(p, 1) if c is None else _vector(c, p, "readout.c")
+            f = Vm * sp.Matrix(hs) + cm
+        h0m = None
+        if start not in ("stationary", "point"):
+            raise SpecError(f"start.kind: expected 'stationary' or 'point', got {start!r}.")
+        if start == "point" or h0 is not None:
+            if h0 is None:
+                raise SpecError(f"start.h0: a point start needs h0, a list of n = {n} numbers.")
+            h0m = _vector(h0, n, "start.h0")
+        net = cls(n=n, m=m, activation=act, Gamma=Gm, W=Wm, b=bm, coupling=Cm, sigma=sig,
+                  readout=f, M=Mm, start=start, h0=h0m, input_site=input_site, form=form,
+                  name=name, derivable=derivable and act.smooth)
+        if start == "stationary" and not assume_stationary:
+            reason = net.stationary_obstruction()
+            if reason:
+                raise SpecError(f"start.kind = 'stationary': {reason} Use kind = 'point' with h0, "
+                                "or set assume_stationary = true if you know the law exists.")
+        return net
+
+    # ------------------------------------------------------------- properties
+    @property
+    def p(self) -> int:
+        return self.readout.shape[0]
+
+    @property
+    def r(self) -> int:
+        return self.sigma.shape[1]
+
+    @cached_property
+    def h(self) -> tuple[sp.Symbol, ...]:
+        return h_symbols(self.n)
+
+    @cached_property
+    def Sigma(self) -> sp.Matrix:
+        """Diffusion matrix Σ = σσᵀ."""
+        return self.sigma * self.sigma.T
+
+    @cached_property
+    def z(self) -> sp.Matrix:
+        """Pre-activations z = W h + b."""
+        return self.W * sp.Matrix(self.h) + self.b
+
+    @cached_property
+    def drift(self) -> sp.Matrix:
+        """φ(h) = −Γh + M a(Wh + b) as SymPy expressions (activation written out)."""
+        a = sp.Matrix([self.activation.expr.subs(Z, zi) for zi in self.z])
+        return -self.Gamma * sp.Matrix(self.h) + self.M * a
+
+    @property
+    def constant_coupling(self) -> bool:
+        return all(not e.free_symbols for e in self.coupling)
+
+    @property
+    def is_linear(self) -> bool:
+        """Identity activation: φ(h) = −(Γ − MW) h + M b, the exactly solvable case of THEORY §4.1."""
+        return self.activation.name == "identity"
+
+    @property
+    def A(self) -> sp.Matrix:
+        """A = Γ − M W for the linear network (φ = −A h + M b)."""
+        return self.Gamma - self.M * self.W
+
+    def stationary_obstruction(self) -> str | None:
+        """Why a stationary law is not guaranteed, or None when it is."""
+        act = self.activation
+        if self.is_linear:
+            if not _is_positive_stable(self.A):
+                ev = np.linalg.eigvals(np.array(self.A.evalf(), float))
+                return ("for the identity activation the drift is −(Γ − W)h + b and Γ − W must be "
+                        f"positive stable; its eigenvalues are {np.round(ev, 6).tolist()}.")
+            return None
+        if act.bounded:
+            return None  # Γ positive stable (checked) and a bounded perturbation
+        Gs = np.array(((self.Gamma + self.Gamma.T) / 2).evalf(), float)
+        Wn = np.linalg.norm(np.array((self.M * self.W).evalf(), float) if self.form == "standard"
+                            else np.array(self.M.evalf(), float) @ np.array(self.W.evalf(), float), 2)
+        if act.lipschitz is not None and np.linalg.eigvalsh(Gs).min() > act.lipschitz * Wn:
+            return None
+        if self.n == 1:
+            phi = self.drift[0]
+            h1 = self.h[0]
+            try:
+                right, left = sp.limit(phi, h1, sp.oo), sp.limit(phi, h1, -sp.oo)
+                if (right.is_extended_negative and left.is_extended_positive):
+                    return None
+            except Exception:  # sympy cannot decide: fall through to refusal
+                pass
+            return ("the 1-D drift does not point inwards at ±∞ (need φ(h) < 0 for large h and "
+                    "> 0 for large −h).")
+        if act.lipschitz is not None:
+            return (f"the activation {act.name!r} is unbounded; a stationary law is guaranteed when the "
+                    f"smallest eigenvalue of sym(Γ) ({np.linalg.eigvalsh(Gs).min():.4g}) exceeds "
+                    f"Lip(a)·‖W‖₂ ({act.lipschitz * Wn:.4g}), which fails here.")
+        return (f"the activation {act.name!r} is unbounded and not globally Lipschitz, so no "
+                "stationary law is guaranteed.")
+
+    # ----------------------------------------------------------------- numeric
+    def numeric(self) -> dict:
+        """Float arrays of the parameters (0-based): Gamma, W, b, M, sigma, Sigma, and C when constant."""
+        f = lambda M: np.array(M.evalf(), dtype=float)
+        out = dict(Gamma=f(self.Gamma), W=f(self.W), b=f(self.b).ravel(), M=f(self.M),
+                   sigma=f(self.sigma), Sigma=f(self.Sigma))
+        if self.constant_coupling:
+            out["C"] = f(self.coupling)
+        if self.h0 is not None:
+            out["h0"] = f(self.h0).ravel()
+        lin = self._linear_readout()
+        if lin is not None:
+            out["V"], out["c"] = f(lin[0]), f(lin[1]).ravel()
+        return out
+
+    def _linear_readout(self):
+        hs = self.h
+        rows, consts = [], []
+        for e in self.readout:
+            poly = sp.Poly(e, *hs) if e.is_polynomial(*hs) else None
+            if poly is None or poly.total_degree() > 1:
+                return None
+            rows.append([poly.coeff_monomial(x) for x in hs])
+            consts.append(poly.coeff_monomial(1))
+        return sp.Matrix(rows), sp.Matrix(consts)
+
+    def with_start(self, start: str, h0=None) -> "SRNN":
+        """The same network with another start (``"stationary"`` or ``"point"``)."""
+        from dataclasses import replace
+        if start not in ("stationary", "point"):
+            raise SpecError(f"start: expected 'stationary' or 'point', got {start!r}.")
+        h0m = self.h0 if h0 is None else _vector(h0, self.n, "start.h0")
+        if start == "point" and h0m is None:
+            raise SpecError(f"start.h0: a point start needs h0, a list of n = {self.n} numbers.")
+        return replace(self, start=start, h0=h0m)
+
+    def with_sigma(self, sigma) -> "SRNN":
+        from dataclasses import replace
+        return replace(self, sigma=_sigma(sigma, self.n))
+
+    def summary(self) -> str:
+        return (f"SRNN {self.name!r}: n={self.n}, m={self.m}, p={self.p}, activation={self.activation.name}, "
+                f"form={self.form}, start={self.start}")
+
+    __repr__ = summary
+
+
+def _sigma(sigma, n: int) -> sp.Matrix:
+    if isinstance(sigma, (list, tuple, np.ndarray, sp.MatrixBase)):
+        seq = sigma.tolist() if hasattr(sigma, "tolist") else sigma
+        if seq and isinstance(seq[0], (list, tuple)):
+            r = len(seq[0])
+            return _matrix(seq, (n, r), "network.sigma",
+                           hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.")
+        return _matrix(seq, (n, n), "network.sigma", allow_diag=True,
+                       hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.")
+    return _number(sigma, "network.sigma") * sp.eye(n)
+
+
+def _expr(e, what: str, hs) -> sp.Expr:
+    if isinstance(e, sp.Expr):
+        extra = e.free_symbols - set(hs)
+        if extra:
+            raise SpecError(f"{what}: unknown symbols {sorted(map(str, extra))}; use h1..h{len(hs)}.")
+        return e
+    if isinstance(e, (int, float)) and not isinstance(e, bool):
+        return _number(e, what)
+    try:
+        return parse_expression(str(e), {s.name: s for s in hs}, what)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def _expr_matrix(x, shape, what, hs) -> sp.Matrix:
+    rows, cols = shape
+    if isinstance(x, str):
+        x = [[x]] if shape == (1, 1) else None
+    if x is None or not isinstance(x, (list, tuple)) or len(x) != rows or \
+            any(not isinstance(r, (list, tuple)) or len(r) != cols for r in x):
+        if isinstance(x, (list, tuple)) and cols == 1 and len(x) == rows and \
+                all(not isinstance(r, (list, tuple)) for r in x):
+            x = [[r] for r in x]
+        else:
+            raise SpecError(f"{what}: expected an {rows}×{cols} matrix of expressions in "
+                            f"h1..h{rows}, e.g. [[\"1 + h1**2\"], ...], got {x!r}.")
+    return sp.Matrix([[_expr(v, f"{what}[{i + 1},{j + 1}]", hs) for j, v in enumerate(r)]
+                      for i, r in enumerate(x)])
+
+
+_NETWORK_KEYS = {"n", "m", "activation", "Gamma", "W", "b", "C", "coupling", "sigma", "form",
+                 "input_site", "assume_stationary"}
+
+
+def load_spec(path, **overrides) -> SRNN:
+    """Read a TOML spec (format in README / issue contract) into an :class:`SRNN`."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"spec file {str(path)!r} does not exist.")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc}).") from None
+    return spec_from_dict(data, name=path.stem, **overrides)
+
+
+def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
+    """Build an SRNN from the parsed TOML tables ``network``, ``readout``, ``start``."""
+    unknown_tables = set(data) - {"network", "readout", "start", "meta"}
+    if unknown_tables:
+        raise SpecError(f"spec: unknown table(s) {sorted(unknown_tables)}; expected [network], "
+                        "[readout], [start].")
+    net = dict(data.get("network", {}))
+    if not net:
+        raise SpecError("spec: missing the [network] table.")
+    unknown = set(net) - _NETWORK_KEYS
+    if unknown:
+        raise SpecError(f"network: unknown key(s) {sorted(unknown)}; known keys are {sorted(_NETWORK_KEYS)}.")
+    if "n" not in net:
+        raise SpecError("network.n: required (number of hidden units).")
+    ro = dict(data.get("readout", {}))
+    unknown = set(ro) - {"V", "c", "expression"}
+    if unknown:
+        raise SpecError(f"readout: unknown key(s) {sorted(unknown)}; use V (and c) or expression.")
+    st = dict(data.get("start", {}))
+    unknown = set(st) - {"kind", "h0"}
+    if unknown:
+        raise SpecError(f"start: unknown key(s) {sorted(unknown)}; use kind and h0.")
+    kwargs = dict(net)
+    kwargs.update(V=ro.get("V"), c=ro.get("c"), readout=ro.get("expression"),
+                  start=st.get("kind", "stationary"), h0=st.get("h0"), name=name)
+    kwargs.update(overrides)
+    return SRNN.create(**kwargs)
