@@ -1,0 +1,223 @@
+"""The differential algebra the generators act on (THEORY §5).
+
+Observables are polynomials in the state ``h`` and the activation auxiliaries
+``A_{j,i} = A_j(z_i)`` (``z = W h + b``), with exact rational coefficients, held
+in a SymPy sparse polynomial ring.  The total derivative along ``h_k`` is
+
+    ∂_k g = ∂g/∂h_k + Σ_i W_ik Σ_j (∂g/∂A_{j,i}) A_j'(z_i),
+
+so derivatives never leave the ring.  When an observable (a readout or a
+coupling) is not polynomial in h, :class:`ExprAlgebra` does the same job on
+plain SymPy expressions (slower, but general).
+
+Both algebras expose the same small interface used by :mod:`symresp.generators`:
+``lift`` (SymPy expression → element), ``directional(g, v)`` (Σ_k v_k ∂_k g),
+``to_expr`` and ``n_terms``.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import sympy as sp
+from sympy import QQ
+from sympy.polys.rings import ring
+
+from .activations import Z, _A
+from .model import SRNN
+
+__all__ = ["RingAlgebra", "ExprAlgebra", "make_algebra"]
+
+
+class RingAlgebra:
+    """Polynomials in ``Q[h_1..h_n, A_{j,i}]`` with the total derivatives of THEORY §5.
+
+    Parameters
+    ----------
+    net : the network; its activation supplies the auxiliaries and their rules.
+    chain_length : number of derivatives kept for derivative-chain activations
+        (user expressions); ignored otherwise.
+    """
+
+    def __init__(self, net: SRNN, chain_length: int = 1):
+        self.net = net
+        act = net.activation.with_chain_length(chain_length)
+        self.activation = act
+        n, k = net.n, net.W.shape[0]
+        self.n_units = k
+        names = [f"h{i + 1}" for i in range(n)]
+        aux_names = [f"{a}{i + 1}" for a in act.aux for i in range(k)]
+        self.ring, *gens = ring(",".join(names + aux_names), QQ)
+        self.h = gens[:n]
+        na = len(act.aux)
+        # aux[j][i] is auxiliary j of unit i
+        self.aux = [gens[n + j * k: n + (j + 1) * k] for j in range(na)]
+        self.z = [self.lift(zi) for zi in net.z]
+        # A_j'(z_i) as ring elements: substitute unit i's auxiliaries and z_i into the rule
+        self.aux_rate = [[self._unit_poly(act.derivs[j], i) for i in range(k)] for j in range(na)]
+        self.act = [self._unit_poly(act.value, i) for i in range(k)]
+        self.Wq = [[self.ring.domain.convert(QQ.from_sympy(w)) for w in row]
+                   for row in net.W.tolist()]
+
+    # ------------------------------------------------------------- conversion
+    def _unit_poly(self, rule: sp.Expr, i: int):
+        """A rule in (z, A0, A1, ...) for unit i, as a ring element."""
+        na = len(self.aux)
+        rule = sp.expand(rule)
+        out = self.ring.zero
+        for term in sp.Add.make_args(rule):
+            coeff, rest = term.as_coeff_Mul()
+            val = self.ring(QQ.from_sympy(coeff))
+            for base, e in rest.as_powers_dict().items():
+                if base == 1:
+                    continue
+                if base == Z:
+                    val *= self.z[i] ** int(e)
+                else:
+                    j = _A.index(base)
+                    if j >= na:
+                        raise ValueError(f"activation rule uses A{j} but only {na} auxiliaries exist")
+                    val *= self.aux[j][i] ** int(e)
+            out += val
+        return out
+
+    def lift(self, expr: sp.Expr):
+        """A SymPy expression polynomial in h1..hn as a ring element (ValueError otherwise)."""
+        expr = sp.sympify(expr)
+        hs = self.net.h
+        if not expr.is_polynomial(*hs):
+            raise ValueError(f"{expr} is not polynomial in {hs}")
+        poly = sp.Poly(expr, *hs, domain=QQ) if expr.free_symbols else None
+        if poly is None:
+            return self.ring(QQ.from_sympy(expr))
+        out = self.ring.zero
+        for monom, coeff in poly.terms():
+            term = self.ring(coeff)
+            for hi, e in zip(self.h, monom):
+                if e:
+                    term *= hi ** e
+            out += term
+        return out
+
+    @cached_property
+    def aux_symbols(self) -> list[list[sp.Symbol]]:
+        syms = self.ring.symbols
+        n, k = self.net.n, self.n_units
+        return [[syms[n + j * k + i] for i in range(k)] for j in range(len(self.aux))]
+
+    def aux_values(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each auxiliary symbol A_{j,i} → its value A_j(z_i) as a SymPy expression in h."""
+        out = {}
+        for j, row in enumerate(self.aux_symbols):
+            for i, s in enumerate(row):
+                out[s] = self.activation.aux_exprs[j].subs(Z, self.net.z[i])
+        return out
+
+    def to_expr(self, g, substitute: bool = False) -> sp.Expr:
+        """The element as a SymPy expression in (h, auxiliaries), or in h alone if ``substitute``."""
+        e = g.as_expr()
+        return e.xreplace(self.aux_values()) if substitute else e
+
+    @property
+    def variables(self) -> list[sp.Symbol]:
+        """All ring variables (h first, then auxiliaries auxiliary-major)."""
+        return list(self.ring.symbols)
+
+    @staticmethod
+    def n_terms(g) -> int:
+        return len(g)
+
+    # ------------------------------------------------------------ derivatives
+    def _aux_chain(self, g):
+        """Q_i = Σ_j (∂g/∂A_{j,i}) A_j'(z_i): the derivative of g along z_i."""
+        out = []
+        for i in range(self.n_units):
+            q = self.ring.zero
+            for j, row in enumerate(self.aux):
+                dg = g.diff(row[i])
+                if dg:
+                    q += dg * self.aux_rate[j][i]
+            out.append(q)
+        return out
+
+    def directional(self, g, v, Wv=None):
+        """Σ_k v_k ∂_k g for a vector v of ring elements or rationals.
+
+        ``Wv`` (= W v) may be passed when it is reused across calls.
+        """
+        out = self.ring.zero
+        for k, vk in enumerate(v):
+            if vk:
+                dg = g.diff(self.h[k])
+                if dg:
+                    out += dg * vk
+        if self.aux:
+            if Wv is None:
+                Wv = self.matvec_W(v)
+            for i, q in enumerate(self._aux_chain(g)):
+                if q and Wv[i]:
+                    out += q * Wv[i]
+        return out
+
+    def matvec_W(self, v):
+        return [sum((w * vk for w, vk in zip(row, v) if w and vk), self.ring.zero)
+                for row in self.Wq]
+
+    def partial(self, g, k: int):
+        """∂_k g (total derivative along h_k)."""
+        e = [0] * self.net.n
+        e[k] = 1
+        return self.directional(g, e)
+
+
+class ExprAlgebra:
+    """Plain SymPy expressions in h (fallback for non-polynomial readouts or couplings).
+
+    Elements are expressions with the activation written out; derivatives are
+    ``sympy.diff``.  Correct for any smooth expression, but expressions swell.
+    """
+
+    def __init__(self, net: SRNN):
+        self.net = net
+        self.h = list(net.h)
+        self.activation = net.activation
+        self.aux = []
+        self.ring = None
+
+    def lift(self, expr):
+        return sp.sympify(expr)
+
+    def to_expr(self, g, substitute: bool = False):
+        return g
+
+    @property
+    def variables(self):
+        return list(self.h)
+
+    def aux_values(self):
+        return {}
+
+    @staticmethod
+    def n_terms(g) -> int:
+        return len(sp.Add.make_args(sp.expand(g)))
+
+    def directional(self, g, v, Wv=None):
+        return sp.expand(sum((vk * sp.diff(g, hk) for vk, hk in zip(v, self.h) if vk),
+                             sp.Integer(0)))
+
+    def partial(self, g, k):
+        return sp.diff(g, self.h[k])
+
+
+def _polynomial_in_h(net: SRNN) -> bool:
+    hs = net.h
+    return all(e.is_polynomial(*hs) for e in list(net.readout) + list(net.coupling))
+
+
+def make_algebra(net: SRNN, chain_length: int = 1):
+    """The ring algebra when readout and coupling are polynomial in h, else the expression fallback."""
+    if not net.derivable:
+        raise ValueError(f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
+                         "(simulation only).")
+    if _polynomial_in_h(net):
+        return RingAlgebra(net, chain_length)
+    return ExprAlgebra(net)

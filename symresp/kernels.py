@@ -1,0 +1,239 @@
+"""The kernel recursion in short-time form (THEORY §3.1, §5).
+
+For channels k = (k_1..k_n) and lag degrees p = (p_1..p_n) the Taylor
+coefficient observables are
+
+    G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ 𝓛₁^{k_1} 𝓛₀^{p_1} f            (operators act right to left)
+
+and the kernels are the polynomials in the lags
+
+    stationary:  K⁽ⁿ⁾_k(τ_1..τ_n)         ≈ Σ_p E_∞[G_{k,p}] Π_j τ_j^{p_j}/p_j!
+    point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n)    ≈ Σ_{p,p'} (𝓛₀^{p'} G_{k,p})(h_0) s_n^{p'}/p'! Π_j τ_j^{p_j}/p_j!
+
+with lags τ_1 = t − s_1, τ_j = s_{j−1} − s_j.  ``truncation="total"`` keeps
+lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
+``truncation="box"`` keeps every p_j ≤ P (the sum written in THEORY §5, same
+error order, far more work).  The observables are exact symbolic
+polynomials; only the expectation (:mod:`symresp.expectation`) is numerical.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .generators import Generators
+from .model import SRNN
+
+__all__ = ["Derivation", "derive", "TaylorKernel"]
+
+
+def _lag_degrees(nlags: int, P: int, truncation: str):
+    if truncation == "box":
+        return list(itertools.product(range(P + 1), repeat=nlags))
+    return [p for p in itertools.product(range(P + 1), repeat=nlags) if sum(p) <= P]
+
+
+@dataclass
+class Derivation:
+    """All Taylor coefficient observables of a network up to order N and lag degree P.
+
+    ``observables[(k, p)]`` is a list (one per readout component) of algebra elements
+    G_{k,p}; for a point start the tuple ``p`` has n+1 entries (the last is the degree
+    in s_n) and the element is 𝓛₀^{p_{n+1}} G_{k,p}, to be evaluated at h_0.
+    ``k = ()`` holds the order-0 terms (E[f] at a stationary start, 𝓛₀^p f at a point start).
+    """
+
+    net: SRNN
+    order: int
+    P: int
+    start: str
+    truncation: str
+    generators: Generators
+    observables: dict = field(default_factory=dict)
+
+    @property
+    def algebra(self):
+        return self.generators.algebra
+
+    def indices(self, order: int):
+        """All channel tuples of an order (0-based)."""
+        return list(itertools.product(range(self.net.m), repeat=order))
+
+    def terms(self, order: int, index) -> dict:
+        """{p: [G per readout]} for one order and channel tuple (0-based)."""
+        index = tuple(index)
+        if len(index) != order:
+            raise ValueError(f"index {list(index)} must have {order} channels for order {order}")
+        return {p: g for (k, p), g in self.observables.items() if k == index}
+
+    def n_terms(self) -> int:
+        """Total number of polynomial terms held (a measure of expression size)."""
+        alg = self.algebra
+        return sum(alg.n_terms(g) for gs in self.observables.values() for g in gs)
+
+
+def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
+           truncation: str = "total", progress=None) -> Derivation:
+    """Derive the coefficient observables G_{k,p} for orders 0..``order``, lag degree ≤ ``taylor``.
+
+    Memoises shared prefixes: 𝓛₀ is applied once per node of the tree of operator words.
+    """
+    if not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"order: expected an integer ≥ 0, got {order!r}")
+    if not isinstance(taylor, (int, np.integer)) or taylor < 0:
+        raise ValueError(f"taylor: expected an integer ≥ 0 (highest lag degree P), got {taylor!r}")
+    if truncation not in ("total", "box"):
+        raise ValueError(f"truncation: expected 'total' or 'box', got {truncation!r}")
+    start = net.start if start is None else start
+    if start not in ("stationary", "point"):
+        raise ValueError(f"start: expected 'stationary' or 'point', got {start!r}")
+    P = int(taylor)
+    # derivative-chain activations need one derivative per first-order step and two per 𝓛₀
+    max_L0 = P * (order + 1) if truncation == "box" else P
+    gens = Generators(net, chain_length=2 * max_L0 + order + 1)
+    alg = gens.algebra
+    f = [alg.lift(e) for e in net.readout]
+    def remaining(ps):
+        return P if truncation == "box" else P - sum(ps)
+
+    observables = {}
+    # frontier: (k, p) -> G_{k,p}, the elements right after the n-th input operator
+    frontier = {((), ()): f}
+    for n in range(order + 1):
+        new_frontier = {}
+        for (k, p), g in frontier.items():
+            if start == "stationary":
+                observables[(k, p)] = g
+            chain = [g]
+            for _ in range(remaining(p)):
+                chain.append([gens.L0(x) for x in chain[-1]])
+                if progress is not None:
+                    progress.update(1)
+            for q, gq in enumerate(chain):
+                if start == "point":  # q is the degree in the outermost lag s_n
+                    observables[(k, p + (q,))] = gq
+                if n < order:
+                    for ch in range(net.m):
+                        new_frontier[(k + (ch,), p + (q,))] = [gens.L1(x, ch) for x in gq]
+        frontier = new_frontier
+    return Derivation(net=net, order=order, P=P, start=start, truncation=truncation,
+                      generators=gens, observables=observables)
+
+
+class TaylorKernel:
+    """A kernel as a polynomial in the lags: K(τ) = Σ_p c_p Π_j τ_j^{p_j}/p_j!.
+
+    Call it with lags shaped (..., nlags) to get values shaped (..., p).
+    ``stderr`` holds the standard errors of the coefficients when they come from samples.
+    ``radius`` estimates the radius of convergence in each lag (root test on the
+    coefficients of the highest degrees); values at lags beyond half of it warn.
+    """
+
+    def __init__(self, order, index, powers, coeffs, stderr=None, start="stationary",
+                 method="taylor"):
+        self.order = order
+        self.index = tuple(index)
+        self.powers = np.asarray(powers, dtype=np.int64).reshape(len(powers), -1)
+        self.coeffs = np.asarray(coeffs, dtype=float).reshape(len(powers), -1)
+        self.stderr = None if stderr is None else np.asarray(stderr, float).reshape(self.coeffs.shape)
+        self.start = start
+        self.method = method
+        fact = np.array([np.prod([math.factorial(int(x)) for x in p]) for p in self.powers], float)
+        self._scaled = self.coeffs / fact[:, None]
+        self.radius = self._radius()
+
+    @property
+    def nlags(self) -> int:
+        return self.powers.shape[1]
+
+    def _radius(self) -> np.ndarray:
+        P = int(self.powers.max(initial=0))
+        rad = np.full(self.nlags, np.inf)
+        if P < 2:
+            return rad
+        for j in range(self.nlags):
+            ests = []
+            for d in range(max(1, P // 2), P + 1):
+                mask = self.powers[:, j] == d
+                a = np.abs(self._scaled[mask]).max(initial=0.0)
+                if a > 0:
+                    ests.append(a ** (-1.0 / d))
+            if ests:
+                rad[j] = min(ests)
+        return rad
+
+    def __call__(self, lags, *, warn: bool = True) -> np.ndarray:
+        lags = np.asarray(lags, dtype=float)
+        if lags.shape[-1:] != (self.nlags,):
+            raise ValueError(f"lags: expected a last axis of length {self.nlags} "
+                             f"({'τ_1..τ_n' if self.start == 'stationary' else 'τ_1..τ_n, s_n'}), "
+                             f"got shape {lags.shape}")
+        if warn and np.any(np.abs(lags) > 0.5 * self.radius):
+            warnings.warn(f"Taylor kernel evaluated at lags beyond half its estimated radius of "
+                          f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
+                          "may be inaccurate there; use more terms, smaller lags, or another method.",
+                          stacklevel=2)
+        mono = np.ones(lags.shape[:-1] + (len(self.powers),))
+        for j in range(self.nlags):
+            mono = mono * lags[..., j:j + 1] ** self.powers[:, j]
+        return mono @ self._scaled
+
+
+def _expect(der: Derivation, elements: list, samples=None):
+    """μ₀ applied to elements: (values, stderr or None)."""
+    from . import expectation as ex
+
+    net, alg = der.net, der.algebra
+    method = ex.expectation_method(net, der.start, samples)
+    if method == "gaussian":
+        m, S = ex.gaussian_stationary(net)
+        moments = ex._gaussian_moments(net, m, S)
+        return np.array([float(moments(alg, g)) for g in elements]), None
+    evaluator = ex.Evaluator(alg)
+    if method == "point":
+        if net.h0 is None:
+            raise ValueError("a point start needs h0 (start.h0 in the spec)")
+        h0 = np.array(net.h0.evalf(), float).reshape(1, -1)
+        return evaluator(elements, h0)[0], None
+    if method == "gibbs":
+        quad = ex.GibbsQuadrature(net)
+        return quad.mean(evaluator(elements, quad.points)), None
+    X = np.asarray(samples, float)
+    if X.ndim != 2 or X.shape[1] != net.n:
+        raise ValueError(f"samples: expected an array of shape (N, n={net.n}) of stationary states, "
+                         f"got shape {X.shape}")
+    if X.shape[0] < 2:
+        raise ValueError("samples: need at least 2 stationary samples for a standard error")
+    vals = evaluator(elements, X)
+    return vals.mean(axis=0), vals.std(axis=0, ddof=1) / np.sqrt(X.shape[0])
+
+
+def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKernel:
+    """The Taylor kernel K⁽ⁿ⁾_k of THEORY §5 with coefficients c_{k,p} = μ₀[G_{k,p}].
+
+    ``index`` holds 0-based channels.  ``samples`` (N×n stationary states) is needed at a
+    stationary start unless the network is linear (exact Gaussian moments) or a 1-/2-D
+    gradient network (Gibbs quadrature).
+    """
+    if not 1 <= order <= der.order:
+        raise ValueError(f"order: expected 1..{der.order} (derived up to {der.order}), got {order}")
+    index = tuple(int(k) for k in index)
+    if len(index) != order or any(not 0 <= k < der.net.m for k in index):
+        raise ValueError(f"index: expected {order} channel(s) in 1..{der.net.m}, got "
+                         f"{[k + 1 for k in index]}")
+    terms = der.terms(order, index)
+    powers = sorted(terms)
+    flat = [g for p in powers for g in terms[p]]
+    vals, se = _expect(der, flat, samples)
+    p_out = der.net.p
+    return TaylorKernel(order, index, powers, vals.reshape(len(powers), p_out),
+                        None if se is None else se.reshape(len(powers), p_out), start=der.start)
+
+
+def stationary_mean(der: Derivation, samples=None):
+    """V_0 = E_∞[f] (stationary) as (values, stderr or None)."""
+    return _expect(der, der.observables[((), ())], samples)
