@@ -128,22 +128,26 @@ class TaylorKernel:
     """A kernel as a polynomial in the lags: K(τ) = Σ_p c_p Π_j τ_j^{p_j}/p_j!.
 
     Call it with lags shaped (..., nlags) to get values shaped (..., p).
-    ``stderr`` holds the standard errors of the coefficients when they come from samples.
+    ``cov`` is the covariance of the coefficient estimates when they come from stationary
+    samples (flattened in (power, readout) order); ``stderr`` their standard errors, and
+    :meth:`stderr_at` the standard error of the kernel value.
     ``radius`` estimates the radius of convergence in each lag (root test on the
     coefficients of the highest degrees); values at lags beyond half of it warn.
     """
 
-    def __init__(self, order, index, powers, coeffs, stderr=None, start="stationary",
+    def __init__(self, order, index, powers, coeffs, cov=None, start="stationary",
                  method="taylor"):
         self.order = order
         self.index = tuple(index)
         self.powers = np.asarray(powers, dtype=np.int64).reshape(len(powers), -1)
         self.coeffs = np.asarray(coeffs, dtype=float).reshape(len(powers), -1)
-        self.stderr = None if stderr is None else np.asarray(stderr, float).reshape(self.coeffs.shape)
+        self.cov = None if cov is None else np.asarray(cov, float)
+        self.stderr = None if cov is None else np.sqrt(np.diag(self.cov)).reshape(self.coeffs.shape)
         self.start = start
         self.method = method
-        fact = np.array([np.prod([math.factorial(int(x)) for x in p]) for p in self.powers], float)
-        self._scaled = self.coeffs / fact[:, None]
+        self._factorials = np.array([np.prod([math.factorial(int(x)) for x in p])
+                                     for p in self.powers], float)
+        self._scaled = self.coeffs / self._factorials[:, None]
         self.radius = self._radius()
 
     @property
@@ -177,14 +181,30 @@ class TaylorKernel:
                           f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
                           "may be inaccurate there; use more terms, smaller lags, or another method.",
                           stacklevel=2)
+        return self._monomials(lags) @ self._scaled
+
+    def _monomials(self, lags):
         mono = np.ones(lags.shape[:-1] + (len(self.powers),))
         for j in range(self.nlags):
             mono = mono * lags[..., j:j + 1] ** self.powers[:, j]
-        return mono @ self._scaled
+        return mono
+
+    def stderr_at(self, lags) -> np.ndarray | None:
+        """Standard error of K(τ) from the coefficient covariance (None when exact)."""
+        if self.cov is None:
+            return None
+        lags = np.asarray(lags, dtype=float)
+        w = self._monomials(lags) / self._factorials  # (..., npowers)
+        p_out = self.coeffs.shape[1]
+        out = np.empty(lags.shape[:-1] + (p_out,))
+        for o in range(p_out):
+            C = self.cov[o::p_out, o::p_out]
+            out[..., o] = np.sqrt(np.einsum("...i,ij,...j->...", w, C, w))
+        return out
 
 
 def _expect(der: Derivation, elements: list, samples=None):
-    """μ₀ applied to elements: (values, stderr or None)."""
+    """μ₀ applied to elements: (values, covariance of the estimates or None when exact)."""
     from . import expectation as ex
 
     net, alg = der.net, der.algebra
@@ -209,7 +229,8 @@ def _expect(der: Derivation, elements: list, samples=None):
     if X.shape[0] < 2:
         raise ValueError("samples: need at least 2 stationary samples for a standard error")
     vals = evaluator(elements, X)
-    return vals.mean(axis=0), vals.std(axis=0, ddof=1) / np.sqrt(X.shape[0])
+    cov = np.atleast_2d(np.cov(vals, rowvar=False)) / X.shape[0]
+    return vals.mean(axis=0), cov
 
 
 def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKernel:
@@ -228,12 +249,12 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     terms = der.terms(order, index)
     powers = sorted(terms)
     flat = [g for p in powers for g in terms[p]]
-    vals, se = _expect(der, flat, samples)
-    p_out = der.net.p
-    return TaylorKernel(order, index, powers, vals.reshape(len(powers), p_out),
-                        None if se is None else se.reshape(len(powers), p_out), start=der.start)
+    vals, cov = _expect(der, flat, samples)
+    return TaylorKernel(order, index, powers, vals.reshape(len(powers), der.net.p), cov=cov,
+                        start=der.start)
 
 
 def stationary_mean(der: Derivation, samples=None):
     """V_0 = E_∞[f] (stationary) as (values, stderr or None)."""
-    return _expect(der, der.observables[((), ())], samples)
+    vals, cov = _expect(der, der.observables[((), ())], samples)
+    return vals, None if cov is None else np.sqrt(np.diag(cov))
