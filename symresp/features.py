@@ -1,0 +1,368 @@
+"""The response feature (THEORY §6).
+
+For an input ``u: [0, T] → R^m`` and a support basis ``ψ = (ψ_0, …, ψ_Q)``
+the path
+
+    X_s = ∫_0^s ψ(r) ⊗ u(r) dr ∈ R^{(Q+1)·m},   letter ℓ = q·m + k  ↔  ψ_q ⊗ u^k
+
+(``k`` the 0-based channel, i.e. THEORY's ``k − 1``) is built on the given
+time grid by the trapezoidal rule and joined linearly between grid points.
+Its signature (module :mod:`symresp.signature`, iisignature convention)
+gives the iterated integrals of THEORY §6:
+
+    I_{(q_1,k_1)…(q_n,k_n)}(t) = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds
+                               = S(X)^{ℓ_n … ℓ_1}_{0,t}        (word reversed)
+
+for the monomial basis ``ψ_q(r) = r^q``.  The **response feature** is
+
+    R_t = { t^{q_0} · S(X)^w_{0,t} :  q_0 = 0..Q,  |w| = 0..N },   S^∅ = 1.
+
+Layout of the feature vector (fixed, exposed by :func:`feature_index`)::
+
+    index(q_0, w) = q_0 · n_words + position(w),
+    position(∅) = 0,   position(w) = 1 + signature position of w,
+
+i.e. for each time power q_0 the empty word first, then the words of levels
+1..N, each level lexicographic in the letters ℓ.  Without time factors
+(``include_time_factors=False``) only the q_0 = 0 block is present.
+
+Discretisation error: the trapezoid increments and the piecewise-linear
+interpolation each commit O(dt³) per step on smooth inputs, so every
+component is accurate to O(dt²) (second order, uniform grids or not).
+
+The shifted Legendre basis ``ψ_q(r) = P_q(2r/T − 1)`` spans the same space;
+``ψ^leg = A ψ^mon`` with the exact lower-triangular matrix
+:func:`basis_matrix`, and since the path is linear in ψ the signatures are
+related by ``S(X^leg)_n = (A ⊗ I_m)^{⊗n} S(X^mon)_n`` (also on the grid: the
+trapezoid rule is linear).  Time factors ``t^{q_0}`` are monomials in both
+bases.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+from .signature import _check_int, signature, sig_dim, word_index, words as _sig_words
+
+__all__ = ["ResponseFeature", "response_feature", "response_letters", "feature_index",
+           "integral_feature_index", "feature_words", "support_path", "basis_matrix",
+           "features_json", "BASES"]
+
+BASES = ("monomial", "legendre")
+
+
+# ---------------------------------------------------------------------------
+# bookkeeping: letters, words, indices
+# ---------------------------------------------------------------------------
+
+def response_letters(channels: int, degree: int) -> list[tuple[int, int]]:
+    """The letters of the response path in array order: position
+    ``ℓ = q·m + k`` holds ``(q, k)`` (q = 0..degree, k = 0..m-1 the 0-based
+    channel; THEORY §6 writes the channel 1-based as k+1)."""
+    m = _check_int(channels, "channels", 1)
+    Q = _check_int(degree, "degree", 0)
+    return [(q, k) for q in range(Q + 1) for k in range(m)]
+
+
+def feature_words(channels: int, level: int, degree: int) -> list[tuple[int, ...]]:
+    """The words of one time-power block in feature order: the empty word,
+    then the signature words (letters ℓ, 0-based) of levels 1..level."""
+    m = _check_int(channels, "channels", 1)
+    Q = _check_int(degree, "degree", 0)
+    return [()] + _sig_words((Q + 1) * m, _check_int(level, "level", 1))
+
+
+def _letter(letter, m: int, Q: int) -> int:
+    """A letter given as (q, k) (0-based channel) or as the integer ℓ."""
+    D = (Q + 1) * m
+    if isinstance(letter, (tuple, list)) and len(letter) == 2:
+        q, k = letter
+        for name, v, top in (("q", q, Q), ("k", k, m - 1)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) \
+                    or not 0 <= v <= top:
+                raise ValueError(f"word: letter {tuple(letter)!r} has {name} = {v!r}; expected an "
+                                 f"integer in 0..{top} (degree Q = {Q}, channels m = {m}, "
+                                 f"k is the 0-based channel).")
+        return int(q) * m + int(k)
+    if isinstance(letter, (bool, np.bool_)) or not isinstance(letter, numbers.Integral) \
+            or not 0 <= letter < D:
+        raise ValueError(f"word: expected letters (q, k) or integers ℓ in 0..{D - 1}, "
+                         f"got {letter!r}.")
+    return int(letter)
+
+
+def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
+                  include_time_factors: bool = True) -> int:
+    """Index of ``t^{q0} S(X)^w_{0,t}`` in the response-feature vector.
+
+    ``word`` is in signature order (``S^{w_1…w_n}``, w_1 the earliest
+    integration variable); its letters are ``(q, k)`` pairs (k the 0-based
+    channel) or integers ``ℓ = q·m + k``; ``()`` is the empty word.  For
+    THEORY §6's ``I_{(q_1,k_1)…(q_n,k_n)}`` use :func:`integral_feature_index`
+    (which reverses the word).  Layout: ``q0 · n_words + position(w)``.
+    """
+    m = _check_int(channels, "channels", 1)
+    N = _check_int(level, "level", 1)
+    Q = _check_int(degree, "degree", 0)
+    top = Q if include_time_factors else 0
+    if isinstance(q0, (bool, np.bool_)) or not isinstance(q0, numbers.Integral) \
+            or not 0 <= q0 <= top:
+        raise ValueError(f"q0: expected an integer time power in 0..{top}"
+                         f"{'' if include_time_factors else ' (time factors excluded)'}, "
+                         f"got {q0!r}.")
+    letters = [_letter(a, m, Q) for a in word]
+    if len(letters) > N:
+        raise ValueError(f"word: expected at most level = {N} letters, got {len(letters)}.")
+    n_words = 1 + sig_dim((Q + 1) * m, N)
+    pos = 0 if not letters else 1 + word_index(letters, (Q + 1) * m)
+    return int(q0) * n_words + pos
+
+
+def integral_feature_index(pairs, q0: int = 0, *, channels: int, level: int, degree: int,
+                           include_time_factors: bool = True) -> int:
+    """Index of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}(t)`` (THEORY §6; k 0-based):
+    the same as :func:`feature_index` of the reversed word, since
+    ``I_{(q_1,k_1)…(q_n,k_n)} = S^{ℓ_n … ℓ_1}`` (s_1 is the latest time)."""
+    return feature_index(tuple(pairs)[::-1], q0, channels=channels, level=level,
+                         degree=degree, include_time_factors=include_time_factors)
+
+
+# ---------------------------------------------------------------------------
+# the support path
+# ---------------------------------------------------------------------------
+
+def basis_matrix(degree: int, T: float) -> np.ndarray:
+    """Lower-triangular ``A`` with ``ψ^leg_q(r) = Σ_j A[q, j] r^j`` for the
+    shifted Legendre basis on [0, T]: ``P_q(2r/T − 1) =
+    Σ_j (−1)^{q+j} C(q, j) C(q+j, j) (r/T)^j`` (exact integer coefficients
+    divided by T^j)."""
+    Q = _check_int(degree, "degree", 0)
+    T = _check_T(T)
+    A = np.zeros((Q + 1, Q + 1))
+    for q in range(Q + 1):
+        for j in range(q + 1):
+            A[q, j] = (-1) ** (q + j) * comb(q, j) * comb(q + j, j) / T ** j
+    return A
+
+
+def _check_T(T) -> float:
+    if isinstance(T, (bool, np.bool_)) or not isinstance(T, numbers.Real) \
+            or not np.isfinite(T) or T <= 0:
+        raise ValueError(f"T: expected a positive finite number, got {T!r}.")
+    return float(T)
+
+
+def _basis_values(t: np.ndarray, degree: int, basis: str, T: float) -> np.ndarray:
+    """ψ_q(t_i), shape (length, Q+1)."""
+    out = np.empty((t.size, degree + 1))
+    if basis == "monomial":
+        out[:, 0] = 1.0
+        for q in range(1, degree + 1):
+            out[:, q] = out[:, q - 1] * t
+    else:
+        # three-term recurrence in x = 2t/T − 1: accurate, no cancellation
+        x = 2.0 * t / T - 1.0
+        out[:, 0] = 1.0
+        if degree >= 1:
+            out[:, 1] = x
+        for n in range(1, degree):
+            out[:, n + 1] = ((2 * n + 1) * x * out[:, n] - n * out[:, n - 1]) / (n + 1)
+    return out
+
+
+def _check_basis(basis) -> str:
+    if not isinstance(basis, str) or basis not in BASES:
+        raise ValueError(f"basis: expected one of {', '.join(map(repr, BASES))}, got {basis!r}.")
+    return basis
+
+
+def _as_input(u, t) -> tuple[np.ndarray, np.ndarray, bool]:
+    """u → float64 (batch, length, m); t → float64 (length,).  Returns
+    (u, t, single) with single = True when u had no batch axis."""
+    try:
+        arr = np.asarray(u, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"u: expected a real array shaped (length, m) or (batch, length, m), "
+                         f"got something numpy cannot convert to float ({exc}).") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"u: expected shape (length,), (length, m) or (batch, length, m), "
+                         f"got shape {arr.shape}.")
+    single = arr.ndim == 2
+    if single:
+        arr = arr[None]
+    if arr.shape[2] < 1:
+        raise ValueError(f"u: expected at least one channel, got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("u: expected finite values, got NaN or infinity.")
+    try:
+        tt = np.asarray(t, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"t: expected a 1-D array of times, got something numpy cannot "
+                         f"convert to float ({exc}).") from None
+    if tt.ndim != 1:
+        raise ValueError(f"t: expected a 1-D time grid, got shape {tt.shape}.")
+    if tt.size != arr.shape[1]:
+        raise ValueError(f"t: expected one time per sample of u (length {arr.shape[1]}), "
+                         f"got {tt.size} times.")
+    if tt.size < 2:
+        raise ValueError(f"t: expected a grid of at least 2 times, got {tt.size}.")
+    if not np.all(np.isfinite(tt)):
+        raise ValueError("t: expected finite times, got NaN or infinity.")
+    if tt[0] != 0.0:
+        raise ValueError(f"t: the grid must start at t_0 = 0 (the integrals run over [0, t]), "
+                         f"got t_0 = {tt[0]!r}; shift the grid.")
+    if np.any(np.diff(tt) <= 0):
+        raise ValueError("t: expected a strictly increasing time grid.")
+    return np.ascontiguousarray(arr), tt, single
+
+
+def support_path(u, t, degree: int, basis: str = "monomial") -> np.ndarray:
+    """The path ``X_{t_i} = ∫_0^{t_i} ψ(r) ⊗ u(r) dr`` on the grid, by the
+    trapezoidal rule (THEORY §6); shape (…, length, (Q+1)·m), channel
+    ``ℓ = q·m + k``, ``X_{t_0} = 0``.  Legendre uses T = t[-1]."""
+    Q = _check_int(degree, "degree", 0)
+    basis = _check_basis(basis)
+    arr, tt, single = _as_input(u, t)
+    X = _support_path(arr, tt, Q, basis)
+    return X[0] if single else X
+
+
+def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str) -> np.ndarray:
+    batch, length, m = arr.shape
+    psi = _basis_values(tt, Q, basis, tt[-1])                     # (length, Q+1)
+    integrand = (psi[None, :, :, None] * arr[:, :, None, :]).reshape(batch, length, (Q + 1) * m)
+    X = np.zeros_like(integrand)
+    h = np.diff(tt)[None, :, None]
+    np.cumsum(0.5 * h * (integrand[:, 1:] + integrand[:, :-1]), axis=1, out=X[:, 1:])
+    return X
+
+
+# ---------------------------------------------------------------------------
+# the feature
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ResponseFeature:
+    """Response features R_t (THEORY §6) and their labels.
+
+    ``features[..., index]`` with ``index = q0 · len(words) + position`` where
+    ``words[position]`` is a tuple of letters ℓ (``()`` the empty word) and
+    ``letters[ℓ] = (q, k)`` (k the 0-based channel); ``time_powers`` lists the
+    q0 of the blocks.  Shape of ``features``: (n_features,), (batch,
+    n_features), (length, n_features) or (batch, length, n_features) as
+    requested.
+    """
+    features: np.ndarray
+    letters: list
+    words: list
+    time_powers: tuple
+    t: np.ndarray
+    level: int
+    degree: int
+    channels: int
+    basis: str
+    all_times: bool
+    include_time_factors: bool
+
+    @property
+    def n_features(self) -> int:
+        return len(self.words) * len(self.time_powers)
+
+    def index(self, word, q0: int = 0) -> int:
+        """Position of ``t^{q0} S^w`` (word in signature order, letters (q, k)
+        or ℓ); see :func:`feature_index`."""
+        return feature_index(word, q0, channels=self.channels, level=self.level,
+                             degree=self.degree,
+                             include_time_factors=self.include_time_factors)
+
+    def integral_index(self, pairs, q0: int = 0) -> int:
+        """Position of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}`` (THEORY §6 order)."""
+        return self.index(tuple(pairs)[::-1], q0)
+
+
+def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
+                     all_times: bool = False, include_time_factors: bool = True
+                     ) -> ResponseFeature:
+    """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}`` (THEORY §6).
+
+    Parameters
+    ----------
+    u : array (length, m), (batch, length, m) or (length,)
+        Input samples on the grid ``t``.
+    t : array (length,)
+        Strictly increasing grid with ``t[0] = 0``; ``T = t[-1]``.
+    level : int >= 1
+        Truncation level N of the signature.
+    degree : int >= 0
+        Degree Q of the support basis and largest time power q0.
+    basis : "monomial" | "legendre"
+        ψ_q(r) = r^q, or shifted Legendre P_q(2r/T − 1).
+    all_times : bool
+        Features at every grid time t_i (else at T only).
+    include_time_factors : bool
+        Include the blocks q0 = 1..Q (else only q0 = 0).
+
+    Returns
+    -------
+    ResponseFeature with ``features`` ordered as in the module docstring.
+    """
+    N = _check_int(level, "level", 1)
+    Q = _check_int(degree, "degree", 0)
+    basis = _check_basis(basis)
+    for name, v in (("all_times", all_times), ("include_time_factors", include_time_factors)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name}: expected a bool, got {v!r}.")
+    arr, tt, single = _as_input(u, t)
+    batch, length, m = arr.shape
+    X = _support_path(arr, tt, Q, basis)
+    sig = signature(X, N, all_times=bool(all_times))       # (batch, [length,] sigdim)
+    block = np.concatenate([np.ones(sig.shape[:-1] + (1,)), sig], axis=-1)
+    powers = tuple(range(Q + 1)) if include_time_factors else (0,)
+    times = tt if all_times else tt[-1:]
+    if all_times:
+        scale = times[None, :, None] ** np.array(powers)[None, None, :]  # (1, length, P)
+        feats = (scale[..., :, None] * block[..., None, :]).reshape(batch, length, -1)
+    else:
+        scale = times[-1] ** np.array(powers, dtype=np.float64)        # (P,)
+        feats = (scale[None, :, None] * block[:, None, :]).reshape(batch, -1)
+    if single:
+        feats = feats[0]
+    return ResponseFeature(features=feats, letters=response_letters(m, Q),
+                           words=feature_words(m, N, Q), time_powers=powers, t=tt,
+                           level=N, degree=Q, channels=m, basis=basis,
+                           all_times=bool(all_times),
+                           include_time_factors=bool(include_time_factors))
+
+
+def features_json(u, t, level: int, degree: int, basis: str = "monomial",
+                  all_times: bool = False, include_time_factors: bool = True) -> dict:
+    """JSON-able response feature for the CLI (``symresp features … --json``).
+
+    Keys: ``letters`` — ``[q, k]`` with k the **1-based** channel (as in specs
+    and THEORY), in letter order ℓ = q·m + (k − 1); ``words`` — the words of one
+    time-power block as lists of letters ℓ (0-based positions in ``letters``),
+    the empty word ``[]`` first; ``time_powers`` — the q0 of the blocks;
+    ``features`` — flat list with ``features[q0_block · len(words) + i]`` =
+    ``t^{q0} S^{words[i]}`` (a list of such lists per time with ``all_times``,
+    and per series for batched input); plus ``t`` (the times the features
+    refer to), ``level``, ``degree``, ``basis``, ``channels``, ``T``.
+    """
+    rf = response_feature(u, t, level, degree, basis=basis, all_times=all_times,
+                          include_time_factors=include_time_factors)
+    return {
+        "letters": [[q, k + 1] for q, k in rf.letters],
+        "words": [list(w) for w in rf.words],
+        "time_powers": list(rf.time_powers),
+        "features": np.asarray(rf.features).tolist(),
+        "t": (rf.t if rf.all_times else rf.t[-1:]).tolist(),
+        "level": rf.level,
+        "degree": rf.degree,
+        "basis": rf.basis,
+        "channels": rf.channels,
+        "T": float(rf.t[-1]),
+    }
