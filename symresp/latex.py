@@ -270,7 +270,7 @@ class _Names:
         syms = self.algebra.ring.symbols
         names = [self.symbol(s) for s in syms]
         n = self.net.n
-        items = sorted(g.items(), key=lambda mc: (sum(mc[0]), sum(mc[0][:n]) and -sum(mc[0][:n]),
+        items = sorted(g.items(), key=lambda mc: (sum(mc[0]), -sum(mc[0][:n]),
                                                   tuple(-e for e in mc[0])))
         return [_term(QQ_to_sympy(c), self.monomial(names, m)) for m, c in items]
 
@@ -574,7 +574,8 @@ def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
     if defs:
         out.append(r"\begin{align*}" + r" \\ ".join(defs) + r"\end{align*}")
     val = act.value.xreplace(placeholder).subs(Z, zi)
-    out.append(rf"for $i = 1, \dots, {units}$, with $a(z_i) = {names.inline(val, gens_i)}$. "
+    irange = ", ".join(str(i + 1) for i in range(units)) if units <= 3 else rf"1, \dots, {units}"
+    out.append(rf"for $i = {irange}$, with $a(z_i) = {names.inline(val, gens_i)}$. "
                r"Since $z = W h + b$, the total derivative along $h_j$ follows the chain rule "
                r"$\partial_j A_i = A'(z_i)\,W_{ij}$:")
     rows = []
