@@ -347,3 +347,21 @@ def test_vectorised_tanh_accuracy():
     t, ref = S.tanh_array(x), np.tanh(x)
     assert np.all(np.abs(t - ref) <= 1e-15 * np.maximum(np.abs(ref), 1e-300))
     assert np.isnan(S.tanh_array(np.array([np.nan]))[0])
+
+
+def test_input_inside_activation_identity():
+    """THEORY §3.4 with the identity activation: a(Wh + b + εCu) = Wh + b + εCu, so the
+    in-activation network equals the additive one on the same noise (tolerance 1e-12), and
+    the kick direction a'(z) ⊙ C_k reduces to C_k."""
+    base = dict(n=2, m=1, activation="identity", W=[[-0.5, 0.3], [-0.4, -0.2]], b=[0.2, -0.1],
+                C=[[1.0], [0.5]], sigma=0.5, V=[[1.0, 0.0]], start="point", h0=[0.3, 0.1])
+    add = SRNN.create(input_site="additive", **base)
+    act = SRNN.create(input_site="activation", **base)
+    kw = dict(eps=0.8, T=0.5, dt=0.02, paths=128, seed=2, quiet=True)
+    assert np.allclose(S.simulate(add, "sin(3*t)", **kw).mean,
+                       S.simulate(act, "sin(3*t)", **kw).mean, atol=1e-12, rtol=0)
+    ka = S.kernel_mc(add, 1, [0], [[0.3, 0.2]], dt=0.02, paths=64, quiet=True)
+    kb = S.kernel_mc(act, 1, [0], [[0.3, 0.2]], dt=0.02, paths=64, quiet=True)
+    assert np.allclose(ka.values, kb.values, atol=1e-9, rtol=0)
+    with pytest.raises(NotImplementedError, match="local terms"):
+        S.kernel_mc(act, 2, [0, 0], [[0.1, 0.1, 0.1]], quiet=True)
