@@ -1,0 +1,512 @@
+"""Exact kernels where the theory gives them in closed form (THEORY §4.1, §4.2).
+
+Two routes, both exact up to floating-point rounding (no truncation in the lags):
+
+1. **Linear network, polynomial readout** (THEORY §4.1, §5).  With the identity
+   activation the drift is ``φ(h) = −A h + M b`` (``A = Γ − M W``) and
+
+       𝓛₀ = (−A h + M b)·∇ + ½ Σ:∇∇
+
+   maps a polynomial of degree ≤ D to one of degree ≤ D, so on the monomial basis
+   ``{h^α : |α| ≤ D}`` it is a finite matrix ``L`` and ``P_τ = exp(τ𝓛₀)`` is the matrix
+   exponential ``expm(τL)``.  The input operators ``𝓛₁ᵏ = γ_k·∇`` are matrices too:
+   a constant coupling lowers the degree by one, an affine coupling keeps it, and a
+   polynomial coupling of degree q raises it by q − 1 (the basis degree D is chosen
+   large enough for the whole chain, so nothing is truncated).  The kernels of
+   THEORY §3.1 are then finite products of matrices:
+
+       stationary:  K⁽ⁿ⁾_k(τ_1..τ_n)      = E_∞[ 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f ]
+       point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n) = ( P_{s_n} 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f )(h_0)
+
+   with the stationary expectation taken against the exact moments of
+   ``ρ_∞ = N(m_∞, S)`` (:func:`symresp.expectation.gaussian_stationary`).
+
+2. **Deterministic limit at a fixed point** (THEORY §4.2): σ = 0, ``φ(h*) = 0``,
+   ``J = Dφ(h*)``; first- and second-order Volterra kernels of any smooth network,
+   the second one evaluated exactly by a block-matrix (Van Loan) exponential.
+
+Why ``scipy.linalg.expm`` on ``L`` (and not an eigen-decomposition): the
+eigenvalues of ``L`` are the sums ``−Σ_i α_i λ_i(A)`` over multi-indices, which
+collide as soon as two degrees resonate (e.g. λ₁ = 2λ₂, and always 0 twice when
+Σ is degenerate); ``L`` is then defective and its eigenvector matrix is arbitrarily
+ill-conditioned.  ``expm`` (Al-Mohy–Higham scaled and squared Padé) needs no
+diagonalisation, is accurate to a few ulps times ``‖τL‖`` for these small,
+block-triangular (by degree) matrices, and accepts a stack of lags at once.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import sympy as sp
+
+from .model import SRNN
+
+__all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis",
+           "deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
+
+
+# ---------------------------------------------------------------- eligibility
+def _poly_degree(expr: sp.Expr, hs) -> int | None:
+    """Total degree of a polynomial in h, or None when the expression is not one."""
+    expr = sp.sympify(expr)
+    if not expr.free_symbols:
+        return 0
+    if not expr.is_polynomial(*hs):
+        return None
+    return sp.Poly(expr, *hs).total_degree()
+
+
+def has_exact(net: SRNN) -> tuple[bool, str]:
+    """Whether :func:`exact_kernel` applies to ``net``, and why (or why not).
+
+    Applies to the linear network (identity activation, THEORY §4.1) with a
+    polynomial readout and a polynomial input coupling (constant, affine, ...),
+    at either start.  A stationary start also needs ``A = Γ − M W`` positive stable.
+    """
+    if not net.is_linear:
+        return False, (f"exact kernels need the identity activation (THEORY §4.1); this network uses "
+                       f"{net.activation.name!r}: use the methods 'taylor' (short-time series, §5) or "
+                       "'mc' (Monte Carlo, §3.3), or 'deterministic' at a fixed point with σ = 0 (§4.2)")
+    hs = net.h
+    for i, e in enumerate(net.readout):
+        if _poly_degree(e, hs) is None:
+            return False, (f"exact kernels need a polynomial readout; readout component {i + 1} is "
+                           f"{e}: use the methods 'taylor' or 'mc'")
+    for (i, k), e in np.ndenumerate(np.array(net.coupling.tolist(), dtype=object)):
+        if _poly_degree(e, hs) is None:
+            return False, (f"exact kernels need a polynomial input coupling; coupling[{i + 1},{k + 1}] "
+                           f"is {e}: use the methods 'taylor' or 'mc'")
+    if net.input_site == "activation":
+        # identity activation: a(z + εCu) = z + εCu exactly, i.e. the additive coupling M C
+        pass
+    return True, ("linear network with polynomial readout: 𝓛₀ is a finite matrix on polynomials "
+                  "of bounded degree, kernels exact at all lags (THEORY §4.1, §5)")
+
+
+def _effective_coupling(net: SRNN) -> sp.Matrix:
+    """γ(h) (n×m).  With the identity activation an input inside the activation,
+    a(Wh + b + εCu) = Wh + b + εCu, is the additive coupling M C (no local terms, §3.4)."""
+    if net.input_site == "activation":
+        return net.M * net.coupling
+    return net.coupling
+
+
+# ------------------------------------------------------------ monomial basis
+class MonomialBasis:
+    """Monomials h^α with |α| ≤ degree, graded (by degree, then lexicographic).
+
+    ``index[α]`` is the position of h^α; ``exps`` is the (N, n) array of exponents.
+    """
+
+    def __init__(self, n: int, degree: int):
+        self.n, self.degree = n, degree
+        exps = []
+        for d in range(degree + 1):
+            # all α with |α| = d, in reverse-lexicographic order of compositions
+            for combo in itertools.combinations_with_replacement(range(n), d):
+                a = [0] * n
+                for i in combo:
+                    a[i] += 1
+                exps.append(tuple(a))
+        self.exps = np.array(exps, dtype=np.int64).reshape(len(exps), n)
+        self.index = {a: j for j, a in enumerate(exps)}
+
+    def __len__(self):
+        return len(self.index)
+
+    def coefficients(self, expr: sp.Expr, hs) -> np.ndarray:
+        """Coefficient vector of a polynomial expression (must fit the basis)."""
+        v = np.zeros(len(self))
+        expr = sp.expand(sp.sympify(expr))
+        if expr == 0:
+            return v
+        for monom, c in sp.Poly(expr, *hs).terms():
+            v[self.index[tuple(monom)]] += float(c)
+        return v
+
+    def values(self, H: np.ndarray) -> np.ndarray:
+        """h^α at states H (..., n) → (..., N)."""
+        H = np.asarray(H, float)
+        out = np.ones(H.shape[:-1] + (len(self),))
+        for i in range(self.n):
+            out = out * H[..., i:i + 1] ** self.exps[:, i]
+        return out
+
+    def derivative_operator(self, coeff_of_h: dict, i: int) -> np.ndarray:
+        """Matrix of g ↦ c(h) ∂_i g for a polynomial c given as {α: coeff}.
+
+        Image monomials beyond the basis degree are dropped; callers size the basis
+        so that this never happens on the vectors they apply it to.
+        """
+        N = len(self)
+        Mx = np.zeros((N, N))
+        for j, a in enumerate(map(tuple, self.exps)):
+            if a[i] == 0:
+                continue
+            base = list(a)
+            base[i] -= 1
+            for beta, c in coeff_of_h.items():
+                tgt = tuple(x + y for x, y in zip(base, beta))
+                k = self.index.get(tgt)
+                if k is not None:
+                    Mx[k, j] += a[i] * c
+        return Mx
+
+    def second_derivative_operator(self, i: int, j: int) -> np.ndarray:
+        """Matrix of g ↦ ∂_i ∂_j g."""
+        N = len(self)
+        Mx = np.zeros((N, N))
+        for col, a in enumerate(map(tuple, self.exps)):
+            b = list(a)
+            if b[i] == 0:
+                continue
+            c = b[i]
+            b[i] -= 1
+            if b[j] == 0:
+                continue
+            c *= b[j]
+            b[j] -= 1
+            Mx[self.index[tuple(b)], col] += c
+        return Mx
+
+
+def _poly_dict(expr, hs) -> dict:
+    expr = sp.expand(sp.sympify(expr))
+    if expr == 0:
+        return {}
+    return {tuple(m): float(c) for m, c in sp.Poly(expr, *hs).terms()}
+
+
+def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) -> np.ndarray:
+    """E[h^α] under N(m, S) for every basis monomial, exactly (SymPy), then to float.
+
+    Stein's identity E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g] as a recursion on α.
+    """
+    n = basis.n
+    mm = [sp.nsimplify(x) for x in m]
+    SS = [[sp.nsimplify(x) for x in row] for row in S.tolist()]
+
+    @lru_cache(maxsize=None)
+    def moment(alpha):
+        if not any(alpha):
+            return sp.Integer(1)
+        i = next(j for j, a in enumerate(alpha) if a)
+        rest = list(alpha)
+        rest[i] -= 1
+        val = mm[i] * moment(tuple(rest))
+        for j in range(n):
+            if rest[j] and SS[i][j] != 0:
+                r2 = list(rest)
+                r2[j] -= 1
+                val += SS[i][j] * rest[j] * moment(tuple(r2))
+        return sp.nsimplify(val) if not val.is_Rational else val
+
+    return np.array([float(moment(tuple(a))) for a in basis.exps])
+
+
+# --------------------------------------------------------------- exact kernel
+class ExactKernel:
+    """Exact kernel K⁽ⁿ⁾_k of a linear network with polynomial readout (THEORY §3.1, §4.1).
+
+    Call with lags shaped (..., nlags) — (τ_1..τ_n) at a stationary start,
+    (τ_1..τ_n, s_n) at a point start, τ_1 = t − s_1, τ_j = s_{j−1} − s_j — to get
+    values shaped (..., p), like :class:`symresp.kernels.TaylorKernel`.  Order 0 is
+    allowed: lags () give E_∞[f] (stationary), lags (t,) give E[f(h_t) | h_0] (point).
+
+    Attributes: ``L0`` (the matrix of 𝓛₀ on ``basis``), ``L1`` (list of matrices of
+    𝓛₁ᵏ), ``F`` (N×p readout coefficients), ``zero`` (True when the kernel vanishes
+    identically: constant coupling and order above the readout degree).
+    """
+
+    method = "exact"
+
+    def __init__(self, net: SRNN, order: int, index, start: str):
+        self.net, self.order, self.index, self.start = net, order, tuple(index), start
+        hs = net.h
+        gamma = _effective_coupling(net)
+        d_f = max(_poly_degree(e, hs) for e in net.readout)
+        d_g = max(_poly_degree(e, hs) for e in gamma)
+        self.readout_degree, self.coupling_degree = d_f, d_g
+        # degree of the chain after j input operators: d_f + j (d_g − 1), never below 0
+        degs = [d_f]
+        for _ in range(order):
+            degs.append(max(degs[-1] + d_g - 1, 0) if degs[-1] > 0 else -1)
+        self.zero = any(dg < 0 for dg in degs)  # a constant was differentiated: exactly zero
+        D = max(max(degs), 0)
+        self.basis = B = MonomialBasis(net.n, D)
+        num = net.numeric()
+        A = np.array(net.A.evalf(), float)
+        c = np.array((net.M * net.b).evalf(), float).ravel()
+        Sig = num["Sigma"]
+        n = net.n
+        # 𝓛₀ = Σ_i φ_i ∂_i + ½ Σ_ij Σ_ij ∂_i∂_j, φ_i = −Σ_j A_ij h_j + c_i
+        L0 = np.zeros((len(B), len(B)))
+        for i in range(n):
+            phi_i = {}
+            if c[i]:
+                phi_i[(0,) * n] = c[i]
+            for j in range(n):
+                if A[i, j]:
+                    e = [0] * n
+                    e[j] = 1
+                    phi_i[tuple(e)] = -A[i, j]
+            L0 += B.derivative_operator(phi_i, i)
+            for j in range(n):
+                if Sig[i, j]:
+                    L0 += 0.5 * Sig[i, j] * B.second_derivative_operator(i, j)
+        self.L0 = L0
+        self.L1 = [sum(B.derivative_operator(_poly_dict(gamma[i, k], hs), i) for i in range(n))
+                   for k in range(net.m)]
+        self.F = np.column_stack([B.coefficients(e, hs) for e in net.readout])
+        if start == "stationary":
+            m, S = _stationary(net)
+            self.moments = _gaussian_moment_vector(B, m, S)
+            self.h0 = None
+        else:
+            self.moments = None
+            self.h0 = np.array(net.h0.evalf(), float).ravel()
+
+    @property
+    def nlags(self) -> int:
+        return self.order + (1 if self.start == "point" else 0)
+
+    def _propagate(self, taus: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """expm(τ L0) applied to V (npts, N, p), one τ per point."""
+        E = scipy.linalg.expm(taus[:, None, None] * self.L0[None, :, :])
+        return E @ V
+
+    def __call__(self, lags) -> np.ndarray:
+        lags = np.asarray(lags, dtype=float)
+        if lags.shape[-1:] != (self.nlags,):
+            what = "τ_1..τ_n" + (", s_n" if self.start == "point" else "")
+            raise ValueError(f"lags: expected a last axis of length {self.nlags} ({what}), "
+                             f"got shape {lags.shape}")
+        if np.any(lags < 0):
+            raise ValueError("lags must be ≥ 0 (kernels live on the ordered simplex t > s_1 > … > s_n)")
+        batch = lags.shape[:-1]
+        p = self.F.shape[1]
+        if self.zero:
+            return np.zeros(batch + (p,))
+        npts = int(np.prod(batch))
+        flat = lags.reshape(npts, self.nlags)
+        V = np.broadcast_to(self.F, (npts,) + self.F.shape).copy()
+        for j in range(self.order):
+            V = self._propagate(flat[:, j], V)  # P_{τ_j}
+            V = self.L1[self.index[j]] @ V      # 𝓛₁^{k_j}
+        if self.start == "stationary":
+            out = np.einsum("a,xap->xp", self.moments, V)
+        else:
+            V = self._propagate(flat[:, -1], V)  # outermost P_{s_n}
+            out = np.einsum("a,xap->xp", self.basis.values(self.h0), V)
+        return out.reshape(batch + (p,))
+
+
+@lru_cache(maxsize=32)
+def _stationary_cached(net):
+    from .expectation import gaussian_stationary
+    return gaussian_stationary(net)
+
+
+def _stationary(net):
+    from .model import _is_positive_stable
+    if not _is_positive_stable(net.A):
+        raise ValueError("stationary start: A = Γ − M W is not positive stable, so the linear "
+                         "network has no stationary law; use a point start")
+    return _stationary_cached(net)
+
+
+def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None) -> ExactKernel:
+    """The exact kernel K⁽ⁿ⁾_k of a linear SRNN with polynomial readout (THEORY §4.1).
+
+    ``index`` holds 0-based channels (length ``order``; default all zeros).  ``start``
+    defaults to ``net.start``.  Raises ``ValueError`` naming the applicable methods
+    ("taylor", "mc") when the network is not linear or the readout not polynomial.
+    Orders above the readout degree vanish identically for a constant coupling
+    (each 𝓛₁ᵏ lowers the degree by one and 𝓛₀ preserves it).
+    """
+    ok, why = has_exact(net)
+    if not ok:
+        raise ValueError(why)
+    if not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"order: expected an integer ≥ 0, got {order!r}")
+    index = (0,) * order if index is None else tuple(int(k) for k in index)
+    if len(index) != order or any(not 0 <= k < net.m for k in index):
+        raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
+                         f"got {list(index)}")
+    start = net.start if start is None else start
+    if start not in ("stationary", "point"):
+        raise ValueError(f"start: expected 'stationary' or 'point', got {start!r}")
+    if start == "point" and net.h0 is None:
+        raise ValueError("a point start needs h0 (start.h0 in the spec, or net.with_start('point', h0))")
+    return ExactKernel(net, int(order), index, start)
+
+
+# ------------------------------------------------------ deterministic limit
+def find_fixed_point(net: SRNN, guess=None, *, tol: float = 1e-12):
+    """Solve φ(h*) = 0 (THEORY §4.2) from ``guess`` (default h_0, else 0).
+
+    Returns (h*, residual ‖φ(h*)‖_∞).  Uses scipy.optimize.root (hybrid Powell) with
+    the exact Jacobian, then Newton polishing; raises if the residual stays above
+    ``tol`` (a fixed point may not exist near the guess — pass another one).
+    """
+    phi = sp.Matrix(net.drift)
+    hs = list(net.h)
+    f = sp.lambdify([hs], list(phi), "numpy")
+    Jf = sp.lambdify([hs], phi.jacobian(hs).tolist(), "numpy")
+    F = lambda x: np.asarray(f(x), float).ravel()
+    JF = lambda x: np.asarray(Jf(x), float).reshape(net.n, net.n)
+    if guess is None:
+        guess = np.array(net.h0.evalf(), float).ravel() if net.h0 is not None else np.zeros(net.n)
+    sol = scipy.optimize.root(F, np.asarray(guess, float).ravel(), jac=JF, method="hybr",
+                              options={"xtol": 1e-14})
+    x = sol.x
+    for _ in range(5):  # Newton polish: quadratic convergence to the rounding floor
+        try:
+            x = x - np.linalg.solve(JF(x), F(x))
+        except np.linalg.LinAlgError:
+            break
+    res = float(np.max(np.abs(F(x))))
+    if not np.isfinite(res) or res > tol:
+        raise ValueError(f"no fixed point φ(h*) = 0 found from {np.asarray(guess).tolist()} "
+                         f"(residual {res:.3g}); pass h_star or another guess")
+    return x, res
+
+
+def _bilinear_tensor(exprs: sp.Matrix, hs, point: dict) -> np.ndarray:
+    """Second derivatives ∂_a∂_b e_i at a point → array (len(exprs), n, n)."""
+    n = len(hs)
+    return np.array([[[float(sp.diff(e, hs[a], hs[b]).subs(point)) for b in range(n)]
+                      for a in range(n)] for e in exprs], float)
+
+
+class DeterministicKernel:
+    """Volterra kernels of the noiseless network linearised at a fixed point (THEORY §4.2).
+
+    Derivation.  Put σ = 0, h_0 = h*, φ(h*) = 0, J = Dφ(h*), Γ* = γ(h*) (columns C_k),
+    and expand h = h* + εx_1 + ε²x_2 + …:
+
+        ẋ_1 = J x_1 + Γ* u,
+        ẋ_2 = J x_2 + ½ D²φ(h*)[x_1, x_1] + Σ_k Dγ_k(h*)[x_1] u^k,
+        f(h) = f(h*) + ε ∇f x_1 + ε² (∇f x_2 + ½ D²f[x_1, x_1]) + …
+
+    with x_1(r) = ∫_0^r e^{J(r−s)} Γ* u(s) ds.  Order 1: K⁽¹⁾_k(t; s) = ∇f e^{J(t−s)} C_k.
+    Order 2: the ½ D²φ and ½ D²f terms are double integrals over the cube [0, r]² with
+    a kernel symmetric under exchanging (s_1, k_1) ↔ (s_2, k_2); the simplex kernel of
+    THEORY §3.1 is the sum over both argument orders, which cancels the ½:
+
+        K⁽²⁾_{k_1k_2}(t; s_1, s_2) = ∫_{s_1}^{t} ∇f e^{J(t−r)} D²φ[e^{J(r−s_1)}C_{k_1}, e^{J(r−s_2)}C_{k_2}] dr
+                                   + D²f[e^{J(t−s_1)}C_{k_1}, e^{J(t−s_2)}C_{k_2}]
+                                   + ∇f e^{J(t−s_1)} Dγ_{k_1}[e^{J(s_1−s_2)}C_{k_2}]
+
+    (the last line only for a state-dependent coupling: the input at the later time
+    s_1 acts through Dγ on the first-order deviation caused at s_2).
+
+    The integral, with r = s_1 + θ and e^{Jθ}x ⊗ e^{Jθ}y = e^{(J⊕J)θ}(x ⊗ y), is
+    ``∇f X(τ_1) (C_{k_1} ⊗ e^{Jτ_2}C_{k_2})`` with X(τ) = ∫_0^τ e^{J(τ−θ)} B e^{(J⊕J)θ} dθ,
+    B the n×n² matrix of D²φ(h*).  X(τ) is the upper-right block of
+    expm(τ [[J, B], [0, J⊕J]]) (Van Loan 1978): exact, no quadrature error, valid for
+    unstable J as well, and cheap (size n + n²).
+
+    Lags are those of a point start, (τ_1..τ_n, s_n); at a fixed point the solution is
+    time-translation invariant, so the kernel does not depend on s_n (it is accepted
+    and ignored).  Attributes ``h_star``, ``residual``, ``jacobian``, ``eigenvalues``,
+    ``stable`` (all eigenvalues of J with negative real part).
+    """
+
+    method = "deterministic"
+
+    def __init__(self, net: SRNN, order: int, index, h_star=None):
+        if order not in (1, 2):
+            raise NotImplementedError(f"deterministic kernels are implemented for orders 1 and 2, "
+                                      f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'")
+        if net.input_site != "additive" and not net.is_linear:
+            raise NotImplementedError("deterministic kernels with the input inside a nonlinear "
+                                      "activation (THEORY §3.4) are not implemented; use 'taylor' or 'mc'")
+        self.net, self.order, self.index, self.start = net, order, tuple(index), "point"
+        hs = list(net.h)
+        if h_star is None:
+            self.h_star, self.residual = find_fixed_point(net)
+        else:
+            self.h_star = np.asarray(h_star, float).ravel()
+            F = sp.lambdify([hs], list(net.drift), "numpy")
+            self.residual = float(np.max(np.abs(np.asarray(F(self.h_star), float))))
+            if self.residual > 1e-8:
+                warnings.warn(f"h_star is not a fixed point: ‖φ(h*)‖_∞ = {self.residual:.3g}",
+                              stacklevel=3)
+        pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
+        n = net.n
+        phi = sp.Matrix(net.drift)
+        gamma = _effective_coupling(net)
+        f = sp.Matrix(net.readout)
+        ev = lambda M: np.array(M.subs(pt).evalf(), float)
+        self.jacobian = J = ev(phi.jacobian(hs))
+        self.eigenvalues = np.linalg.eigvals(J)
+        self.stable = bool(np.all(self.eigenvalues.real < 0))
+        if not self.stable:
+            warnings.warn(f"the fixed point {np.round(self.h_star, 6).tolist()} is not stable "
+                          f"(eigenvalues of J: {np.round(self.eigenvalues, 6).tolist()}); the kernels "
+                          "grow with the lags and describe a trajectory that leaves it", stacklevel=3)
+        self.C = ev(gamma)                                  # n×m, γ(h*)
+        self.grad_f = ev(f.jacobian(hs))                    # p×n
+        self.hess_f = _bilinear_tensor(f, hs, pt)           # p×n×n
+        self.hess_phi = _bilinear_tensor(phi, hs, pt)       # n×n×n
+        # Dγ_k(h*): n×n per channel (zero for a constant coupling)
+        self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(net.m)]
+        if order == 2:
+            I = np.eye(n)
+            K = np.kron(J, I) + np.kron(I, J)              # J ⊕ J acts on x ⊗ y
+            Bm = self.hess_phi.reshape(n, n * n)           # D²φ[x, y] = Bm (x ⊗ y)
+            self._vanloan = np.block([[J, Bm], [np.zeros((n * n, n)), K]])
+
+    @property
+    def nlags(self) -> int:
+        return self.order + 1
+
+    def __call__(self, lags) -> np.ndarray:
+        lags = np.asarray(lags, dtype=float)
+        if lags.shape[-1:] != (self.nlags,):
+            raise ValueError(f"lags: expected a last axis of length {self.nlags} (τ_1..τ_n, s_n), "
+                             f"got shape {lags.shape}")
+        batch = lags.shape[:-1]
+        flat = lags.reshape(int(np.prod(batch)), self.nlags)
+        J, n = self.jacobian, self.net.n
+        E1 = scipy.linalg.expm(flat[:, 0, None, None] * J[None])            # e^{Jτ_1}
+        c1 = self.C[:, self.index[0]]
+        if self.order == 1:
+            out = np.einsum("pi,xij,j->xp", self.grad_f, E1, c1)
+            return out.reshape(batch + (out.shape[-1],))
+        c2 = self.C[:, self.index[1]]
+        E2 = scipy.linalg.expm(flat[:, 1, None, None] * J[None])            # e^{Jτ_2}
+        y2 = E2 @ c2                                                        # e^{Jτ_2} C_{k_2}
+        X = scipy.linalg.expm(flat[:, 0, None, None] * self._vanloan[None])[:, :n, n:]
+        w = np.einsum("i,xj->xij", c1, y2).reshape(-1, n * n)               # C_{k_1} ⊗ e^{Jτ_2}C_{k_2}
+        integral = np.einsum("pi,xij,xj->xp", self.grad_f, X, w)
+        a = E1 @ c1                                                         # e^{Jτ_1} C_{k_1}
+        b = np.einsum("xij,xj->xi", E1, y2)                                 # e^{J(τ_1+τ_2)} C_{k_2}
+        readout = np.einsum("pij,xi,xj->xp", self.hess_f, a, b)
+        coupling = np.einsum("pi,xij,jk,xk->xp", self.grad_f, E1, self.dgamma[self.index[0]], y2)
+        out = integral + readout + coupling
+        return out.reshape(batch + (out.shape[-1],))
+
+
+def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> DeterministicKernel:
+    """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point (THEORY §4.2).
+
+    σ of the spec is ignored (the limit σ = 0).  ``h_star`` defaults to the root of φ
+    found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.
+    """
+    index = (0,) * order if index is None else tuple(int(k) for k in index)
+    if len(index) != order or any(not 0 <= k < net.m for k in index):
+        raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
+                         f"got {list(index)}")
+    if not net.derivable:
+        raise ValueError(f"the activation {net.activation.name!r} is not smooth: no Jacobian at the "
+                         "fixed point; use the method 'mc'")
+    return DeterministicKernel(net, int(order), index, h_star)
