@@ -190,8 +190,9 @@ def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) ->
     Stein's identity E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g] as a recursion on α.
     """
     n = basis.n
-    mm = [sp.nsimplify(x) for x in m]
-    SS = [[sp.nsimplify(x) for x in row] for row in S.tolist()]
+    # m, S are exact SymPy numbers (rationals for a spec of decimals): keep them exact
+    mm = [sp.sympify(x) for x in m]
+    SS = [[sp.sympify(x) for x in row] for row in S.tolist()]
 
     @lru_cache(maxsize=None)
     def moment(alpha):
@@ -206,7 +207,7 @@ def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) ->
                 r2 = list(rest)
                 r2[j] -= 1
                 val += SS[i][j] * rest[j] * moment(tuple(r2))
-        return sp.nsimplify(val) if not val.is_Rational else val
+        return val if val.is_Rational else sp.expand(val)
 
     return np.array([float(moment(tuple(a))) for a in basis.exps])
 
