@@ -36,9 +36,7 @@ block-triangular (by degree) matrices, and accepts a stack of lags at once.
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -83,9 +81,6 @@ def has_exact(net: SRNN) -> tuple[bool, str]:
         if _poly_degree(e, hs) is None:
             return False, (f"exact kernels need a polynomial input coupling; coupling[{i + 1},{k + 1}] "
                            f"is {e}: use the methods 'taylor' or 'mc'")
-    if net.input_site == "activation":
-        # identity activation: a(z + εCu) = z + εCu exactly, i.e. the additive coupling M C
-        pass
     return True, ("linear network with polynomial readout: 𝓛₀ is a finite matrix on polynomials "
                   "of bounded degree, kernels exact at all lags (THEORY §4.1, §5)")
 

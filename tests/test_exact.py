@@ -11,7 +11,6 @@ import scipy.linalg as sl
 from hypothesis import given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
-import symresp
 from symresp import SRNN, derive, taylor_kernel
 from symresp.exact import deterministic_kernel, exact_kernel, find_fixed_point, has_exact
 
