@@ -393,6 +393,37 @@ def test_linear_point_start_matches_exact_point_start_kernels():
     _assert_coeffs(lk1, lambda p, q: lorc.c1(p) if q == 0 else 0.0)
 
 
+def test_deterministic_limit_point_start_at_fixed_point_sigmoid_3d():
+    """σ = 0, h0 = h* (φ(h*) = 0): K⁽¹⁾(τ; s) = ∇f e^{Jτ} C (THEORY §4.2), so the Taylor
+    coefficients are c_{p,0} = ∇f Jᵖ C and c_{p,q≥1} = 0 — an exact oracle for a nonlinear
+    (sigmoid) 3-D network with two channels and two outputs.  h* by Newton on the hand-written
+    φ (|φ(h*)| ~ 1e-16), J = −Γ + diag(S(1−S))W by hand.  Tolerance 1e-10·max(|c|, 1): the
+    coefficients are polynomials in (h, S) whose terms reach ~1e2 and cancel (s-coefficients
+    are O(φ(h*)) = 0), so float rounding is ≲ 1e-13, and the h* error adds ~1e-15·‖∇c‖."""
+    net = spec("sigmoid_3d")
+    phi = _phi_by_hand(net)
+    G, W, b, M = fnum(net.Gamma), fnum(net.W), fnum(net.b).ravel(), fnum(net.M)
+    assert net.activation.name == "sigmoid" and np.array_equal(M, np.eye(3))
+
+    def jac(x):
+        S = 1 / (1 + np.exp(-(W @ x + b)))
+        return -G + (S * (1 - S))[:, None] * W
+
+    x = np.zeros(3)
+    for _ in range(50):
+        x = x - np.linalg.solve(jac(x), phi(x[None, :])[0])
+    assert np.abs(phi(x[None, :])).max() < 1e-14
+    J, V, C = jac(x), fnum(net.readout.jacobian(net.h)), fnum(net.coupling)
+    dnet = net.with_sigma(0).with_start("point", h0=[float(v) for v in x])
+    der = derive(dnet, 1, 4)
+    for k in range(2):
+        K = taylor_kernel(der, 1, (k,))
+        assert K.coeffs.shape == (math.comb(6, 2), 2)
+        for (p, q), c in zip(K.powers, K.coeffs):
+            want = V @ np.linalg.matrix_power(J, p) @ C[:, k] if q == 0 else np.zeros(2)
+            assert np.all(np.abs(c - want) <= 1e-10 * np.maximum(np.abs(want), 1)), (k, p, q, c, want)
+
+
 # =========================================================================== 3. 1-D tanh vs PDE
 def _cheb(N):
     """Chebyshev points x_j = cos(πj/N) and the differentiation matrix (Trefethen, SMM ch. 6)."""
@@ -505,28 +536,28 @@ def test_operator_form_equals_fdt_form_linear_exact_rationals():
         assert taylor_kernel(der, 1, (0,)).coeffs[p, 0] == float(lhs)
 
 
-def _fdt_sides(der, quad):
-    """(E[𝓛₁ 𝓛₀ᵖ f], E[A 𝓛₀ᵖ f]) for p = 0..P by the quadrature ``quad``; A from conjugate_observable."""
+def _fdt_sides(der, quad, A_expr):
+    """(E[𝓛₁ 𝓛₀ᵖ f], E[A 𝓛₀ᵖ f]) for p = 0..P by the quadrature ``quad``."""
     net, gens, alg = der.net, der.generators, der.algebra
-    A_vals = _values(net, conjugate_observable(net, 0), quad.points)
+    A_vals = _values(net, A_expr, quad.points)
     ev = Evaluator(alg)
     chain = gens.L0_powers(alg.lift(net.readout[0]), der.P)
     G = ev(chain, quad.points)                                    # (npts, P+1)
     return quad.mean(ev([gens.L1(g, 0) for g in chain], quad.points)), quad.mean(G * A_vals[:, None])
 
 
-def _fdt_check(net, P, tol, coarse_panels):
+def _fdt_check(net, P, tol, coarse_panels, A_expr):
     """Operator form == FDT form to ``tol`` (relative to max(|c_p|, 1)), p ≤ P; the default
     quadrature is first shown converged by refinement (coarser rule agrees to < tol/10), so the
     remaining difference can only be float summation or a wrong A."""
     der = derive(net, 1, P)
     quad = GibbsQuadrature(net)
-    op, fdt = _fdt_sides(der, quad)
+    op, fdt = _fdt_sides(der, quad, A_expr)
     k1 = taylor_kernel(der, 1, (0,))
     np.testing.assert_allclose(k1.coeffs[:, 0], op, rtol=1e-13, atol=0)
     scale = np.maximum(np.abs(op), 1.0)
     kw = {"panels_2d": coarse_panels} if net.n == 2 else {"panels": coarse_panels}
-    op_c, fdt_c = _fdt_sides(der, GibbsQuadrature(net, **kw))
+    op_c, fdt_c = _fdt_sides(der, GibbsQuadrature(net, **kw), A_expr)
     assert np.all(np.abs(op_c - op) <= 0.1 * tol * scale) and np.all(np.abs(fdt_c - fdt) <= 0.1 * tol * scale)
     assert np.all(np.abs(op - fdt) <= tol * scale), np.column_stack([op, fdt, op - fdt])
     assert np.abs(op[1:]).max() > 0.1                             # non-trivial coefficients
@@ -544,7 +575,21 @@ def test_operator_form_equals_fdt_form_tanh_1d_quadrature():
     A = conjugate_observable(net, 0)
     s2, C = net.Sigma[0, 0], net.coupling[0, 0]
     assert sp.simplify(A - (-2 * C / s2) * net.drift[0]) == 0
-    _fdt_check(net, 4, 1e-12, coarse_panels=100)
+    _fdt_check(net, 4, 1e-12, 100, A)
+
+
+def test_operator_form_equals_fdt_form_state_dependent_coupling_1d():
+    """γ(h) = 1 + h²/2: A = −γ' − γ·2φ/σ² carries the divergence term of THEORY §3.2; same
+    quadrature argument and tolerance as the constant-coupling 1-D case."""
+    net = SRNN.create(n=1, activation="tanh", W=[[0.8]], b=[0.1], coupling=[["1 + h1**2/2"]],
+                      sigma=0.5, V=[[1.0]])
+    h = net.h[0]
+    gamma = 1 + h ** 2 / 2
+    want = -sp.diff(gamma, h) - gamma * 2 * net.drift[0] / net.Sigma[0, 0]
+    A = conjugate_observable(net, 0)
+    Hs = np.linspace(-2, 2, 9)[:, None]
+    np.testing.assert_allclose(_values(net, A, Hs), _values(net, want, Hs), rtol=1e-13, atol=1e-13)
+    _fdt_check(net, 4, 1e-12, 100, A)
 
 
 def test_operator_form_equals_fdt_form_hopfield_2d_quadrature():
@@ -560,7 +605,7 @@ def test_operator_form_equals_fdt_form_hopfield_2d_quadrature():
     want = -(2 / s2) * (net.coupling.T * net.drift)[0, 0]
     Hs = np.random.default_rng(4).uniform(-2, 2, size=(10, 2))
     np.testing.assert_allclose(_values(net, A, Hs), _values(net, want, Hs), rtol=1e-13, atol=1e-13)
-    _fdt_check(net, 4, 1e-12, coarse_panels=12)
+    _fdt_check(net, 4, 1e-12, 12, A)
 
 
 # =========================================================================== 6. box vs total
