@@ -365,3 +365,25 @@ def test_input_inside_activation_identity():
     assert np.allclose(ka.values, kb.values, atol=1e-9, rtol=0)
     with pytest.raises(NotImplementedError, match="local terms"):
         S.kernel_mc(act, 2, [0, 0], [[0.1, 0.1, 0.1]], quiet=True)
+
+
+def test_stationary_samples_1d_gibbs():
+    """1-D tanh network (THEORY §4.3): ρ∞ ∝ exp((2/σ²) ∫φ), φ(h) = −h + tanh(0.8h + 0.1).
+    Burn-in samples' mean and second moment vs quadrature; budget = 4·stderr + the O(dt)
+    Euler bias of the chain's stationary law at dt = 0.01, estimated from dt = 0.04 as
+    |Y_0.04 − Y_0.01|/3, plus that estimate's own noise 4·√(se_0.04² + se_0.01²)/3."""
+    from scipy.integrate import quad
+    net = load_spec(ROOT / "derivations" / "tanh_1d.toml")
+    s2 = 0.25
+    U = lambda h: (2 / s2) * (-h * h / 2 + np.log(np.cosh(0.8 * h + 0.1)) / 0.8)
+    Zn = quad(lambda h: np.exp(U(h)), -6, 6)[0]
+    ex = [quad(lambda h, k=k: h ** k * np.exp(U(h)), -6, 6)[0] / Zn for k in (1, 2)]
+    N = 6000
+    ys = []
+    for dt in (0.04, 0.01):
+        X = S.stationary_samples(net, N, seed=4, dt=dt)[:, 0]
+        ys.append((np.array([X.mean(), (X ** 2).mean()]),
+                   np.array([X.std(ddof=1), (X ** 2).std(ddof=1)]) / np.sqrt(N)))
+    (y1, se1), (y2, se2) = ys
+    budget = Z4 * se2 + (np.abs(y1 - y2) + Z4 * np.hypot(se1, se2)) / 3
+    assert np.all(np.abs(y2 - ex) <= budget), (y2, ex, budget)
