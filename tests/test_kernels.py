@@ -19,7 +19,7 @@ import pytest
 import sympy as sp
 from scipy.linalg import expm, solve_continuous_lyapunov
 
-from symresp import SRNN, Generators, derive, load_spec, taylor_kernel
+from symresp import SRNN, Generators, derive, load_spec, stationary_mean, taylor_kernel
 from symresp.expectation import (Evaluator, GibbsQuadrature, conjugate_observable,
                                  gaussian_expectation)
 
@@ -309,6 +309,34 @@ def test_linear_two_channels_index_convention():
         _assert_coeffs(taylor_kernel(der, 2, (k1, k2)), lambda p1, p2: orc.c2(p1, p2, k1, k2))
     a, b = taylor_kernel(der, 2, (0, 1)), taylor_kernel(der, 2, (1, 0))
     assert np.abs(a.coeffs - b.coeffs).max() > 0.1
+
+
+def test_linear_stationary_mean_and_kernel_api_contract():
+    """V_0 = E_∞[f] = mᵀQm + tr(QS) + vᵀm (exact Gaussian, rounding-only tolerance); the kernel
+    warns beyond half its estimated radius, refuses wrongly shaped lags and bad indices."""
+    net = spec(LIN)
+    orc = LinearOracle(net)
+    der = derive(net, 2, 4)
+    v0, se = stationary_mean(der)
+    assert se is None
+    want = orc.m @ orc.Q @ orc.m + np.trace(orc.Q @ orc.S) + orc.v @ orc.m
+    np.testing.assert_allclose(v0, [want], rtol=1e-13)
+    k1 = taylor_kernel(der, 1, (0,))
+    assert np.isfinite(k1.radius[0]) and k1.radius[0] > 0
+    with pytest.warns(UserWarning, match="radius"):
+        k1(np.array([[0.6 * k1.radius[0]]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k1(np.array([[0.4 * k1.radius[0]]]))
+    assert k1(np.zeros((3, 4, 1))).shape == (3, 4, 1)              # (..., nlags) → (..., p)
+    with pytest.raises(ValueError, match="lags"):
+        k1(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="order"):
+        taylor_kernel(der, 3, (0, 0, 0))
+    with pytest.raises(ValueError, match="index"):
+        taylor_kernel(der, 1, (1,))
+    with pytest.raises(ValueError, match="index"):
+        taylor_kernel(der, 2, (0,))
 
 
 @pytest.mark.parametrize("P", [2, 3, 4])
