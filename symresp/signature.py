@@ -23,8 +23,8 @@ update runs in place from the top level down; the only scratch memory is two
 Horner buffers of ``d**(N-1)`` entries per path, allocated once per chunk of
 paths, never per step.  Paths are processed in chunks of up to 32 with the
 path index innermost in memory (``state[word, path]``), so every inner loop
-is a fixed-length contiguous loop that LLVM vectorises; chunks run in
-parallel with ``prange``.  The cost per segment and path is about
+is a contiguous loop over the paths of the chunk, which LLVM vectorises;
+chunks run in parallel with ``prange``.  The cost per segment and path is about
 ``sig_dim(d, N) · d/(d-1)`` fused multiply-adds.
 """
 from __future__ import annotations
@@ -132,7 +132,7 @@ def word_index(word, d: int) -> int:
 # numba kernels
 # ---------------------------------------------------------------------------
 
-@njit(cache=True, fastmath=_FASTMATH, inline="always")
+@njit(cache=True, fastmath=_FASTMATH)
 def _chen_step(state, dx, dxs, buf_a, buf_b, d, level, offsets, C):
     """In place: state ← state ⊗ exp(dx), for one chunk of paths.
 
@@ -175,10 +175,48 @@ def _chen_step(state, dx, dxs, buf_a, buf_b, d, level, offsets, C):
             state[o1 + i, b] += dx[i, b]
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
+def _signature_chunk(paths, b0, C, level, offsets, all_times, out):
+    """Signatures of paths b0 .. b0+C-1 (fewer at the end of the batch) into
+    out[b, t or 0, :].  Scratch arrays are allocated once per chunk."""
+    batch, length, d = paths.shape
+    sigdim = offsets[level]
+    bc = min(C, batch - b0)
+    scratch = 1
+    for _ in range(level - 1):
+        scratch *= d
+    state = np.zeros((sigdim, C))
+    buf_a = np.zeros((scratch, C))
+    buf_b = np.zeros((scratch, C))
+    dx = np.zeros((d, C))
+    dxs = np.zeros((level + 1, d, C))
+    for t in range(1, length):
+        # padding lanes b >= bc keep dx = 0
+        for b in range(bc):
+            for i in range(d):
+                dx[i, b] = paths[b0 + b, t, i] - paths[b0 + b, t - 1, i]
+        for k in range(1, level + 1):
+            inv = 1.0 / k
+            for i in range(d):
+                for b in range(C):
+                    dxs[k, i, b] = dx[i, b] * inv
+        _chen_step(state, dx, dxs, buf_a, buf_b, d, level, offsets, C)
+        if all_times:
+            for b in range(bc):
+                for r in range(sigdim):
+                    out[b0 + b, t, r] = state[r, b]
+    if not all_times:
+        for b in range(bc):
+            for r in range(sigdim):
+                out[b0 + b, 0, r] = state[r, b]
+
+
+@njit(cache=True, parallel=True)
 def _signature_batch(paths, level, offsets, all_times, C):
     """paths: float64 (batch, length, d), C-contiguous.  Returns
-    (batch, sigdim) or, with all_times, (batch, length, sigdim)."""
+    (batch, sigdim) or, with all_times, (batch, length, sigdim).  The chunk
+    work is a separate (not inlined) function: parfor lowering of a large
+    loop body is slow to compile, a call is not, and costs nothing per chunk."""
     batch, length, d = paths.shape
     sigdim = offsets[level]
     nchunks = (batch + C - 1) // C
@@ -186,36 +224,8 @@ def _signature_batch(paths, level, offsets, all_times, C):
         out = np.zeros((batch, length, sigdim))
     else:
         out = np.zeros((batch, 1, sigdim))
-    scratch = 1
-    for _ in range(level - 1):
-        scratch *= d
     for c in prange(nchunks):
-        b0 = c * C
-        bc = min(C, batch - b0)
-        state = np.zeros((sigdim, C))
-        buf_a = np.zeros((scratch, C))
-        buf_b = np.zeros((scratch, C))
-        dx = np.zeros((d, C))
-        dxs = np.zeros((level + 1, d, C))
-        for t in range(1, length):
-            # padding lanes b >= bc keep dx = 0
-            for b in range(bc):
-                for i in range(d):
-                    dx[i, b] = paths[b0 + b, t, i] - paths[b0 + b, t - 1, i]
-            for k in range(1, level + 1):
-                inv = 1.0 / k
-                for i in range(d):
-                    for b in range(C):
-                        dxs[k, i, b] = dx[i, b] * inv
-            _chen_step(state, dx, dxs, buf_a, buf_b, d, level, offsets, C)
-            if all_times:
-                for b in range(bc):
-                    for r in range(sigdim):
-                        out[b0 + b, t, r] = state[r, b]
-        if not all_times:
-            for b in range(bc):
-                for r in range(sigdim):
-                    out[b0 + b, 0, r] = state[r, b]
+        _signature_chunk(paths, c * C, C, level, offsets, all_times, out)
     return out
 
 
