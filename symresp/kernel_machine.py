@@ -165,11 +165,14 @@ def gram_matrix(X, Y=None, *, t=None, t_Y=None, level: int = 3, degree: int = 1,
     Shape (len(X), len(Y))."""
     kw = dict(level=level, degree=degree, basis=basis, normalize_time=normalize_time,
               include_time_factors=include_time_factors)
+    X = _as_series(X)
+    m = X.shape[1]
+    if Y is not None:
+        Y = _as_series(Y, "Y")
+        if Y.shape[1] != m:
+            raise ValueError(f"Y: expected {m} channels like X, got {Y.shape[1]}.")
     F = response_feature_matrix(X, t, **kw)
     G = F if Y is None else response_feature_matrix(Y, t_Y, **kw)
-    m = _as_series(X).shape[1]
-    if Y is not None and _as_series(Y, "Y").shape[1] != m:
-        raise ValueError(f"Y: expected {m} channels like X, got {_as_series(Y, 'Y').shape[1]}.")
     lam = component_weights(m, level, degree, level_weights, degree_weights,
                             include_time_factors)
     return (F * lam) @ G.T

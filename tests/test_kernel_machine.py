@@ -37,6 +37,8 @@ def test_gram_equals_explicit_inner_products(series):
     lam = component_weights(2, 3, 1, lw, dw)
     explicit = np.array([[np.sum(lam * F[i] * G[j]) for j in range(len(Y))] for i in range(len(X))])
     np.testing.assert_allclose(K, explicit, rtol=1e-13)
+    with pytest.raises(ValueError, match=r"Y: expected 2 channels like X, got 1"):
+        gram_matrix(X, Y[:, :1], level=3, degree=1)
     K0 = gram_matrix(X, level=3, degree=1)
     np.testing.assert_allclose(K0, F @ F.T, rtol=1e-13)
     np.testing.assert_allclose(K0, K0.T, rtol=1e-13)

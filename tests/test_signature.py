@@ -119,7 +119,7 @@ def tensor_product(x, y, d, level):
     return np.concatenate(out)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(d=st.integers(1, 3), level=st.integers(1, 4), la=st.integers(1, 8), lb=st.integers(1, 8),
        data=st.data())
 def test_chen_identity(d, level, la, lb, data):
