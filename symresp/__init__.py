@@ -1,15 +1,42 @@
 """symresp: symbolic-numeric response theory of stochastic recurrent neural networks.
 
-The mathematics and notation follow THEORY.md (shipped alongside the project).
+The mathematics and notation follow THEORY.md.  Submodules are imported on first
+use (numba and scipy are slow to import), so ``import symresp`` stays cheap.
 """
+from importlib import import_module
+
 from .model import SRNN, SpecError, load_spec, h_symbols
 from .activations import KNOWN_ACTIVATIONS, get_activation
-from .generators import Generators
-from .kernels import Derivation, TaylorKernel, derive, stationary_mean, taylor_kernel
-from .expectation import conjugate_observable, gaussian_stationary
+# imported eagerly because these functions share their module's name: binding them here keeps
+# `symresp.simulate` the function whatever is imported later
+from .simulate import kernel_mc, response, simulate, stationary_samples
 
 __version__ = "0.1.0"
 
+# public name -> submodule that defines it
+_LAZY = {
+    "Generators": "generators",
+    "Derivation": "kernels", "TaylorKernel": "kernels", "derive": "kernels",
+    "taylor_kernel": "kernels", "stationary_mean": "kernels",
+    "conjugate_observable": "expectation", "gaussian_stationary": "expectation",
+    "exact_kernel": "exact", "has_exact": "exact", "deterministic_kernel": "exact",
+    "find_fixed_point": "exact",
+    "latex_document": "latex", "write_latex": "latex",
+    "parse_input": "inputs", "sample_input": "inputs",
+    "predict": "volterra", "volterra_quadrature": "volterra",
+}
+
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
-           "Generators", "Derivation", "TaylorKernel", "derive", "taylor_kernel", "stationary_mean",
-           "conjugate_observable", "gaussian_stationary", "__version__"]
+           "simulate", "response", "kernel_mc", "stationary_samples", "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symresp' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -22,7 +22,25 @@ import sympy as sp
 __all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z"]
 
 Z = sp.Symbol("z", real=True)
-_A = sp.symbols("A0:8")  # generic placeholders for auxiliaries in the rules
+
+
+class _Placeholders:
+    """A0, A1, …: placeholders for a unit's auxiliaries in the rules (as many as needed)."""
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return tuple(self[i] for i in range(*j.indices(j.stop if j.stop is not None else 0)))
+        return sp.Symbol(f"A{j}")
+
+    @staticmethod
+    def index(sym) -> int:
+        name = getattr(sym, "name", "")
+        if name[:1] != "A" or not name[1:].isdigit():
+            raise ValueError(f"{sym} is not an auxiliary placeholder")
+        return int(name[1:])
+
+
+_A = _Placeholders()
 
 
 @dataclass(frozen=True)
@@ -70,7 +88,7 @@ class Activation:
         length = max(1, length)
         names = tuple(f"D{j}_" for j in range(length + 1))
         exprs = tuple(sp.diff(self.expr, Z, j) for j in range(length + 1))
-        syms = sp.symbols(f"A0:{length + 1}")
+        syms = _A[:length + 1]
         derivs = tuple(syms[j + 1] for j in range(length)) + (sp.Integer(0),)
         latex = tuple(rf"a^{{({j})}}" for j in range(length + 1))
         return Activation(

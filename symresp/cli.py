@@ -181,8 +181,7 @@ def cmd_kernel(args) -> dict:
         from .exact import exact_kernel, has_exact
         ok, reason = has_exact(net)
         if not ok:
-            raise UsageError(f"--method exact does not apply to this network: {reason} "
-                             "Methods that apply: taylor, mc.")
+            raise UsageError(f"--method exact does not apply to this network: {reason}.")
         K = exact_kernel(net, args.order, index)
         out["values"] = np.asarray(K(lags)).tolist()
     elif args.method == "mc":

@@ -20,7 +20,6 @@ from functools import lru_cache
 
 import numpy as np
 import sympy as sp
-from sympy import QQ
 
 from .algebra import RingAlgebra
 from .model import SRNN
@@ -73,10 +72,10 @@ class Evaluator:
 
 def _arrays(algebra, g):
     if isinstance(algebra, RingAlgebra):
-        items = list(g.items())
+        items = list(g.to_dict().items())
         nv = len(algebra.variables)
-        monoms = np.array([m for m, _ in items], dtype=np.int64).reshape(len(items), nv)
-        coeffs = np.array([float(QQ.to_sympy(c)) for _, c in items])
+        monoms = np.array([[int(x) for x in m] for m, _ in items], dtype=np.int64).reshape(len(items), nv)
+        coeffs = np.array([int(c.p) / int(c.q) for _, c in items])
         return monoms, coeffs
     poly = sp.Poly(sp.expand(g), *algebra.variables) if g != 0 else None
     if poly is None:
@@ -151,9 +150,8 @@ def _gaussian_moments(net, m, S):
     def expect(algebra, g):
         total = Fraction(0)
         if isinstance(algebra, RingAlgebra):
-            for monom, c in g.items():
-                cq = QQ.to_sympy(c)
-                total += Fraction(int(cq.p), int(cq.q)) * moment(tuple(monom[:n]))
+            for monom, c in g.to_dict().items():
+                total += Fraction(int(c.p), int(c.q)) * moment(tuple(int(x) for x in monom[:n]))
         else:
             poly = sp.Poly(sp.expand(g), *net.h)
             for monom, c in poly.terms():
@@ -203,7 +201,7 @@ def conjugate_observable(net: SRNN, k: int) -> sp.Expr | None:
         return None
     gk = net.coupling[:, k]
     div = sum(sp.diff(gk[i], net.h[i]) for i in range(net.n))
-    return sp.simplify(-div - (gk.T * grad)[0, 0]) if net.n == 1 else sp.expand(-div - (gk.T * grad)[0, 0])
+    return sp.expand(-div - (gk.T * grad)[0, 0])
 
 
 class GibbsQuadrature:

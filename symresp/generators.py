@@ -10,8 +10,8 @@ in (h, auxiliaries).
 """
 from __future__ import annotations
 
+import flint
 import sympy as sp
-from sympy import QQ
 
 from .algebra import RingAlgebra, make_algebra
 from .model import SRNN
@@ -28,11 +28,10 @@ class Generators:
         alg = self.algebra
         n = net.n
         if isinstance(alg, RingAlgebra):
-            R = alg.ring
-            q = lambda x: R(QQ.from_sympy(x))
+            q = alg.const
             self.phi = []
             for i in range(n):
-                v = R.zero
+                v = alg.zero
                 for j in range(n):
                     if net.Gamma[i, j]:
                         v -= q(net.Gamma[i, j]) * alg.h[j]
@@ -54,12 +53,58 @@ class Generators:
     def L0(self, g):
         """𝓛₀ g = (φ·∇)g + ½ Σ_r (σ_r·∇)² g."""
         alg = self.algebra
+        if isinstance(alg, RingAlgebra) and alg.aux:
+            return self._L0_ring(g)
         out = alg.directional(g, self.phi, self.Wphi)
-        half = sp.Rational(1, 2) if not isinstance(alg, RingAlgebra) else QQ(1, 2)
+        half = sp.Rational(1, 2) if not isinstance(alg, RingAlgebra) else flint.fmpq(1, 2)
         for col, Wcol in zip(self.sigma_cols, self.Wsigma):
             d1 = alg.directional(g, col, Wcol)
             out += alg.directional(d1, col, Wcol) * half
         return out
+
+    def _L0_ring(self, g):
+        # ∂_k = ∂/∂h_k + Σ_i W_ik D_i, with D_i the derivative along z_i through unit i's
+        # auxiliaries.  The gradient ∇g is formed once (scalar combinations of ∂g/∂h_k and D_i g)
+        # and reused by the drift and the noise; for constant σ_r the second-order part is
+        #   Σ_r (σ_r·∇) d_r = Σ_r Σ_k σ_kr ∂d_r/∂h_k + Σ_i D_i[Σ_r (Wσ_r)_i d_r],  d_r = σ_r·∇g,
+        # so only O(n) products of large polynomials by small ones remain per application.
+        alg = self.algebra
+        n = self.net.n
+        chain = alg.aux_chain(g)
+        grad = []
+        for k in range(n):
+            gk = g.derivative(k)
+            for i, row in enumerate(alg.Wq):
+                if row[k] and chain[i]:
+                    gk += chain[i] * row[k]
+            grad.append(gk)
+        out = alg.zero
+        for phik, gk in zip(self.phi, grad):
+            if gk:
+                out += gk * phik
+        if not self.sigma_cols:
+            return out
+        inner = alg.zero
+        S = [alg.zero for _ in range(alg.n_units)]
+        for col, Wcol in zip(self.sigma_cols, self.Wsigma):
+            d = alg.zero
+            for ck, gk in zip(col, grad):
+                if ck and gk:
+                    d += gk * ck
+            if not d:
+                continue
+            for k, ck in enumerate(col):
+                if ck:
+                    dk = d.derivative(k)
+                    if dk:
+                        inner += dk * ck
+            for i, wi in enumerate(Wcol):
+                if wi:
+                    S[i] += d * wi
+        for i, Si in enumerate(S):
+            if Si:
+                inner += alg.unit_chain(Si, i)
+        return out + inner * flint.fmpq(1, 2)
 
     def L1(self, g, k: int):
         """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel)."""

@@ -155,19 +155,16 @@ class TaylorKernel:
         return self.powers.shape[1]
 
     def _radius(self) -> np.ndarray:
-        P = int(self.powers.max(initial=0))
+        # root test on the highest pure power of each lag: (|c_d|/d!)^(-1/d)
         rad = np.full(self.nlags, np.inf)
-        if P < 2:
-            return rad
         for j in range(self.nlags):
-            ests = []
-            for d in range(max(1, P // 2), P + 1):
-                mask = self.powers[:, j] == d
+            others = np.delete(self.powers, j, axis=1).sum(axis=1) == 0
+            for d in range(int(self.powers[:, j].max(initial=0)), 1, -1):
+                mask = others & (self.powers[:, j] == d)
                 a = np.abs(self._scaled[mask]).max(initial=0.0)
                 if a > 0:
-                    ests.append(a ** (-1.0 / d))
-            if ests:
-                rad[j] = min(ests)
+                    rad[j] = a ** (-1.0 / d)
+                    break
         return rad
 
     def __call__(self, lags, *, warn: bool = True) -> np.ndarray:

@@ -267,12 +267,11 @@ class _Names:
     # -------------------------------------------------------------- terms
     def ring_terms(self, g) -> list[_Term]:
         """Summands of a ring element, by increasing total degree."""
-        syms = self.algebra.ring.symbols
-        names = [self.symbol(s) for s in syms]
+        names = [self.symbol(s) for s in self.algebra.symbols]
         n = self.net.n
-        items = sorted(g.items(), key=lambda mc: (sum(mc[0]), -sum(mc[0][:n]),
-                                                  tuple(-e for e in mc[0])))
-        return [_term(QQ_to_sympy(c), self.monomial(names, m)) for m, c in items]
+        items = [(tuple(int(e) for e in m), c) for m, c in self.algebra.terms(g)]
+        items.sort(key=lambda mc: (sum(mc[0]), -sum(mc[0][:n]), tuple(-e for e in mc[0])))
+        return [_term(c, self.monomial(names, m)) for m, c in items]
 
     def expr_terms(self, expr, gens=None) -> list[_Term]:
         """Summands of a SymPy expression (polynomial parts by increasing degree)."""
@@ -315,11 +314,6 @@ class _Names:
         rows, _ = _rows(self.expr_terms(expr, gens), per_row=10 ** 6, width=1e9,
                         max_terms=10 ** 6)
         return rows[0]
-
-
-def QQ_to_sympy(c):
-    from sympy import QQ
-    return QQ.to_sympy(c)
 
 
 def _var_key(s: sp.Symbol):

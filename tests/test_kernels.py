@@ -153,12 +153,7 @@ def test_L1_state_dependent_coupling_matches_plain_sympy():
 
 @pytest.mark.parametrize("P", [
     2,
-    pytest.param(3, marks=pytest.mark.xfail(
-        strict=True, raises=ValueError,
-        reason="BUG: derivative-chain activations need chain_length = 2P + order + 1 placeholders "
-               "A0..A{chain_length}, but activations._A holds only A0..A7, so "
-               "algebra.RingAlgebra._unit_poly (_A.index) raises 'tuple.index(x): x not in tuple' "
-               "for 2P + order ≥ 7 (order 1, P = 3)")),
+    3,  # 2P + order ≥ 7 needs more than eight auxiliary placeholders
 ])
 def test_user_expression_activation_derivative_chain_matches_plain_sympy(P):
     """A user activation without a closure uses the derivative chain D_j = a^{(j)}(z); the chain
