@@ -47,9 +47,8 @@ def _parse_lags(text: str, nlags: int, start: str) -> np.ndarray:
     return lags
 
 
-def _load(spec: str, args=None):
+def _load(spec: str, args=None, **kw):
     from .model import load_spec
-    kw = {}
     if args is not None and getattr(args, "start", None):
         kw["start"] = args.start
     return load_spec(spec, **kw)
@@ -118,7 +117,7 @@ def cmd_derive(args) -> dict:
     return out
 
 
-def _samples_for(net, start, args):
+def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
     from .expectation import expectation_method
     if start != "stationary":
@@ -128,7 +127,7 @@ def _samples_for(net, start, args):
         return None
     except ValueError:
         pass
-    n_samples = getattr(args, "samples", None)
+    n_samples = getattr(args, "samples", None) or default
     if not n_samples:
         return None
     from .simulate import stationary_samples
@@ -244,8 +243,191 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# other modules add subcommands here (simulate, predict, check, features, codegen)
-_EXTRA_COMMANDS: list = []
+def _input_args(p, *, T_default=None):
+    p.add_argument("--input", required=True,
+                   help="u(t): expressions in t per channel separated by ';' (\"sin(2*t); cos(t)\"), "
+                        "or a .npy/.csv file (first column time)")
+    p.add_argument("--T", type=float, required=T_default is None, default=T_default, help="horizon")
+
+
+def _grid(T: float, dt: float) -> np.ndarray:
+    if not (np.isfinite(T) and T > 0):
+        raise UsageError(f"--T: expected a positive horizon, got {T}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise UsageError(f"--dt: expected a positive time step, got {dt}")
+    steps = max(1, int(round(T / dt)))
+    return np.linspace(0.0, T, steps + 1)
+
+
+def cmd_simulate(args) -> dict:
+    from .simulate import simulate
+    net = _load(args.spec, args, derivable=False)
+    if args.paths < 1:
+        raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
+    _grid(args.T, args.dt)
+    res = simulate(net, args.input, eps=args.eps, T=args.T, dt=args.dt, paths=args.paths,
+                   seed=args.seed, response=args.response, richardson=args.richardson,
+                   out_every=args.every, quiet=args.quiet)
+    return res.to_json()
+
+
+def _simulate_text(out: dict) -> str:
+    lines = [f"{'response' if out.get('response') else 'mean'} over {out['paths']} paths, dt = {out['dt']:g}"]
+    step = max(1, len(out["t"]) // 20)
+    for t, m, se in list(zip(out["t"], out["mean"], out["stderr"]))[::step]:
+        lines.append(f"  t = {t:8.4f}: " + ", ".join(f"{a:.6g} ± {b:.2g}" for a, b in zip(m, se)))
+    return "\n".join(lines)
+
+
+def cmd_predict(args) -> dict:
+    from .volterra import predict
+    from .inputs import parse_input
+    net = _load(args.spec, args)
+    t = _grid(args.T, args.dt)
+    u = parse_input(args.input, net.m)
+    samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
+    if args.via == "features":
+        from .features import predict_via_features
+        mean = predict_via_features(net, u, args.eps, t, args.order, taylor=args.taylor, samples=samples)
+        return {"t": t.tolist(), "mean": np.asarray(mean).tolist(), "via": "features"}
+    out = predict(net, u, args.eps, t, args.order, method=args.method, taylor=args.taylor,
+                  samples=samples, quiet=args.quiet)
+    return {"t": t.tolist(), "mean": out["mean"].tolist(), "order": args.order, "eps": args.eps,
+            "method": args.method, "via": args.via}
+
+
+def _series_text(out: dict) -> str:
+    step = max(1, len(out["t"]) // 20)
+    return "\n".join(f"t = {t:8.4f}: " + ", ".join(f"{x:.8g}" for x in m)
+                     for t, m in list(zip(out["t"], out["mean"]))[::step])
+
+
+def cmd_check(args) -> dict:
+    from .check import check, eps_sweep
+    net = _load(args.spec, args)
+    samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
+    res = check(net, args.input, args.eps, args.T, args.order, method=args.method,
+                taylor=args.taylor, paths=args.paths, seed=args.seed, dt=args.dt,
+                n_times=args.times, samples=samples, quiet=args.quiet)
+    if args.eps_sweep:
+        try:
+            values = [float(x) for x in args.eps_sweep.split(",") if x.strip()]
+        except ValueError:
+            raise UsageError(f"--eps-sweep: expected comma-separated amplitudes, got {args.eps_sweep!r}") from None
+        res.sweep = eps_sweep(net, args.input, values, args.T, args.order, method=args.method,
+                              taylor=args.taylor, paths=args.paths, seed=args.seed, dt=args.dt,
+                              samples=samples, quiet=args.quiet)
+    out = res.to_json()
+    if args.plot:
+        res.plot(args.plot)
+        out["plot"] = args.plot
+    return out
+
+
+def _check_text(out: dict) -> str:
+    lines = [f"verdict: {out['verdict']} (order {out['order']}, ε = {out['eps']}, {out['method']} kernels, "
+             f"{out['paths']} paths)"]
+    for t, d, b in zip(out["t"], out["discrepancy"], out["budget"]):
+        flag = "ok " if all(x <= y for x, y in zip(d, b)) else "FAIL"
+        lines.append(f"  t = {t:7.3f}: |MC − series| = " + ", ".join(f"{x:.3g}" for x in d)
+                     + "  budget " + ", ".join(f"{y:.3g}" for y in b) + f"  {flag}")
+    if "slope" in out:
+        lines.append(f"ε-sweep slope {out['slope']:.3f} (expected {out['expected_slope']})")
+    if out.get("plot"):
+        lines.append(f"plot written to {out['plot']}")
+    return "\n".join(lines)
+
+
+def cmd_features(args) -> dict:
+    from .features import features_json
+    from .inputs import parse_input
+    t = _grid(args.T, args.dt)
+    m = args.channels
+    if args.input.endswith((".npy", ".csv")):
+        from .inputs import sample_input
+        import pathlib
+        if not pathlib.Path(args.input).exists():
+            raise UsageError(f"--input: file {args.input!r} does not exist")
+        arr = np.load(args.input) if args.input.endswith(".npy") else np.loadtxt(args.input, delimiter=",")
+        m = arr.shape[1] - 1 if arr.ndim == 2 and arr.shape[1] > 1 else 1
+    else:
+        m = len([e for e in args.input.split(";") if e.strip()])
+    u = parse_input(args.input, m)(t)
+    return features_json(u, t, args.level, args.degree, basis=args.basis, all_times=args.all_times)
+
+
+def cmd_codegen(args) -> dict:
+    from .export import export_module
+    net = _load(args.spec, args)
+    path = export_module(net, args.order, args.taylor, args.output)
+    return {"module": str(path)}
+
+
+def _register_numeric(sub):
+    s = sub.add_parser("simulate", help="Monte Carlo mean (or CRN response) of the readout")
+    s.add_argument("spec")
+    _input_args(s)
+    s.add_argument("--eps", type=float, default=1.0)
+    s.add_argument("--dt", type=float, default=0.01)
+    s.add_argument("--paths", type=int, default=10000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--every", type=int, default=1, help="record every k-th step")
+    s.add_argument("--response", action="store_true", help="driven minus undriven, common noise")
+    s.add_argument("--richardson", action="store_true", help="2·Y(dt/2) − Y(dt)")
+    s.add_argument("--start", choices=["stationary", "point"])
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_simulate, text=_simulate_text)
+
+    p = sub.add_parser("predict", help="the truncated Volterra series for an input")
+    p.add_argument("spec")
+    _input_args(p)
+    p.add_argument("--eps", type=float, required=True)
+    p.add_argument("--dt", type=float, default=0.01)
+    p.add_argument("--order", type=_positive_int("--order"), default=2)
+    p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
+    p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
+    p.add_argument("--via", choices=["quadrature", "recursion", "features"], default="quadrature")
+    p.add_argument("--samples", type=_positive_int("--samples"), default=20000,
+                   help="stationary samples when no closed route exists")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", choices=["stationary", "point"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict, text=_series_text)
+
+    c = sub.add_parser("check", help="series versus Monte Carlo inside a computed error budget")
+    c.add_argument("spec")
+    _input_args(c)
+    c.add_argument("--eps", type=float, required=True)
+    c.add_argument("--order", type=_positive_int("--order"), default=2)
+    c.add_argument("--method", choices=["exact", "taylor"], default="taylor")
+    c.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
+    c.add_argument("--paths", type=int, default=20000)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--dt", type=float, default=0.01)
+    c.add_argument("--times", type=int, default=21, help="number of comparison times")
+    c.add_argument("--samples", type=_positive_int("--samples"), default=20000)
+    c.add_argument("--eps-sweep", help="comma-separated amplitudes for the ε^(N+1) slope")
+    c.add_argument("--plot", metavar="OUT.png")
+    c.add_argument("--start", choices=["stationary", "point"])
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--quiet", action="store_true")
+    c.set_defaults(func=cmd_check, text=_check_text)
+
+    f = sub.add_parser("features", help="response feature of an input (THEORY §6)")
+    _input_args(f)
+    f.add_argument("--dt", type=float, default=0.01)
+    f.add_argument("--level", type=_positive_int("--level"), default=2)
+    f.add_argument("--degree", type=_positive_int("--degree"), default=1)
+    f.add_argument("--basis", choices=["monomial", "legendre"], default="monomial")
+    f.add_argument("--all-times", action="store_true")
+    f.add_argument("--channels", type=int, default=None, help=argparse.SUPPRESS)
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_features, text=lambda out: json.dumps(out))
+
+
+_EXTRA_COMMANDS: list = [_register_numeric]
 
 
 def main(argv=None) -> int:

@@ -125,7 +125,7 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
     bar = None
     if not quiet:
         from tqdm import tqdm
-        bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False)
+        bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False, delay=2)
     terms = volterra_quadrature(kernels, u, t_grid, order, net.m, start, q=q, progress=bar)
     if bar is not None:
         bar.close()
