@@ -24,7 +24,9 @@ Horner buffers of ``d**(N-1)`` entries per path, allocated once per chunk of
 paths, never per step.  Paths are processed in chunks of up to 64 with the
 path index innermost in memory (``state[word, path]``), so every inner loop
 is a contiguous loop over the paths of the chunk, which LLVM vectorises;
-chunks run in parallel with ``prange``.  The cost per segment and path is about
+chunks run in parallel with ``prange``.  Batches of fewer than 4 paths use
+the same update with the letters innermost, one path per thread (a single
+path without threads).  The cost per segment and path is about
 ``sig_dim(d, N) · d/(d-1)`` fused multiply-adds.
 """
 from __future__ import annotations
@@ -55,6 +57,9 @@ _MAX_CHUNK = 64
 # 8 doubles per iteration (4-wide AVX2, interleaved twice), and a remainder
 # would run scalar.
 _LANES = 8
+# Below this many paths a lane axis is mostly padding: each path then runs
+# alone with the letters innermost (_signature_few).
+_SMALL_BATCH = 4
 
 
 def _chunk_width(batch: int) -> int:
@@ -218,21 +223,87 @@ def _signature_chunk(paths, b0, C, level, offsets, all_times, out):
 
 
 @njit(cache=True, parallel=True)
-def _signature_batch(paths, level, offsets, all_times, C):
-    """paths: float64 (batch, length, d), C-contiguous.  Returns
-    (batch, sigdim) or, with all_times, (batch, length, sigdim).  The chunk
-    work is a separate (not inlined) function: parfor lowering of a large
-    loop body is slow to compile, a call is not, and costs nothing per chunk."""
-    batch, length, d = paths.shape
-    sigdim = offsets[level]
+def _signature_batch(paths, level, offsets, all_times, C, out):
+    """paths: float64 (batch, length, d), C-contiguous; out: (batch, length or
+    1, sigdim), filled for t >= 1 (row 0 is the caller's).  The chunk work is
+    a separate (not inlined) function: parfor lowering of a large loop body
+    is slow to compile, a call is not, and costs nothing per chunk."""
+    batch = paths.shape[0]
     nchunks = (batch + C - 1) // C
-    if all_times:
-        out = np.zeros((batch, length, sigdim))
-    else:
-        out = np.zeros((batch, 1, sigdim))
     for c in prange(nchunks):
         _signature_chunk(paths, c * C, C, level, offsets, all_times, out)
-    return out
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _chen_step_single(state, dx, dxs, buf_a, buf_b, d, level, offsets):
+    """_chen_step for one path (no lane axis): the same top-down in-place
+    Horner update, for batches too small to fill a vector of paths."""
+    for n in range(level, 1, -1):
+        for i in range(d):
+            buf_a[i] = dxs[n, i] + state[i]
+        prev = buf_a
+        nxt = buf_b
+        width = d
+        for j in range(2, n):
+            oj = offsets[j - 1]
+            k = n - j + 1
+            for p in range(width):
+                a = prev[p]
+                for i in range(d):
+                    r = p * d + i
+                    nxt[r] = a * dxs[k, i] + state[oj + r]
+            width *= d
+            prev, nxt = nxt, prev
+        on = offsets[n - 1]
+        for p in range(width):
+            a = prev[p]
+            for i in range(d):
+                state[on + p * d + i] += a * dx[i]
+    for i in range(d):
+        state[i] += dx[i]
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _signature_path(paths, b, level, offsets, all_times, out):
+    """Signature of path b alone into out[b, t or 0, :]."""
+    _, length, d = paths.shape
+    sigdim = offsets[level]
+    scratch = 1
+    for _ in range(level - 1):
+        scratch *= d
+    state = np.zeros(sigdim)
+    buf_a = np.zeros(scratch)
+    buf_b = np.zeros(scratch)
+    dx = np.zeros(d)
+    dxs = np.zeros((level + 1, d))
+    for t in range(1, length):
+        for i in range(d):
+            dx[i] = paths[b, t, i] - paths[b, t - 1, i]
+        for k in range(1, level + 1):
+            inv = 1.0 / k
+            for i in range(d):
+                dxs[k, i] = dx[i] * inv
+        _chen_step_single(state, dx, dxs, buf_a, buf_b, d, level, offsets)
+        if all_times:
+            for r in range(sigdim):
+                out[b, t, r] = state[r]
+    if not all_times:
+        for r in range(sigdim):
+            out[b, 0, r] = state[r]
+
+
+@njit(cache=True)
+def _signature_one(paths, level, offsets, all_times, out):
+    """A single path, letters innermost, no threads (waking a thread pool
+    costs more than a short path's whole signature on a busy machine)."""
+    _signature_path(paths, 0, level, offsets, all_times, out)
+
+
+@njit(cache=True, parallel=True)
+def _signature_few(paths, level, offsets, all_times, out):
+    """Small batches: one path per prange iteration, letters innermost."""
+    for b in prange(paths.shape[0]):
+        _signature_path(paths, b, level, offsets, all_times, out)
 
 
 # ---------------------------------------------------------------------------
@@ -299,12 +370,20 @@ def signature(paths, level: int, *, all_times: bool = False) -> np.ndarray:
     arr, single = _as_paths(paths)
     batch, length, d = arr.shape
     offsets = level_offsets(d, level)
-    if batch == 0:
-        shape = (0, length, int(offsets[-1])) if all_times else (0, int(offsets[-1]))
-        out = np.zeros(shape)
-    else:
-        out = _signature_batch(arr, level, offsets, bool(all_times),
-                               _chunk_width(batch))
-        if not all_times:
-            out = out[:, 0, :]
+    sigdim = int(offsets[-1])
+    # The output is allocated here, by numpy, not inside numba: numpy backs
+    # large arrays with huge pages, numba's allocator does not, and for an
+    # all_times output of 10^4 x 1554 doubles the page faults alone cost
+    # several times the whole computation (measured 0.19 s vs 0.04 s).
+    # Rows t >= 1 are all written by the kernels, so only row 0 is cleared.
+    out = np.empty((batch, length if all_times else 1, sigdim))
+    out[:, 0, :] = 0.0
+    if batch == 1:
+        _signature_one(arr, level, offsets, bool(all_times), out)
+    elif 1 < batch < _SMALL_BATCH:
+        _signature_few(arr, level, offsets, bool(all_times), out)
+    elif batch >= _SMALL_BATCH:
+        _signature_batch(arr, level, offsets, bool(all_times), _chunk_width(batch), out)
+    if not all_times:
+        out = out[:, 0, :]
     return out[0] if single else out

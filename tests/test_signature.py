@@ -54,16 +54,17 @@ def rng():
 
 @pytest.mark.parametrize("d,level,batch,length",
                          [(1, 4, 3, 10), (2, 3, 37, 25), (3, 6, 5, 40), (6, 4, 70, 30),
-                          (4, 2, 1, 1000)])
+                          (4, 2, 1, 1000), (2, 5, 2, 60), (3, 3, 200, 7)])
 def test_agrees_with_iisignature(rng, d, level, batch, length):
     paths = rng.standard_normal((batch, length, d)).cumsum(axis=1) / np.sqrt(length)
     assert_sig_close(signature(paths, level), iisignature.sig(paths, level), paths, level)
 
 
-def test_all_times_agrees_with_iisignature(rng):
-    paths = rng.standard_normal((19, 30, 3)).cumsum(axis=1) * 0.3
+@pytest.mark.parametrize("batch", [1, 2, 19])       # the three kernels: one, few, chunked
+def test_all_times_agrees_with_iisignature(rng, batch):
+    paths = rng.standard_normal((batch, 30, 3)).cumsum(axis=1) * 0.3
     ours = signature(paths, 4, all_times=True)
-    assert ours.shape == (19, 30, sig_dim(3, 4))
+    assert ours.shape == (batch, 30, sig_dim(3, 4))
     assert np.all(ours[:, 0] == 0.0)                              # one point: S = 1
     ref = iisignature.sig(paths, 4, 2)                            # after point 1, 2, …
     assert_sig_close(ours[:, 1:], ref, paths, 4)
