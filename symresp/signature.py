@@ -25,8 +25,7 @@ paths, never per step.  Paths are processed in chunks of up to 64 with the
 path index innermost in memory (``state[word, path]``), so every inner loop
 is a contiguous loop over the paths of the chunk, which LLVM vectorises;
 chunks run in parallel with ``prange``.  Batches of fewer than 4 paths use
-the same update with the letters innermost, one path per thread (a single
-path without threads).  The cost per segment and path is about
+the same update with the letters innermost, one path after the other.  The cost per segment and path is about
 ``sig_dim(d, N) · d/(d-1)`` fused multiply-adds.
 """
 from __future__ import annotations
@@ -58,7 +57,7 @@ _MAX_CHUNK = 64
 # would run scalar.
 _LANES = 8
 # Below this many paths a lane axis is mostly padding: each path then runs
-# alone with the letters innermost (_signature_few).
+# alone with the letters innermost, without threads (_signature_few).
 _SMALL_BATCH = 4
 
 
@@ -265,7 +264,7 @@ def _chen_step_single(state, dx, dxs, buf_a, buf_b, d, level, offsets):
 
 @njit(cache=True, fastmath=_FASTMATH)
 def _signature_path(paths, b, level, offsets, all_times, out):
-    """Signature of path b alone into out[b, t or 0, :]."""
+    """Signature of path b alone into out[b, t or 0, :] (rows t >= 1)."""
     _, length, d = paths.shape
     sigdim = offsets[level]
     scratch = 1
@@ -293,16 +292,12 @@ def _signature_path(paths, b, level, offsets, all_times, out):
 
 
 @njit(cache=True)
-def _signature_one(paths, level, offsets, all_times, out):
-    """A single path, letters innermost, no threads (waking a thread pool
-    costs more than a short path's whole signature on a busy machine)."""
-    _signature_path(paths, 0, level, offsets, all_times, out)
-
-
-@njit(cache=True, parallel=True)
 def _signature_few(paths, level, offsets, all_times, out):
-    """Small batches: one path per prange iteration, letters innermost."""
-    for b in prange(paths.shape[0]):
+    """Batches of fewer than _SMALL_BATCH paths, letters innermost, no
+    threads: waking a thread pool costs more than a short path's whole
+    signature on a busy machine, and one parallel function fewer to compile
+    keeps the first call fast."""
+    for b in range(paths.shape[0]):
         _signature_path(paths, b, level, offsets, all_times, out)
 
 
@@ -378,9 +373,7 @@ def signature(paths, level: int, *, all_times: bool = False) -> np.ndarray:
     # Rows t >= 1 are all written by the kernels, so only row 0 is cleared.
     out = np.empty((batch, length if all_times else 1, sigdim))
     out[:, 0, :] = 0.0
-    if batch == 1:
-        _signature_one(arr, level, offsets, bool(all_times), out)
-    elif 1 < batch < _SMALL_BATCH:
+    if 0 < batch < _SMALL_BATCH:
         _signature_few(arr, level, offsets, bool(all_times), out)
     elif batch >= _SMALL_BATCH:
         _signature_batch(arr, level, offsets, bool(all_times), _chunk_width(batch), out)

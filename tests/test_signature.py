@@ -60,7 +60,7 @@ def test_agrees_with_iisignature(rng, d, level, batch, length):
     assert_sig_close(signature(paths, level), iisignature.sig(paths, level), paths, level)
 
 
-@pytest.mark.parametrize("batch", [1, 2, 19])       # the three kernels: one, few, chunked
+@pytest.mark.parametrize("batch", [1, 2, 19])       # both kernels: few (1, 2) and chunked
 def test_all_times_agrees_with_iisignature(rng, batch):
     paths = rng.standard_normal((batch, 30, 3)).cumsum(axis=1) * 0.3
     ours = signature(paths, 4, all_times=True)
