@@ -25,8 +25,9 @@ paths, never per step.  Paths are processed in chunks of up to 64 with the
 path index innermost in memory (``state[word, path]``), so every inner loop
 is a contiguous loop over the paths of the chunk, which LLVM vectorises;
 chunks run in parallel with ``prange``.  Batches of fewer than 4 paths use
-the same update with the letters innermost, one path after the other.  The cost per segment and path is about
-``sig_dim(d, N) · d/(d-1)`` fused multiply-adds.
+the same update with the letters innermost, one path after the other.  The
+cost per segment and path is about ``sig_dim(d, N) · d/(d-1)`` fused
+multiply-adds.
 """
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ __all__ = ["signature", "sig_dim", "words", "word_index", "level_offsets"]
 # iisignature at 100 x 1000 points: widths 16/32/64/96/128 gave about
 # 4.7/4.3-5.1/5.2-6.6/4.6-6.4/5.0-7.5x (d = 6, N = 4; a loaded machine, so
 # only the trend counts): 64, since 128 is no better within the noise and
-# doubles the state of a chunk (sig_dim * width doubles, 0.8 MB at 64).  A short last chunk is
-# padded with zero increments, which leave a signature unchanged (exp(0) = 1).
+# doubles the state of a chunk (sig_dim * width doubles, 0.8 MB at 64).  A
+# short last chunk is padded with zero increments, which leave a signature
+# unchanged (exp(0) = 1).
 _MAX_CHUNK = 64
 # Widths are rounded up to a multiple of 8 lanes: the vector loop handles
 # 8 doubles per iteration (4-wide AVX2, interleaved twice), and a remainder
