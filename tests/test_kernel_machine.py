@@ -180,3 +180,13 @@ def test_params_protocol_and_errors(series):
         model.predict(series[:, :1])
     with pytest.raises(ValueError, match=r"at least 2 classes"):
         ResponseFeatureClassifier().fit(series, np.zeros(80))
+
+
+def test_normalize_time_makes_durations_comparable(series):
+    t = np.linspace(0.0, 1.0, 40)
+    kw = dict(level=3, degree=2, basis="legendre")
+    a = response_feature_matrix(series[:5], t, **kw)
+    b = response_feature_matrix(series[:5], 7.0 * t + 3.0, **kw)        # other duration, offset
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    c = response_feature_matrix(series[:5], 7.0 * t, normalize_time=False, **kw)
+    assert not np.allclose(a[:, 1:], c[:, 1:])
