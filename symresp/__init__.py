@@ -10,6 +10,7 @@ from .activations import KNOWN_ACTIVATIONS, get_activation
 # imported eagerly because these functions share their module's name: binding them here keeps
 # `symresp.simulate` the function whatever is imported later
 from .simulate import kernel_mc, response, simulate, stationary_samples
+from .signature import sig_dim, signature
 
 __version__ = "0.1.0"
 
@@ -23,11 +24,22 @@ _LAZY = {
     "find_fixed_point": "exact",
     "latex_document": "latex", "write_latex": "latex",
     "parse_input": "inputs", "sample_input": "inputs",
-    "predict": "volterra", "volterra_quadrature": "volterra",
+    "predict": "volterra", "volterra_quadrature": "volterra", "volterra_recursion": "volterra",
+    "volterra_linear_exact": "volterra", "iterated_integral_form": "volterra",
+    "response_functional": "response_map", "predict_via_features": "response_map",
+    "ResponseFunctional": "response_map",
+    "response_feature": "features", "ResponseFeature": "features", "feature_index": "features",
+    "integral_feature_index": "features", "feature_words": "features",
+    "response_letters": "features", "basis_matrix": "features", "support_path": "features",
+    "features_json": "features",
+    "ResponseFeatureRegressor": "kernel_machine", "ResponseFeatureClassifier": "kernel_machine",
+    "gram_matrix": "kernel_machine", "response_feature_matrix": "kernel_machine",
+    "component_weights": "kernel_machine",
+    "check": "check", "eps_sweep": "check", "CheckResult": "check",
 }
 
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
-           "simulate", "response", "kernel_mc", "stationary_samples", "__version__", *_LAZY]
+           "simulate", "response", "kernel_mc", "stationary_samples", "signature", "sig_dim", "__version__", *_LAZY]
 
 
 def __getattr__(name):

@@ -287,11 +287,11 @@ def cmd_predict(args) -> dict:
     u = parse_input(args.input, net.m)
     samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
     if args.via == "features":
-        from .features import predict_via_features
+        from .response_map import predict_via_features
         mean = predict_via_features(net, u, args.eps, t, args.order, taylor=args.taylor, samples=samples)
         return {"t": t.tolist(), "mean": np.asarray(mean).tolist(), "via": "features"}
     out = predict(net, u, args.eps, t, args.order, method=args.method, taylor=args.taylor,
-                  samples=samples, quiet=args.quiet)
+                  samples=samples, via=args.via, quiet=args.quiet)
     return {"t": t.tolist(), "mean": out["mean"].tolist(), "order": args.order, "eps": args.eps,
             "method": args.method, "via": args.via}
 
@@ -387,7 +387,8 @@ def _register_numeric(sub):
     p.add_argument("--order", type=_positive_int("--order"), default=2)
     p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
     p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
-    p.add_argument("--via", choices=["quadrature", "recursion", "features"], default="quadrature")
+    p.add_argument("--via", choices=["recursion", "quadrature", "features"], default="recursion",
+                   help="linear-time recursion (THEORY §6), simplex quadrature, or ⟨ℓ, R_t⟩")
     p.add_argument("--samples", type=_positive_int("--samples"), default=20000,
                    help="stationary samples when no closed route exists")
     p.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,128 @@
+"""The exact map from a derived network to its functional on the response feature (THEORY §6).
+
+With Taylor kernels, every Volterra term is a finite combination of
+``t^{q_0} I_{(q_1,k_1)…(q_n,k_n)}(t)`` (:func:`symresp.volterra.iterated_integral_form`), and
+``I_{(q_1,k_1)…(q_n,k_n)} = S(X)^{ℓ_n…ℓ_1}`` for ``X = ∫ψ⊗u``, ``ℓ = q·m + k``.  Hence
+
+    E[y_t] ≈ ⟨ℓ, R_t⟩ = Σ_n εⁿ ⟨ℓ_n, R_t⟩ + ⟨ℓ_0, R_t⟩,
+
+where ``ℓ_0`` carries V_0 on the empty word (constant at a stationary start, the
+polynomial Σ_p c_p t^p/p! at a point start).  The coefficients depend on the architecture
+only, not on the input.  For the shifted-Legendre support basis the change of basis is
+exact and linear: if ``X_leg = L X_mon`` then ``S(X_leg) = L^{⊗k} S(X_mon)`` on level k, so
+``ℓ_leg = (L^{−T})^{⊗k} ℓ_mon``.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from math import factorial
+
+import numpy as np
+
+__all__ = ["ResponseFunctional", "response_functional", "predict_via_features"]
+
+
+@dataclass
+class ResponseFunctional:
+    """ℓ_n for n = 0..order on the response feature of (level = order, degree = Q).
+
+    ``by_order[n]`` has shape (n_features, p); :meth:`coefficients` combines them for an
+    amplitude ε.  Feature layout as :func:`symresp.features.response_feature`.
+    """
+
+    by_order: np.ndarray
+    order: int
+    degree: int
+    channels: int
+    basis: str
+    T: float | None
+
+    def coefficients(self, eps: float) -> np.ndarray:
+        """ℓ = Σ_n εⁿ ℓ_n, shaped (n_features, p)."""
+        w = float(eps) ** np.arange(self.order + 1)
+        return np.tensordot(w, self.by_order, axes=(0, 0))
+
+    def evaluate(self, u_vals, t, eps: float) -> np.ndarray:
+        """⟨ℓ, R_t⟩ at every grid time: (len(t), p)."""
+        from .features import response_feature
+        R = response_feature(np.asarray(u_vals, float), t, self.order, self.degree,
+                             basis=self.basis, all_times=True).features
+        return R @ self.coefficients(eps)
+
+
+def response_functional(net, order: int, taylor: int, *, samples=None, basis: str = "monomial",
+                        T: float | None = None, truncation: str = "total") -> ResponseFunctional:
+    """Derive the network's Taylor kernels and map them onto the response feature.
+
+    The feature needs level ``order`` and degree ``Q = taylor`` (``q_j ≤ P`` under total
+    truncation; ``Q = (order + 1)·taylor`` under box truncation).  ``T`` (the horizon) is
+    required for the Legendre basis, which lives on [0, T].
+    """
+    from .features import integral_feature_index, feature_words
+    from .kernels import derive, taylor_kernel, _expect
+    from .volterra import iterated_integral_form
+
+    if order < 1:
+        raise ValueError(f"order: expected ≥ 1, got {order}")
+    der = derive(net, order, taylor, truncation=truncation)
+    m, start = net.m, der.start
+    kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
+               for n in range(1, order + 1) for k in der.indices(n)}
+    form = iterated_integral_form(kernels, start)
+    Q = taylor if truncation == "total" else (order + 1) * taylor
+    n_words = len(feature_words(m, order, Q))
+    by_order = np.zeros((order + 1, n_words * (Q + 1), net.p))
+    idx = lambda pairs, q0: integral_feature_index(pairs, q0, channels=m, level=order, degree=Q)
+    for n, terms in form.items():
+        for (q0, pairs), c in terms.items():
+            by_order[n, idx(pairs, q0)] += c
+    # V_0 on the empty word
+    obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
+    vals, _ = _expect(der, [g for _, gs in obs for g in gs], samples)
+    vals = vals.reshape(len(obs), net.p)
+    for (p, _), v in zip(obs, vals):
+        q0 = p[0] if p else 0
+        by_order[0, idx((), q0)] += v / factorial(q0)
+    if basis == "legendre":
+        if T is None:
+            raise ValueError("basis='legendre' needs the horizon T (the basis lives on [0, T])")
+        by_order = _to_legendre(by_order, m, order, Q, float(T))
+    elif basis != "monomial":
+        raise ValueError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
+    return ResponseFunctional(by_order, order, Q, m, basis, T)
+
+
+def _to_legendre(by_order, m, level, Q, T):
+    from .features import basis_matrix, feature_words
+
+    A = basis_matrix(Q, T)                       # ψ_leg = A ψ_mon
+    L = np.kron(A, np.eye(m))                    # letters ℓ = q·m + k
+    Linv_T = np.linalg.inv(L).T
+    words = feature_words(m, level, Q)
+    D = (Q + 1) * m
+    out = np.zeros_like(by_order)
+    n_words = len(words)
+    pos = {w: i for i, w in enumerate(words)}
+    for q0 in range(Q + 1):
+        base = q0 * n_words
+        out[:, base] = by_order[:, base]         # the empty word is basis-free
+        for k in range(1, level + 1):
+            ws = [w for w in words if len(w) == k]
+            block = np.array([by_order[:, base + pos[w]] for w in ws])   # (D^k, orders, p)
+            tens = block.reshape((D,) * k + block.shape[1:])
+            for axis in range(k):
+                tens = np.moveaxis(np.tensordot(Linv_T, tens, axes=(1, axis)), 0, axis)
+            block = tens.reshape(block.shape)
+            for w, row in zip(ws, block):
+                out[:, base + pos[w]] = row
+    return out
+
+
+def predict_via_features(net, u, eps: float, t, order: int, *, taylor: int = 6, samples=None,
+                         basis: str = "monomial") -> np.ndarray:
+    """E[y_t] ≈ ⟨ℓ(net), R_t(u)⟩ on the grid t (THEORY §6): (len(t), p)."""
+    t = np.asarray(t, float)
+    u_vals = np.asarray(u(t) if callable(u) else u, float).reshape(len(t), net.m)
+    F = response_functional(net, order, taylor, samples=samples, basis=basis, T=t[-1])
+    return F.evaluate(u_vals, t, eps)
