@@ -11,6 +11,7 @@ from .activations import KNOWN_ACTIVATIONS, get_activation
 # `symresp.simulate` the function whatever is imported later
 from .simulate import kernel_mc, response, simulate, stationary_samples
 from .signature import sig_dim, signature
+from .check import CheckResult, check, eps_sweep
 
 __version__ = "0.1.0"
 
@@ -35,11 +36,10 @@ _LAZY = {
     "ResponseFeatureRegressor": "kernel_machine", "ResponseFeatureClassifier": "kernel_machine",
     "gram_matrix": "kernel_machine", "response_feature_matrix": "kernel_machine",
     "component_weights": "kernel_machine",
-    "check": "check", "eps_sweep": "check", "CheckResult": "check",
 }
 
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
-           "simulate", "response", "kernel_mc", "stationary_samples", "signature", "sig_dim", "__version__", *_LAZY]
+           "simulate", "response", "kernel_mc", "stationary_samples", "signature", "sig_dim", "check", "eps_sweep", "CheckResult", "__version__", *_LAZY]
 
 
 def __getattr__(name):

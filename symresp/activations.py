@@ -15,6 +15,10 @@ Polynomial activations (identity, cubic, user polynomials) need no auxiliary.
 """
 from __future__ import annotations
 
+import io
+import keyword
+import re
+import tokenize
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -128,6 +132,53 @@ _NON_SMOOTH = {"relu": sp.Max(0, Z), "abs": sp.Abs(Z)}
 KNOWN_ACTIVATIONS: dict[str, Activation] = _registry()
 
 
+_FUNCTION_NAMES = ("tanh", "sinh", "cosh", "exp", "log", "sin", "cos", "tan", "atan",
+                   "sqrt", "erf", "Abs", "Max", "Min", "pi", "E")
+_ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", ","}
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _how_to_write(symbols) -> str:
+    names = sorted(symbols)
+    if not names:
+        return "Write a number such as 0.5, \"3/2\" or \"sqrt(2)\"."
+    return f"Write a SymPy expression in {', '.join(names)}, e.g. '{names[0]}**2'."
+
+
+def _check_tokens(text: str, symbols, local, what: str) -> None:
+    """Refuse any token but numbers, allowed names and arithmetic, before SymPy parses (and evals)."""
+    if "\n" in text.strip() or "\r" in text:
+        raise ValueError(f"{what}: expected a one-line expression, got {text!r}.")
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ValueError(f"{what}: could not parse {text!r} ({exc}). {_how_to_write(symbols)}") from None
+    unknown, unknown_fn = [], []
+    for i, tok in enumerate(toks):
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+            continue
+        if tok.type == tokenize.NUMBER and _NUMBER.fullmatch(tok.string):
+            continue
+        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string) \
+                and not tok.string.startswith("_"):
+            if tok.string not in local:
+                called = i + 1 < len(toks) and toks[i + 1].string == "("
+                (unknown_fn if called else unknown).append(tok.string)
+            continue
+        if tok.type == tokenize.OP and tok.string in _ALLOWED_OPS:
+            continue
+        raise ValueError(f"{what}: {tok.string!r} is not allowed in an expression ({text!r}); only "
+                         f"numbers, the variables {sorted(symbols)}, the functions "
+                         f"{', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid, softplus, the constants "
+                         "pi and E, and + - * / ** ^ ( ) , may be used.")
+    if unknown_fn:
+        raise ValueError(f"{what}: unknown function(s) {sorted(set(unknown_fn))} in {text!r}; "
+                         f"use {', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid or softplus.")
+    if unknown:
+        raise ValueError(f"{what}: unknown name(s) {sorted(set(unknown))} in {text!r}; "
+                         f"allowed variables are {sorted(symbols)}.")
+
+
 def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.Expr:
     """Parse user text with SymPy's parser (never ``eval``), allowing only the given symbols.
 
@@ -140,13 +191,15 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
         raise ValueError(f"{what}: expected a non-empty expression string, got {text!r}.")
     local = dict(symbols)
     # functions users may write; everything else is refused below
-    for fname in ("tanh", "sinh", "cosh", "exp", "log", "sin", "cos", "tan", "atan",
-                  "sqrt", "erf", "Abs", "Max", "Min", "pi", "E"):
+    for fname in _FUNCTION_NAMES:
         local[fname] = getattr(sp, fname)
     local["abs"] = sp.Abs
     local["sigmoid"] = lambda x: 1 / (1 + sp.exp(-x))
     local["softplus"] = lambda x: sp.log(1 + sp.exp(x))
     local["relu"] = lambda x: sp.Max(0, x)
+    # SymPy's parser ends in Python's eval: only arithmetic on numbers, the allowed
+    # variables and the functions above may reach it (no attributes, strings, subscripts).
+    _check_tokens(text, symbols, local, what)
     try:
         expr = parse_expr(text, local_dict=local, global_dict={"Integer": sp.Integer,
                           "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol,
@@ -155,8 +208,7 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
                           evaluate=True)
     except Exception as exc:  # SymPy raises many types for malformed text
         raise ValueError(f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
-                         f"Write a SymPy expression in {', '.join(sorted(symbols))}, "
-                         f"e.g. '{next(iter(symbols))}**2'.") from None
+                         f"{_how_to_write(symbols)}") from None
     if not isinstance(expr, sp.Expr):
         raise ValueError(f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__}).")
     unknown = {s.name for s in expr.free_symbols} - set(symbols)
@@ -197,6 +249,10 @@ def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
         expr = _NON_SMOOTH[spec.strip().lower()]
         name = spec.strip().lower()
     else:
+        if isinstance(spec, str) and spec.strip().isidentifier() and spec.strip() != "z":
+            raise ValueError(f"network.activation: unknown activation {spec.strip()!r}. Known "
+                             f"activations: {', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation "
+                             "only), or any SymPy expression in z such as 'z/(1+z**2)'.")
         if isinstance(spec, str):
             try:
                 expr = parse_expression(spec, {"z": Z}, "network.activation")
