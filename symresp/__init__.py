@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Generators": "generators",
     "Derivation": "kernels", "TaylorKernel": "kernels", "derive": "kernels",
-    "taylor_kernel": "kernels", "stationary_mean": "kernels",
+    "taylor_kernel": "kernels", "stationary_mean": "kernels", "fdt_kernel": "kernels",
     "conjugate_observable": "expectation", "gaussian_stationary": "expectation",
     "exact_kernel": "exact", "has_exact": "exact", "deterministic_kernel": "exact",
     "find_fixed_point": "exact",

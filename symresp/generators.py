@@ -47,7 +47,16 @@ class Generators:
             self.sigma_cols = [[net.sigma[i, r] for i in range(n)] for r in range(net.r)]
         self.sigma_cols = [col for col in self.sigma_cols if any(col)]
         self.Wsigma = [alg.matvec_W(col) if alg.aux else None for col in self.sigma_cols]
-        self.gamma = [[alg.lift(net.coupling[i, k]) for i in range(n)] for k in range(net.m)]
+        coupling = net.coupling
+        if net.input_site == "activation":
+            if not net.is_linear:
+                raise NotImplementedError(
+                    "input inside the activation (THEORY §3.4) makes the order-n term a sum over "
+                    "compositions with local (diagonal) terms; the derivation engine does not build "
+                    "them yet. Simulate such networks (symresp simulate / kernel --method mc), or use "
+                    "input_site = 'additive'.")
+            coupling = net.M * net.coupling  # a(z + εCu) = z + εCu: additive with coupling M C
+        self.gamma = [[alg.lift(coupling[i, k]) for i in range(n)] for k in range(net.m)]
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
 
     def L0(self, g):

@@ -28,7 +28,7 @@ import numpy as np
 from .generators import Generators
 from .model import SRNN
 
-__all__ = ["Derivation", "derive", "TaylorKernel"]
+__all__ = ["Derivation", "derive", "TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean"]
 
 
 def _lag_degrees(nlags: int, P: int, truncation: str):
@@ -255,3 +255,51 @@ def stationary_mean(der: Derivation, samples=None):
     """V_0 = E_∞[f] (stationary) as (values, stderr or None)."""
     vals, cov = _expect(der, der.observables[((), ())], samples)
     return vals, None if cov is None else np.sqrt(np.diag(cov))
+
+
+def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
+    """First-order kernel in correlation (fluctuation–dissipation) form, THEORY §3.2:
+
+        K⁽¹⁾_k(τ) = E_∞[f(h_τ) A_k(h_0)] ≈ Σ_p E_∞[A_k · 𝓛₀ᵖ f] τᵖ/p!,
+        A_k = −∇·γ_k − γ_k·∇log ρ_∞,
+
+    available where log ρ_∞ is known (linear, 1-D, Hopfield form with isotropic noise).
+    It must equal :func:`taylor_kernel` (operator form) coefficient by coefficient.
+    """
+    from .expectation import conjugate_observable
+
+    if der.start != "stationary":
+        raise ValueError("the correlation form holds at a stationary start")
+    k = int(index[0]) if isinstance(index, (tuple, list)) else int(index)
+    A = conjugate_observable(der.net, k)
+    if A is None:
+        raise ValueError("the conjugate observable A_k needs log ρ_∞ in closed form (linear network, "
+                         "n = 1, or Hopfield form with isotropic noise)")
+    alg, gens = der.algebra, der.generators
+    A_el = alg.lift(A) if not hasattr(alg, "ctx") else _lift_with_aux(alg, A)
+    f = [alg.lift(e) for e in der.net.readout]
+    powers = [(p,) for p in range(der.P + 1)]
+    chain = [f]
+    for _ in range(der.P):
+        chain.append([gens.L0(x) for x in chain[-1]])
+    flat = [A_el * g for gs in chain for g in gs]
+    vals, cov = _expect(der, flat, samples)
+    return TaylorKernel(1, (k,), powers, vals.reshape(len(powers), der.net.p), cov=cov,
+                        start="stationary", method="fdt")
+
+
+def _lift_with_aux(alg, expr):
+    """A SymPy expression in h and the activation (as a(z_i)) as a ring element."""
+    import sympy as sp
+    back = {v: s for s, v in alg.aux_values().items()}
+    e = sp.expand(sp.sympify(expr).xreplace(back))
+    out = alg.zero
+    for term in sp.Add.make_args(e):
+        c, rest = term.as_coeff_Mul()
+        val = alg.const(c)
+        for base, ex in rest.as_powers_dict().items():
+            if base == 1:
+                continue
+            val *= alg.ctx.gens()[alg.symbols.index(base)] ** int(ex)
+        out += val
+    return out

@@ -122,3 +122,26 @@ def test_functional_is_linear_in_readout(tanh1):
     F1 = response_functional(n1, 2, 4)
     F2 = response_functional(n2, 2, 4)
     assert np.allclose(F2.by_order, 2.5 * F1.by_order, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("spec", ["linear_2d_quadratic", "tanh_1d", "hopfield_2d"])
+def test_fdt_kernel_equals_operator_form(spec):
+    """THEORY §3.2: E∞[A_k 𝓛₀ᵖ f] = E∞[𝓛₁ᵏ 𝓛₀ᵖ f]. Exact rationals for the linear network (0.0);
+    quadrature (~1e-15 relative) for the gradient networks."""
+    from symresp.kernels import derive, fdt_kernel, taylor_kernel
+    net = symresp.load_spec(f"derivations/{spec}.toml")
+    d = derive(net, 1, 4)
+    a, b = taylor_kernel(d, 1, (0,)), fdt_kernel(d, 0)
+    assert np.allclose(a.coeffs, b.coeffs, rtol=1e-11, atol=1e-13)
+
+
+def test_input_inside_activation_refused_for_derivation():
+    net = symresp.SRNN.create(n=1, activation="tanh", W=[[0.5]], sigma=0.5, input_site="activation")
+    with pytest.raises(NotImplementedError, match="local"):
+        symresp.derive(net, 1, 2)
+    lin = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5,
+                              input_site="activation")
+    add = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5)
+    ka = symresp.taylor_kernel(symresp.derive(lin, 1, 3), 1, (0,))
+    kb = symresp.taylor_kernel(symresp.derive(add, 1, 3), 1, (0,))
+    assert np.array_equal(ka.coeffs, kb.coeffs)
