@@ -183,6 +183,18 @@ def cmd_kernel(args) -> dict:
             raise UsageError(f"--method exact does not apply to this network: {reason}.")
         K = exact_kernel(net, args.order, index)
         out["values"] = np.asarray(K(lags)).tolist()
+    elif args.method == "deterministic":
+        from .exact import deterministic_kernel
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            K = deterministic_kernel(net, args.order, index)
+        out["values"] = np.asarray(K(lags)).tolist()
+        out["fixed_point"] = np.asarray(K.h_star).tolist()
+        out["eigenvalues"] = [[float(e.real), float(e.imag)] for e in np.asarray(K.eigenvalues)]
+        out["stable"] = bool(K.stable)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
     elif args.method == "mc":
         from .simulate import kernel_json
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
@@ -226,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--index", required=True, help="channels k1,...,kn (1-based)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
-    k.add_argument("--method", choices=["exact", "taylor", "mc"], default="taylor")
+    k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",
+                   help="exact (linear networks), taylor (short-time series), mc (Monte Carlo), "
+                        "deterministic (σ = 0 limit at a fixed point, orders 1-2)")
     k.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     k.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     k.add_argument("--paths", type=_positive_int("--paths"), default=20000)
