@@ -64,11 +64,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 __all__ = ["CodegenError", "points_function", "scalar_function", "vector_function",
-           "function_source", "default_cache_dir", "cache_stats", "clear_memo", "CHUNK", "MAX_DEPTH"]
+           "function_source", "default_cache_dir", "cache_stats", "clear_memo", "CHUNK",
+           "MAX_DEPTH"]
 
 #: Most terms of a sum (factors of a product) printed in one statement.
 CHUNK = 16
@@ -290,7 +291,9 @@ def _as_expr_list(exprs) -> tuple[list[sp.Expr], bool]:
 
 
 def _as_args(args) -> list[sp.Symbol]:
-    if isinstance(args, sp.Basic) or isinstance(args, str):
+    if isinstance(args, sp.MatrixBase):
+        args = list(args)
+    elif isinstance(args, (sp.Basic, str)):
         args = [args]
     args = list(args)
     for k, a in enumerate(args):
@@ -303,11 +306,25 @@ def _as_args(args) -> list[sp.Symbol]:
     return args
 
 
+def _symbols(expr) -> set:
+    """Free symbols, found iteratively (``expr.free_symbols`` recurses per tree level)."""
+    found, seen, stack = set(), set(), [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, sp.Symbol):
+            found.add(node)
+        stack.extend(node.args)
+    return found
+
+
 def _validate(exprs: list[sp.Expr], args: list[sp.Symbol]) -> None:
     """Raise CodegenError naming the first unknown symbol or unsupported node."""
     allowed = set(args)
     for j, e in enumerate(exprs):
-        missing = e.free_symbols - allowed
+        missing = {s for s in _symbols(e) if s not in allowed}
         if missing:
             names = sorted(str(s) for s in missing)
             raise CodegenError(
@@ -320,7 +337,8 @@ def _validate(exprs: list[sp.Expr], args: list[sp.Symbol]) -> None:
             if node in seen:
                 continue
             seen.add(node)
-            if isinstance(node, sp.Function) and not isinstance(node, (sp.Max, sp.Min, sp.Piecewise)):
+            if isinstance(node, sp.Function) and \
+                    not isinstance(node, (sp.Max, sp.Min, sp.Piecewise)):
                 if node.func not in _MATH_FUNCS and node.func is not sp.log:
                     raise CodegenError(
                         f"expression {j}: unsupported function {node.func.__name__!s} "
@@ -531,11 +549,13 @@ def _body(kind: str, exprs, args, single: bool, name: str, parallel: bool, use_c
                 f"        {point}(X, out, i)"]
         src += ["", "",
                 f"def {name}(X, out=None):",
-                f'    """Evaluate the {nexpr} expression(s) at the rows of X, shape (npoints, {nargs});',
+                f'    """Evaluate the {nexpr} expression(s) at the rows of X, shape '
+                f'(npoints, {nargs});',
                 f'    returns out, shape (npoints, {nexpr}) (allocated when not given)."""',
                 "    X = np.asarray(X, dtype=np.float64)",
                 f"    if X.ndim != 2 or X.shape[1] != {nargs}:",
-                f"        raise ValueError('X must have shape (npoints, {nargs}), got ' + str(X.shape))",
+                f"        raise ValueError('X must have shape (npoints, {nargs}), got '"
+                f" + str(X.shape))",
                 "    X = np.ascontiguousarray(X)",
                 "    if out is None:",
                 f"        out = np.empty((X.shape[0], {nexpr}), dtype=np.float64)",
@@ -565,7 +585,8 @@ def _request_key(kind, exprs, args, single, name, parallel, use_cse) -> str:
     with _deep_recursion():
         options = (bool(single), bool(parallel), _cse_mode(use_cse), CHUNK, MAX_DEPTH)
         parts = [FORMAT_VERSION, kind, name, repr(options),
-                 sp.srepr(list(args), order="none"), sp.srepr(list(exprs), order="none"), _version(), _numba_version()]
+                 sp.srepr(list(args), order="none"), sp.srepr(list(exprs), order="none"),
+                 _version(), _numba_version()]
     return hashlib.sha256("\n\x00".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -626,7 +647,8 @@ def _resolve_dir(cache_dir) -> Path:
     except OSError as exc:
         if cache_dir is not None:
             raise CodegenError(f"cache directory {d} is not usable: {exc}") from None
-        fallback = Path(tempfile.gettempdir()) / f"symresp-codegen-{os.getuid()}"
+        user = os.getuid() if hasattr(os, "getuid") else "user"
+        fallback = Path(tempfile.gettempdir()) / f"symresp-codegen-{user}"
         warnings.warn(f"symresp.codegen: cache directory {d} is not usable ({exc}); "
                       f"using {fallback}", RuntimeWarning, stacklevel=3)
         fallback.mkdir(parents=True, exist_ok=True)
@@ -710,6 +732,12 @@ def _cse_mode(cse):
 
 
 def _build(kind, exprs, args, *, name, parallel=True, cse=True, cache_dir=None):
+    with _deep_recursion():  # hashing, srepr, cse and str of SymPy trees recurse per level
+        return _build_inner(kind, exprs, args, name=name, parallel=parallel, cse=cse,
+                            cache_dir=cache_dir)
+
+
+def _build_inner(kind, exprs, args, *, name, parallel, cse, cache_dir):
     _check_name(name)
     exprs, single = _as_expr_list(exprs)
     args = _as_args(args)
@@ -741,8 +769,8 @@ def _build(kind, exprs, args, *, name, parallel=True, cse=True, cache_dir=None):
 
 # --------------------------------------------------------------------------- public API
 
-def points_function(exprs, args, *, name: str = "f", parallel: bool = True, cse: bool | str = True,
-                    cache_dir=None):
+def points_function(exprs, args, *, name: str = "f", parallel: bool = True,
+                    cse: bool | str = True, cache_dir=None):
     """Compiled evaluator of ``exprs`` at many points.
 
     Returns ``fn(X, out=None) -> out`` with ``out[i, j] = exprs[j](X[i, 0], …, X[i, k-1])``
@@ -801,5 +829,6 @@ def function_source(exprs, args, *, kind: str = "points", name: str = "f",
     if kind == "points":
         single = False
     _validate(exprs, args)
-    key = _request_key(kind, exprs, args, single, name, parallel, cse)
-    return _assemble(key, _body(kind, exprs, args, single, name, parallel, cse))
+    with _deep_recursion():
+        key = _request_key(kind, exprs, args, single, name, parallel, cse)
+        return _assemble(key, _body(kind, exprs, args, single, name, parallel, cse))
