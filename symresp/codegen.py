@@ -13,14 +13,17 @@ module turns a list of expressions into numba source through a SymPy printer:
    source text: arguments become generated locals ``a0, a1, …`` loaded from the
    input array, temporaries are ``t0, t1, …``, numbers are printed as float literals
    ``repr(float(c))`` (exact rationals correctly rounded to the nearest double).
-2. **Common-subexpression elimination** (:func:`sympy.cse`), one temporary per
-   statement.
+2. **Common-subexpression elimination**, one temporary per statement: :func:`sympy.cse`
+   by default, ``cse="tree"`` for repeated identical subtrees only (several times faster
+   to generate on polynomials with thousands of terms), ``cse=False`` for none.
 3. **Lowering to straight-line code of bounded depth.**  Sums (products) with more
    than :data:`CHUNK` terms (factors) are accumulated in chunks with ``+=``
    (``*=``), and any subexpression nested deeper than :data:`MAX_DEPTH` is hoisted
    into its own temporary.  numba's parallel array analysis recurses over nested
    binary expressions and died with ``RecursionError`` on a single 31 883-character
    sum (FIELD-NOTES, "Symbolic work"); CPython's own compiler has a similar limit.
+   For many points the straight-line body is a serial ``<name>_point(X, out, i)`` that a
+   ``prange`` loop calls, so the parallel analysis never sees the long body.
 4. **A self-contained module** (imports only ``math``, ``numpy``, ``numba``) with a
    header naming the expressions and the symresp version, written atomically into a
    cache directory keyed by a hash of the request, and imported from there so that
@@ -33,6 +36,12 @@ Entry points
 :func:`scalar_function`   njit ``fn(a0, …, a_{k-1}[, out])``: args as scalars.
 :func:`vector_function`   njit ``fn(x[, out])``: args as one 1-D array ``x``.
 :func:`function_source`   the module text of any of the above (for a standalone module).
+
+numba's compile time grows with the number of operations, not the statement layout:
+a 2 000-term polynomial in three variables (48 000 characters) compiled in 13 s serial
+and 27 s with ``parallel=True`` on an idle 16-core machine (cached afterwards), and
+evaluated in 2.6 µs per point on one thread.  Factor large polynomials (Horner) before
+generating code when compile time matters.
 
 Cache location: the ``cache_dir`` argument if given (used as is), else
 ``$SYMRESP_CACHE_DIR/codegen``, else ``$XDG_CACHE_HOME/symresp/codegen``, else
