@@ -108,6 +108,8 @@ def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
         for (k, p), g in frontier.items():
             if start == "stationary":
                 observables[(k, p)] = g
+                if n == order:
+                    continue  # the last propagator is absorbed by ρ_∞: no further 𝓛₀ needed
             chain = [g]
             for _ in range(remaining(p)):
                 chain.append([gens.L0(x) for x in chain[-1]])
