@@ -36,6 +36,8 @@ _LAZY = {
     "ResponseFeatureRegressor": "kernel_machine", "ResponseFeatureClassifier": "kernel_machine",
     "gram_matrix": "kernel_machine", "response_feature_matrix": "kernel_machine",
     "component_weights": "kernel_machine",
+    "points_function": "codegen", "scalar_function": "codegen", "vector_function": "codegen",
+    "function_source": "codegen", "CodegenError": "codegen",
 }
 
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
