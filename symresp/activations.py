@@ -152,7 +152,8 @@ def _check_tokens(text: str, symbols, local, what: str) -> None:
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
     except (tokenize.TokenError, SyntaxError) as exc:
-        raise ValueError(f"{what}: could not parse {text!r} ({exc}). {_how_to_write(symbols)}") from None
+        reason = exc.args[0] if exc.args else type(exc).__name__
+        raise ValueError(f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}") from None
     unknown, unknown_fn = [], []
     for i, tok in enumerate(toks):
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
@@ -167,7 +168,8 @@ def _check_tokens(text: str, symbols, local, what: str) -> None:
             continue
         if tok.type == tokenize.OP and tok.string in _ALLOWED_OPS:
             continue
-        raise ValueError(f"{what}: {tok.string!r} is not allowed in an expression ({text!r}); only "
+        raise ValueError(f"{what}: could not parse {text!r}: {tok.string!r} is not allowed in an "
+                         "expression; only "
                          f"numbers, the variables {sorted(symbols)}, the functions "
                          f"{', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid, softplus, the constants "
                          "pi and E, and + - * / ** ^ ( ) , may be used.")

@@ -97,10 +97,10 @@ def _vector(x, length: int, what: str, hint: str = "") -> sp.Matrix:
     if isinstance(x, (int, float, str, np.number)) or (isinstance(x, sp.Expr)):
         if length == 1:
             return sp.Matrix([_number(x, what)])
-        raise SpecError(f"{what}: expected a list of {length} numbers, got {x!r}. {hint}")
+        raise SpecError(f"{what}: expected a list of {length} numbers, got {x!r}. {hint}".rstrip())
     x = list(np.asarray(x, dtype=object).ravel()) if isinstance(x, np.ndarray) else list(x)
     if len(x) != length:
-        raise SpecError(f"{what}: expected a list of {length} numbers, got length {len(x)}. {hint}")
+        raise SpecError(f"{what}: expected a list of {length} numbers, got length {len(x)}. {hint}".rstrip())
     return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
 
 
@@ -173,9 +173,11 @@ class SRNN:
                             f"with positive real part); eigenvalues are "
                             f"{np.round(np.linalg.eigvals(np.array(Gm.evalf(), float)), 6).tolist()}.")
         if W is None:
-            raise SpecError(f"network.W: required, an {n}×{n} matrix of recurrent weights.")
+            raise SpecError(f"network.W: required, a {n}×{n} matrix of recurrent weights "
+                            f"(one row per hidden unit), e.g. W = {np.eye(n, dtype=int).tolist()}.")
         Wm = _matrix(W, (n, n), "network.W", hint=f"W has one row per hidden unit (n = {n}).")
-        bm = _vector([0] * n if b is None else b, n, "network.b")
+        bm = _vector([0] * n if b is None else b, n, "network.b",
+                     hint=f"b has one entry per hidden unit (n = {n}).")
         if input_site not in ("additive", "activation"):
             raise SpecError(f"network.input_site: expected 'additive' or 'activation', got {input_site!r}.")
         if C is not None and coupling is not None:
@@ -205,7 +207,8 @@ class SRNN:
                 Vm = _matrix(arr if p > 1 or isinstance(arr[0], (list, tuple)) else [arr], (p, n),
                              "readout.V", hint=f"V is p×n with n = {n} columns.")
             p = Vm.shape[0]
-            cm = sp.zeros(p, 1) if c is None else _vector(c, p, "readout.c")
+            cm = sp.zeros(p, 1) if c is None else _vector(c, p, "readout.c",
+                                                          hint=f"c has one entry per output (p = {p} rows of V).")
             f = Vm * sp.Matrix(hs) + cm
         h0m = None
         if start not in ("stationary", "point"):
@@ -213,7 +216,7 @@ class SRNN:
         if start == "point" or h0 is not None:
             if h0 is None:
                 raise SpecError(f"start.h0: a point start needs h0, a list of n = {n} numbers.")
-            h0m = _vector(h0, n, "start.h0")
+            h0m = _vector(h0, n, "start.h0", hint=f"h0 has one entry per hidden unit (n = {n}).")
         net = cls(n=n, m=m, activation=act, Gamma=Gm, W=Wm, b=bm, coupling=Cm, sigma=sig,
                   readout=f, M=Mm, start=start, h0=h0m, input_site=input_site, form=form,
                   name=name, derivable=derivable and act.smooth)
@@ -273,8 +276,10 @@ class SRNN:
         if self.is_linear:
             if not _is_positive_stable(self.A):
                 ev = np.linalg.eigvals(np.array(self.A.evalf(), float))
-                return ("for the identity activation the drift is −(Γ − W)h + b and Γ − W must be "
-                        f"positive stable; its eigenvalues are {np.round(ev, 6).tolist()}.")
+                AW = "Γ − WᵀW" if self.form == "hopfield" else "Γ − W"
+                return (f"for the identity activation the drift is −({AW})h + const and {AW} must be "
+                        f"positive stable (all eigenvalues with positive real part); its eigenvalues "
+                        f"are {np.round(ev, 6).tolist()}.")
             return None
         if act.bounded:
             return None  # Γ positive stable (checked) and a bounded perturbation
@@ -418,12 +423,25 @@ def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
     unknown = set(net) - _NETWORK_KEYS
     if unknown:
         raise SpecError(f"network: unknown key(s) {sorted(unknown)}; known keys are {sorted(_NETWORK_KEYS)}.")
-    if "n" not in net:
-        raise SpecError("network.n: required (number of hidden units).")
+    for key, what in (("n", "the number of hidden units, e.g. n = 2"),
+                      ("activation", f"one of {', '.join(KNOWN_ACTIVATIONS)} or an expression in z"),
+                      ("W", "the n×n recurrent weights, e.g. W = [[0.5, -1.0], [1.0, 0.2]]"),
+                      ("sigma", "the noise: a scalar, a list of n diagonal entries or an n×r matrix")):
+        if key not in net and key not in overrides:
+            raise SpecError(f"network.{key}: required ({what}).")
+    if not {"C", "coupling"} & (set(net) | set(overrides)):
+        raise SpecError("network.C: required, the n×m input coupling, e.g. C = [[1.0], [0.5]]; or "
+                        "coupling = [[\"1 + h1**2\"], ...] (expressions in h1..hn).")
+    if "readout" not in data and not {"V", "readout"} & set(overrides):
+        raise SpecError("spec: missing the [readout] table; give V = [[...]] (p×n, optional c) or "
+                        "expression = \"h1**2 + h2\".")
     ro = dict(data.get("readout", {}))
     unknown = set(ro) - {"V", "c", "expression"}
     if unknown:
         raise SpecError(f"readout: unknown key(s) {sorted(unknown)}; use V (and c) or expression.")
+    if "V" not in ro and "expression" not in ro and not {"V", "readout"} & set(overrides):
+        raise SpecError("readout: give V = [[...]] (p×n matrix, optional c) or expression = "
+                        "\"h1**2 + h2\" (a list of strings for several outputs).")
     st = dict(data.get("start", {}))
     unknown = set(st) - {"kind", "h0"}
     if unknown:
