@@ -7,11 +7,33 @@ from importlib import import_module
 
 from .model import SRNN, SpecError, load_spec, h_symbols
 from .activations import KNOWN_ACTIVATIONS, get_activation
-# imported eagerly because these functions share their module's name: binding them here keeps
-# `symresp.simulate` the function whatever is imported later
-from .simulate import kernel_mc, response, simulate, stationary_samples
-from .signature import sig_dim, signature
-from .check import CheckResult, check, eps_sweep
+from .simulate import kernel_mc, response, stationary_samples
+from .signature import sig_dim
+from .check import CheckResult, eps_sweep
+from . import check, signature, simulate
+
+
+def _callable_module(module, function: str):
+    """Let ``symresp.simulate(...)`` call the function while ``symresp.simulate`` stays the module.
+
+    A function and its module share a name here (simulate, check, signature); whichever the
+    package attribute held, one import style would break (``import symresp.simulate as m``
+    resolves the package attribute).  A module whose class has ``__call__`` serves both.
+    """
+    target = getattr(module, function)
+
+    class CallableModule(type(module)):
+        def __call__(self, *args, **kwargs):
+            return target(*args, **kwargs)
+
+    CallableModule.__name__ = CallableModule.__qualname__ = f"{function}_module"
+    CallableModule.__doc__ = target.__doc__
+    module.__class__ = CallableModule
+
+
+_callable_module(simulate, "simulate")
+_callable_module(check, "check")
+_callable_module(signature, "signature")
 
 __version__ = "0.1.0"
 
