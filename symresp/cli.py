@@ -373,8 +373,12 @@ def cmd_features(args) -> dict:
 def cmd_codegen(args) -> dict:
     from .export import export_module
     net = _load(args.spec, args)
-    path = export_module(net, args.order, args.taylor, args.output)
-    return {"module": str(path)}
+    if args.order < 1:
+        raise UsageError("--order: expected at least 1")
+    path = export_module(net, args.order, args.taylor, args.output, name=args.name,
+                         truncation=args.truncation)
+    return {"module": str(path), "order": args.order, "taylor": args.taylor,
+            "start": net.start, "network": net.summary()}
 
 
 def _register_numeric(sub):
@@ -443,6 +447,49 @@ def _register_numeric(sub):
 
 
 _EXTRA_COMMANDS: list = [_register_numeric]
+
+
+# ----------------------------------------------------------------- codegen / --precision
+def _precision_arg(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--precision: expected a number of digits, got {text!r}") from None
+    if v < 16:
+        raise argparse.ArgumentTypeError(f"--precision: expected at least 16 digits, got {v}")
+    return v
+
+
+def _with_precision(func):
+    """Run a command with Evaluators at ``--precision`` digits (exact rationals, mpmath)."""
+    def run(args):
+        from .expectation import evaluation_precision
+        with evaluation_precision(getattr(args, "precision", None)):
+            return func(args)
+    return run
+
+
+def _register_codegen(sub):
+    g = sub.add_parser("codegen", help="write a standalone numba module of the Taylor kernels")
+    g.add_argument("spec", help="TOML network spec")
+    g.add_argument("--order", type=_positive_int("--order"), default=2, help="highest Volterra order N")
+    g.add_argument("--taylor", type=_positive_int("--taylor"), default=4, help="highest lag degree P")
+    g.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the module")
+    g.add_argument("--name", help="module name (default: <spec name>_kernels)")
+    g.add_argument("--truncation", choices=["total", "box"], default="total")
+    g.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_codegen, text=lambda out: f"wrote {out['module']}")
+    for name in ("kernel", "derive"):  # evaluation precision for the float-sensitive routes
+        p = sub.choices.get(name)
+        if p is not None and "--precision" not in p._option_string_actions:
+            p.add_argument("--precision", type=_precision_arg, default=None, metavar="DIGITS",
+                           help="evaluate observables with exact rational coefficients in "
+                                "mpmath at DIGITS digits (slow; for severe cancellation)")
+            p.set_defaults(func=_with_precision(p.get_default("func")))
+
+
+_EXTRA_COMMANDS.append(_register_codegen)
 
 
 def main(argv=None) -> int:
