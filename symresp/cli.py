@@ -54,14 +54,14 @@ def _load(spec: str, args=None, **kw):
     return load_spec(spec, **kw)
 
 
-def _positive_int(name):
+def _positive_int(name, minimum: int = 0):
     def conv(text):
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name}: expected an integer, got {text!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"{name}: expected a non-negative integer, got {v}")
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"{name}: expected an integer ≥ {minimum}, got {v}")
         return v
     return conv
 
@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "deterministic (σ = 0 limit at a fixed point, orders 1-2)")
     k.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     k.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
-    k.add_argument("--paths", type=_positive_int("--paths"), default=20000)
+    k.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     k.add_argument("--samples", type=_positive_int("--samples"), default=0,
                    help="stationary samples for --method taylor when no closed route exists")
     k.add_argument("--seed", type=int, default=0)
@@ -387,7 +387,7 @@ def _register_numeric(sub):
     _input_args(s)
     s.add_argument("--eps", type=float, default=1.0)
     s.add_argument("--dt", type=float, default=0.01)
-    s.add_argument("--paths", type=int, default=10000)
+    s.add_argument("--paths", type=_positive_int("--paths", 1), default=10000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--every", type=int, default=1, help="record every k-th step")
     s.add_argument("--response", action="store_true", help="driven minus undriven, common noise")
@@ -422,7 +422,7 @@ def _register_numeric(sub):
     c.add_argument("--order", type=_positive_int("--order"), default=2)
     c.add_argument("--method", choices=["exact", "taylor"], default="taylor")
     c.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
-    c.add_argument("--paths", type=int, default=20000)
+    c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--dt", type=float, default=0.01)
     c.add_argument("--times", type=int, default=21, help="number of comparison times")

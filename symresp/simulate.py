@@ -864,7 +864,8 @@ def _run_block(plan: _Plan, bidx: int, B: int):
                 L = levs[0]
                 Y, div = L["Y"], L["div"]
             else:  # Richardson: 2 Y_fine − Y_coarse per path; a path is alive on both levels
-                Y = levs[0]["Y"] * levs[0]["w"] + levs[1]["Y"] * levs[1]["w"]
+                # only the first nrec rows are filled; the rest of the buffers is uninitialised
+                Y = levs[0]["Y"][:nrec] * levs[0]["w"] + levs[1]["Y"][:nrec] * levs[1]["w"]
                 div = _merge_div(levs[0]["div"], levs[1]["div"])
             _accumulate(Y, nrec, levs[0]["rr"], levs[0]["rs"], div, cnt, mean, m2)
         k = kend

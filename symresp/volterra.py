@@ -103,7 +103,10 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
         raise ValueError(f"via: expected 'recursion' or 'quadrature', got {via!r}")
     from .kernels import derive, taylor_kernel, stationary_mean
 
+    from .inputs import parse_input
+
     t_grid = np.asarray(t_grid, float)
+    u = parse_input(u, net.m)
     start = net.start
     der = derive(net, order, taylor if method == "taylor" else 0)
     kernels = {}
@@ -273,13 +276,17 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     t = np.asarray(t, float)
     u_vals = np.asarray(u_vals, float).reshape(len(t), -1)
     x = np.zeros((len(t), n))
+    steps = {}  # one block exponential per distinct step length (one on a uniform grid)
     for i in range(len(t) - 1):
         dt = t[i + 1] - t[i]
-        # [[−A, I, 0], [0, 0, I/dt], [0, 0, 0]]·dt  →  e^{−A dt}, ∫e^{−A(dt−r)}dr, ∫e^{−A(dt−r)} r/dt dr
-        Z = np.zeros((3 * n, 3 * n))
-        Z[:n, :n], Z[:n, n:2 * n], Z[n:2 * n, 2 * n:] = -A * dt, np.eye(n) * dt, np.eye(n)
-        E = sla.expm(Z)
-        e, phi1, phi2 = E[:n, :n], E[:n, n:2 * n], E[:n, 2 * n:]
+        key = round(dt, 15)
+        if key not in steps:
+            # [[−A, I, 0], [0, 0, I/dt], [0, 0, 0]]·dt → e^{−A dt}, ∫e^{−A(dt−r)}dr, ∫e^{−A(dt−r)} r/dt dr
+            Z = np.zeros((3 * n, 3 * n))
+            Z[:n, :n], Z[:n, n:2 * n], Z[n:2 * n, 2 * n:] = -A * dt, np.eye(n) * dt, np.eye(n)
+            E = sla.expm(Z)
+            steps[key] = E[:n, :n], E[:n, n:2 * n], E[:n, 2 * n:]
+        e, phi1, phi2 = steps[key]
         du = u_vals[i + 1] - u_vals[i]
         x[i + 1] = e @ x[i] + phi1 @ (C @ u_vals[i]) + phi2 @ (C @ du)
     m_inf, S = (f64(v) for v in gaussian_stationary(net))
