@@ -121,6 +121,140 @@ class RingAlgebra:
             out += term
         return out
 
+    def lift_expr(self, expr):
+        """A SymPy expression in h and the activation (written as a(z_i)) as a ring element.
+
+        Occurrences of each auxiliary's definition (e.g. tanh(z_i)) become the auxiliary; the
+        result must then be polynomial in the ring variables (ValueError otherwise).
+        """
+        back = {v: s for s, v in self.aux_values().items()}
+        e = sp.expand(sp.sympify(expr).xreplace(back))
+        if not e.is_polynomial(*self.symbols):
+            raise ValueError(f"{expr} is not polynomial in h and the auxiliaries {self.symbols}")
+        if not e.free_symbols:
+            return self.const(e)
+        poly = sp.Poly(e, *self.symbols, domain="QQ")
+        return self.ctx.from_dict({m: to_fmpq(c) for m, c in poly.terms()})
+
+    @cached_property
+    def aux_symbols(self) -> list[list[sp.Symbol]]:
+        syms = self.symbols
+        n, k = self.net.n, self.n_units
+        return [[syms[n + j * k + i] for i in range(k)] for j in range(len(self.aux))]
+
+    def aux_values(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each auxiliary symbol A_{j,i} → its value A_j(z_i) as a SymPy expression in h."""
+        out = {}
+        for j, row in enumerate(self.aux_symbols):
+            for i, s in enumerate(row):
+                out[s] = self.activation.aux_exprs[j].subs(Z, self.net.z[i])
+        return out
+
+    def to_expr(self, g, substitute: bool = False) -> sp.Expr:
+        """The element as a SymPy expression in (h, auxiliaries), or in h alone if ``substitute``."""
+        e = sp.Add(*[c * sp.Mul(*[s ** k for s, k in zip(self.symbols, m) if k])
+                     for m, c in self.terms(g)])
+        return e.xreplace(self.aux_values()) if substitute else e
+
+    @property
+    def variables(self) -> list[sp.Symbol]:
+        """All ring variables (h first, then auxiliaries auxiliary-major)."""
+        return list(self.symbols)
+
+    @staticmethod
+    def n_terms(g) -> int:
+        return len(g)
+
+    # ------------------------------------------------------------ derivatives
+    def unit_chain(self, g, i: int):
+        """D_i g = Σ_j (∂g/∂A_{j,i}) A_j'(z_i): the derivative of g along z_i through unit i's auxiliaries."""
+        q = self.zero
+        for j in range(len(self.aux)):
+            dg = g.derivative(self._aux_index[j][i])
+            if dg:
+                q += dg * self.aux_rate[j][i]
+        return q
+
+    def aux_chain(self, g):
+        """[D_1 g, …, D_k g] (empty for polynomial activations)."""
+        return [self.unit_chain(g, i) for i in range(self.n_units)] if self.aux else []
+
+    def directional(self, g, v, Wv=None, chain=None):
+        """Σ_k v_k ∂_k g = Σ_k v_k ∂g/∂h_k + Σ_i (W v)_i D_i g for a vector v of elements or rationals.
+
+        ``Wv`` (= W v) and ``chain`` (= :meth:`aux_chain` of g) may be passed when reused.
+        """
+        out = self.zero
+        for k, vk in enumerate(v):
+            if vk:
+                dg = g.derivative(k)
+                if dg:
+                    out += dg * vk
+        if self.aux:
+            if Wv is None:
+                Wv = self.matvec_W(v)
+            for i, q in enumerate(self.aux_chain(g) if chain is None else chain):
+                if q and Wv[i]:
+                    out += q * Wv[i]
+        return out
+
+    def matvec_W(self, v):
+        return [sum((vk * w for w, vk in zip(row, v) if w and vk), self.zero)
+                for row in self.Wq]
+
+    def partial(self, g, k: int):
+        """∂_k g (total derivative along h_k)."""
+        e = [0] * self.net.n
+        e[k] = 1
+        return self.directional(g, e)
+
+
+class ExprAlgebra:
+    """Plain SymPy expressions in h (fallback for non-polynomial readouts or couplings).
+
+    Elements are expressions with the activation written out; derivatives are
+    ``sympy.diff``.  Correct for any smooth expression, but expressions swell.
+    """
+
+    def __init__(self, net: SRNN):
+        self.net = net
+        self.h = list(net.h)
+        self.activation = net.activation
+        self.aux = []
+        self.symbols = list(self.h)
+
+    def const(self, x):
+        return sp.sympify(x)
+
+    def terms(self, g):
+        poly = sp.Poly(sp.expand(g), *self.h)
+        return [(m, c) for m, c in poly.terms()]
+
+    def is_zero(self, g) -> bool:
+        return g == 0
+
+    def lift(self, expr):
+        """A SymPy expression polynomial in h1..hn as a ring element (ValueError otherwise)."""
+        expr = sp.sympify(expr)
+        if not expr.is_polynomial(*self.net.h):
+            raise ValueError(f"{expr} is not polynomial in {self.net.h}")
+        return self.lift_expr(expr)
+
+    def lift_expr(self, expr):
+        """A SymPy expression in h and the activation (written as a(z_i)) as a ring element.
+
+        Occurrences of each auxiliary's definition (e.g. tanh(z_i)) become the auxiliary; the
+        result must then be polynomial in the ring variables (ValueError otherwise).
+        """
+        back = {v: s for s, v in self.aux_values().items()}
+        e = sp.expand(sp.sympify(expr).xreplace(back))
+        if not e.is_polynomial(*self.symbols):
+            raise ValueError(f"{expr} is not polynomial in h and the auxiliaries {self.symbols}")
+        if not e.free_symbols:
+            return self.const(e)
+        poly = sp.Poly(e, *self.symbols, domain="QQ")
+        return self.ctx.from_dict({m: to_fmpq(c) for m, c in poly.terms()})
+
     @cached_property
     def aux_symbols(self) -> list[list[sp.Symbol]]:
         syms = self.symbols

@@ -278,7 +278,7 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
         raise ValueError("the conjugate observable A_k needs log ρ_∞ in closed form (linear network, "
                          "n = 1, or Hopfield form with isotropic noise)")
     alg, gens = der.algebra, der.generators
-    A_el = alg.lift(A) if not hasattr(alg, "ctx") else _lift_with_aux(alg, A)
+    A_el = alg.lift_expr(A) if hasattr(alg, "lift_expr") else alg.lift(A)
     f = [alg.lift(e) for e in der.net.readout]
     powers = [(p,) for p in range(der.P + 1)]
     chain = [f]
@@ -289,19 +289,3 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     return TaylorKernel(1, (k,), powers, vals.reshape(len(powers), der.net.p), cov=cov,
                         start="stationary", method="fdt")
 
-
-def _lift_with_aux(alg, expr):
-    """A SymPy expression in h and the activation (as a(z_i)) as a ring element."""
-    import sympy as sp
-    back = {v: s for s, v in alg.aux_values().items()}
-    e = sp.expand(sp.sympify(expr).xreplace(back))
-    out = alg.zero
-    for term in sp.Add.make_args(e):
-        c, rest = term.as_coeff_Mul()
-        val = alg.const(c)
-        for base, ex in rest.as_powers_dict().items():
-            if base == 1:
-                continue
-            val *= alg.ctx.gens()[alg.symbols.index(base)] ** int(ex)
-        out += val
-    return out
