@@ -484,12 +484,12 @@ def _register_codegen(sub):
     g.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=cmd_codegen, text=lambda out: f"wrote {out['module']}")
-    for name in ("kernel", "derive"):  # evaluation precision for the float-sensitive routes
+    for name in ("kernel", "derive", "codegen"):  # evaluation precision for the float-sensitive routes
         p = sub.choices.get(name)
         if p is not None and "--precision" not in p._option_string_actions:
             p.add_argument("--precision", type=_precision_arg, default=None, metavar="DIGITS",
-                           help="evaluate observables with exact rational coefficients in "
-                                "mpmath at DIGITS digits (slow; for severe cancellation)")
+                           help="evaluate observables with exact rational coefficients at "
+                                "DIGITS digits (mpmath; slow; for severe cancellation)")
             p.set_defaults(func=_with_precision(p.get_default("func")))
 
 

@@ -115,7 +115,8 @@ def export_source(net, order: int, taylor: int, *, name: str | None = None,
         raise ValueError("export of the sample route needs observables polynomial in (h, aux) "
                          "(the ring algebra); this network's readout or coupling is not")
     route_text = {
-        "point": f"point start: coefficients evaluated exactly-then-rounded at h0 and baked in",
+        "point": "point start: coefficients (L0^q G_{k,p})(h0), evaluated by symresp (float64, "
+                 "or at --precision digits) and baked in",
         "gaussian": "linear network: exact Gaussian moments (Stein's identity over Q), baked in",
         "gibbs": "gradient network: Gibbs quadrature of rho_inf, baked in",
         "samples": "no closed route: G_{k,p} generated below as numba code, averaged over the "

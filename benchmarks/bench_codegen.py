@@ -1,0 +1,388 @@
+#!/usr/bin/env python
+"""Benchmark: generated numba code for the Taylor coefficient observables (issue 4, item 6).
+
+Evaluation of the order-2, lag-degree-P coefficient set ``derive(net, 2, P)`` (all
+observables G_{k,p}, orders 0..2) of a seeded 4-D tanh network (the network of
+``bench_derive.py``) at random states h ~ N(0, 0.6²), in the ring variables (h, T):
+
+generated   ``symresp.codegen.points_function`` (tree CSE, numba, prange over points):
+            generation + compile + first call in a fresh cache directory, then the
+            evaluation on ``--points`` points (best of 2);
+warm start  a fresh Python process importing the cached module and evaluating once
+            (wall time of the whole process, and of import + call inside it);
+lambdify    ``sympy.lambdify(vars, exprs, "numpy")`` on ``--slow-points`` points;
+math+njit   ``sympy.lambdify(vars, exprs, "math")`` wrapped in ``numba.njit`` and called
+            from an njit ``prange`` loop (compile capped at ``--cap`` seconds);
+
+plus the Volterra evaluation of the 2-D tanh network (derivations/tanh_2d.toml, order 2,
+P = 4, coefficients from stationary samples): ``symresp.volterra.predict`` with
+``via="recursion"`` on a 10⁴-point grid vs ``via="quadrature"`` on fewer output times
+(per-time cost reported; the kernel setup, shared by both, is timed separately).
+
+Every slow phase runs in its own process under a time cap.  The last line is
+
+    speedup vs lambdify: X.Xx
+
+(lambdify-numpy ns/point ÷ generated ns/point).
+
+Usage:  python benchmarks/bench_codegen.py [--P 6] [--points 1000000] [--slow-points 10000]
+                                           [--cap 1800] [--skip-njit]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, os.pardir)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+
+def setup(P: int, npoints: int, seed: int = 0):
+    from bench_derive import make_net
+    from symresp.expectation import Evaluator, element_expr
+    from symresp.kernels import derive
+
+    net = make_net(4)
+    t0 = time.perf_counter()
+    der = derive(net, 2, P)
+    t_derive = time.perf_counter() - t0
+    els = [g for gs in der.observables.values() for g in gs]
+    alg = der.algebra
+    t0 = time.perf_counter()
+    exprs = [element_expr(alg, g) for g in els]
+    t_expr = time.perf_counter() - t0
+    H = np.random.default_rng(seed).normal(scale=0.6, size=(npoints, net.n))
+    X = Evaluator(alg).state_variables(H)
+    return dict(net=net, der=der, els=els, alg=alg, exprs=exprs, X=X, t_derive=t_derive,
+                t_expr=t_expr, n_terms=der.n_terms())
+
+
+def _best(fn, reps=2):
+    best = np.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# --------------------------------------------------------------------------- phases
+def phase_generated(a):
+    from symresp import codegen
+
+    s = setup(a.P, a.points)
+    cache = a.cache_dir or tempfile.mkdtemp(prefix="bench_codegen_")
+    t0 = time.perf_counter()
+    fn = codegen.points_function(s["exprs"], s["alg"].variables, name="bench_obs", cse="tree",
+                                 cache_dir=cache)
+    t_gen = time.perf_counter() - t0
+    fn(s["X"][:4])
+    t_first = time.perf_counter() - t0
+    X = s["X"]
+    out = np.empty((X.shape[0], len(s["exprs"])))
+    t_eval = _best(lambda: fn(X, out))
+    # agreement with the numpy route on a few points (float64 both)
+    from symresp.expectation import Evaluator
+    ref = Evaluator(s["alg"], codegen=False)._call_numpy(s["els"], X[:200], 2_000_000)
+    scale = np.abs(ref).max(axis=0)
+    scale[scale == 0] = 1
+    return dict(t_derive=s["t_derive"], t_expr=s["t_expr"], n_terms=s["n_terms"],
+                n_exprs=len(s["exprs"]), t_codegen=t_gen, t_first=t_first, t_eval=t_eval,
+                npoints=int(X.shape[0]), path=fn.cache_path, cache=cache,
+                max_rel_vs_numpy=float(np.max(np.abs(out[:200] - ref) / scale)),
+                source_bytes=os.path.getsize(fn.cache_path))
+
+
+def phase_warm(a):
+    """Fresh process: import the cached module file and evaluate once."""
+    path = a.module
+    stem = os.path.splitext(os.path.basename(path))[0]
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        "import importlib.util, sys, numpy as np\n"
+        f"spec = importlib.util.spec_from_file_location('_symresp_codegen_{stem}', {path!r})\n"
+        "m = importlib.util.module_from_spec(spec); sys.modules[spec.name] = m\n"
+        "spec.loader.exec_module(m)\n"
+        f"out = m.bench_obs(np.random.default_rng(0).normal(size=(1000, {a.nvars})))\n"
+        "print(time.perf_counter() - t0)\n")
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600)
+    wall = time.perf_counter() - t0
+    if res.returncode:
+        raise RuntimeError(res.stderr[-2000:])
+    return dict(t_warm_process=wall, t_warm_inside=float(res.stdout.strip().splitlines()[-1]))
+
+
+def phase_lambdify(a):
+    import sympy as sp
+
+    s = setup(a.P, a.slow_points)
+    X = s["X"]
+    t0 = time.perf_counter()
+    f = sp.lambdify(s["alg"].variables, s["exprs"], "numpy")
+    t_make = time.perf_counter() - t0
+    cols = [X[:, j] for j in range(X.shape[1])]
+    t_eval = _best(lambda: f(*cols), reps=1)
+    return dict(t_lambdify_make=t_make, t_lambdify_eval=t_eval, lambdify_points=int(X.shape[0]))
+
+
+def phase_njit(a):
+    import numba
+    import sympy as sp
+
+    s = setup(a.P, a.slow_points)
+    X = np.ascontiguousarray(s["X"])
+    nv, ne = X.shape[1], len(s["exprs"])
+    t0 = time.perf_counter()
+    f = sp.lambdify(s["alg"].variables, s["exprs"], "math")
+    g = numba.njit(error_model="numpy")(f)
+    args = ", ".join(f"X[i, {k}]" for k in range(nv))
+    src = ["def loop(X, out):", "    for i in numba.prange(X.shape[0]):", f"        r = g({args})"]
+    src += [f"        out[i, {j}] = r[{j}]" for j in range(ne)]
+    ns = {"g": g, "numba": numba}
+    exec("\n".join(src), ns)
+    loop = numba.njit(parallel=True)(ns["loop"])
+    out = np.empty((X.shape[0], ne))
+    loop(X[:2], out[:2])
+    t_compile = time.perf_counter() - t0
+    t_eval = _best(lambda: loop(X, out))
+    return dict(t_njit_compile=t_compile, t_njit_eval=t_eval, njit_points=int(X.shape[0]))
+
+
+def phase_volterra(a):
+    from symresp import load_spec, stationary_samples
+    from symresp.kernels import derive, taylor_kernel
+    from symresp.volterra import _quiet, predict, volterra_quadrature, volterra_recursion
+
+    net = load_spec(os.path.join(ROOT, "derivations", "tanh_2d.toml"))
+    samples = stationary_samples(net, 20000, seed=1, quiet=True)
+
+    def u(t):
+        return np.sin(2.0 * np.asarray(t, float))[:, None]
+
+    T, order, P = 2.0, 2, 4
+    t0 = time.perf_counter()
+    der = derive(net, order, P)
+    kernels = {(n, idx): _quiet(taylor_kernel(der, n, idx, samples=samples))
+               for n in range(1, order + 1) for idx in der.indices(n)}
+    t_setup = time.perf_counter() - t0
+    grid = np.linspace(0.0, T, 10001)
+    uvals = u(grid)
+    t_rec = _best(lambda: volterra_recursion(kernels, uvals, grid, order, net.start))
+    qgrid = np.linspace(0.0, T, a.quad_times + 1)[1:]
+    t_quad = _best(lambda: volterra_quadrature(kernels, u, qgrid, order, net.m, net.start),
+                   reps=1)
+    rec = volterra_recursion(kernels, uvals, grid, order, net.start)
+    check = grid[::1000][1:]
+    quad = volterra_quadrature(kernels, u, check, order, net.m, net.start)
+    diff = float(np.max(np.abs(rec[:, ::1000][:, 1:] - quad)))
+    t0 = time.perf_counter()
+    predict(net, u, 0.1, grid, order, taylor=P, samples=samples, via="recursion",
+            min_steps=len(grid) - 1)
+    t_predict = time.perf_counter() - t0
+    return dict(t_setup=t_setup, t_rec=t_rec, rec_times=len(grid), t_quad=t_quad,
+                quad_times=len(qgrid), rec_vs_quad=diff, t_predict=t_predict)
+
+
+def phase_expectation(a):
+    """Item 2: the stationary expectation of the order-2, P = 4 coefficient set of the 2-D
+    tanh network over 10⁶ samples, numpy route vs generated code (Evaluator 'auto')."""
+    from symresp import load_spec, stationary_samples
+    from symresp.expectation import Evaluator
+    from symresp.kernels import derive
+
+    net = load_spec(os.path.join(ROOT, "derivations", "tanh_2d.toml"))
+    der = derive(net, 2, 4)
+    els = [g for gs in der.observables.values() for g in gs]
+    base = stationary_samples(net, 100_000, seed=3, quiet=True)
+    X = np.tile(base, (10, 1))  # 10⁶ rows (the cost does not depend on repeats)
+    ev = Evaluator(der.algebra)
+    t0 = time.perf_counter()
+    mean_cg = ev(els, X).mean(axis=0)
+    t_auto = time.perf_counter() - t0
+    route = ev.route
+    t_warm = _best(lambda: ev(els, X).mean(axis=0), reps=1)
+    nsub = a.numpy_points
+    t0 = time.perf_counter()
+    mean_np = Evaluator(der.algebra, codegen=False)(els, X[:nsub]).mean(axis=0)
+    t_np = time.perf_counter() - t0
+    diff = float(np.max(np.abs(mean_np - ev(els, X[:nsub]).mean(axis=0))))
+    return dict(route=route, t_first=t_auto, t_warm=t_warm, t_numpy=t_np, numpy_points=nsub,
+                n_terms=der.n_terms(), n_obs=len(els), max_abs_diff_means=diff)
+
+
+def phase_accuracy(a):
+    """Item 5: float64 vs the 50-digit route on random points for derive(4-D tanh, 2, P)."""
+    import warnings
+    from bench_derive import make_net
+    from symresp.expectation import Evaluator
+    from symresp.kernels import derive
+
+    net = make_net(4)
+    t0 = time.perf_counter()
+    der = derive(net, 2, a.P)
+    t_derive = time.perf_counter() - t0
+    els = [g for gs in der.observables.values() for g in gs]
+    out = dict(P=a.P, t_derive=t_derive, n_terms=der.n_terms())
+    gen = None
+    if a.module:  # the generated module of the same P (from the generated phase)
+        import importlib.util
+        stem = os.path.splitext(os.path.basename(a.module))[0]
+        spec = importlib.util.spec_from_file_location(f"_symresp_codegen_{stem}", a.module)
+        gen = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = gen
+        spec.loader.exec_module(gen)
+    for scale in (0.6, 3.0):
+        H = np.random.default_rng(5).normal(scale=scale, size=(a.acc_points, net.n))
+        t0 = time.perf_counter()
+        exact = Evaluator(der.algebra, precision=50)(els, H)
+        t_exact = time.perf_counter() - t0
+        ev = Evaluator(der.algebra, codegen=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            f64 = ev(els, H)
+        routes = {"numpy": f64}
+        if gen is not None:
+            routes["generated"] = gen.bench_obs(ev.state_variables(H))
+        colscale = np.abs(exact).max(axis=0)
+        colscale[colscale == 0] = 1.0
+        nz = np.abs(exact) > 1e-300
+        for name, vals in routes.items():
+            err = np.abs(vals - exact)
+            out[f"{name}@{scale}:max_rel_pointwise"] = float(np.max(err[nz] / np.abs(exact[nz])))
+            out[f"{name}@{scale}:max_rel_to_column_max"] = float(np.max(err / colscale))
+        out[f"kappa@{scale}"] = float(np.nanmax(ev.cancellation))
+        out[f"t_exact@{scale}"] = t_exact
+    return out
+
+
+PHASES = {"generated": phase_generated, "warm": phase_warm, "lambdify": phase_lambdify,
+          "njit": phase_njit, "volterra": phase_volterra, "expectation": phase_expectation,
+          "accuracy": phase_accuracy}
+
+
+def run_phase(name, a, extra=(), cap=None):
+    cmd = [sys.executable, os.path.abspath(__file__), "--phase", name, "--P", str(a.P),
+           "--points", str(a.points), "--slow-points", str(a.slow_points),
+           "--quad-times", str(a.quad_times), *extra]
+    t0 = time.perf_counter()
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap or a.cap)
+    except subprocess.TimeoutExpired:
+        return {"error": f"> cap ({cap or a.cap:.0f} s)"}
+    if res.returncode:
+        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
+        return {"error": f"failed after {time.perf_counter() - t0:.0f} s: {tail[0][:200]}"}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--P", type=int, default=6)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--slow-points", type=int, default=10_000)
+    ap.add_argument("--quad-times", type=int, default=50)
+    ap.add_argument("--cap", type=float, default=1800.0)
+    ap.add_argument("--skip-njit", action="store_true")
+    ap.add_argument("--phase", choices=sorted(PHASES))
+    ap.add_argument("--module")
+    ap.add_argument("--nvars", type=int, default=8)
+    ap.add_argument("--cache-dir")
+    ap.add_argument("--numpy-points", type=int, default=200_000)
+    ap.add_argument("--acc-points", type=int, default=40)
+    ap.add_argument("--generated-json", help="reuse a saved result of the generated phase")
+    a = ap.parse_args()
+    if a.phase:
+        print(json.dumps(PHASES[a.phase](a)))
+        return
+
+    print(f"# bench_codegen: 4-D tanh network, derive(net, 2, {a.P}), {a.points} points; "
+          f"{os.cpu_count()} cores", flush=True)
+    if a.generated_json:
+        with open(a.generated_json) as fh:
+            gen = json.loads(fh.read().strip().splitlines()[-1])
+    else:
+        gen = run_phase("generated", a)
+    print("generated:", json.dumps(gen), flush=True)
+    warm = run_phase("warm", a, ["--module", gen["path"]]) if "path" in gen else {"error": "-"}
+    print("warm:", json.dumps(warm), flush=True)
+    lam = run_phase("lambdify", a)
+    print("lambdify:", json.dumps(lam), flush=True)
+    nj = {"error": "skipped"} if a.skip_njit else run_phase("njit", a, cap=min(a.cap, 900))
+    print("njit:", json.dumps(nj), flush=True)
+    vol = run_phase("volterra", a)
+    print("volterra:", json.dumps(vol), flush=True)
+
+    def ns(t, n):
+        return t / n * 1e9
+
+    rows = []
+    if "t_eval" in gen:
+        g_ns = ns(gen["t_eval"], gen["npoints"])
+        rows.append(("derive(net, 2, P)", f"{gen['t_derive']:.2f} s",
+                     f"{gen['n_terms']} terms in {gen['n_exprs']} observables"))
+        rows.append(("ring → SymPy expressions", f"{gen['t_expr']:.2f} s", "element_expr"))
+        rows.append(("generated: generation (CSE + print + write + import)",
+                     f"{gen['t_codegen']:.1f} s", f"{gen['source_bytes'] / 1e6:.1f} MB source"))
+        rows.append(("generated: generation + compile + first call", f"{gen['t_first']:.1f} s", ""))
+        rows.append((f"generated: evaluate {gen['npoints']} points", f"{gen['t_eval']:.3f} s",
+                     f"{g_ns:.0f} ns/point; max rel. diff vs numpy route "
+                     f"{gen['max_rel_vs_numpy']:.1e}"))
+    else:
+        g_ns = None
+        rows.append(("generated", gen.get("error", "?"), ""))
+    if "t_warm_process" in warm:
+        rows.append(("warm-cache start (fresh process, import + 1 call)",
+                     f"{warm['t_warm_process']:.2f} s",
+                     f"{warm['t_warm_inside']:.2f} s inside the process"))
+    else:
+        rows.append(("warm-cache start", warm.get("error", "?"), ""))
+    if "t_lambdify_eval" in lam:
+        l_ns = ns(lam["t_lambdify_eval"], lam["lambdify_points"])
+        rows.append((f"lambdify numpy: make / evaluate {lam['lambdify_points']} points",
+                     f"{lam['t_lambdify_make']:.1f} s / {lam['t_lambdify_eval']:.2f} s",
+                     f"{l_ns:.0f} ns/point"))
+    else:
+        l_ns = None
+        rows.append(("lambdify numpy", lam.get("error", "?"), ""))
+    if "t_njit_eval" in nj:
+        rows.append((f"lambdify math + njit loop: compile / {nj['njit_points']} points",
+                     f"{nj['t_njit_compile']:.1f} s / {nj['t_njit_eval']:.3f} s",
+                     f"{ns(nj['t_njit_eval'], nj['njit_points']):.0f} ns/point"))
+    else:
+        rows.append(("lambdify math + njit loop", nj.get("error", "?"), ""))
+    if "t_rec" in vol:
+        rows.append(("Volterra setup (derive 2-D tanh, P=4 + coefficients, 2e4 samples)",
+                     f"{vol['t_setup']:.2f} s", "shared by both routes"))
+        rows.append((f"volterra_recursion (predict via=recursion), {vol['rec_times']} times",
+                     f"{vol['t_rec']:.3f} s",
+                     f"{vol['t_rec'] / vol['rec_times'] * 1e6:.1f} µs/time"))
+        rows.append((f"volterra_quadrature (predict via=quadrature, q=16), {vol['quad_times']} "
+                     f"times", f"{vol['t_quad']:.3f} s",
+                     f"{vol['t_quad'] / vol['quad_times'] * 1e6:.0f} µs/time; max |recursion − "
+                     f"quadrature| {vol['rec_vs_quad']:.1e}"))
+        rows.append(("predict(..., via='recursion') end to end, 10⁴ times",
+                     f"{vol['t_predict']:.2f} s", "incl. derive + coefficients"))
+    else:
+        rows.append(("Volterra", vol.get("error", "?"), ""))
+    w = max(len(r[0]) for r in rows)
+    w2 = max(len(r[1]) for r in rows)
+    print()
+    for r in rows:
+        print(f"{r[0]:<{w}}  {r[1]:>{w2}}  {r[2]}")
+    speed = (l_ns / g_ns) if (l_ns and g_ns) else float("nan")
+    print(f"speedup vs lambdify: {speed:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
