@@ -85,6 +85,19 @@ def test_codegen_route_agrees_with_numpy(tanh2d, cache_env):
     assert small.route == "numpy"
 
 
+def test_table_route_for_large_sets_agrees_with_numpy(tanh2d):
+    # above codegen_max_terms, "auto" evaluates from tables with one precompiled kernel
+    net, der, els = tanh2d
+    H = np.random.default_rng(4).normal(size=(500, 2))
+    ev = Evaluator(der.algebra)
+    ev.codegen_threshold, ev.codegen_max_terms = 0, 0
+    got = ev(els, H)
+    assert ev.route == "tables"
+    ref = Evaluator(der.algebra, codegen=False)(els, H)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.nanmax(ev.cancellation)
+                               * _scale(ref).max())
+
+
 def test_precision_route_matches_mpmath(tanh2d):
     net, der, els = tanh2d
     alg = der.algebra
