@@ -266,9 +266,24 @@ def phase_accuracy(a):
     return out
 
 
+def phase_tables(a):
+    """The Evaluator's table-driven precompiled kernel (used above codegen_max_terms)."""
+    from symresp.expectation import Evaluator
+
+    s = setup(a.P, a.table_points)
+    ev = Evaluator(s["alg"])
+    t0 = time.perf_counter()
+    ev._call_tables(s["els"], s["X"][:4, :4])
+    t_first = time.perf_counter() - t0
+    H = s["X"][:, :4]
+    t_eval = _best(lambda: ev._call_tables(s["els"], H), reps=1)
+    return dict(t_tables_first=t_first, t_tables_eval=t_eval, table_points=int(H.shape[0]),
+                n_terms=s["n_terms"])
+
+
 PHASES = {"generated": phase_generated, "warm": phase_warm, "lambdify": phase_lambdify,
           "njit": phase_njit, "volterra": phase_volterra, "expectation": phase_expectation,
-          "accuracy": phase_accuracy}
+          "accuracy": phase_accuracy, "tables": phase_tables}
 
 
 def run_phase(name, a, extra=(), cap=None):
@@ -300,6 +315,7 @@ def main():
     ap.add_argument("--cache-dir")
     ap.add_argument("--numpy-points", type=int, default=200_000)
     ap.add_argument("--acc-points", type=int, default=40)
+    ap.add_argument("--table-points", type=int, default=20_000)
     ap.add_argument("--generated-json", help="reuse a saved result of the generated phase")
     a = ap.parse_args()
     if a.phase:
@@ -320,6 +336,8 @@ def main():
     print("lambdify:", json.dumps(lam), flush=True)
     nj = {"error": "skipped"} if a.skip_njit else run_phase("njit", a, cap=min(a.cap, 900))
     print("njit:", json.dumps(nj), flush=True)
+    tab = run_phase("tables", a)
+    print("tables:", json.dumps(tab), flush=True)
     vol = run_phase("volterra", a)
     print("volterra:", json.dumps(vol), flush=True)
 
@@ -347,6 +365,10 @@ def main():
                      f"{warm['t_warm_inside']:.2f} s inside the process"))
     else:
         rows.append(("warm-cache start", warm.get("error", "?"), ""))
+    if "t_tables_eval" in tab:
+        rows.append((f"Evaluator table kernel: first call / {tab['table_points']} points",
+                     f"{tab['t_tables_first']:.1f} s / {tab['t_tables_eval']:.2f} s",
+                     f"{ns(tab['t_tables_eval'], tab['table_points']):.0f} ns/point"))
     if "t_lambdify_eval" in lam:
         l_ns = ns(lam["t_lambdify_eval"], lam["lambdify_points"])
         rows.append((f"lambdify numpy: make / evaluate {lam['lambdify_points']} points",
