@@ -214,8 +214,11 @@ class Evaluator:
         X = self.state_variables(H[idx])
         absval = self._call_numpy(elements, X, 2_000_000, absolute=True).max(axis=0)
         scale = np.abs(out[idx]).max(axis=0)
+        # values that are exactly zero (e.g. 𝓛₀f = φ(h*) = 0 at a fixed point) are measured
+        # against the scale of the whole set, so only cancellation that matters is reported
+        floor = 1e-6 * scale.max(initial=0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = np.where(absval == 0, 1.0, absval / scale)
+            kappa = np.where(absval == 0, 1.0, absval / np.maximum(scale, floor))
         self.cancellation = kappa
         bad = np.nonzero(kappa > self.cancellation_warn)[0]
         if bad.size:
