@@ -77,16 +77,18 @@ def cmd_derive(args) -> dict:
     elapsed = time.perf_counter() - t0
     alg = der.algebra
     samples = _samples_for(net, der.start, args)
-    coeffs, note = [], None
+    coeffs, note, kernels = [], None, {}
     for n in range(1, args.order + 1):
         for index in der.indices(n):
             terms = der.terms(n, index)
             try:
                 K = taylor_kernel(der, n, index, samples=samples)
+                kernels[(n, tuple(index))] = K
                 vals = {tuple(p): (K.coeffs[i].tolist(), None if K.stderr is None else K.stderr[i].tolist())
                         for i, p in enumerate(map(tuple, K.powers))}
             except ValueError as exc:
-                vals, note = {}, str(exc)
+                vals = {}
+                note = f"{exc} On the command line: --samples N --seed S draws them by simulation."
             for p in sorted(terms):
                 v, se = vals.get(tuple(p), (None, None))
                 entry = {"order": n, "index": [k + 1 for k in index], "powers": list(p),
@@ -112,7 +114,7 @@ def cmd_derive(args) -> dict:
         out["note"] = note
     if args.latex:
         from .latex import write_latex
-        path = write_latex(der, args.latex)
+        path = write_latex(der, args.latex, kernels=kernels or None)
         out["latex"] = str(path)
     return out
 
