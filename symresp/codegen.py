@@ -85,7 +85,7 @@ CHUNK = 16
 #: Deepest expression tree printed in one statement; deeper parts become temporaries.
 MAX_DEPTH = 4
 #: Bump when the generated text changes for the same request (invalidates old entries).
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 _KEY_PREFIX = "# symresp-codegen-key: "
 _SHA_PREFIX = "# symresp-codegen-body-sha256: "
@@ -511,6 +511,20 @@ def _check_name(name: str) -> str:
 _KINDS = ("points", "scalar", "vector")
 
 
+#: Terms of a sum shown in a module header; printing a whole 10⁴-term polynomial there cost
+#: about 40 % of the generation time and made the header unreadable.
+HEADER_TERMS = 40
+
+
+def _summary(e) -> str:
+    """The expression for the header: in full, or its first HEADER_TERMS terms and a count."""
+    terms = e.args if isinstance(e, sp.Add) else ()
+    if len(terms) <= HEADER_TERMS:
+        return sp.sstr(e, order="none")
+    shown = " + ".join(sp.sstr(t, order="none") for t in terms[:HEADER_TERMS])
+    return f"{shown} + … ({len(terms) - HEADER_TERMS} more terms)"
+
+
 def _body(kind: str, exprs, args, single: bool, name: str, parallel: bool, use_cse) -> str:
     nargs, nexpr = len(args), len(exprs)
     arg_names = [f"a{k}" for k in range(nargs)]
@@ -531,7 +545,7 @@ def _body(kind: str, exprs, args, single: bool, name: str, parallel: bool, use_c
                      "scalar": f"out[{j}]"}[kind]
             if single:
                 where = "return"
-            head.append(f"#   {where} = {_comment(sp.sstr(e, order='none'))}")
+            head.append(f"#   {where} = {_comment(_summary(e))}")
     head += ["import math", "", "import numba", "import numpy as np", "", ""]
 
     def block(indent: str) -> list[str]:
