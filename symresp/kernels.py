@@ -54,6 +54,8 @@ class Derivation:
     truncation: str
     generators: Generators
     observables: dict = field(default_factory=dict)
+    #: start-law machinery reused across kernels (moments, quadrature, evaluator)
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def algebra(self):
@@ -209,17 +211,23 @@ def _expect(der: Derivation, elements: list, samples=None):
     net, alg = der.net, der.algebra
     method = ex.expectation_method(net, der.start, samples)
     if method == "gaussian":
-        m, S = ex.gaussian_stationary(net)
-        moments = ex._gaussian_moments(net, m, S)
+        if "moments" not in der.cache:
+            der.cache["moments"] = ex._gaussian_moments(net, *ex.gaussian_stationary(net))
+        moments = der.cache["moments"]
         return np.array([float(moments(alg, g)) for g in elements]), None
-    evaluator = ex.Evaluator(alg)
+    key = ("evaluator", ex._DEFAULT_PRECISION[0])  # precision is fixed when an Evaluator is made
+    if key not in der.cache:
+        der.cache[key] = ex.Evaluator(alg)
+    evaluator = der.cache[key]
     if method == "point":
         if net.h0 is None:
             raise ValueError("a point start needs h0 (start.h0 in the spec)")
         h0 = np.array(net.h0.evalf(), float).reshape(1, -1)
         return evaluator(elements, h0)[0], None
     if method == "gibbs":
-        quad = ex.GibbsQuadrature(net)
+        if "gibbs" not in der.cache:
+            der.cache["gibbs"] = ex.GibbsQuadrature(net)
+        quad = der.cache["gibbs"]
         return quad.mean(evaluator(elements, quad.points)), None
     X = np.asarray(samples, float)
     if X.ndim != 2 or X.shape[1] != net.n:
