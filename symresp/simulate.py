@@ -135,13 +135,7 @@ def _fill_normals(state, out):
         while True:
             # --- xoshiro256** step
             rr = _rotl(s1 * u5, 7) * u9
-            t = s1 << np.uint64(17)
-            s2 ^= s0
-            s3 ^= s1
-            s1 ^= s2
-            s0 ^= s3
-            s2 ^= t
-            s3 = _rotl(s3, 45)
+            s0, s1, s2, s3 = _advance_state(s0, s1, s2, s3)
             # --- ziggurat
             idx = rr & ff
             rr >>= np.uint64(8)

@@ -48,7 +48,7 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
 
     Parameters
     ----------
-    kernels : {(n, index): K} with 0-based channel tuples; K(lags) → (..., p).
+    kernels : {(n, index): K} with 0-based channel tuples; K(lags) → (..., p), K.nlags lags.
         Missing entries count as zero kernels.
     u : callable mapping an array of times (L,) to input values (L, m).
     start : "stationary" or "point" (decides the lag tuple, THEORY §3.1).
@@ -58,7 +58,7 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
     """
     t_grid = np.asarray(t_grid, float)
     some = next(iter(kernels.values()))
-    p = np.asarray(some(np.zeros((1, some_nlags(some))))).shape[-1]
+    p = np.asarray(some(np.zeros((1, some.nlags)))).shape[-1]
     out = np.zeros((order, len(t_grid), p))
     for n in range(1, order + 1):
         for it, t in enumerate(t_grid):
@@ -76,14 +76,6 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
             if progress is not None:
                 progress.update(1)
     return out
-
-
-def some_nlags(K) -> int:
-    """Number of lag arguments a kernel object takes."""
-    for attr in ("nlags",):
-        if hasattr(K, attr):
-            return int(getattr(K, attr))
-    raise TypeError("kernel objects must expose nlags")
 
 
 def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", taylor: int = 6,
