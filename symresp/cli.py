@@ -357,20 +357,18 @@ def _check_text(out: dict) -> str:
 
 
 def cmd_features(args) -> dict:
+    from pathlib import Path
+
     from .features import features_json
-    from .inputs import parse_input
+    from .inputs import _load_table, parse_input
     t = _grid(args.T, args.dt)
-    m = args.channels
-    if args.input.endswith((".npy", ".csv")):
-        from .inputs import sample_input
-        import pathlib
-        if not pathlib.Path(args.input).exists():
-            raise UsageError(f"--input: file {args.input!r} does not exist")
-        arr = np.load(args.input) if args.input.endswith(".npy") else np.loadtxt(args.input, delimiter=",")
-        m = arr.shape[1] - 1 if arr.ndim == 2 and arr.shape[1] > 1 else 1
+    if args.input.strip().lower().endswith((".npy", ".csv")):
+        # a table's first column is time, every other column a channel
+        table = _load_table(Path(args.input).expanduser())
+        m = max(1, table.shape[1] - 1) if table.ndim == 2 else 1
+        u = parse_input(table, m)(t)
     else:
-        m = len([e for e in args.input.split(";") if e.strip()])
-    u = parse_input(args.input, m)(t)
+        u = parse_input(args.input, len([e for e in args.input.split(";") if e.strip()]))(t)
     return features_json(u, t, args.level, args.degree, basis=args.basis, all_times=args.all_times)
 
 
@@ -447,7 +445,6 @@ def _register_numeric(sub):
     f.add_argument("--degree", type=_positive_int("--degree"), default=1)
     f.add_argument("--basis", choices=["monomial", "legendre"], default="monomial")
     f.add_argument("--all-times", action="store_true")
-    f.add_argument("--channels", type=int, default=None, help=argparse.SUPPRESS)
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_features, text=lambda out: json.dumps(out))
 
