@@ -78,9 +78,6 @@ class RingAlgebra:
         """(exponent tuple, SymPy Rational) pairs of an element."""
         return [(m, sp.Rational(int(c.p), int(c.q))) for m, c in g.to_dict().items()]
 
-    def is_zero(self, g) -> bool:
-        return not g
-
     # ------------------------------------------------------------- conversion
     def _unit_poly(self, rule: sp.Expr, i: int):
         """A rule in (z, A0, A1, ...) for unit i, as a ring element."""
@@ -191,12 +188,6 @@ class RingAlgebra:
         return [sum((vk * w for w, vk in zip(row, v) if w and vk), self.zero)
                 for row in self.Wq]
 
-    def partial(self, g, k: int):
-        """∂_k g (total derivative along h_k)."""
-        e = [0] * self.net.n
-        e[k] = 1
-        return self.directional(g, e)
-
 
 class ExprAlgebra:
     """Plain SymPy expressions in h (fallback for non-polynomial readouts or couplings).
@@ -219,9 +210,6 @@ class ExprAlgebra:
         poly = sp.Poly(sp.expand(g), *self.h)
         return [(m, c) for m, c in poly.terms()]
 
-    def is_zero(self, g) -> bool:
-        return g == 0
-
     def lift(self, expr):
         return sp.sympify(expr)
 
@@ -242,9 +230,6 @@ class ExprAlgebra:
     def directional(self, g, v, Wv=None):
         return sp.expand(sum((vk * sp.diff(g, hk) for vk, hk in zip(v, self.h) if vk),
                              sp.Integer(0)))
-
-    def partial(self, g, k):
-        return sp.diff(g, self.h[k])
 
 
 def _polynomial_in_h(net: SRNN) -> bool:
