@@ -1,18 +1,26 @@
 #!/usr/bin/env python
-"""Benchmark: generated numba code for the Taylor coefficient observables (issue 4, item 6).
+"""Benchmark: compiled evaluation of the Taylor coefficient observables (issue 4, item 6).
 
 Evaluation of the order-2, lag-degree-P coefficient set ``derive(net, 2, P)`` (all
 observables G_{k,p}, orders 0..2) of a seeded 4-D tanh network (the network of
 ``bench_derive.py``) at random states h ~ N(0, 0.6²), in the ring variables (h, T):
 
-generated   ``symresp.codegen.points_function`` (tree CSE, numba, prange over points):
-            generation + compile + first call in a fresh cache directory, then the
-            evaluation on ``--points`` points (best of 2);
-warm start  a fresh Python process importing the cached module and evaluating once
+symresp     ``symresp.polyset.PolynomialSet`` (monomial trie, one numba kernel, prange
+            over chunks of points; what ``Evaluator``, ``codegen.points_function`` for
+            large polynomial sets and ``symresp codegen`` use): tables from the ring,
+            first call with an empty numba cache (compile), evaluation on ``--points``
+            points (best of 2), and the same tables from SymPy expressions
+            (``codegen.points_function``);
+warm start  a fresh Python process that imports the module written by ``symresp codegen``
+            for this set (numba cache warm) and evaluates the observables at 1 000 states
             (wall time of the whole process, and of import + call inside it);
-lambdify    ``sympy.lambdify(vars, exprs, "numpy")`` on ``--slow-points`` points;
+straight    straight-line generated numba (``points_function(method="straight")``, tree
+            CSE); only with ``--straight`` (at P = 6 it did not compile in 10 minutes);
+lambdify    ``sympy.lambdify(vars, exprs, "numpy")`` on ``--slow-points`` points; CPython's
+            compiler recurses once per term of a sum, so this runs in a thread with a
+            1 GiB stack and ``sys.setrecursionlimit(10**6)`` (without: RecursionError);
 math+njit   ``sympy.lambdify(vars, exprs, "math")`` wrapped in ``numba.njit`` and called
-            from an njit ``prange`` loop (compile capped at ``--cap`` seconds);
+            from an njit ``prange`` loop (compile capped at ``--njit-cap`` seconds);
 
 plus the Volterra evaluation of the 2-D tanh network (derivations/tanh_2d.toml, order 2,
 P = 4, coefficients from stationary samples): ``symresp.volterra.predict`` with
@@ -23,10 +31,11 @@ Every slow phase runs in its own process under a time cap.  The last line is
 
     speedup vs lambdify: X.Xx
 
-(lambdify-numpy ns/point ÷ generated ns/point).
+(lambdify-numpy ns/point ÷ symresp ns/point, same machine, same run).
 
-Usage:  python benchmarks/bench_codegen.py [--P 6] [--points 1000000] [--slow-points 10000]
-                                           [--cap 1800] [--skip-njit]
+Usage:  python benchmarks/bench_codegen.py [--P 6] [--points 1000000] [--slow-points 2000]
+                                           [--cap 1800] [--njit-cap 300] [--skip-njit]
+                                           [--straight]
 """
 from __future__ import annotations
 
@@ -76,64 +85,117 @@ def _best(fn, reps=2):
 
 
 # --------------------------------------------------------------------------- phases
-def phase_generated(a):
+def _max_rel_vs_numpy(s, values, npts=200):
+    """Largest difference from the numpy route on the first points, relative to each
+    observable's largest value there (float64 both: summation order only)."""
+    from symresp.expectation import Evaluator
+    ref = Evaluator(s["alg"], codegen=False)._call_numpy(s["els"], s["X"][:npts], 2_000_000)
+    scale = np.abs(ref).max(axis=0)
+    scale[scale == 0] = 1
+    return float(np.max(np.abs(values[:npts] - ref) / scale))
+
+
+def phase_trie(a):
+    """symresp's route; run with an empty NUMBA_CACHE_DIR so the first call compiles."""
+    from symresp import codegen
+    from symresp.polyset import PolynomialSet
+
+    s = setup(a.P, a.points)
+    t0 = time.perf_counter()
+    ps = PolynomialSet.from_ring(s["alg"], s["els"])
+    t_tables = time.perf_counter() - t0
+    ps(s["X"][:4])
+    t_first = time.perf_counter() - t0
+    X = s["X"]
+    out = np.empty((X.shape[0], ps.nout))
+    t_eval = _best(lambda: ps(X, out))
+    t0 = time.perf_counter()
+    fn = codegen.points_function(s["exprs"], s["alg"].variables, name="bench_obs")
+    t_sympy = time.perf_counter() - t0
+    same = bool(np.array_equal(fn(X[:1000]), out[:1000]))
+    return dict(t_derive=s["t_derive"], t_expr=s["t_expr"], n_terms=s["n_terms"],
+                n_exprs=len(s["exprs"]), n_nodes=ps.n_nodes, t_tables=t_tables,
+                t_first=t_first, t_eval=t_eval, npoints=int(X.shape[0]),
+                t_from_sympy=t_sympy, sympy_method=fn.method, sympy_same=same,
+                max_rel_vs_numpy=_max_rel_vs_numpy(s, out))
+
+
+def phase_straight(a):
     from symresp import codegen
 
     s = setup(a.P, a.points)
     cache = a.cache_dir or tempfile.mkdtemp(prefix="bench_codegen_")
     t0 = time.perf_counter()
     fn = codegen.points_function(s["exprs"], s["alg"].variables, name="bench_obs", cse="tree",
-                                 cache_dir=cache)
+                                 cache_dir=cache, method="straight")
     t_gen = time.perf_counter() - t0
     fn(s["X"][:4])
     t_first = time.perf_counter() - t0
     X = s["X"]
     out = np.empty((X.shape[0], len(s["exprs"])))
     t_eval = _best(lambda: fn(X, out))
-    # agreement with the numpy route on a few points (float64 both)
-    from symresp.expectation import Evaluator
-    ref = Evaluator(s["alg"], codegen=False)._call_numpy(s["els"], X[:200], 2_000_000)
-    scale = np.abs(ref).max(axis=0)
-    scale[scale == 0] = 1
-    return dict(t_derive=s["t_derive"], t_expr=s["t_expr"], n_terms=s["n_terms"],
-                n_exprs=len(s["exprs"]), t_codegen=t_gen, t_first=t_first, t_eval=t_eval,
-                npoints=int(X.shape[0]), path=fn.cache_path, cache=cache,
-                max_rel_vs_numpy=float(np.max(np.abs(out[:200] - ref) / scale)),
-                source_bytes=os.path.getsize(fn.cache_path))
+    return dict(t_codegen=t_gen, t_first=t_first, t_eval=t_eval, npoints=int(X.shape[0]),
+                source_bytes=os.path.getsize(fn.cache_path),
+                max_rel_vs_numpy=_max_rel_vs_numpy(s, out))
+
+
+def phase_export(a):
+    """``symresp codegen`` for the 4-D network (the CLI's export), into a.module_dir."""
+    from bench_derive import make_net
+    from symresp.export import export_module
+
+    t0 = time.perf_counter()
+    path = export_module(make_net(4), 2, a.P, a.module_dir, name="bench_kernels")
+    return dict(t_export=time.perf_counter() - t0, path=str(path))
 
 
 def phase_warm(a):
-    """Fresh process: import the cached module file and evaluate once."""
-    path = a.module
-    stem = os.path.splitext(os.path.basename(path))[0]
+    """Fresh process: import the exported module (numba cache warm from a first run) and
+    evaluate the observables at 1 000 states."""
     code = (
         "import time; t0 = time.perf_counter()\n"
-        "import importlib.util, sys, numpy as np\n"
-        f"spec = importlib.util.spec_from_file_location('_symresp_codegen_{stem}', {path!r})\n"
-        "m = importlib.util.module_from_spec(spec); sys.modules[spec.name] = m\n"
-        "spec.loader.exec_module(m)\n"
-        f"out = m.bench_obs(np.random.default_rng(0).normal(size=(1000, {a.nvars})))\n"
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {a.module_dir!r})\n"
+        "import bench_kernels as m\n"
+        "G = m.observables_at(np.random.default_rng(0).normal(scale=0.6, size=(1000, 4)))\n"
         "print(time.perf_counter() - t0)\n")
-    t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=600)
-    wall = time.perf_counter() - t0
-    if res.returncode:
-        raise RuntimeError(res.stderr[-2000:])
-    return dict(t_warm_process=wall, t_warm_inside=float(res.stdout.strip().splitlines()[-1]))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    walls = []
+    for _ in range(3):  # the first run fills numba's cache next to the module
+        t0 = time.perf_counter()
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=600, env=env)
+        walls.append(time.perf_counter() - t0)
+        if res.returncode:
+            raise RuntimeError(res.stderr[-2000:])
+    return dict(t_cold_process=walls[0], t_warm_process=min(walls[1:]),
+                t_warm_inside=float(res.stdout.strip().splitlines()[-1]))
 
 
 def phase_lambdify(a):
+    import threading
+
     import sympy as sp
 
     s = setup(a.P, a.slow_points)
     X = s["X"]
-    t0 = time.perf_counter()
-    f = sp.lambdify(s["alg"].variables, s["exprs"], "numpy")
-    t_make = time.perf_counter() - t0
-    cols = [X[:, j] for j in range(X.shape[1])]
-    t_eval = _best(lambda: f(*cols), reps=1)
-    return dict(t_lambdify_make=t_make, t_lambdify_eval=t_eval, lambdify_points=int(X.shape[0]))
+    res = {}
+
+    def work():
+        sys.setrecursionlimit(10 ** 6)
+        t0 = time.perf_counter()
+        f = sp.lambdify(s["alg"].variables, s["exprs"], "numpy")
+        res["t_lambdify_make"] = time.perf_counter() - t0
+        cols = [X[:, j] for j in range(X.shape[1])]
+        res["t_lambdify_eval"] = _best(lambda: f(*cols), reps=1)
+
+    threading.stack_size(1 << 30)
+    th = threading.Thread(target=work)
+    th.start()
+    th.join()
+    if "t_lambdify_eval" not in res:
+        raise RuntimeError("lambdify failed (see stderr)")
+    return dict(res, lambdify_points=int(X.shape[0]))
 
 
 def phase_njit(a):
@@ -234,14 +296,8 @@ def phase_accuracy(a):
     t_derive = time.perf_counter() - t0
     els = [g for gs in der.observables.values() for g in gs]
     out = dict(P=a.P, t_derive=t_derive, n_terms=der.n_terms())
-    gen = None
-    if a.module:  # the generated module of the same P (from the generated phase)
-        import importlib.util
-        stem = os.path.splitext(os.path.basename(a.module))[0]
-        spec = importlib.util.spec_from_file_location(f"_symresp_codegen_{stem}", a.module)
-        gen = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = gen
-        spec.loader.exec_module(gen)
+    from symresp.polyset import PolynomialSet
+    trie = PolynomialSet.from_ring(der.algebra, els)
     for scale in (0.6, 3.0):
         H = np.random.default_rng(5).normal(scale=scale, size=(a.acc_points, net.n))
         t0 = time.perf_counter()
@@ -251,9 +307,7 @@ def phase_accuracy(a):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             f64 = ev(els, H)
-        routes = {"numpy": f64}
-        if gen is not None:
-            routes["generated"] = gen.bench_obs(ev.state_variables(H))
+        routes = {"numpy": f64, "trie": trie(ev.state_variables(H))}
         colscale = np.abs(exact).max(axis=0)
         colscale[colscale == 0] = 1.0
         nz = np.abs(exact) > 1e-300
@@ -266,33 +320,20 @@ def phase_accuracy(a):
     return out
 
 
-def phase_tables(a):
-    """The Evaluator's table-driven precompiled kernel (used above codegen_max_terms)."""
-    from symresp.expectation import Evaluator
-
-    s = setup(a.P, a.table_points)
-    ev = Evaluator(s["alg"])
-    t0 = time.perf_counter()
-    ev._call_tables(s["els"], s["X"][:4, :4])
-    t_first = time.perf_counter() - t0
-    H = s["X"][:, :4]
-    t_eval = _best(lambda: ev._call_tables(s["els"], H), reps=1)
-    return dict(t_tables_first=t_first, t_tables_eval=t_eval, table_points=int(H.shape[0]),
-                n_terms=s["n_terms"])
+PHASES = {"trie": phase_trie, "straight": phase_straight, "export": phase_export,
+          "warm": phase_warm, "lambdify": phase_lambdify, "njit": phase_njit,
+          "volterra": phase_volterra, "expectation": phase_expectation,
+          "accuracy": phase_accuracy}
 
 
-PHASES = {"generated": phase_generated, "warm": phase_warm, "lambdify": phase_lambdify,
-          "njit": phase_njit, "volterra": phase_volterra, "expectation": phase_expectation,
-          "accuracy": phase_accuracy, "tables": phase_tables}
-
-
-def run_phase(name, a, extra=(), cap=None):
+def run_phase(name, a, extra=(), cap=None, env=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--phase", name, "--P", str(a.P),
            "--points", str(a.points), "--slow-points", str(a.slow_points),
-           "--quad-times", str(a.quad_times), *extra]
+           "--quad-times", str(a.quad_times), "--module-dir", a.module_dir, *extra]
     t0 = time.perf_counter()
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap or a.cap)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=cap or a.cap,
+                             env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"> cap ({cap or a.cap:.0f} s)"}
     if res.returncode:
@@ -305,18 +346,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--P", type=int, default=6)
     ap.add_argument("--points", type=int, default=1_000_000)
-    ap.add_argument("--slow-points", type=int, default=10_000)
+    ap.add_argument("--slow-points", type=int, default=2_000)
     ap.add_argument("--quad-times", type=int, default=50)
     ap.add_argument("--cap", type=float, default=1800.0)
+    ap.add_argument("--njit-cap", type=float, default=300.0)
     ap.add_argument("--skip-njit", action="store_true")
+    ap.add_argument("--straight", action="store_true",
+                    help="also time straight-line generated code (minutes to compile)")
     ap.add_argument("--phase", choices=sorted(PHASES))
-    ap.add_argument("--module")
-    ap.add_argument("--nvars", type=int, default=8)
+    ap.add_argument("--module-dir")
     ap.add_argument("--cache-dir")
     ap.add_argument("--numpy-points", type=int, default=200_000)
     ap.add_argument("--acc-points", type=int, default=40)
-    ap.add_argument("--table-points", type=int, default=20_000)
-    ap.add_argument("--generated-json", help="reuse a saved result of the generated phase")
     a = ap.parse_args()
     if a.phase:
         print(json.dumps(PHASES[a.phase](a)))
@@ -324,20 +365,22 @@ def main():
 
     print(f"# bench_codegen: 4-D tanh network, derive(net, 2, {a.P}), {a.points} points; "
           f"{os.cpu_count()} cores", flush=True)
-    if a.generated_json:
-        with open(a.generated_json) as fh:
-            gen = json.loads(fh.read().strip().splitlines()[-1])
-    else:
-        gen = run_phase("generated", a)
-    print("generated:", json.dumps(gen), flush=True)
-    warm = run_phase("warm", a, ["--module", gen["path"]]) if "path" in gen else {"error": "-"}
+    work = tempfile.mkdtemp(prefix="bench_codegen_")
+    a.module_dir = os.path.join(work, "export")
+    # an empty numba cache for the symresp phase: its first call includes the compile
+    cold = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(work, "numba"))
+    tri = run_phase("trie", a, env=cold)
+    print("trie:", json.dumps(tri), flush=True)
+    exp = run_phase("export", a)
+    print("export:", json.dumps(exp), flush=True)
+    warm = run_phase("warm", a) if "path" in exp else {"error": "no export"}
     print("warm:", json.dumps(warm), flush=True)
+    st = run_phase("straight", a) if a.straight else {"error": "skipped (--straight)"}
+    print("straight:", json.dumps(st), flush=True)
     lam = run_phase("lambdify", a)
     print("lambdify:", json.dumps(lam), flush=True)
-    nj = {"error": "skipped"} if a.skip_njit else run_phase("njit", a, cap=min(a.cap, 900))
+    nj = {"error": "skipped"} if a.skip_njit else run_phase("njit", a, cap=a.njit_cap)
     print("njit:", json.dumps(nj), flush=True)
-    tab = run_phase("tables", a)
-    print("tables:", json.dumps(tab), flush=True)
     vol = run_phase("volterra", a)
     print("volterra:", json.dumps(vol), flush=True)
 
@@ -345,30 +388,41 @@ def main():
         return t / n * 1e9
 
     rows = []
-    if "t_eval" in gen:
-        g_ns = ns(gen["t_eval"], gen["npoints"])
-        rows.append(("derive(net, 2, P)", f"{gen['t_derive']:.2f} s",
-                     f"{gen['n_terms']} terms in {gen['n_exprs']} observables"))
-        rows.append(("ring → SymPy expressions", f"{gen['t_expr']:.2f} s", "element_expr"))
-        rows.append(("generated: generation (CSE + print + write + import)",
-                     f"{gen['t_codegen']:.1f} s", f"{gen['source_bytes'] / 1e6:.1f} MB source"))
-        rows.append(("generated: generation + compile + first call", f"{gen['t_first']:.1f} s", ""))
-        rows.append((f"generated: evaluate {gen['npoints']} points", f"{gen['t_eval']:.3f} s",
+    if "t_eval" in tri:
+        g_ns = ns(tri["t_eval"], tri["npoints"])
+        rows.append(("derive(net, 2, P)", f"{tri['t_derive']:.2f} s",
+                     f"{tri['n_terms']} terms in {tri['n_exprs']} observables"))
+        rows.append(("symresp: ring → trie tables", f"{tri['t_tables']:.2f} s",
+                     f"{tri['n_nodes']} trie nodes"))
+        rows.append(("symresp: tables + compile + first call (empty numba cache)",
+                     f"{tri['t_first']:.1f} s", ""))
+        rows.append((f"symresp: evaluate {tri['npoints']} points", f"{tri['t_eval']:.3f} s",
                      f"{g_ns:.0f} ns/point; max rel. diff vs numpy route "
-                     f"{gen['max_rel_vs_numpy']:.1e}"))
+                     f"{tri['max_rel_vs_numpy']:.1e}"))
+        rows.append(("ring → SymPy expressions (for the baselines)", f"{tri['t_expr']:.2f} s",
+                     "element_expr"))
+        rows.append(("codegen.points_function(SymPy expressions)", f"{tri['t_from_sympy']:.1f} s",
+                     f"method={tri['sympy_method']}, identical values: {tri['sympy_same']}"))
     else:
         g_ns = None
-        rows.append(("generated", gen.get("error", "?"), ""))
+        rows.append(("symresp", tri.get("error", "?"), ""))
+    if "t_export" in exp:
+        rows.append(("symresp codegen (export module + tables)", f"{exp['t_export']:.2f} s", ""))
     if "t_warm_process" in warm:
-        rows.append(("warm-cache start (fresh process, import + 1 call)",
+        rows.append(("warm-cache start (fresh process, import + 1 000 states)",
                      f"{warm['t_warm_process']:.2f} s",
-                     f"{warm['t_warm_inside']:.2f} s inside the process"))
+                     f"{warm['t_warm_inside']:.2f} s inside the process; first (cold) run "
+                     f"{warm['t_cold_process']:.1f} s"))
     else:
         rows.append(("warm-cache start", warm.get("error", "?"), ""))
-    if "t_tables_eval" in tab:
-        rows.append((f"Evaluator table kernel: first call / {tab['table_points']} points",
-                     f"{tab['t_tables_first']:.1f} s / {tab['t_tables_eval']:.2f} s",
-                     f"{ns(tab['t_tables_eval'], tab['table_points']):.0f} ns/point"))
+    if "t_eval" in st:
+        rows.append(("straight-line codegen: generate / + compile + first call",
+                     f"{st['t_codegen']:.1f} s / {st['t_first']:.1f} s",
+                     f"{st['source_bytes'] / 1e6:.1f} MB source"))
+        rows.append((f"straight-line codegen: evaluate {st['npoints']} points",
+                     f"{st['t_eval']:.3f} s", f"{ns(st['t_eval'], st['npoints']):.0f} ns/point"))
+    else:
+        rows.append(("straight-line codegen", st.get("error", "?"), ""))
     if "t_lambdify_eval" in lam:
         l_ns = ns(lam["t_lambdify_eval"], lam["lambdify_points"])
         rows.append((f"lambdify numpy: make / evaluate {lam['lambdify_points']} points",

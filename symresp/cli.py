@@ -373,13 +373,15 @@ def cmd_features(args) -> dict:
 
 
 def cmd_codegen(args) -> dict:
-    from .export import export_module
+    from .export import export_module, tables_name
     net = _load(args.spec, args)
     if args.order < 1:
         raise UsageError("--order: expected at least 1")
     path = export_module(net, args.order, args.taylor, args.output, name=args.name,
                          truncation=args.truncation)
-    return {"module": str(path), "order": args.order, "taylor": args.taylor,
+    tables = path.with_name(tables_name(path.stem))
+    return {"module": str(path), "tables": str(tables) if tables.exists() else None,
+            "order": args.order, "taylor": args.taylor,
             "start": net.start, "network": net.summary()}
 
 
@@ -482,7 +484,8 @@ def _register_codegen(sub):
     g.add_argument("--truncation", choices=["total", "box"], default="total")
     g.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     g.add_argument("--json", action="store_true")
-    g.set_defaults(func=cmd_codegen, text=lambda out: f"wrote {out['module']}")
+    g.set_defaults(func=cmd_codegen, text=lambda out: f"wrote {out['module']}"
+                   + (f" and its tables {out['tables']}" if out["tables"] else ""))
     for name in ("kernel", "derive", "codegen"):  # evaluation precision for the float-sensitive routes
         p = sub.choices.get(name)
         if p is not None and "--precision" not in p._option_string_actions:

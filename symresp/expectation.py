@@ -65,11 +65,12 @@ class Evaluator:
 
     * **numpy** (small work): sums formed as a dense (points × terms) product in chunks,
       memory bounded;
-    * **generated code** (large work, ``npoints × total terms > codegen_threshold``, or
-      ``codegen=True``): the elements become one numba module in the ring variables
-      (:func:`symresp.codegen.points_function`, cached on disk, parallel over points);
-      about 100× faster per point-term than numpy, but a cold compile costs 10–30 s
-      for a few hundred terms (more for large sets), hence the threshold;
+    * **compiled** (large work, ``npoints × total terms > codegen_threshold``, or
+      ``codegen=True``): ring elements go into a :class:`symresp.polyset.PolynomialSet`
+      (every monomial shared along a trie, one numba kernel compiled once per machine,
+      parallel over points; 0.1–0.2 ns per point-term on 2 cores, ~100× numpy);
+      elements outside the ring (non-polynomial readouts) become one generated numba
+      module (:func:`symresp.codegen.points_function`, cached on disk);
     * **high precision** (``precision=digits``): the auxiliaries are computed with mpmath
       at that many digits and the exact rational polynomial is summed in fixed-point
       integer arithmetic with ``digits`` decimal digits plus 64 guard bits, then rounded
@@ -85,12 +86,12 @@ class Evaluator:
     the remedy (``precision=50``, CLI ``--precision 50``).
     """
 
-    #: npoints × total terms above which generated code is used (codegen="auto")
-    codegen_threshold = 1e8
-    #: above this many terms in total, "auto" uses one precompiled table-driven numba
-    #: kernel instead of generating code (measured on 2 shared cores: 8 041 terms took
-    #: 5.4 min to compile, 176 819 terms did not compile in 10 min)
-    codegen_max_terms = 5000
+    #: npoints × total terms above which "auto" compiles: the trie tables cost ~5 µs per
+    #: term to build, the numpy route ~20 ns per point-term, so this is ~250 points
+    codegen_threshold = 5e6
+    #: the same for elements outside the ring, whose generated module takes 10–30 s to
+    #: compile the first time
+    codegen_threshold_expr = 1e8
     #: κ above which a cancellation warning is issued
     cancellation_warn = 1e8
 
@@ -112,6 +113,7 @@ class Evaluator:
         self.codegen = codegen
         self.route = None            # route taken by the last call
         self.cancellation = None     # κ per element of the last float64 call
+        self._sets = {}              # trie tables of recent element lists
 
     def state_variables(self, H: np.ndarray) -> np.ndarray:
         """(npoints, nvars): h followed by the auxiliaries, in ring-variable order."""
@@ -138,30 +140,23 @@ class Evaluator:
         if self.precision is not None:
             self.route = f"mpmath-{self.precision}"
             return self._call_precise(elements, H)
+        threshold = self.codegen_threshold if self._ring() else self.codegen_threshold_expr
         use_cg = self.codegen is True or (self.codegen == "auto" and elements
-                                          and self.work(elements, H) > self.codegen_threshold)
+                                          and self.work(elements, H) > threshold)
         out = None
-        if use_cg and self._ring() and self.codegen == "auto" and \
-                sum(self.algebra.n_terms(g) for g in elements) > self.codegen_max_terms:
-            # straight-line code this long takes minutes to hours to compile: evaluate the
-            # same expanded polynomials from tables with one precompiled numba kernel
-            try:
-                out = self._call_tables(elements, H)
-                self.route = "tables"
-            except Exception as exc:  # noqa: BLE001
-                import warnings
-                warnings.warn(f"symresp: compiled table route unavailable ({type(exc).__name__}: "
-                              f"{exc}); evaluating with numpy", RuntimeWarning, stacklevel=2)
-            use_cg = False
         if use_cg:
             try:
-                out = self._call_codegen(elements, H)
-                self.route = "codegen"
+                if self._ring():
+                    out = self._polynomial_set(elements)(self.state_variables(H))
+                    self.route = "trie"
+                else:
+                    out = self._call_codegen(elements, H)
+                    self.route = "codegen"
             except Exception as exc:  # noqa: BLE001 - fall back, but say why
                 if self.codegen is True:
                     raise
                 import warnings
-                warnings.warn(f"symresp: generated code unavailable ({type(exc).__name__}: "
+                warnings.warn(f"symresp: compiled evaluation unavailable ({type(exc).__name__}: "
                               f"{exc}); evaluating with numpy", RuntimeWarning, stacklevel=2)
         if out is None:
             self.route = "numpy"
@@ -189,19 +184,21 @@ class Evaluator:
                 out[a:a + step, e] = _poly_values(X[a:a + step], monoms) @ coeffs
         return out
 
-    def _call_tables(self, elements, H):
-        X = np.ascontiguousarray(self.state_variables(H), dtype=np.float64)
-        maxdeg, *tabs = _tables(self.algebra, elements)
-        out = np.empty((X.shape[0], len(elements)))
-        _table_kernel()(X, maxdeg, *tabs, out)
-        return out
+    def _polynomial_set(self, elements):
+        """The trie tables of ``elements``, memoised per list of (identical) elements."""
+        from .polyset import PolynomialSet
+        key = tuple(map(id, elements))
+        hit = self._sets.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], elements)):
+            return hit[1]
+        ps = PolynomialSet.from_ring(self.algebra, elements)
+        if len(self._sets) >= 8:
+            self._sets.pop(next(iter(self._sets)))
+        self._sets[key] = (tuple(elements), ps)
+        return ps
 
     def _call_codegen(self, elements, H):
         from . import codegen
-        if self._ring():
-            exprs = [element_expr(self.algebra, g) for g in elements]
-            fn = codegen.points_function(exprs, self.variables, name="observables", cse="tree")
-            return fn(self.state_variables(H))
         fn = codegen.points_function([sp.sympify(g) for g in elements], list(self.algebra.net.h),
                                      name="observables", cse=True)
         return fn(H)
@@ -212,7 +209,10 @@ class Evaluator:
             return
         idx = np.unique(np.linspace(0, H.shape[0] - 1, min(256, H.shape[0])).astype(int))
         X = self.state_variables(H[idx])
-        absval = self._call_numpy(elements, X, 2_000_000, absolute=True).max(axis=0)
+        if self.route == "trie":
+            absval = self._polynomial_set(elements).abs()(np.abs(X)).max(axis=0)
+        else:
+            absval = self._call_numpy(elements, X, 2_000_000, absolute=True).max(axis=0)
         scale = np.abs(out[idx]).max(axis=0)
         # values that are exactly zero (e.g. 𝓛₀f = φ(h*) = 0 at a fixed point) are measured
         # against the scale of the whole set, so only cancellation that matters is reported
@@ -252,59 +252,6 @@ class Evaluator:
                 fixed = [int(mpmath.nint(mpmath.ldexp(x, bits))) for x in xs]
                 out[i] = plan.evaluate(fixed)
         return out
-
-
-_TABLE_KERNEL: list = []
-
-
-def _table_kernel():
-    """numba kernel evaluating many sparse polynomials from tables (compiled once per
-    process, cached on disk by numba): out[i, e] = Σ_t c_t Π_f X[i, v_f]^{k_f} over the
-    terms t of element e; powers come from a per-point table."""
-    if not _TABLE_KERNEL:
-        import numba
-
-        @numba.njit(parallel=True, cache=True, error_model="numpy")
-        def table_eval(X, maxdeg, elem_ptr, term_ptr, fvar, fexp, coeff, out):
-            n, nv = X.shape
-            ne = elem_ptr.shape[0] - 1
-            for i in numba.prange(n):
-                pw = np.empty((nv, maxdeg + 1))
-                for v in range(nv):
-                    pw[v, 0] = 1.0
-                    for k in range(1, maxdeg + 1):
-                        pw[v, k] = pw[v, k - 1] * X[i, v]
-                for e in range(ne):
-                    acc = 0.0
-                    for t in range(elem_ptr[e], elem_ptr[e + 1]):
-                        m = coeff[t]
-                        for f in range(term_ptr[t], term_ptr[t + 1]):
-                            m *= pw[fvar[f], fexp[f]]
-                        acc += m
-                    out[i, e] = acc
-
-        _TABLE_KERNEL.append(table_eval)
-    return _TABLE_KERNEL[0]
-
-
-def _tables(algebra, elements):
-    """(maxdeg, elem_ptr, term_ptr, fvar, fexp, coeff) of ring elements (float64 coefficients)."""
-    elem_ptr, term_ptr, fvar, fexp, coeff = [0], [0], [], [], []
-    maxdeg = 0
-    for g in elements:
-        for m, c in g.to_dict().items():
-            coeff.append(int(c.p) / int(c.q))
-            for v, k in enumerate(m):
-                k = int(k)
-                if k:
-                    fvar.append(v)
-                    fexp.append(k)
-                    maxdeg = max(maxdeg, k)
-            term_ptr.append(len(fvar))
-        elem_ptr.append(len(coeff))
-    i64 = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    return (maxdeg, i64(elem_ptr), i64(term_ptr), i64(fvar), i64(fexp),
-            np.asarray(coeff, dtype=np.float64))
 
 
 class _FixedPointPlan:

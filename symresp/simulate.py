@@ -610,7 +610,8 @@ class _Model:
         kernel = None
         try:
             from .codegen import points_function
-            kernel = points_function(exprs, args, name=f"srnn_{what}", parallel=False).kernel
+            kernel = points_function(exprs, args, name=f"srnn_{what}", parallel=False,
+                                     method="straight").kernel
             X = np.zeros((1, len(args)))
             kernel(X, np.empty((1, len(exprs))))  # trial call: loads or compiles now
         except Exception as exc:  # keep simulating with a local, uncached compile

@@ -162,6 +162,28 @@ def test_points_wrapper_and_memo(points_fn, points_data, cachedir):
     assert points_fn(np.empty((0, 6))).shape == (0, len(ELEMENTARY) + 1)
 
 
+def test_auto_method_routes_large_polynomials_to_the_trie(points_fn, cachedir):
+    # a 1 200-term polynomial (≥ TRIE_MIN_TERMS) goes to the monomial trie: no module,
+    # same a-priori rounding bound as straight-line code; mixed or small sets stay
+    # straight-line (points_fn above holds a 70-term polynomial and elementary functions)
+    assert points_fn.method == "straight" and points_fn.cache_path
+    big, terms = _random_polynomial(1200, seed=11, maxdeg=14)
+    assert len(terms) >= cg.TRIE_MIN_TERMS
+    fn = cg.points_function([big, h[0] * h[1] - 1], list(h), name="big", cache_dir=cachedir)
+    assert fn.method == "trie" and fn.cache_path is None and fn.kernel is None
+    assert fn.polynomial_set.n_terms == len(terms) + 2
+    assert cg.points_function([big, h[0] * h[1] - 1], list(h), name="big") is fn  # memo
+    pts = np.random.default_rng(2).uniform(-1.1, 1.1, (40, 3))
+    out = fn(pts)
+    np.testing.assert_array_equal(out[:, 1], pts[:, 0] * pts[:, 1] - 1)
+    # degree ≤ 42 multiplications plus ≤ 1 202 table-order additions: (42 + 1202)·2⁻⁵³
+    _assert_polynomial_close(out[:, 0], terms, pts, 1.5e-13)
+    with pytest.raises(cg.CodegenError, match="method='trie': expression 0 is not a polynomial"):
+        cg.points_function([sp.tanh(h[0])], list(h), method="trie")
+    with pytest.raises(cg.CodegenError, match="method must be"):
+        cg.points_function([h[0]], list(h), method="fast")
+
+
 def test_scalar_and_vector_functions_from_njit(cachedir):
     """The simulator calls these from njit code: activations a(z) with scalar args,
     couplings/readouts with the state vector."""
@@ -237,7 +259,7 @@ def test_long_sum_becomes_bounded_statements(tmp_path):
     poly, terms = _random_polynomial(1500, seed=7)
     assert len(str(poly)) > 31883
     fn = cg.points_function([poly, 2 * poly + h[0]], list(h), name="big", cse="tree",
-                            cache_dir=tmp_path)
+                            cache_dir=tmp_path, method="straight")
     tree = ast.parse(Path(fn.cache_path).read_text())
     point = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "big_point")
 

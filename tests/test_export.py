@@ -63,39 +63,40 @@ def test_element_expr_equals_to_expr(tanh2d):
         assert sp.expand(element_expr(alg, g) - alg.to_expr(g)) == 0
 
 
-def test_codegen_route_agrees_with_numpy(tanh2d, cache_env):
+def test_compiled_route_agrees_with_numpy(tanh2d):
     net, der, els = tanh2d
     H = np.random.default_rng(1).normal(size=(3000, 2)) * 0.8
     ref = Evaluator(der.algebra, codegen=False)(els, H)
     ev = Evaluator(der.algebra, codegen=True)
     got = ev(els, H)
-    assert ev.route == "codegen"
-    # same float64 formulas, different summation order: agreement to a few units of
+    assert ev.route == "trie"
+    # same float64 polynomials, different summation order: agreement to a few units of
     # κ·2⁻⁵³ where κ = Σ|terms|/|value| is measured per element (here κ < 10³)
     kappa = np.nanmax(ev.cancellation)
     assert kappa < 1e4
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * kappa * _scale(ref).max())
-    # "auto" switches on the work size npoints × terms (memoised module: no new compile)
+    # "auto" switches on the work size npoints × terms
     auto = Evaluator(der.algebra)
     auto.codegen_threshold = 10
     np.testing.assert_array_equal(auto(els, H), got)
-    assert auto.route == "codegen"
+    assert auto.route == "trie"
     small = Evaluator(der.algebra)
     small(els, H[:10])
     assert small.route == "numpy"
 
 
-def test_table_route_for_large_sets_agrees_with_numpy(tanh2d):
-    # above codegen_max_terms, "auto" evaluates from tables with one precompiled kernel
-    net, der, els = tanh2d
+def test_codegen_route_for_non_polynomial_readout(cache_env):
+    # outside the ring (a readout with tanh of h) the Evaluator generates a numba module
+    net = load_spec(SPECS / "tanh_2d.toml", V=None, readout=["exp(h1) + h2**2"])
+    der = derive(net, 1, 1)
+    assert not hasattr(der.algebra, "ctx")  # the plain-SymPy algebra
+    els = [g for gs in der.observables.values() for g in gs]
     H = np.random.default_rng(4).normal(size=(500, 2))
-    ev = Evaluator(der.algebra)
-    ev.codegen_threshold, ev.codegen_max_terms = 0, 0
+    ev = Evaluator(der.algebra, codegen=True)
     got = ev(els, H)
-    assert ev.route == "tables"
+    assert ev.route == "codegen"
     ref = Evaluator(der.algebra, codegen=False)(els, H)
-    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.nanmax(ev.cancellation)
-                               * _scale(ref).max())
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_precision_route_matches_mpmath(tanh2d):
@@ -235,6 +236,24 @@ def test_export_samples_route_standalone(tmp_path, capsys):
         # cancellation ratio κ ≲ 10³ of these P = 3 observables: 1e-12 relative is ample,
         # and far below the Monte Carlo standard error of the coefficients.
         np.testing.assert_allclose(got[fname], ref["values"], rtol=1e-12, atol=1e-13)
+    # the tables travel with the module: a missing or foreign tables file is named, never read
+    tables = Path(info["tables"])
+    assert tables.name == f"{path.stem}_observables.npz" and tables.exists()
+    with np.load(tables) as z:
+        t = {k: z[k] for k in z.files}
+    t["coeff"] = t["coeff"] * (1 + 1e-12)
+    np.savez(tables, **t)
+    probe = ("import sys, numpy as np; sys.path.insert(0, '.'); import {mod} as m\n"
+             "try:\n    m.observables_at(np.zeros((3, 2)))\n"
+             "except Exception as e:\n    print(type(e).__name__, e)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-c", probe.format(mod=path.stem)], cwd=out_dir,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert "ValueError" in res.stdout and "checksum" in res.stdout, res.stdout + res.stderr
+    tables.unlink()
+    res = subprocess.run([sys.executable, "-c", probe.format(mod=path.stem)], cwd=out_dir,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert "FileNotFoundError" in res.stdout and "copy both files" in res.stdout, res.stdout
 
 
 def test_export_baked_routes_standalone(tmp_path, capsys):
