@@ -34,7 +34,7 @@ Every slow phase runs in its own process under a time cap.  The last line is
 (lambdify-numpy ns/point ÷ symresp ns/point, same machine, same run).
 
 Usage:  python benchmarks/bench_codegen.py [--P 6] [--points 1000000] [--slow-points 2000]
-                                           [--cap 1800] [--njit-cap 300] [--skip-njit]
+                                           [--cap 1800] [--njit-cap 420] [--skip-njit]
                                            [--straight]
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -172,9 +173,27 @@ def phase_warm(a):
                 t_warm_inside=float(res.stdout.strip().splitlines()[-1]))
 
 
-def phase_lambdify(a):
-    import threading
+def _deep(work):
+    """Run ``work()`` in a thread with a 1 GiB stack and recursion limit 10⁶: CPython's
+    compiler recurses once per term of the sums lambdify prints."""
+    err = []
 
+    def run():
+        sys.setrecursionlimit(10 ** 6)
+        try:
+            work()
+        except BaseException as exc:  # re-raised in the calling thread
+            err.append(exc)
+
+    threading.stack_size(1 << 30)
+    th = threading.Thread(target=run)
+    th.start()
+    th.join()
+    if err:
+        raise err[0]
+
+
+def phase_lambdify(a):
     import sympy as sp
 
     s = setup(a.P, a.slow_points)
@@ -182,19 +201,13 @@ def phase_lambdify(a):
     res = {}
 
     def work():
-        sys.setrecursionlimit(10 ** 6)
         t0 = time.perf_counter()
         f = sp.lambdify(s["alg"].variables, s["exprs"], "numpy")
         res["t_lambdify_make"] = time.perf_counter() - t0
         cols = [X[:, j] for j in range(X.shape[1])]
         res["t_lambdify_eval"] = _best(lambda: f(*cols), reps=1)
 
-    threading.stack_size(1 << 30)
-    th = threading.Thread(target=work)
-    th.start()
-    th.join()
-    if "t_lambdify_eval" not in res:
-        raise RuntimeError("lambdify failed (see stderr)")
+    _deep(work)
     return dict(res, lambdify_points=int(X.shape[0]))
 
 
@@ -205,20 +218,26 @@ def phase_njit(a):
     s = setup(a.P, a.slow_points)
     X = np.ascontiguousarray(s["X"])
     nv, ne = X.shape[1], len(s["exprs"])
-    t0 = time.perf_counter()
-    f = sp.lambdify(s["alg"].variables, s["exprs"], "math")
-    g = numba.njit(error_model="numpy")(f)
-    args = ", ".join(f"X[i, {k}]" for k in range(nv))
-    src = ["def loop(X, out):", "    for i in numba.prange(X.shape[0]):", f"        r = g({args})"]
-    src += [f"        out[i, {j}] = r[{j}]" for j in range(ne)]
-    ns = {"g": g, "numba": numba}
-    exec("\n".join(src), ns)
-    loop = numba.njit(parallel=True)(ns["loop"])
-    out = np.empty((X.shape[0], ne))
-    loop(X[:2], out[:2])
-    t_compile = time.perf_counter() - t0
-    t_eval = _best(lambda: loop(X, out))
-    return dict(t_njit_compile=t_compile, t_njit_eval=t_eval, njit_points=int(X.shape[0]))
+    res = {}
+
+    def work():
+        t0 = time.perf_counter()
+        f = sp.lambdify(s["alg"].variables, s["exprs"], "math")
+        g = numba.njit(error_model="numpy")(f)
+        args = ", ".join(f"X[i, {k}]" for k in range(nv))
+        src = ["def loop(X, out):", "    for i in numba.prange(X.shape[0]):",
+               f"        r = g({args})"]
+        src += [f"        out[i, {j}] = r[{j}]" for j in range(ne)]
+        ns = {"g": g, "numba": numba}
+        exec("\n".join(src), ns)
+        loop = numba.njit(parallel=True)(ns["loop"])
+        out = np.empty((X.shape[0], ne))
+        loop(X[:2], out[:2])
+        res["t_njit_compile"] = time.perf_counter() - t0
+        res["t_njit_eval"] = _best(lambda: loop(X, out))
+
+    _deep(work)
+    return dict(res, njit_points=int(X.shape[0]))
 
 
 def phase_volterra(a):
@@ -338,7 +357,7 @@ def run_phase(name, a, extra=(), cap=None, env=None):
         return {"error": f"> cap ({cap or a.cap:.0f} s)"}
     if res.returncode:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
-        return {"error": f"failed after {time.perf_counter() - t0:.0f} s: {tail[0][:200]}"}
+        return {"error": f"failed after {time.perf_counter() - t0:.0f} s: {tail[0][:120]}"}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -349,7 +368,7 @@ def main():
     ap.add_argument("--slow-points", type=int, default=2_000)
     ap.add_argument("--quad-times", type=int, default=50)
     ap.add_argument("--cap", type=float, default=1800.0)
-    ap.add_argument("--njit-cap", type=float, default=300.0)
+    ap.add_argument("--njit-cap", type=float, default=420.0)
     ap.add_argument("--skip-njit", action="store_true")
     ap.add_argument("--straight", action="store_true",
                     help="also time straight-line generated code (minutes to compile)")
@@ -405,7 +424,7 @@ def main():
                      f"method={tri['sympy_method']}, identical values: {tri['sympy_same']}"))
     else:
         g_ns = None
-        rows.append(("symresp", tri.get("error", "?"), ""))
+        rows.append(("symresp", "—", tri.get("error", "?")))
     if "t_export" in exp:
         rows.append(("symresp codegen (export module + tables)", f"{exp['t_export']:.2f} s", ""))
     if "t_warm_process" in warm:
@@ -414,7 +433,7 @@ def main():
                      f"{warm['t_warm_inside']:.2f} s inside the process; first (cold) run "
                      f"{warm['t_cold_process']:.1f} s"))
     else:
-        rows.append(("warm-cache start", warm.get("error", "?"), ""))
+        rows.append(("warm-cache start", "—", warm.get("error", "?")))
     if "t_eval" in st:
         rows.append(("straight-line codegen: generate / + compile + first call",
                      f"{st['t_codegen']:.1f} s / {st['t_first']:.1f} s",
@@ -422,7 +441,7 @@ def main():
         rows.append((f"straight-line codegen: evaluate {st['npoints']} points",
                      f"{st['t_eval']:.3f} s", f"{ns(st['t_eval'], st['npoints']):.0f} ns/point"))
     else:
-        rows.append(("straight-line codegen", st.get("error", "?"), ""))
+        rows.append(("straight-line codegen", "—", st.get("error", "?")))
     if "t_lambdify_eval" in lam:
         l_ns = ns(lam["t_lambdify_eval"], lam["lambdify_points"])
         rows.append((f"lambdify numpy: make / evaluate {lam['lambdify_points']} points",
@@ -430,13 +449,13 @@ def main():
                      f"{l_ns:.0f} ns/point"))
     else:
         l_ns = None
-        rows.append(("lambdify numpy", lam.get("error", "?"), ""))
+        rows.append(("lambdify numpy", "—", lam.get("error", "?")))
     if "t_njit_eval" in nj:
         rows.append((f"lambdify math + njit loop: compile / {nj['njit_points']} points",
                      f"{nj['t_njit_compile']:.1f} s / {nj['t_njit_eval']:.3f} s",
                      f"{ns(nj['t_njit_eval'], nj['njit_points']):.0f} ns/point"))
     else:
-        rows.append(("lambdify math + njit loop", nj.get("error", "?"), ""))
+        rows.append(("lambdify math + njit loop", "—", nj.get("error", "?")))
     if "t_rec" in vol:
         rows.append(("Volterra setup (derive 2-D tanh, P=4 + coefficients, 2e4 samples)",
                      f"{vol['t_setup']:.2f} s", "shared by both routes"))
@@ -450,7 +469,7 @@ def main():
         rows.append(("predict(..., via='recursion') end to end, 10⁴ times",
                      f"{vol['t_predict']:.2f} s", "incl. derive + coefficients"))
     else:
-        rows.append(("Volterra", vol.get("error", "?"), ""))
+        rows.append(("Volterra", "—", vol.get("error", "?")))
     w = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
     print()

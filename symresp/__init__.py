@@ -60,6 +60,7 @@ _LAZY = {
     "component_weights": "kernel_machine",
     "points_function": "codegen", "scalar_function": "codegen", "vector_function": "codegen",
     "function_source": "codegen", "CodegenError": "codegen",
+    "PolynomialSet": "polyset", "export_module": "export",
 }
 
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",

@@ -236,7 +236,7 @@ def _expanded_terms(e, pos: dict):
     number × product of nonnegative integer powers of the symbols in ``pos``), or None
     when ``e`` is not of that form.  Repeated monomials are summed."""
     out: dict = {}
-    for term in e.as_ordered_terms() if e.is_Add else (e,):
+    for term in e.args if e.is_Add else (e,):
         c, rest = term.as_coeff_Mul()
         if not c.is_number:
             return None
