@@ -33,6 +33,8 @@ import numpy as np
 
 __all__ = ["PolynomialSet"]
 
+#: point × (term + node) count above which a call shows a progress bar (~3 s here)
+_PROGRESS_WORK = 2e10
 #: the tables, in the order digest() hashes them
 TABLE_FIELDS = ("var", "depth", "ptr", "out_index", "coeff")
 
@@ -189,7 +191,10 @@ class PolynomialSet:
         return PolynomialSet(self.nvars, self.nout, self.var, self.depth, self.ptr,
                              self.out_index, np.abs(self.coeff))
 
-    def __call__(self, X, out=None) -> np.ndarray:
+    def __call__(self, X, out=None, *, quiet: bool = False) -> np.ndarray:
+        """Values at the rows of ``X``; long evaluations (more than ~10¹⁰ point-terms, a
+        few seconds) show a progress bar unless ``quiet``.  Each point's value does not
+        depend on how the rows are split, so blocks change nothing but the bar."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.nvars:
             raise ValueError(f"X: expected shape (npoints, {self.nvars}) (one column per "
@@ -201,10 +206,21 @@ class PolynomialSet:
                 or not out.flags.c_contiguous:
             raise ValueError(f"out: expected a C-contiguous float64 array of shape "
                              f"({X.shape[0]}, {self.nout}), got {out.dtype} {out.shape}")
-        if X.shape[0]:
-            from ._trie_kernel import trie_eval
-            trie_eval(X, self.var, self.depth, self.ptr, self.out_index, self.coeff,
-                      self.maxdepth, out)
+        n = X.shape[0]
+        if n == 0:
+            return out
+        from ._trie_kernel import TRIE_CHUNK, trie_eval
+        args = (self.var, self.depth, self.ptr, self.out_index, self.coeff, self.maxdepth)
+        work = float(n) * (self.n_terms + self.n_nodes)
+        if quiet or work < _PROGRESS_WORK:
+            trie_eval(X, *args, out)
+            return out
+        from tqdm.auto import tqdm
+        block = max(TRIE_CHUNK, int(n * _PROGRESS_WORK / 10 / work) // TRIE_CHUNK * TRIE_CHUNK)
+        with tqdm(total=n, desc="polynomial set", unit="point", delay=2.0, leave=False) as bar:
+            for a in range(0, n, block):
+                trie_eval(X[a:a + block], *args, out[a:a + block])
+                bar.update(min(block, n - a))
         return out
 
     def digest(self) -> str:

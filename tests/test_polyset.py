@@ -111,7 +111,7 @@ def test_ring_observables_within_rounding_bound():
     assert Fraction(int(g(*xs).p), int(g(*xs).q)) == _exact([polys[-1]], X[:1])[0][0]
 
 
-def test_points_do_not_depend_on_chunking_or_threads(tmp_path):
+def test_points_do_not_depend_on_chunking_or_threads(tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
     polys = _random_polys(rng, 4, 5, 40, 5)
     ps = PolynomialSet.from_terms(polys, 4)
@@ -119,6 +119,10 @@ def test_points_do_not_depend_on_chunking_or_threads(tmp_path):
     full = ps(X)
     # a point's arithmetic is the same whichever chunk it lands in
     np.testing.assert_array_equal(ps(X[3:517]), full[3:517])
+    # long calls run in blocks behind a progress bar: same bits
+    import symresp.polyset as polyset
+    monkeypatch.setattr(polyset, "_PROGRESS_WORK", 1e4)
+    np.testing.assert_array_equal(ps(X), full)
     path = ps.save(tmp_path / "set.npz")
     np.save(tmp_path / "X.npy", X)
     code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]);"
