@@ -68,7 +68,8 @@ class Evaluator:
     * **compiled** (large work, ``npoints × total terms > codegen_threshold``, or
       ``codegen=True``): ring elements go into a :class:`symresp.polyset.PolynomialSet`
       (every monomial shared along a trie, one numba kernel compiled once per machine,
-      parallel over points; 0.1–0.2 ns per point-term on 2 cores, ~100× numpy);
+      parallel over points; measured on 2 cores: 0.1 ns per point-term for a 176 819-term
+      set, and 10⁶ samples of a 507-term set in 0.2 s where numpy takes 5.9 s);
       elements outside the ring (non-polynomial readouts) become one generated numba
       module (:func:`symresp.codegen.points_function`, cached on disk);
     * **high precision** (``precision=digits``): the auxiliaries are computed with mpmath
