@@ -61,6 +61,7 @@ _LAZY = {
     "points_function": "codegen", "scalar_function": "codegen", "vector_function": "codegen",
     "function_source": "codegen", "CodegenError": "codegen",
     "PolynomialSet": "polyset", "export_module": "export",
+    "logsignature": "logsig", "logsig_dim": "logsig", "lyndon_words": "logsig",
 }
 
 __all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
