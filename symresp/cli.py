@@ -94,6 +94,8 @@ def cmd_derive(args) -> dict:
                 entry = {"order": n, "index": [k + 1 for k in index], "powers": list(p),
                          "observable": [str(alg.to_expr(g)) for g in terms[p]],
                          "terms": [alg.n_terms(g) for g in terms[p]], "value": v}
+                if der.local_terms:  # index holds letters; their weight is the power of ε
+                    entry["weight"] = der.weight(index)
                 if se is not None:
                     entry["stderr"] = se
                 coeffs.append(entry)
@@ -102,6 +104,9 @@ def cmd_derive(args) -> dict:
            "n_terms": der.n_terms(),
            "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
            "coefficients": coeffs}
+    if der.local_terms:
+        # input inside a nonlinear activation (THEORY §3.4): "index" numbers these letters
+        out["letters"] = [{"weight": q, "channel_powers": list(c)} for q, c in der.letters]
     if der.start == "stationary":
         try:
             v0, se0 = stationary_mean(der, samples)
@@ -508,8 +513,8 @@ def main(argv=None) -> int:
     except (UsageError, SpecError) as exc:
         print(f"symresp {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as exc:
-        # validation errors raised by the library carry their own explanation
+    except (ValueError, FileNotFoundError, NotImplementedError) as exc:
+        # validation errors and documented gaps raised by the library explain themselves
         print(f"symresp {args.command}: error: {exc}", file=sys.stderr)
         return 2
     try:

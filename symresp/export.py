@@ -145,6 +145,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order: expected an integer ≥ 1, got {order!r}")
     der = derive(net, int(order), int(taylor), truncation=truncation)
+    der.require_channels('symresp codegen (standalone export)')
     alg = der.algebra
     start = der.start
     try:

@@ -4,25 +4,49 @@
     𝓛₁ᵏ g = Σ_i γ_ik(h) ∂_i g
 
 where σ_r is the r-th column of σ (Σ = σσᵀ, and σ is constant so the
-second form equals the first).  Both act on the elements of an algebra from
+second form equals the first).  With the input inside a nonlinear activation the
+input operators are the letters 𝓛_ℓ of THEORY §3.4 (see :class:`Generators`).  All act
+on the elements of an algebra from
 :mod:`symresp.algebra`; with the ring algebra every iterate stays a polynomial
 in (h, auxiliaries).
 """
 from __future__ import annotations
 
+import itertools
+
 import flint
 import sympy as sp
 
+from .activations import Z, _A
 from .algebra import RingAlgebra, make_algebra
 from .model import SRNN
 
-__all__ = ["Generators"]
+__all__ = ["Generators", "input_letters"]
+
+
+def input_letters(m: int, max_weight: int) -> list:
+    """The letters ℓ = (q, counts) of THEORY §3.4 with weight q ≤ ``max_weight``: every
+    monomial u^ℓ = Π_c u_c^{counts_c} of degree q in the m input channels, by weight, then
+    in reverse lexicographic order of counts (so weight 1 lists channels 1..m in order)."""
+    out = []
+    for q in range(1, max_weight + 1):
+        combos = sorted((c for c in itertools.product(range(q + 1), repeat=m) if sum(c) == q),
+                        reverse=True)
+        out.extend((q, tuple(c)) for c in combos)
+    return out
 
 
 class Generators:
-    """𝓛₀ and 𝓛₁ᵏ of ``net`` acting on elements of ``algebra``."""
+    """𝓛₀ and 𝓛₁ᵏ of ``net`` acting on elements of ``algebra``.
 
-    def __init__(self, net: SRNN, algebra=None, chain_length: int = 1):
+    ``letters`` lists the input operators: for an additive input (or a linear activation)
+    letter k is channel k, (1, e_k); with the input inside a nonlinear activation
+    (THEORY §3.4) the letters are (q, counts) for every monomial u^ℓ of the inputs of
+    degree q ≤ ``max_weight``, and ``L1(g, ℓ)`` applies 𝓛_ℓ g = Σ_i γ_ℓ,i ∂_i g, the
+    ε^q u^ℓ part of the perturbed drift.
+    """
+
+    def __init__(self, net: SRNN, algebra=None, chain_length: int = 1, max_weight: int = 1):
         self.net = net
         self.algebra = make_algebra(net, chain_length) if algebra is None else algebra
         alg = self.algebra
@@ -47,17 +71,47 @@ class Generators:
             self.sigma_cols = [[net.sigma[i, r] for i in range(n)] for r in range(net.r)]
         self.sigma_cols = [col for col in self.sigma_cols if any(col)]
         self.Wsigma = [alg.matvec_W(col) if alg.aux else None for col in self.sigma_cols]
-        coupling = net.coupling
-        if net.input_site == "activation":
-            if not net.is_linear:
+        if net.input_site == "activation" and not net.is_linear:
+            if not isinstance(alg, RingAlgebra):
                 raise NotImplementedError(
-                    "input inside the activation (THEORY §3.4) makes the order-n term a sum over "
-                    "compositions with local (diagonal) terms; the derivation engine does not build "
-                    "them yet. Simulate such networks (symresp simulate / kernel --method mc), or use "
-                    "input_site = 'additive'.")
-            coupling = net.M * net.coupling  # a(z + εCu) = z + εCu: additive with coupling M C
-        self.gamma = [[alg.lift(coupling[i, k]) for i in range(n)] for k in range(net.m)]
+                    "input inside the activation (THEORY §3.4) needs the ring algebra (readout "
+                    "polynomial in h); simulate such networks instead (symresp simulate).")
+            self.letters = input_letters(net.m, max_weight)
+            self.gamma = [self._activation_letter(q, counts) for q, counts in self.letters]
+        else:
+            coupling = net.coupling
+            if net.input_site == "activation":
+                coupling = net.M * net.coupling  # a(z + εCu) = z + εCu: additive with coupling M C
+            self.letters = [(1, tuple(int(c == k) for c in range(net.m))) for k in range(net.m)]
+            self.gamma = [[alg.lift(coupling[i, k]) for i in range(n)] for k in range(net.m)]
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
+
+    def _activation_letter(self, q: int, counts: tuple) -> list:
+        """γ_ℓ for the letter ℓ = (q, counts) of THEORY §3.4:
+        γ_ℓ,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!,  so that
+        φ(h, εu) − φ(h, 0) = Σ_ℓ ε^q u^ℓ γ_ℓ with u^ℓ = Π_c u_c^{m_c}."""
+        alg, net = self.algebra, self.net
+        act = alg.activation
+        rule = act.value
+        for _ in range(q):  # d/dz of a polynomial rule in (z, A): ∂_z + Σ_j A_j' ∂_{A_j}
+            rule = sp.expand(sp.diff(rule, Z) + sum(
+                (sp.diff(rule, a) * d for a, d in zip(_A[:len(act.aux)], act.derivs)),
+                sp.Integer(0)))
+        deriv = [alg._unit_poly(rule, j) for j in range(alg.n_units)]
+        weights = []
+        for j in range(alg.n_units):
+            w = sp.Integer(1)
+            for c, mc in enumerate(counts):
+                w *= sp.sympify(net.coupling[j, c]) ** mc / sp.factorial(mc)
+            weights.append(w)
+        out = []
+        for i in range(net.n):
+            v = alg.zero
+            for j in range(alg.n_units):
+                if net.M[i, j] and weights[j]:
+                    v += deriv[j] * alg.const(net.M[i, j] * weights[j])
+            out.append(v)
+        return out
 
     def L0(self, g):
         """𝓛₀ g = (φ·∇)g + ½ Σ_r (σ_r·∇)² g."""
@@ -116,9 +170,9 @@ class Generators:
         return out + inner * flint.fmpq(1, 2)
 
     def L1(self, g, k: int):
-        """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel)."""
-        if not 0 <= k < self.net.m:
-            raise ValueError(f"channel index {k + 1} out of range 1..{self.net.m}")
+        """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel, or letter: see ``letters``)."""
+        if not 0 <= k < len(self.gamma):
+            raise ValueError(f"channel index {k + 1} out of range 1..{len(self.gamma)}")
         return self.algebra.directional(g, self.gamma[k], self.Wgamma[k])
 
     def L0_powers(self, g, p: int) -> list:

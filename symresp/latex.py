@@ -970,6 +970,7 @@ def latex_document(der, *, kernels=None, title=None, max_terms: int = MAX_TERMS,
     net = der.net
     alg = der.algebra
     names = _Names(net, alg)
+    der.require_channels('the LaTeX document')
     if title is None:
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values, note, kernels = _values(der, kernels)

@@ -66,6 +66,7 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     if order < 1:
         raise ValueError(f"order: expected ≥ 1, got {order}")
     der = derive(net, order, taylor, truncation=truncation)
+    der.require_channels('the response-feature map')
     m, start = net.m, der.start
     kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
                for n in range(1, order + 1) for k in der.indices(n)}

@@ -43,7 +43,7 @@ def lags_from_times(t: float, S: np.ndarray, start: str) -> np.ndarray:
 
 
 def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str,
-                        q: int = 16, progress=None) -> np.ndarray:
+                        q: int = 16, progress=None, weight=None) -> np.ndarray:
     """V_n[u](t) for n = 1..order at every t of ``t_grid``.
 
     Parameters
@@ -53,8 +53,11 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
     u : callable mapping an array of times (L,) to input values (L, m).
     start : "stationary" or "point" (decides the lag tuple, THEORY §3.1).
     q : Gauss–Legendre nodes per simplex dimension.
+    weight : the power of ε of a channel tuple (default: its length).  With the input
+        inside an activation the "channels" are the letters u^ℓ of THEORY §3.4 and a
+        word's weight is Σ q_ℓ (see :meth:`symresp.kernels.Derivation.weight`).
 
-    Returns an array shaped (order, len(t_grid), p).
+    Returns an array shaped (order, len(t_grid), p): the terms by power of ε.
     """
     t_grid = np.asarray(t_grid, float)
     some = next(iter(kernels.values()))
@@ -69,10 +72,11 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
             U = np.stack([np.asarray(u(S[:, j]), float).reshape(len(S), m) for j in range(n)], axis=1)
             for index in itertools.product(range(m), repeat=n):
                 K = kernels.get((n, index))
-                if K is None:
+                wt = n if weight is None else weight(index)
+                if K is None or wt > order:
                     continue
                 uprod = np.prod(U[:, np.arange(n), list(index)], axis=1)
-                out[n - 1, it] += (w * uprod) @ np.asarray(K(lags), float).reshape(len(S), p)
+                out[wt - 1, it] += (w * uprod) @ np.asarray(K(lags), float).reshape(len(S), p)
             if progress is not None:
                 progress.update(1)
     return out
@@ -103,7 +107,7 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
     der = derive(net, order, taylor if method == "taylor" else 0)
     kernels = {}
     for n in range(1, order + 1):
-        for index in itertools.product(range(net.m), repeat=n):
+        for index in der.indices(n):
             if method == "taylor":
                 kernels[(n, index)] = _quiet(taylor_kernel(der, n, index, samples=samples))
             elif method == "exact":
@@ -124,19 +128,29 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
         vals, _ = _expect(der, [g for _, gs in obs for g in gs])
         coeff = vals.reshape(len(obs), net.p)
         v0 = sum(coeff[i] * t_grid[:, None] ** p[0] / factorial(p[0]) for i, (p, _) in enumerate(obs))
+    letters = der.letters
+
+    def u_letters(times):
+        """The letters' inputs u^ℓ = Π_c u_c^{counts_c} (the channels themselves for an
+        additive input)."""
+        U = np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m)
+        return np.column_stack([np.prod(U ** np.array(c), axis=1) for _, c in letters])
+
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
-        uf = np.asarray(u(fine), float).reshape(len(fine), net.m)
         if method == "exact" and net.constant_coupling:
+            uf = np.asarray(u(fine), float).reshape(len(fine), net.m)
             terms = volterra_linear_exact(net, uf, fine, order)[:, ::stride]
         else:
-            terms = volterra_recursion(kernels, uf, fine, order, start)[:, ::stride]
+            terms = volterra_recursion(kernels, u_letters(fine), fine, order, start,
+                                       weight=der.weight)[:, ::stride]
     else:
         bar = None
         if not quiet:
             from tqdm import tqdm
             bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False, delay=2)
-        terms = volterra_quadrature(kernels, u, t_grid, order, net.m, start, q=q, progress=bar)
+        terms = volterra_quadrature(kernels, u_letters, t_grid, order, len(letters), start, q=q,
+                                    progress=bar, weight=der.weight)
         if bar is not None:
             bar.close()
     eps_pow = eps ** np.arange(1, order + 1)
@@ -225,10 +239,11 @@ def iterated_integrals(u_vals: np.ndarray, t: np.ndarray, pairs_list) -> dict:
 
 
 def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: int,
-                       start: str) -> np.ndarray:
+                       start: str, weight=None) -> np.ndarray:
     """V_n[u](t) for n = 1..order on the grid ``t`` in O(M) per multi-index (THEORY §6).
 
-    ``u_vals`` holds the input on the grid, shaped (M, m).  Returns (order, M, p).
+    ``u_vals`` holds the input on the grid, shaped (M, m).  ``weight`` as in
+    :func:`volterra_quadrature`.  Returns (order, M, p): the terms by power of ε.
     """
     t = np.asarray(t, float)
     form = iterated_integral_form(kernels, start)
@@ -238,7 +253,9 @@ def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: 
         terms = form.get(n, {})
         I = iterated_integrals(np.asarray(u_vals, float), t, {pairs for _, pairs in terms})
         for (q0, pairs), c in terms.items():
-            out[n - 1] += np.outer(t ** q0 * I[pairs], c)
+            wt = n if weight is None else weight(tuple(k for _, k in pairs))
+            if wt <= order:
+                out[wt - 1] += np.outer(t ** q0 * I[pairs], c)
     return out
 
 

@@ -133,15 +133,3 @@ def test_fdt_kernel_equals_operator_form(spec):
     d = derive(net, 1, 4)
     a, b = taylor_kernel(d, 1, (0,)), fdt_kernel(d, 0)
     assert np.allclose(a.coeffs, b.coeffs, rtol=1e-11, atol=1e-13)
-
-
-def test_input_inside_activation_refused_for_derivation():
-    net = symresp.SRNN.create(n=1, activation="tanh", W=[[0.5]], sigma=0.5, input_site="activation")
-    with pytest.raises(NotImplementedError, match="local"):
-        symresp.derive(net, 1, 2)
-    lin = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5,
-                              input_site="activation")
-    add = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5)
-    ka = symresp.taylor_kernel(symresp.derive(lin, 1, 3), 1, (0,))
-    kb = symresp.taylor_kernel(symresp.derive(add, 1, 3), 1, (0,))
-    assert np.array_equal(ka.coeffs, kb.coeffs)
