@@ -88,9 +88,7 @@ def has_exact(net: SRNN) -> tuple[bool, str]:
 def _effective_coupling(net: SRNN) -> sp.Matrix:
     """γ(h) (n×m).  With the identity activation an input inside the activation,
     a(Wh + b + εCu) = Wh + b + εCu, is the additive coupling M C (no local terms, §3.4)."""
-    if net.input_site == "activation":
-        return net.M * net.coupling
-    return net.coupling
+    return net.input_field
 
 
 # ------------------------------------------------------------ monomial basis

@@ -469,7 +469,7 @@ def conjugate_observable(net: SRNN, k: int) -> sp.Expr | None:
     grad = log_density_gradient(net)
     if grad is None:
         return None
-    gk = net.coupling[:, k]
+    gk = net.input_field[:, k]
     div = sum(sp.diff(gk[i], net.h[i]) for i in range(net.n))
     return sp.expand(-div - (gk.T * grad)[0, 0])
 

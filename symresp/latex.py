@@ -638,7 +638,7 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
     for k in range(net.m):
         t = []
         for i in range(net.n):
-            gk = net.coupling[i, k]
+            gk = net.input_field[i, k]
             if gk == 0:
                 continue
             if gk.is_number:

@@ -256,6 +256,15 @@ class SRNN:
         a = sp.Matrix([self.activation.expr.subs(Z, zi) for zi in self.z])
         return -self.Gamma * sp.Matrix(self.h) + self.M * a
 
+    @cached_property
+    def input_field(self) -> sp.Matrix:
+        """γ(h), n×m: the first-order input direction, ∂φ(h, εu)/∂(εu_k) at ε = 0; the
+        coupling for an additive input, M diag(a'(z)) C inside the activation."""
+        if self.input_site == "additive":
+            return self.coupling
+        da = sp.diff(self.activation.expr, Z)
+        return self.M * sp.diag(*[da.subs(Z, zi) for zi in self.z]) * self.coupling
+
     @property
     def constant_coupling(self) -> bool:
         return all(not e.free_symbols for e in self.coupling)

@@ -127,3 +127,14 @@ def test_linear_activation_has_no_local_terms():
     ka = taylor_kernel(dl, 1, (0,))
     kb = taylor_kernel(derive(add, 2, 3), 1, (0,))
     assert np.array_equal(ka.coeffs, kb.coeffs)
+
+
+def test_conjugate_observable_uses_the_input_field():
+    # THEORY §3.2 with γ_k = a'(z) C_k (the first-order letter): the correlation form equals
+    # the operator form; Gibbs quadrature of the 1-D density (~1e-15 relative) on both sides
+    from symresp.kernels import fdt_kernel
+    net = symresp.SRNN.create(n=1, activation="tanh", W=[["0.8"]], b=["0.3"], C=[["1.5"]],
+                              sigma="0.6", V=[[1]], input_site="activation")
+    d = derive(net, 1, 4)
+    np.testing.assert_allclose(fdt_kernel(d, 0).coeffs, taylor_kernel(d, 1, (0,)).coeffs,
+                               rtol=1e-11, atol=1e-13)
