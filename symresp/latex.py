@@ -635,9 +635,19 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
                 rf"\partial_{{{i + 1}}}\partial_{{{j + 1}}} g"
             terms.append(_term(c, d))
     gen_rows = _equation(r"\mathcal{L}_0\, g", terms, max_terms=10 ** 6, per_row=2, rows_only=True)
-    for k in range(net.m):
+    local = any(q > 1 for q, _ in gens.letters)
+    for k in range(len(gens.letters) if local else net.m):
         t = []
         for i in range(net.n):
+            if local:  # γ_ℓ,i is a ring element (a⁽q⁾ in the auxiliaries)
+                gt = names.element_terms(gens.gamma[k][i])
+                if not gt:
+                    continue
+                rr, _ = _rows(gt, per_row=10 ** 6, width=1e9, max_terms=10 ** 6)
+                t.append(_Term(1, rf"\bigl({rr[0]}\bigr)\,\partial_{{{i + 1}}} g")
+                         if len(gt) > 1 or gt[0].sign < 0 else
+                         _Term(1, rf"{gt[0].body}\,\partial_{{{i + 1}}} g"))
+                continue
             gk = net.input_field[i, k]
             if gk == 0:
                 continue
@@ -650,8 +660,29 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
                 t.append(_Term(1, rf"\bigl({names.inline(gk, hs)}\bigr)\,\partial_{{{i + 1}}} g"))
         gen_rows.extend(_equation(rf"\mathcal{{L}}_1^{{{k + 1}}}\, g", t, max_terms=10 ** 6,
                                   rows_only=True))
+    if local:
+        out.append(_letters_text(gens.letters))
     out.append(_align(gen_rows))
     return "\n".join(out) + "\n"
+
+
+def _letters_text(letters) -> str:
+    """The paragraph that explains letters (input inside a nonlinear activation)."""
+    def mono(counts):
+        return r"\,".join(f"u_{{{c + 1}}}" + (f"^{{{e}}}" if e > 1 else "")
+                          for c, e in enumerate(counts) if e)
+    legend = "; ".join(rf"$\ell = {j + 1}$: $u^{{\ell}} = {mono(c)}$, weight {q}"
+                       for j, (q, c) in enumerate(letters))
+    return (r"The input sits inside the activation, so $a(z_j + \varepsilon (Cu)_j) - a(z_j)"
+            r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$ (THEORY \S3.4): "
+            r"every monomial $u^\ell = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
+            r"\emph{letter} with operator $\mathcal{L}_1^{\ell} g = \sum_i \gamma_{\ell i}\,"
+            r"\partial_i g$, $\gamma_{\ell i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
+            r"C_{jc}^{m_c}/m_c!$, and weight $q$. Below, kernel indices are letters, "
+            r"$u^{k_j}$ stands for $u^{\ell}$ with $\ell = k_j$, and the order-$n$ term of the "
+            r"series collects the words of total weight $n$ (one time integral per letter, so "
+            r"several powers of $u$ act at one instant: the local terms). Letters: "
+            + legend + ".")
 
 
 def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
@@ -882,12 +913,17 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
     out = [r"\section{Volterra series}"]
     lags = r"\tau_1 = t - s_1,\ \tau_j = s_{j-1} - s_j"
     out.append(rf"Up to order $N = {N}$ in the input amplitude $\varepsilon$:")
+    if der.local_terms:  # words of letters, grouped by weight (THEORY §3.4)
+        r, words, kern = "r", r"\ell_1 \dots \ell_r:\ q_{\ell_1} + \dots + q_{\ell_r} = n", r"\ell"
+    else:
+        r, words, kern = "n", rf"k_1, \dots, k_n = 1}}^{{{net.m}", "k"
+    args = rf"\tau_1, \dots, \tau_{r}" + ("" if der.start == "stationary" else rf", s_{r}")
     out.append(r"\begin{align*}"
                r"\mathbb{E}[y_t] &= V_0(t) + \sum_{n=1}^{" + str(N) + r"} \varepsilon^n "
-               r"\sum_{k_1, \dots, k_n = 1}^{" + str(net.m) + r"} \int_{t > s_1 > \dots > s_n > 0}"
-               + (r" K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n)" if der.start == "stationary"
-                  else r" K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n, s_n)")
-               + r"\, u^{k_1}(s_1) \cdots u^{k_n}(s_n)\,ds + O(\varepsilon^{" + str(N + 1) + r"}),"
+               rf"\sum_{{{words}}} \int_{{t > s_1 > \dots > s_{r} > 0}}"
+               rf" K^{{({r})}}_{{{kern}_1\dots {kern}_{r}}}({args})"
+               rf"\, u^{{{kern}_1}}(s_1) \cdots u^{{{kern}_{r}}}(s_{r})\,ds + "
+               r"O(\varepsilon^{" + str(N + 1) + r"}),"
                r"\end{align*}")
     out.append(rf"with ${lags}$, and the kernels in short-time form "
                rf"(error $O(|\tau|^{{{der.P + 1}}})$):")
@@ -970,7 +1006,6 @@ def latex_document(der, *, kernels=None, title=None, max_terms: int = MAX_TERMS,
     net = der.net
     alg = der.algebra
     names = _Names(net, alg)
-    der.require_channels('the LaTeX document')
     if title is None:
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values, note, kernels = _values(der, kernels)

@@ -13,6 +13,7 @@ the cross term wrongly, misses by orders of magnitude more.
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -112,8 +113,19 @@ def test_cli(tmp_path, capsys):
     assert out["letters"] == [{"weight": 1, "channel_powers": [1]},
                               {"weight": 2, "channel_powers": [2]}]
     assert {c["weight"] for c in out["coefficients"] if c["order"] == 1} == {1, 2}
-    assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2",
-                     "--latex", str(tmp_path / "x.tex")]) == 2
+    # the LaTeX document explains the letters and prints 𝓛₁^ℓ for each; it compiles
+    tex = tmp_path / "x.tex"
+    assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--latex",
+                     str(tex), "--quiet"]) == 0
+    text = tex.read_text()
+    assert r"\emph{letter}" in text and r"\mathcal{L}_1^{2}\, g" in text
+    assert r"q_{\ell_1} + \dots + q_{\ell_r} = n" in text
+    if shutil.which("pdflatex"):
+        from symresp.latex import compile_latex
+        assert compile_latex(text, tmp_path / "x.pdf").exists()
+    # the standalone export does not handle letters yet and says so
+    assert cli_main(["codegen", str(spec), "--order", "2", "--taylor", "2", "-o",
+                     str(tmp_path / "mod")]) == 2
     assert "local terms" in capsys.readouterr().err
 
 
