@@ -145,7 +145,6 @@ def _export(net, order, taylor, *, name, truncation, parallel):
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order: expected an integer ≥ 1, got {order!r}")
     der = derive(net, int(order), int(taylor), truncation=truncation)
-    der.require_channels('symresp codegen (standalone export)')
     alg = der.algebra
     start = der.start
     try:
@@ -185,15 +184,23 @@ def _export(net, order, taylor, *, name, truncation, parallel):
         "activations: trust it at short lags (symresp reports a radius estimate).",
         "",
         "Functions (channels 1-based; values shaped (npoints, p) with p readout components):"]
+    if der.local_terms:
+        head[-1:] = [
+            "Input inside a nonlinear activation (THEORY §3.4): kernel indices are LETTERS",
+            "(1-based), each a monomial u^l = prod_c u_c^m_c of weight q = sum_c m_c (list",
+            "LETTERS below: (q, (m_1..m_m))); a word of letters l_1..l_r is an r-fold time",
+            "integral of prod_j u^{l_j}(s_j) and enters the series at eps^(q_1 + ... + q_r).",
+            "",
+            "Functions (letters 1-based; values shaped (npoints, p) with p readout components):"]
     for n, idx in kernels:
         sig = "(lags)" if route != "samples" else "(lags, samples=None, coefficients=None)"
         head.append(f"    {kernel_function_name(n, idx)}{sig}: K^({n})_{{{','.join(str(k + 1) for k in idx)}}}, "
                     f"lags shaped (npoints, {nlags_of[n]})")
     if route == "samples":
         head += ["    coefficients(samples): {function name: c (npowers, p)}, the sample means",
-                 f"The observables' tables are in {tables_name(modname)}, next to this file.",
                  "    observables_at(samples): G at every sample, (N, ncolumns)",
-                 "    state_variables(H): (h, auxiliaries) at states H"]
+                 "    state_variables(H): (h, auxiliaries) at states H",
+                 f"The observables' tables are in {tables_name(modname)}, next to this file."]
     head += ["", "Needs only numpy and numba at run time.",
              f"symresp version: {__version__}", '"""',
              "import hashlib", "import math", "import os", "", "import numba",
@@ -201,7 +208,8 @@ def _export(net, order, taylor, *, name, truncation, parallel):
              f"NETWORK = {_comment(net.summary())!r}",
              f"START = {start!r}", f"ORDER = {der.order}", f"TAYLOR = {der.P}",
              f"TRUNCATION = {truncation!r}", f"ROUTE = {route!r}", f"N_STATE = {net.n}",
-             f"N_OUTPUTS = {net.p}", "", "",
+             f"N_OUTPUTS = {net.p}",
+             f"LETTERS = {[(q, tuple(c)) for q, c in der.letters]!r}", "", "",
              "def _taylor(lags, powers, coeffs, factorials, nlags):",
              '    """sum_p coeffs[p] prod_j lags[:, j]**powers[p, j] / factorials[p]."""',
              "    lags = np.asarray(lags, dtype=np.float64)",
