@@ -134,8 +134,13 @@ class Evaluator:
         nterms = sum(self.algebra.n_terms(g) for g in elements)
         return int(npts) * int(nterms)
 
-    def __call__(self, elements, H, chunk_terms: int = 2_000_000) -> np.ndarray:
-        """Values, shaped (npoints, len(elements))."""
+    def __call__(self, elements, H, chunk_terms: int = 2_000_000, weights=None) -> np.ndarray:
+        """Values, shaped (npoints, len(elements)).
+
+        ``weights`` (npoints,): the values will be averaged with these weights (quadrature
+        of ρ_∞); κ is then measured on that average, Σ_i w_i Σ_t |c_t m_t(x_i)| /
+        |Σ_i w_i g(x_i)|, so nodes deep in the tails, where single values cancel badly but
+        weigh nothing, do not raise false alarms."""
         elements = list(elements)
         H = np.atleast_2d(np.asarray(H, dtype=float))
         if self.precision is not None:
@@ -165,7 +170,7 @@ class Evaluator:
                 out = evaluate_expressions(self.algebra.net, elements, H)
             else:
                 out = self._call_numpy(elements, self.state_variables(H), chunk_terms)
-        self._check_cancellation(elements, H, out)
+        self._check_cancellation(elements, H, out, weights)
         return out
 
     # ---------------------------------------------------------------- routes
@@ -204,17 +209,24 @@ class Evaluator:
                                      name="observables", cse=True)
         return fn(H)
 
-    def _check_cancellation(self, elements, H, out):
+    def _check_cancellation(self, elements, H, out, weights=None):
         self.cancellation = None
         if not self._ring() or not elements or H.shape[0] == 0:
             return
-        idx = np.unique(np.linspace(0, H.shape[0] - 1, min(256, H.shape[0])).astype(int))
+        if weights is None:
+            idx = np.unique(np.linspace(0, H.shape[0] - 1, min(256, H.shape[0])).astype(int))
+        else:
+            idx = np.arange(H.shape[0])
         X = self.state_variables(H[idx])
         if self.route == "trie":
-            absval = self._polynomial_set(elements).abs()(np.abs(X)).max(axis=0)
+            absval = self._polynomial_set(elements).abs()(np.abs(X))
         else:
-            absval = self._call_numpy(elements, X, 2_000_000, absolute=True).max(axis=0)
-        scale = np.abs(out[idx]).max(axis=0)
+            absval = self._call_numpy(elements, X, 2_000_000, absolute=True)
+        if weights is None:
+            absval, scale = absval.max(axis=0), np.abs(out[idx]).max(axis=0)
+        else:
+            w = np.abs(np.asarray(weights, float))
+            absval, scale = w @ absval, np.abs(np.asarray(weights, float) @ out)
         # values that are exactly zero (e.g. 𝓛₀f = φ(h*) = 0 at a fixed point) are measured
         # against the scale of the whole set, so only cancellation that matters is reported
         floor = 1e-6 * scale.max(initial=0.0)

@@ -259,7 +259,7 @@ def _expect(der: Derivation, elements: list, samples=None):
         if "gibbs" not in der.cache:
             der.cache["gibbs"] = ex.GibbsQuadrature(net)
         quad = der.cache["gibbs"]
-        return quad.mean(evaluator(elements, quad.points)), None
+        return quad.mean(evaluator(elements, quad.points, weights=quad.weights)), None
     X = np.asarray(samples, float)
     if X.ndim != 2 or X.shape[1] != net.n:
         raise ValueError(f"samples: expected an array of shape (N, n={net.n}) of stationary states, "

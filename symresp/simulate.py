@@ -1221,7 +1221,9 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     if mod.site_act and order > 1:
         raise NotImplementedError(
             "kernel_mc: with input_site='activation' the order ≥ 2 response contains local terms "
-            "(THEORY §3.4) that kicked copies do not produce; only order 1 is estimated.")
+            "(THEORY §3.4) that kicked copies do not produce; only order 1 is estimated here. "
+            "The Taylor kernels (method 'taylor') include the local terms; symresp check "
+            "compares their series with simulation.")
     start_kind = start or net.start
     point = start_kind == "point"
     width = order + 1 if point else order

@@ -290,3 +290,23 @@ def test_codegen_cli_errors(tmp_path, capsys):
     spec = SPECS / "tanh_2d.toml"
     assert cli_main(["codegen", str(spec), "--order", "0", "-o", str(tmp_path)]) == 2
     assert "--order" in capsys.readouterr().err
+
+
+def test_weighted_cancellation_ratio_measures_the_average(tanh2d):
+    # with quadrature weights κ = Σ_i w_i Σ_t|c_t m_t(x_i)| / |Σ_i w_i g(x_i)|: a node with
+    # weight 0 cannot raise it, however badly its own sum cancels
+    net, der, els = tanh2d
+    H = np.random.default_rng(8).normal(size=(50, 2))
+    w = np.full(50, 1 / 49)
+    w[0] = 0.0
+    H[0] = [40.0, -40.0]  # far tail: enormous terms
+    ev = Evaluator(der.algebra, codegen=False)
+    vals = ev(els, H, weights=w)
+    X = ev.state_variables(H)
+    absval = ev._call_numpy(els, X, 2_000_000, absolute=True)
+    want = (w @ absval) / np.maximum(np.abs(w @ vals), 1e-6 * np.abs(w @ vals).max())
+    want = np.where(w @ absval == 0, 1.0, want)
+    np.testing.assert_allclose(ev.cancellation, want, rtol=1e-12)
+    kappa = ev.cancellation
+    ev(els, H[1:], weights=w[1:])  # the same without the weight-0 node
+    np.testing.assert_allclose(kappa, ev.cancellation, rtol=1e-12)

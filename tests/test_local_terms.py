@@ -34,10 +34,11 @@ def _u(t):
     return np.column_stack([np.cos(3 * t) + 0.5, np.sin(2 * t)])
 
 
-def _net(sigma="0"):
+def _net(sigma="0", start="point"):
+    where = dict(start="point", h0=["0.2"]) if start == "point" else dict(start="stationary")
     return symresp.SRNN.create(n=1, m=2, activation="tanh", Gamma=1, W=[["0.8"]], b=["0.3"],
-                               C=[[str(c) for c in C]], sigma=sigma, V=[[1]], start="point",
-                               h0=["0.2"], input_site="activation")
+                               C=[[str(c) for c in C]], sigma=sigma, V=[[1]],
+                               input_site="activation", **where)
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +95,17 @@ def test_local_terms_are_large_here(oracle):
     assert np.abs(cross).max() / 2 > 1e-3
 
 
-def test_noisy_network_passes_the_monte_carlo_check():
+@pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
+@pytest.mark.parametrize("start", ["point", "stationary"])
+def test_noisy_network_passes_the_monte_carlo_check(start):
     # σ > 0: the same letters with the noise part of 𝓛₀; series vs simulation inside the
-    # computed budget (statistics, time step, next order, lag truncation)
-    res = symresp.check(_net("0.4"), "cos(3*t) + 0.5; sin(2*t)", 0.4, 0.5, 2, taylor=8,
-                        paths=20000, dt=0.005, n_times=11)
+    # computed budget (statistics, time step, next order, lag truncation).  ε = 0.2: the
+    # budget's tail term 2|ε³V₃| presumes a geometric decay, and with |Cu| up to 2.3 the
+    # ε⁴V₄ term is comparable at ε = 0.4 (measured: ±ε Monte Carlo at ε = 0.2, 0.1, 0.05
+    # converges to the series' V₂ at the stationary start, −0.1612 at t = 0.1)
+    net = _net("0.4", start)  # stationary, 1-D: Gibbs quadrature for E∞
+    res = symresp.check(net, "cos(3*t) + 0.5; sin(2*t)", 0.2, 0.5, 2, taylor=8,
+                        paths=20000, dt=0.005, n_times=6)
     assert np.all(res.passed)
 
 
