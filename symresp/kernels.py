@@ -72,14 +72,6 @@ class Derivation:
         """True when some letter has weight > 1 (input inside a nonlinear activation)."""
         return any(q > 1 for q, _ in self.letters)
 
-    def require_channels(self, what: str) -> None:
-        """Refuse, naming ``what``, when the words hold letters of weight > 1."""
-        if self.local_terms:
-            raise NotImplementedError(
-                f"{what} does not handle the local terms of an input inside a nonlinear "
-                f"activation (THEORY §3.4) yet; derive, kernel, predict and check do "
-                f"(use input_site = 'additive' for {what})")
-
     def weight(self, index) -> int:
         """The power of ε that multiplies a word of letters: Σ_j q_{ℓ_j}."""
         return sum(self.letters[k][0] for k in index)

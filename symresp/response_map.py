@@ -37,6 +37,18 @@ class ResponseFunctional:
     channels: int
     basis: str
     T: float | None
+    #: with the input inside a nonlinear activation (THEORY §3.4): the letters
+    #: (weight, channel powers); the feature is then built on the path of the input
+    #: monomials u^ℓ, one channel per letter.  None: the channels are the inputs.
+    letters: list | None = None
+
+    def feature_input(self, u_vals) -> np.ndarray:
+        """The path the feature is built on: the inputs, or their monomials u^ℓ."""
+        u_vals = np.asarray(u_vals, float)
+        if self.letters is None:
+            return u_vals
+        u_vals = u_vals.reshape(len(u_vals), -1)
+        return np.column_stack([np.prod(u_vals ** np.array(c), axis=1) for _, c in self.letters])
 
     def coefficients(self, eps: float) -> np.ndarray:
         """ℓ = Σ_n εⁿ ℓ_n, shaped (n_features, p)."""
@@ -46,7 +58,7 @@ class ResponseFunctional:
     def evaluate(self, u_vals, t, eps: float) -> np.ndarray:
         """⟨ℓ, R_t⟩ at every grid time: (len(t), p)."""
         from .features import response_feature
-        R = response_feature(np.asarray(u_vals, float), t, self.order, self.degree,
+        R = response_feature(self.feature_input(u_vals), t, self.order, self.degree,
                              basis=self.basis, all_times=True).features
         return R @ self.coefficients(eps)
 
@@ -66,8 +78,7 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     if order < 1:
         raise ValueError(f"order: expected ≥ 1, got {order}")
     der = derive(net, order, taylor, truncation=truncation)
-    der.require_channels('the response-feature map')
-    m, start = net.m, der.start
+    m, start = len(der.letters), der.start
     kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
                for n in range(1, order + 1) for k in der.indices(n)}
     form = iterated_integral_form(kernels, start)
@@ -77,7 +88,8 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     idx = lambda pairs, q0: integral_feature_index(pairs, q0, channels=m, level=order, degree=Q)
     for n, terms in form.items():
         for (q0, pairs), c in terms.items():
-            by_order[n, idx(pairs, q0)] += c
+            # the power of ε: the word's length, or its weight for letters (THEORY §3.4)
+            by_order[der.weight(tuple(k for _, k in pairs)), idx(pairs, q0)] += c
     # V_0 on the empty word
     obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
     vals, _ = _expect(der, [g for _, gs in obs for g in gs], samples)
@@ -91,7 +103,8 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
         by_order = _to_legendre(by_order, m, order, Q, float(T))
     elif basis != "monomial":
         raise ValueError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
-    return ResponseFunctional(by_order, order, Q, m, basis, T)
+    return ResponseFunctional(by_order, order, Q, m, basis, T,
+                              letters=list(der.letters) if der.local_terms else None)
 
 
 def _to_legendre(by_order, m, level, Q, T):

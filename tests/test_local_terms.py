@@ -167,3 +167,22 @@ def test_conjugate_observable_uses_the_input_field():
     d = derive(net, 1, 4)
     np.testing.assert_allclose(fdt_kernel(d, 0).coeffs, taylor_kernel(d, 1, (0,)).coeffs,
                                rtol=1e-11, atol=1e-13)
+
+
+def test_response_feature_map_on_the_letter_path():
+    # THEORY §6 with letters: E[y_t] ≈ ⟨ℓ, R_t(ũ)⟩ for the path ũ of input monomials u^ℓ;
+    # the feature is built by trapezoids and a piecewise-linear signature, so it agrees with
+    # the series at O(dt²): the gap must fall by ~4 per halving (a wrong coefficient or weight
+    # would leave an O(1) floor)
+    from symresp.response_map import predict_via_features, response_functional
+    net = _net()
+    F = response_functional(net, 2, 6)
+    assert F.letters == input_letters(2, 2) and F.channels == 5
+    gaps = []
+    for M in (100, 200, 400):
+        t = np.linspace(0, 0.5, M + 1)
+        a = predict_via_features(net, _u, 0.7, t, 2, taylor=6)
+        b = predict(net, _u, 0.7, t, 2, taylor=6, min_steps=20000)["mean"]
+        gaps.append(np.abs(a - b).max())
+    assert gaps[-1] < 1e-6
+    assert gaps[0] / gaps[1] > 3.5 and gaps[1] / gaps[2] > 3.5
