@@ -634,13 +634,14 @@ class _Model:
             self.hook("dact")(Z.reshape(-1, 1), D.reshape(-1, 1))
 
     def gamma(self, Hc, k, Z, D):
-        """Input direction γ_k(h) per path (n, B): C_k, γ_k(h) or a'(Wh+b) ⊙ C_k (in-activation
-        site, the order-1 operator of THEORY §3.4)."""
+        """Input direction γ_k(h) per path (n, B): C_k, γ_k(h) or M (a'(Wh+b) ⊙ C_k)
+        (in-activation site, the order-1 operator of THEORY §3.4; M = I, or Wᵀ in the
+        Hopfield form)."""
         n, B = Hc.shape
         if self.site_act:
             _preact(Hc, self.W, self.bv, np.zeros(n), Z)
             self.dact(Z, D)
-            return D * self.C[:, k][:, None]
+            return self.Mm @ (D * self.C[:, k][:, None])
         if self.const_coupling:
             return np.repeat(self.C[:, k][:, None], B, axis=1)
         G = np.empty((B, n * self.m))

@@ -186,3 +186,26 @@ def test_response_feature_map_on_the_letter_path():
         gaps.append(np.abs(a - b).max())
     assert gaps[-1] < 1e-6
     assert gaps[0] / gaps[1] > 3.5 and gaps[1] / gaps[2] > 3.5
+
+
+def test_kicked_mc_kernel_in_the_hopfield_form():
+    # input inside the activation of a Hopfield-form network: the kick direction is
+    # M (a'(z) ⊙ C) with M = Wᵀ (it used to miss M: 0.62 instead of 0.045).  Order-1 kicked
+    # Monte Carlo vs the Taylor kernel with Gibbs quadrature (2-D, isotropic noise); budget =
+    # 4·stderr (4 lags) + |K(dt) − K(dt/2)| (Euler bias) + |K(2α) − K(α)|/3 (kick bias) +
+    # 2·|last Taylor degree| (remainder)
+    net = symresp.SRNN.create(n=2, activation="tanh", W=[["0.5", "0.8"], ["-0.6", "0.3"]],
+                              b=["0.2", "-0.1"], C=[["1.0"], ["0.5"]], sigma="0.5",
+                              V=[[1, 0]], form="hopfield", input_site="activation")
+    K = taylor_kernel(derive(net, 1, 8), 1, (0,))
+    lags = np.array([[0.0], [0.1], [0.2], [0.3]])
+    kw = dict(paths=20000, quiet=True)
+    coarse = symresp.kernel_mc(net, 1, [0], lags, dt=0.01, **kw)
+    fine = symresp.kernel_mc(net, 1, [0], lags, dt=0.005, **kw)
+    kick2 = symresp.kernel_mc(net, 1, [0], lags, dt=0.005, alpha=2 * fine.alpha, **kw)
+    P = K.powers.sum(axis=1)
+    last = np.abs(K._monomials(lags)[..., P == P.max()] @ K._scaled[P == P.max()])
+    budget = (4 * fine.stderr + np.abs(coarse.values - fine.values)
+              + np.abs(kick2.values - fine.values) / 3 + 2 * last)
+    assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget)
+    assert np.all(budget < 0.01)  # tight enough that the missing M (a 14× error) fails
