@@ -157,17 +157,37 @@ def _derive_text(out: dict) -> str:
 
 
 # ---------------------------------------------------------------------- kernel
+def _letter_index(net, text: str, order: int):
+    """--index for a network with the input inside a nonlinear activation: letters
+    (THEORY §3.4) numbered as in ``symresp derive --json`` (weight 1 = the channels, then
+    u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
+    from .generators import input_letters
+    idx = _parse_index(text, order, 10 ** 6)
+    top, weight = max(idx) + 1, 1
+    while len(input_letters(net.m, weight)) < top:
+        weight += 1
+    letters = input_letters(net.m, weight)
+    return idx, letters, sum(letters[k][0] for k in idx)
+
+
 def cmd_kernel(args) -> dict:
     net = _load(args.spec, args)
     start = net.start
-    index = _parse_index(args.index, args.order, net.m)
+    local = net.input_site == "activation" and not net.is_linear and args.method == "taylor"
+    if local:
+        index, letters, weight = _letter_index(net, args.index, args.order)
+    else:
+        index, weight = _parse_index(args.index, args.order, net.m), args.order
     nlags = args.order + (1 if start == "point" else 0)
     lags = _parse_lags(args.lags, nlags, start)
     out = {"order": args.order, "index": [k + 1 for k in index], "method": args.method,
            "lags": lags.tolist()}
+    if local:
+        out["weight"] = weight
+        out["letters"] = [{"weight": q, "channel_powers": list(c)} for q, c in letters]
     if args.method == "taylor":
         from .kernels import derive, taylor_kernel
-        der = derive(net, args.order, args.taylor)
+        der = derive(net, weight, args.taylor)
         samples = _samples_for(net, start, args)
         try:
             K = taylor_kernel(der, args.order, index, samples=samples)
@@ -206,6 +226,7 @@ def cmd_kernel(args) -> dict:
         from .simulate import kernel_json
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
+        out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
     return out
 
 
@@ -242,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("kernel", help="evaluate a response kernel at given lags")
     k.add_argument("spec")
     k.add_argument("--order", type=_positive_int("--order"), required=True)
-    k.add_argument("--index", required=True, help="channels k1,...,kn (1-based)")
+    k.add_argument("--index", required=True,
+                   help="channels k1,...,kn (1-based); with the input inside a nonlinear "
+                        "activation and --method taylor: letters (see derive --json)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
     k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",

@@ -209,3 +209,21 @@ def test_kicked_mc_kernel_in_the_hopfield_form():
               + np.abs(kick2.values - fine.values) / 3 + 2 * last)
     assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget)
     assert np.all(budget < 0.01)  # tight enough that the missing M (a 14× error) fails
+
+
+def test_cli_kernel_takes_letters(tmp_path, capsys):
+    # letters numbered as in derive --json; the kernel of letter 2 (u², weight 2) is the
+    # library's taylor_kernel on a derivation of order 2
+    spec = tmp_path / "act.toml"
+    spec.write_text('[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
+                    'b = [0.3]\nC = [[1.5]]\nsigma = 0.4\ninput_site = "activation"\n'
+                    '[readout]\nV = [[1]]\n[start]\nkind = "point"\nh0 = [0.2]\n')
+    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "2", "--lags", "0,0;0.1,0.2",
+                     "--method", "taylor", "--taylor", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["weight"] == 2 and out["index"] == [2]
+    K = taylor_kernel(derive(symresp.load_spec(spec), 2, 4), 1, (1,))
+    np.testing.assert_array_equal(out["values"], K(np.array([[0, 0], [0.1, 0.2]]), warn=False))
+    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "1", "--lags", "0,0",
+                     "--method", "mc", "--paths", "64", "--json", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["index"] == [1]
