@@ -173,7 +173,8 @@ def _letter_index(net, text: str, order: int):
 def cmd_kernel(args) -> dict:
     net = _load(args.spec, args)
     start = net.start
-    local = net.input_site == "activation" and not net.is_linear and args.method == "taylor"
+    local = net.input_site == "activation" and not net.is_linear and \
+        args.method in ("taylor", "mc")
     if local:
         index, letters, weight = _letter_index(net, args.index, args.order)
     else:
@@ -227,6 +228,9 @@ def cmd_kernel(args) -> dict:
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
+        if local:
+            out.update(weight=weight, letters=[{"weight": q, "channel_powers": list(c)}
+                                               for q, c in letters])
     return out
 
 
@@ -265,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--order", type=_positive_int("--order"), required=True)
     k.add_argument("--index", required=True,
                    help="channels k1,...,kn (1-based); with the input inside a nonlinear "
-                        "activation and --method taylor: letters (see derive --json)")
+                        "activation and --method taylor or mc: letters (see derive --json)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
     k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",

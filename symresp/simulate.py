@@ -638,6 +638,8 @@ class _Model:
         (in-activation site, the order-1 operator of THEORY §3.4; M = I, or Wᵀ in the
         Hopfield form)."""
         n, B = Hc.shape
+        if self.site_act and k >= self.m:  # a letter of weight ≥ 2 (see letter_field)
+            return self.letter_field(Hc, k)
         if self.site_act:
             _preact(Hc, self.W, self.bv, np.zeros(n), Z)
             self.dact(Z, D)
@@ -647,6 +649,25 @@ class _Model:
         G = np.empty((B, n * self.m))
         self.hook("coupling")(np.ascontiguousarray(Hc.T), G)
         return np.ascontiguousarray(G[:, k::self.m].T)
+
+    def letter_field(self, Hc, k):
+        """γ_ℓ(h) per path for letter ℓ = ``input_letters(m, ·)[k]`` = (q, counts) of THEORY
+        §3.4: M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!).  Evaluated only at kick times, so
+        a numpy function of the SymPy derivative is fast enough."""
+        from .generators import input_letters
+        weight = 1
+        while len(input_letters(self.m, weight)) <= k:
+            weight += 1
+        q, counts = input_letters(self.m, weight)[k]
+        key = ("letter", q)
+        if key not in self._hooks:
+            self._hooks[key] = sp.lambdify([_ZSYM], sp.diff(self.net.activation.expr, _ZSYM, q),
+                                           "numpy")
+        Zv = self.W @ Hc + self.bv[:, None]
+        A = np.broadcast_to(np.asarray(self._hooks[key](Zv), float), Zv.shape)
+        w = np.prod([self.C[:, c] ** e / math.factorial(e) for c, e in enumerate(counts)],
+                    axis=0)
+        return self.Mm @ (A * w[:, None])
 
     def drift_numpy(self, h):
         """φ(h) at one point (for the fixed point and the burn-in time)."""
@@ -1202,9 +1223,12 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     exact sampling, s_{j−1} = s_j + τ_j, t = s_1 + τ_1) or (L, n + 1) for the point start
     (τ_1..τ_n, s_n), 1-D for order 1.  Lags are rounded to multiples of ``dt`` (the
     rounded lags are returned).  ``index``: n channels, 0-based (k_j belongs to s_j).
-    With ``input_site = "activation"`` the kick direction is ``a'(Wh + b) ⊙ C_k`` (the
-    order-1 operator of THEORY §3.4); only order 1 is estimated there, because the
-    higher orders also contain local terms that kicks do not produce.
+    With ``input_site = "activation"`` (nonlinear activation) ``index`` holds letters of
+    THEORY §3.4 numbered as :attr:`symresp.kernels.Derivation.letters` (0..m−1 are the
+    channels, then u_1², u_1u_2, … by weight) and the kick direction of letter ℓ = (q, m)
+    is ``γ_ℓ = M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!)``: every letter is a first-order
+    operator, so kicked copies estimate the kernel of any word; the series at order n sums
+    the words of weight n (:func:`symresp.predict`).
     Lag tuples sharing (τ_2, …) are estimated in one run with outputs at every τ_1.
     """
     if order not in (1, 2, 3):
@@ -1216,15 +1240,10 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     _check_common(dt, paths)
     mod = _model(net)
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
-    if len(index) != order or any(not 0 <= k < mod.m for k in index):
+    letters = mod.site_act and not net.is_linear
+    if len(index) != order or any(k < 0 or (k >= mod.m and not letters) for k in index):
         raise ValueError(f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
                          f"got {list(index)}.")
-    if mod.site_act and order > 1:
-        raise NotImplementedError(
-            "kernel_mc: with input_site='activation' the order ≥ 2 response contains local terms "
-            "(THEORY §3.4) that kicked copies do not produce; only order 1 is estimated here. "
-            "The Taylor kernels (method 'taylor') include the local terms; symresp check "
-            "compares their series with simulation.")
     start_kind = start or net.start
     point = start_kind == "point"
     width = order + 1 if point else order

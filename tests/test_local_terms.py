@@ -224,6 +224,33 @@ def test_cli_kernel_takes_letters(tmp_path, capsys):
     assert out["weight"] == 2 and out["index"] == [2]
     K = taylor_kernel(derive(symresp.load_spec(spec), 2, 4), 1, (1,))
     np.testing.assert_array_equal(out["values"], K(np.array([[0, 0], [0.1, 0.2]]), warn=False))
-    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "1", "--lags", "0,0",
+    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "2", "--lags", "0,0",
                      "--method", "mc", "--paths", "64", "--json", "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["index"] == [1]
+    mc = json.loads(capsys.readouterr().out)
+    assert mc["index"] == [2] and mc["weight"] == 2
+
+
+@pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
+def test_kicked_mc_kernels_of_letters():
+    # every letter is a first-order operator, so kicked copies along γ_ℓ estimate the kernel
+    # of any word; vs Taylor kernels (Gibbs quadrature, 1-D stationary start).  Budget as in
+    # test_kicked_mc_kernel_in_the_hopfield_form, z = 4 over the 4 comparisons.
+    net = _net("0.4", "stationary")
+    der = derive(net, 3, 8)
+    cases = [(1, (2,), [[0.0], [0.2]]),    # u1²: a''(z) C1²/2
+             (1, (3,), [[0.1]]),           # u1·u2: a''(z) C1 C2
+             (2, (0, 2), [[0.1, 0.1]])]    # u1 at s1, u1² at s2
+    for order, idx, lags in cases:
+        K = taylor_kernel(der, order, idx)
+        lags = np.array(lags)
+        kw = dict(paths=20000, quiet=True)
+        coarse = symresp.kernel_mc(net, order, list(idx), lags, dt=0.01, **kw)
+        fine = symresp.kernel_mc(net, order, list(idx), lags, dt=0.005, **kw)
+        kick2 = symresp.kernel_mc(net, order, list(idx), lags, dt=0.005,
+                                  alpha=2 * fine.alpha, **kw)
+        P = K.powers.sum(axis=1)
+        last = np.abs(K._monomials(lags)[..., P == P.max()] @ K._scaled[P == P.max()])
+        budget = (4 * fine.stderr + np.abs(coarse.values - fine.values)
+                  + np.abs(kick2.values - fine.values) / 3 + 2 * last)
+        assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget), (idx, budget)
+        assert np.all(budget < 0.02 * np.abs(fine.values))  # a resolved comparison
