@@ -161,20 +161,18 @@ def _letter_index(net, text: str, order: int):
     """--index for a network with the input inside a nonlinear activation: letters
     (THEORY §3.4) numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
-    from .generators import input_letters
+    from .generators import letters_through
     idx = _parse_index(text, order, 10 ** 6)
-    top, weight = max(idx) + 1, 1
-    while len(input_letters(net.m, weight)) < top:
-        weight += 1
-    letters = input_letters(net.m, weight)
+    letters = letters_through(net.m, max(idx))
     return idx, letters, sum(letters[k][0] for k in idx)
 
 
 def cmd_kernel(args) -> dict:
     net = _load(args.spec, args)
-    start = net.start
+    # deterministic kernels live at a fixed point: point-start lags (τ_1..τ_n, s_n) always
+    start = "point" if args.method == "deterministic" else net.start
     local = net.input_site == "activation" and not net.is_linear and \
-        args.method in ("taylor", "mc")
+        args.method in ("taylor", "mc", "deterministic")
     if local:
         index, letters, weight = _letter_index(net, args.index, args.order)
     else:
@@ -183,9 +181,6 @@ def cmd_kernel(args) -> dict:
     lags = _parse_lags(args.lags, nlags, start)
     out = {"order": args.order, "index": [k + 1 for k in index], "method": args.method,
            "lags": lags.tolist()}
-    if local:
-        out["weight"] = weight
-        out["letters"] = [{"weight": q, "channel_powers": list(c)} for q, c in letters]
     if args.method == "taylor":
         from .kernels import derive, taylor_kernel
         der = derive(net, weight, args.taylor)
@@ -228,9 +223,9 @@ def cmd_kernel(args) -> dict:
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
-        if local:
-            out.update(weight=weight, letters=[{"weight": q, "channel_powers": list(c)}
-                                               for q, c in letters])
+    if local:  # the index holds letters (THEORY §3.4)
+        out.update(weight=weight, letters=[{"weight": q, "channel_powers": list(c)}
+                                           for q, c in letters])
     return out
 
 
@@ -269,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--order", type=_positive_int("--order"), required=True)
     k.add_argument("--index", required=True,
                    help="channels k1,...,kn (1-based); with the input inside a nonlinear "
-                        "activation and --method taylor or mc: letters (see derive --json)")
+                        "activation (methods taylor, mc, deterministic): letters (see derive --json)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
     k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",

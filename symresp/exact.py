@@ -44,6 +44,7 @@ import scipy.linalg
 import scipy.optimize
 import sympy as sp
 
+from .generators import letter_fields, letters_through
 from .model import SRNN
 
 __all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis",
@@ -224,7 +225,10 @@ class ExactKernel:
     def __init__(self, net: SRNN, order: int, index, start: str):
         self.net, self.order, self.index, self.start = net, order, tuple(index), start
         hs = net.h
-        gamma = _effective_coupling(net)
+        if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
+            gamma = letter_fields(net, letters_through(net.m, max(self.index)))
+        else:
+            gamma = _effective_coupling(net)
         d_f = max(_poly_degree(e, hs) for e in net.readout)
         d_g = max(_poly_degree(e, hs) for e in gamma)
         self.readout_degree, self.coupling_degree = d_f, d_g
@@ -331,7 +335,8 @@ def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None)
     if not isinstance(order, (int, np.integer)) or order < 0:
         raise ValueError(f"order: expected an integer ≥ 0, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    if len(index) != order or any(not 0 <= k < net.m for k in index):
+    top = 10 ** 6 if _has_letters(net) else net.m  # letters: any number (see letters_through)
+    if len(index) != order or any(not 0 <= k < top for k in index):
         raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
                          f"got {list(index)}")
     start = net.start if start is None else start
@@ -402,6 +407,11 @@ class DeterministicKernel:
     (the last line only for a state-dependent coupling: the input at the later time
     s_1 acts through Dγ on the first-order deviation caused at s_2).
 
+    With the input inside a nonlinear activation (THEORY §3.4) the same formulas hold with
+    the channels replaced by letters ℓ (``index`` numbers them as
+    :attr:`symresp.kernels.Derivation.letters`) and γ_ℓ = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
+    every letter is a first-order operator; the series at order n sums words of weight n.
+
     The integral, with r = s_1 + θ and e^{Jθ}x ⊗ e^{Jθ}y = e^{(J⊕J)θ}(x ⊗ y), is
     ``∇f X(τ_1) (C_{k_1} ⊗ e^{Jτ_2}C_{k_2})`` with X(τ) = ∫_0^τ e^{J(τ−θ)} B e^{(J⊕J)θ} dθ,
     B the n×n² matrix of D²φ(h*).  X(τ) is the upper-right block of
@@ -420,9 +430,6 @@ class DeterministicKernel:
         if order not in (1, 2):
             raise NotImplementedError(f"deterministic kernels are implemented for orders 1 and 2, "
                                       f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'")
-        if net.input_site != "additive" and not net.is_linear:
-            raise NotImplementedError("deterministic kernels with the input inside a nonlinear "
-                                      "activation (THEORY §3.4) are not implemented; use 'taylor' or 'mc'")
         self.net, self.order, self.index, self.start = net, order, tuple(index), "point"
         hs = list(net.h)
         if h_star is None:
@@ -437,7 +444,10 @@ class DeterministicKernel:
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
         phi = sp.Matrix(net.drift)
-        gamma = _effective_coupling(net)
+        if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
+            gamma = letter_fields(net, letters_through(net.m, max(self.index)))
+        else:
+            gamma = _effective_coupling(net)
         f = sp.Matrix(net.readout)
         ev = lambda M: np.array(M.subs(pt).evalf(), float)
         self.jacobian = J = ev(phi.jacobian(hs))
@@ -452,7 +462,7 @@ class DeterministicKernel:
         self.hess_f = _bilinear_tensor(f, hs, pt)           # p×n×n
         self.hess_phi = _bilinear_tensor(phi, hs, pt)       # n×n×n
         # Dγ_k(h*): n×n per channel (zero for a constant coupling)
-        self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(net.m)]
+        self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(gamma.shape[1])]
         if order == 2:
             I = np.eye(n)
             K = np.kron(J, I) + np.kron(I, J)              # J ⊕ J acts on x ⊗ y
@@ -490,6 +500,10 @@ class DeterministicKernel:
         return out.reshape(batch + (out.shape[-1],))
 
 
+def _has_letters(net: SRNN) -> bool:
+    return net.input_site == "activation" and not net.is_linear
+
+
 def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> DeterministicKernel:
     """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point (THEORY §4.2).
 
@@ -497,7 +511,8 @@ def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> Dete
     found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.
     """
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    if len(index) != order or any(not 0 <= k < net.m for k in index):
+    top = 10 ** 6 if _has_letters(net) else net.m  # letters: any number (see letters_through)
+    if len(index) != order or any(not 0 <= k < top for k in index):
         raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
                          f"got {list(index)}")
     if not net.derivable:

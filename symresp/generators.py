@@ -21,7 +21,7 @@ from .activations import Z, _A
 from .algebra import RingAlgebra, make_algebra
 from .model import SRNN
 
-__all__ = ["Generators", "input_letters"]
+__all__ = ["Generators", "input_letters", "letters_through", "letter_fields"]
 
 
 def input_letters(m: int, max_weight: int) -> list:
@@ -34,6 +34,28 @@ def input_letters(m: int, max_weight: int) -> list:
                         reverse=True)
         out.extend((q, tuple(c)) for c in combos)
     return out
+
+
+def letters_through(m: int, index: int) -> list:
+    """The shortest :func:`input_letters` list that contains letter ``index`` (0-based);
+    lists for higher weights extend those for lower ones, so a letter's number is fixed."""
+    weight = 1
+    while len(input_letters(m, weight)) <= index:
+        weight += 1
+    return input_letters(m, weight)
+
+
+def letter_fields(net: SRNN, letters) -> sp.Matrix:
+    """γ_ℓ(h) as SymPy expressions in h, one column per letter (q, counts):
+    γ_ℓ,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!  (THEORY §3.4)."""
+    cols = []
+    for q, counts in letters:
+        dq = sp.diff(net.activation.expr, Z, q)
+        v = sp.Matrix([dq.subs(Z, zj) * sp.Mul(*[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e)
+                                                 for c, e in enumerate(counts)])
+                       for j, zj in enumerate(net.z)])
+        cols.append(net.M * v)
+    return sp.Matrix.hstack(*cols)
 
 
 class Generators:

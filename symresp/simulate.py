@@ -654,11 +654,8 @@ class _Model:
         """γ_ℓ(h) per path for letter ℓ = ``input_letters(m, ·)[k]`` = (q, counts) of THEORY
         §3.4: M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!).  Evaluated only at kick times, so
         a numpy function of the SymPy derivative is fast enough."""
-        from .generators import input_letters
-        weight = 1
-        while len(input_letters(self.m, weight)) <= k:
-            weight += 1
-        q, counts = input_letters(self.m, weight)[k]
+        from .generators import letters_through
+        q, counts = letters_through(self.m, k)[k]
         key = ("letter", q)
         if key not in self._hooks:
             self._hooks[key] = sp.lambdify([_ZSYM], sp.diff(self.net.activation.expr, _ZSYM, q),

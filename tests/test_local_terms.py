@@ -254,3 +254,27 @@ def test_kicked_mc_kernels_of_letters():
                   + np.abs(kick2.values - fine.values) / 3 + 2 * last)
         assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget), (idx, budget)
         assert np.all(budget < 0.02 * np.abs(fine.values))  # a resolved comparison
+
+
+# at a fixed point many coefficients vanish (φ(h*) = 0), so their relative cancellation
+# ratio is large while their absolute error stays ~1e-15: the test's tolerance is absolute
+@pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
+def test_deterministic_kernels_of_letters():
+    # THEORY §4.2 with letters (Van Loan exponentials, exact) vs the Taylor kernels of the
+    # noiseless network started at the same fixed point (P = 8 at lag sums ≤ 0.4: the
+    # remainder is ~0.4⁹/9! ≈ 7e-10 times coefficients of order one, and h* is a root of φ
+    # to ~1e-15): every letter of weight ≤ 2 alone, and two-letter words
+    base = dict(n=2, m=2, activation="tanh", Gamma=1, W=[["0.5", "0.8"], ["-0.6", "0.3"]],
+                b=["0.2", "-0.1"], C=[["1.0", "0.3"], ["0.5", "-0.4"]], V=[[1, 0]],
+                input_site="activation")
+    from symresp.exact import deterministic_kernel
+    net = symresp.SRNN.create(sigma="0.5", **base)
+    K1 = deterministic_kernel(net, 1, (0,))
+    pt = symresp.SRNN.create(sigma="0", start="point", h0=[repr(float(x)) for x in K1.h_star],
+                             **base)
+    der = derive(pt, 2, 8)
+    for idx in [(0,), (2,), (3,), (4,), (0, 1), (1, 0)]:
+        lags = np.array([[0.05] * len(idx) + [0.0], [0.1] * len(idx) + [0.2]])
+        got = deterministic_kernel(net, len(idx), idx)(lags)
+        want = taylor_kernel(der, len(idx), idx)(lags, warn=False)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-8)
