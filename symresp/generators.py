@@ -15,13 +15,14 @@ from __future__ import annotations
 import itertools
 
 import flint
+import numpy as np
 import sympy as sp
 
 from .activations import Z, _A
 from .algebra import RingAlgebra, make_algebra
 from .model import SRNN
 
-__all__ = ["Generators", "input_letters", "letters_through", "letter_fields"]
+__all__ = ["Generators", "input_letters", "letters_through", "letter_fields", "letter_inputs"]
 
 
 def input_letters(m: int, max_weight: int) -> list:
@@ -45,14 +46,25 @@ def letters_through(m: int, index: int) -> list:
     return input_letters(m, weight)
 
 
+def letter_inputs(U, letters):
+    """The letters' inputs u^ℓ = Π_c u_c^{m_c} at every row of U (npoints, m): (npoints, L)."""
+    U = np.asarray(U, float).reshape(len(U), -1)
+    return np.column_stack([np.prod(U ** np.array(c), axis=1) for _, c in letters])
+
+
+def _letter_weight(net: SRNN, j: int, counts) -> sp.Expr:
+    """Π_c C_jc^{m_c}/m_c!: unit j's share of (Cu)_j^q/q! that multiplies u^ℓ."""
+    return sp.Mul(*[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e)
+                    for c, e in enumerate(counts)])
+
+
 def letter_fields(net: SRNN, letters) -> sp.Matrix:
     """γ_ℓ(h) as SymPy expressions in h, one column per letter (q, counts):
     γ_ℓ,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!  (THEORY §3.4)."""
     cols = []
     for q, counts in letters:
         dq = sp.diff(net.activation.expr, Z, q)
-        v = sp.Matrix([dq.subs(Z, zj) * sp.Mul(*[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e)
-                                                 for c, e in enumerate(counts)])
+        v = sp.Matrix([dq.subs(Z, zj) * _letter_weight(net, j, counts)
                        for j, zj in enumerate(net.z)])
         cols.append(net.M * v)
     return sp.Matrix.hstack(*cols)
@@ -120,12 +132,7 @@ class Generators:
                 (sp.diff(rule, a) * d for a, d in zip(_A[:len(act.aux)], act.derivs)),
                 sp.Integer(0)))
         deriv = [alg._unit_poly(rule, j) for j in range(alg.n_units)]
-        weights = []
-        for j in range(alg.n_units):
-            w = sp.Integer(1)
-            for c, mc in enumerate(counts):
-                w *= sp.sympify(net.coupling[j, c]) ** mc / sp.factorial(mc)
-            weights.append(w)
+        weights = [_letter_weight(net, j, counts) for j in range(alg.n_units)]
         out = []
         for i in range(net.n):
             v = alg.zero

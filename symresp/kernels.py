@@ -268,9 +268,9 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
 
     ``index`` holds 0-based channels (letters when the input is inside a nonlinear
     activation: :attr:`Derivation.letters`; ``order`` is then the word's length, the
-    number of time integrals, and :meth:`Derivation.weight` its power of ε).  ``samples`` (N×n stationary states) is needed at a
-    stationary start unless the network is linear (exact Gaussian moments) or a 1-/2-D
-    gradient network (Gibbs quadrature).
+    number of time integrals, and :meth:`Derivation.weight` its power of ε).
+    ``samples`` (N×n stationary states) is needed at a stationary start unless the network
+    is linear (exact Gaussian moments) or a 1-/2-D gradient network (Gibbs quadrature).
     """
     if not 1 <= order <= der.order:
         raise ValueError(f"order: expected 1..{der.order} (derived up to {der.order}), got {order}")

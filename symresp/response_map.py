@@ -44,11 +44,9 @@ class ResponseFunctional:
 
     def feature_input(self, u_vals) -> np.ndarray:
         """The path the feature is built on: the inputs, or their monomials u^ℓ."""
+        from .generators import letter_inputs
         u_vals = np.asarray(u_vals, float)
-        if self.letters is None:
-            return u_vals
-        u_vals = u_vals.reshape(len(u_vals), -1)
-        return np.column_stack([np.prod(u_vals ** np.array(c), axis=1) for _, c in self.letters])
+        return u_vals if self.letters is None else letter_inputs(u_vals, self.letters)
 
     def coefficients(self, eps: float) -> np.ndarray:
         """ℓ = Σ_n εⁿ ℓ_n, shaped (n_features, p)."""

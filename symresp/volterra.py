@@ -131,10 +131,10 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
     letters = der.letters
 
     def u_letters(times):
-        """The letters' inputs u^ℓ = Π_c u_c^{counts_c} (the channels themselves for an
-        additive input)."""
-        U = np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m)
-        return np.column_stack([np.prod(U ** np.array(c), axis=1) for _, c in letters])
+        """The letters' inputs u^ℓ (the channels themselves for an additive input)."""
+        from .generators import letter_inputs
+        return letter_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
+                             letters)
 
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
