@@ -874,20 +874,21 @@ def _trie_function(exprs, args, name, required):
         if fn is not None:
             _STATS["memo_hits"] += 1
             return fn
-        if not required:
+        if required:
+            try:
+                ps = PolynomialSet.from_exprs(exprs, args)
+            except ValueError as exc:
+                raise CodegenError(f"method='trie': {exc}") from None
+        else:  # expanded sums only, read once: they decide the route and fill the tables
             pos = {a: k for k, a in enumerate(args)}
-            total = 0
+            polys = []
             for e in exprs:
-                terms = _expanded_terms(e, pos)
-                if terms is None:
+                polys.append(_expanded_terms(e, pos))
+                if polys[-1] is None:
                     return None
-                total += len(terms)
-            if total < TRIE_MIN_TERMS:
+            if sum(map(len, polys)) < TRIE_MIN_TERMS:
                 return None
-        try:
-            ps = PolynomialSet.from_exprs(exprs, args)
-        except ValueError as exc:
-            raise CodegenError(f"method='trie': {exc}") from None
+            ps = PolynomialSet.from_terms(polys, len(args))
     fn = _TrieFunction(ps, name)
     with _LOCK:
         _MEMO[memo_key] = fn

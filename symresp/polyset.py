@@ -172,8 +172,7 @@ class PolynomialSet:
                     raise ValueError(f"expression {j} is not a polynomial in {args} with "
                                      f"numeric coefficients: {sp.sstr(e)[:200]}")
                 d = dict(p.terms())
-            polys.append({m: _to_float(c) if c.is_Rational else float(c)
-                          for m, c in d.items()})
+            polys.append(d)
         return cls.from_terms(polys, len(args))
 
     # ------------------------------------------------------------------ use
