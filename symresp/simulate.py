@@ -651,20 +651,17 @@ class _Model:
         return np.ascontiguousarray(G[:, k::self.m].T)
 
     def letter_field(self, Hc, k):
-        """γ_ℓ(h) per path for letter ℓ = ``input_letters(m, ·)[k]`` = (q, counts) of THEORY
-        §3.4: M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!).  Evaluated only at kick times, so
-        a numpy function of the SymPy derivative is fast enough."""
-        from .generators import letters_through
-        q, counts = letters_through(self.m, k)[k]
-        key = ("letter", q)
+        """γ_ℓ(h) per path (n, B) for letter k of :func:`symresp.generators.letters_through`
+        (THEORY §3.4, :func:`symresp.generators.letter_fields`).  Evaluated only at kick
+        times, so a numpy function of the SymPy expressions is fast enough."""
+        key = ("letter", k)
         if key not in self._hooks:
-            self._hooks[key] = sp.lambdify([_ZSYM], sp.diff(self.net.activation.expr, _ZSYM, q),
-                                           "numpy")
-        Zv = self.W @ Hc + self.bv[:, None]
-        A = np.broadcast_to(np.asarray(self._hooks[key](Zv), float), Zv.shape)
-        w = np.prod([self.C[:, c] ** e / math.factorial(e) for c, e in enumerate(counts)],
-                    axis=0)
-        return self.Mm @ (A * w[:, None])
+            from .generators import letter_fields, letters_through
+            field = letter_fields(self.net, [letters_through(self.m, k)[k]])
+            self._hooks[key] = sp.lambdify([list(self.net.h)], list(field), "numpy")
+        B = Hc.shape[1]
+        return np.array([np.broadcast_to(np.asarray(v, float), (B,))
+                         for v in self._hooks[key](Hc)])
 
     def drift_numpy(self, h):
         """φ(h) at one point (for the fixed point and the burn-in time)."""
