@@ -86,12 +86,6 @@ def has_exact(net: SRNN) -> tuple[bool, str]:
                   "of bounded degree, kernels exact at all lags (THEORY §4.1, §5)")
 
 
-def _effective_coupling(net: SRNN) -> sp.Matrix:
-    """γ(h) (n×m).  With the identity activation an input inside the activation,
-    a(Wh + b + εCu) = Wh + b + εCu, is the additive coupling M C (no local terms, §3.4)."""
-    return net.input_field
-
-
 # ------------------------------------------------------------ monomial basis
 class MonomialBasis:
     """Monomials h^α with |α| ≤ degree, graded (by degree, then lexicographic).
@@ -228,7 +222,7 @@ class ExactKernel:
         if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
             gamma = letter_fields(net, letters_through(net.m, max(self.index)))
         else:
-            gamma = _effective_coupling(net)
+            gamma = net.input_field
         d_f = max(_poly_degree(e, hs) for e in net.readout)
         d_g = max(_poly_degree(e, hs) for e in gamma)
         self.readout_degree, self.coupling_degree = d_f, d_g
@@ -447,7 +441,7 @@ class DeterministicKernel:
         if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
             gamma = letter_fields(net, letters_through(net.m, max(self.index)))
         else:
-            gamma = _effective_coupling(net)
+            gamma = net.input_field
         f = sp.Matrix(net.readout)
         ev = lambda M: np.array(M.subs(pt).evalf(), float)
         self.jacobian = J = ev(phi.jacobian(hs))

@@ -112,12 +112,10 @@ class Generators:
                     "polynomial in h); simulate such networks instead (symresp simulate).")
             self.letters = input_letters(net.m, max_weight)
             self.gamma = [self._activation_letter(q, counts) for q, counts in self.letters]
-        else:
-            coupling = net.coupling
-            if net.input_site == "activation":
-                coupling = net.M * net.coupling  # a(z + εCu) = z + εCu: additive with coupling M C
+        else:  # additive, or a linear activation (a(z + εCu) = z + εCu: coupling M C)
             self.letters = [(1, tuple(int(c == k) for c in range(net.m))) for k in range(net.m)]
-            self.gamma = [[alg.lift(coupling[i, k]) for i in range(n)] for k in range(net.m)]
+            self.gamma = [[alg.lift(net.input_field[i, k]) for i in range(n)]
+                          for k in range(net.m)]
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
 
     def _activation_letter(self, q: int, counts: tuple) -> list:

@@ -259,7 +259,8 @@ class SRNN:
     @cached_property
     def input_field(self) -> sp.Matrix:
         """γ(h), n×m: the first-order input direction, ∂φ(h, εu)/∂(εu_k) at ε = 0; the
-        coupling for an additive input, M diag(a'(z)) C inside the activation."""
+        coupling for an additive input, M diag(a'(z)) C inside the activation (M C for the
+        identity activation: no local terms, THEORY §3.4)."""
         if self.input_site == "additive":
             return self.coupling
         da = sp.diff(self.activation.expr, Z)

@@ -281,7 +281,7 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     f64 = lambda M: np.array(M.evalf(), float)
     A = f64(net.A)
     n = net.n
-    C = f64(net.coupling) if net.input_site == "additive" else f64(net.M) @ f64(net.coupling)
+    C = f64(net.input_field)
     t = np.asarray(t, float)
     u_vals = np.asarray(u_vals, float).reshape(len(t), -1)
     x = np.zeros((len(t), n))
