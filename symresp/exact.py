@@ -219,10 +219,7 @@ class ExactKernel:
     def __init__(self, net: SRNN, order: int, index, start: str):
         self.net, self.order, self.index, self.start = net, order, tuple(index), start
         hs = net.h
-        if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
-            gamma = letter_fields(net, letters_through(net.m, max(self.index)))
-        else:
-            gamma = net.input_field
+        gamma = net.input_field
         d_f = max(_poly_degree(e, hs) for e in net.readout)
         d_g = max(_poly_degree(e, hs) for e in gamma)
         self.readout_degree, self.coupling_degree = d_f, d_g
@@ -329,8 +326,7 @@ def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None)
     if not isinstance(order, (int, np.integer)) or order < 0:
         raise ValueError(f"order: expected an integer ≥ 0, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    top = 10 ** 6 if _has_letters(net) else net.m  # letters: any number (see letters_through)
-    if len(index) != order or any(not 0 <= k < top for k in index):
+    if len(index) != order or any(not 0 <= k < net.m for k in index):
         raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
                          f"got {list(index)}")
     start = net.start if start is None else start
