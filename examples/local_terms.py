@@ -11,8 +11,8 @@ sampling) is driven by u(t) = cos 3t + 0.5.  We compare, on [0, T]:
 * the series to order 1, ε V_1;
 * the series to order 2 without the local term, ε V_1 + ε² (the double integral of
   a'(z)C-kicks only);
-* the full order-2 series, which adds the single integral of the letter u² with operator
-  a''(z) C²/2 ∂ (``symresp.predict``), and the order-3 series (letters u, u², u³).
+* the full order-2 series, which adds the single integral of the monomial u² with operator
+  a''(z) C²/2 ∂ (``symresp.predict``), and the order-3 series (monomials u, u², u³).
 
 The printed table gives the largest gap to Monte Carlo for each, next to Monte Carlo's own
 standard error and the size of ε³V_3 (the next order); ``--plot`` draws the curves.
@@ -61,8 +61,8 @@ def main():
     t0 = time.perf_counter()
     full = symresp.predict(net, u, a.eps, t, 3, taylor=a.taylor)
     der = derive(net, 2, a.taylor)
-    # the order-2 part without the local letter: only the double integral (words of two
-    # weight-1 letters)
+    # the order-2 part without the local monomial: only the double integral (words of two
+    # weight-1 monomials)
     K11 = {(2, (0, 0)): _quiet(taylor_kernel(der, 2, (0, 0)))}
     fine, stride = _refined(t, 2000)
     uf = np.cos(3 * fine) + 0.5

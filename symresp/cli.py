@@ -94,7 +94,7 @@ def cmd_derive(args) -> dict:
                 entry = {"order": n, "index": [k + 1 for k in index], "powers": list(p),
                          "observable": [str(alg.to_expr(g)) for g in terms[p]],
                          "terms": [alg.n_terms(g) for g in terms[p]], "value": v}
-                if der.local_terms:  # index holds letters; their weight is the power of ε
+                if der.local_terms:  # index holds monomials; their weight is the power of ε
                     entry["weight"] = der.weight(index)
                 if se is not None:
                     entry["stderr"] = se
@@ -105,8 +105,8 @@ def cmd_derive(args) -> dict:
            "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
            "coefficients": coeffs}
     if der.local_terms:
-        # input inside a nonlinear activation (THEORY §3.4): "index" numbers these letters
-        out["letters"] = [{"weight": q, "channel_powers": list(c)} for q, c in der.letters]
+        # input inside a nonlinear activation (THEORY §3.4): "index" numbers these monomials
+        out["monomials"] = [{"weight": q, "channel_powers": list(c)} for q, c in der.monomials]
     if der.start == "stationary":
         try:
             v0, se0 = stationary_mean(der, samples)
@@ -157,14 +157,14 @@ def _derive_text(out: dict) -> str:
 
 
 # ---------------------------------------------------------------------- kernel
-def _letter_index(net, text: str, order: int):
-    """--index for a network with the input inside a nonlinear activation: letters
+def _monomial_index(net, text: str, order: int):
+    """--index for a network with the input inside a nonlinear activation: monomials
     (THEORY §3.4) numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
-    from .generators import letters_through
+    from .generators import monomials_through
     idx = _parse_index(text, order, 10 ** 6)
-    letters = letters_through(net.m, max(idx))
-    return idx, letters, sum(letters[k][0] for k in idx)
+    monomials = monomials_through(net.m, max(idx))
+    return idx, monomials, sum(monomials[k][0] for k in idx)
 
 
 def cmd_kernel(args) -> dict:
@@ -174,7 +174,7 @@ def cmd_kernel(args) -> dict:
     local = net.input_site == "activation" and not net.is_linear and \
         args.method in ("taylor", "mc", "deterministic")
     if local:
-        index, letters, weight = _letter_index(net, args.index, args.order)
+        index, monomials, weight = _monomial_index(net, args.index, args.order)
     else:
         index, weight = _parse_index(args.index, args.order, net.m), args.order
     nlags = args.order + (1 if start == "point" else 0)
@@ -223,9 +223,9 @@ def cmd_kernel(args) -> dict:
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
-    if local:  # the index holds letters (THEORY §3.4)
-        out.update(weight=weight, letters=[{"weight": q, "channel_powers": list(c)}
-                                           for q, c in letters])
+    if local:  # the index holds monomials (THEORY §3.4)
+        out.update(weight=weight, monomials=[{"weight": q, "channel_powers": list(c)}
+                                           for q, c in monomials])
     return out
 
 
@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--order", type=_positive_int("--order"), required=True)
     k.add_argument("--index", required=True,
                    help="channels k1,...,kn (1-based); with the input inside a nonlinear "
-                        "activation (methods taylor, mc, deterministic): letters (see derive --json)")
+                        "activation (methods taylor, mc, deterministic): monomials (see derive --json)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
     k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",

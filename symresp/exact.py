@@ -44,7 +44,7 @@ import scipy.linalg
 import scipy.optimize
 import sympy as sp
 
-from .generators import letter_fields, letters_through
+from .generators import monomial_fields, monomials_through
 from .model import SRNN
 
 __all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis",
@@ -398,9 +398,9 @@ class DeterministicKernel:
     s_1 acts through Dγ on the first-order deviation caused at s_2).
 
     With the input inside a nonlinear activation (THEORY §3.4) the same formulas hold with
-    the channels replaced by letters ℓ (``index`` numbers them as
-    :attr:`symresp.kernels.Derivation.letters`) and γ_ℓ = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
-    every letter is a first-order operator; the series at order n sums words of weight n.
+    the channels replaced by monomials ν (``index`` numbers them as
+    :attr:`symresp.kernels.Derivation.monomials`) and γ_ν = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
+    every monomial is a first-order operator; the series at order n sums words of weight n.
 
     The integral, with r = s_1 + θ and e^{Jθ}x ⊗ e^{Jθ}y = e^{(J⊕J)θ}(x ⊗ y), is
     ``∇f X(τ_1) (C_{k_1} ⊗ e^{Jτ_2}C_{k_2})`` with X(τ) = ∫_0^τ e^{J(τ−θ)} B e^{(J⊕J)θ} dθ,
@@ -434,8 +434,8 @@ class DeterministicKernel:
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
         phi = sp.Matrix(net.drift)
-        if _has_letters(net):  # the input inside a nonlinear activation: letters, §3.4
-            gamma = letter_fields(net, letters_through(net.m, max(self.index)))
+        if _has_monomials(net):  # the input inside a nonlinear activation: monomials, §3.4
+            gamma = monomial_fields(net, monomials_through(net.m, max(self.index)))
         else:
             gamma = net.input_field
         f = sp.Matrix(net.readout)
@@ -490,7 +490,7 @@ class DeterministicKernel:
         return out.reshape(batch + (out.shape[-1],))
 
 
-def _has_letters(net: SRNN) -> bool:
+def _has_monomials(net: SRNN) -> bool:
     return net.input_site == "activation" and not net.is_linear
 
 
@@ -501,7 +501,7 @@ def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> Dete
     found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.
     """
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    top = 10 ** 6 if _has_letters(net) else net.m  # letters: any number (see letters_through)
+    top = 10 ** 6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
     if len(index) != order or any(not 0 <= k < top for k in index):
         raise ValueError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
                          f"got {list(index)}")

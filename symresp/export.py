@@ -186,12 +186,12 @@ def _export(net, order, taylor, *, name, truncation, parallel):
         "Functions (channels 1-based; values shaped (npoints, p) with p readout components):"]
     if der.local_terms:
         head[-1:] = [
-            "Input inside a nonlinear activation (THEORY §3.4): kernel indices are LETTERS",
+            "Input inside a nonlinear activation (THEORY §3.4): kernel indices are MONOMIALS",
             "(1-based), each a monomial u^l = prod_c u_c^m_c of weight q = sum_c m_c (list",
-            "LETTERS below: (q, (m_1..m_m))); a word of letters l_1..l_r is an r-fold time",
+            "MONOMIALS below: (q, (m_1..m_m))); a word of monomials l_1..l_r is an r-fold time",
             "integral of prod_j u^{l_j}(s_j) and enters the series at eps^(q_1 + ... + q_r).",
             "",
-            "Functions (letters 1-based; values shaped (npoints, p) with p readout components):"]
+            "Functions (monomials 1-based; values shaped (npoints, p) with p readout components):"]
     for n, idx in kernels:
         sig = "(lags)" if route != "samples" else "(lags, samples=None, coefficients=None)"
         head.append(f"    {kernel_function_name(n, idx)}{sig}: K^({n})_{{{','.join(str(k + 1) for k in idx)}}}, "
@@ -209,7 +209,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
              f"START = {start!r}", f"ORDER = {der.order}", f"TAYLOR = {der.P}",
              f"TRUNCATION = {truncation!r}", f"ROUTE = {route!r}", f"N_STATE = {net.n}",
              f"N_OUTPUTS = {net.p}",
-             f"LETTERS = {[(q, tuple(c)) for q, c in der.letters]!r}", "", "",
+             f"MONOMIALS = {[(q, tuple(c)) for q, c in der.monomials]!r}", "", "",
              "def _taylor(lags, powers, coeffs, factorials, nlags):",
              '    """sum_p coeffs[p] prod_j lags[:, j]**powers[p, j] / factorials[p]."""',
              "    lags = np.asarray(lags, dtype=np.float64)",

@@ -5,7 +5,7 @@
 
 where σ_r is the r-th column of σ (Σ = σσᵀ, and σ is constant so the
 second form equals the first).  With the input inside a nonlinear activation the
-input operators are the letters 𝓛_ℓ of THEORY §3.4 (see :class:`Generators`).  All act
+input operators are the 𝓛_ν of the input monomials u^ν of THEORY §3.4 (see :class:`Generators`).  All act
 on the elements of an algebra from
 :mod:`symresp.algebra`; with the ring algebra every iterate stays a polynomial
 in (h, auxiliaries).
@@ -22,12 +22,12 @@ from .activations import Z, _A
 from .algebra import RingAlgebra, make_algebra
 from .model import SRNN
 
-__all__ = ["Generators", "input_letters", "letters_through", "letter_fields", "letter_inputs"]
+__all__ = ["Generators", "input_monomials", "monomials_through", "monomial_fields", "monomial_inputs"]
 
 
-def input_letters(m: int, max_weight: int) -> list:
-    """The letters ℓ = (q, counts) of THEORY §3.4 with weight q ≤ ``max_weight``: every
-    monomial u^ℓ = Π_c u_c^{counts_c} of degree q in the m input channels, by weight, then
+def input_monomials(m: int, max_weight: int) -> list:
+    """The monomials ν = (q, counts) of THEORY §3.4 with weight q ≤ ``max_weight``: every
+    monomial u^ν = Π_c u_c^{counts_c} of degree q in the m input channels, by weight, then
     in reverse lexicographic order of counts (so weight 1 lists channels 1..m in order)."""
     out = []
     for q in range(1, max_weight + 1):
@@ -37,34 +37,34 @@ def input_letters(m: int, max_weight: int) -> list:
     return out
 
 
-def letters_through(m: int, index: int) -> list:
-    """The shortest :func:`input_letters` list that contains letter ``index`` (0-based);
-    lists for higher weights extend those for lower ones, so a letter's number is fixed."""
+def monomials_through(m: int, index: int) -> list:
+    """The shortest :func:`input_monomials` list that contains monomial ``index`` (0-based);
+    lists for higher weights extend those for lower ones, so a monomial's number is fixed."""
     weight = 1
-    while len(input_letters(m, weight)) <= index:
+    while len(input_monomials(m, weight)) <= index:
         weight += 1
-    return input_letters(m, weight)
+    return input_monomials(m, weight)
 
 
-def letter_inputs(U, letters):
-    """The letters' inputs u^ℓ = Π_c u_c^{m_c} at every row of U (npoints, m): (npoints, L)."""
+def monomial_inputs(U, monomials):
+    """The monomials' inputs u^ν = Π_c u_c^{m_c} at every row of U (npoints, m): (npoints, L)."""
     U = np.asarray(U, float).reshape(len(U), -1)
-    return np.column_stack([np.prod(U ** np.array(c), axis=1) for _, c in letters])
+    return np.column_stack([np.prod(U ** np.array(c), axis=1) for _, c in monomials])
 
 
-def _letter_weight(net: SRNN, j: int, counts) -> sp.Expr:
-    """Π_c C_jc^{m_c}/m_c!: unit j's share of (Cu)_j^q/q! that multiplies u^ℓ."""
+def _monomial_weight(net: SRNN, j: int, counts) -> sp.Expr:
+    """Π_c C_jc^{m_c}/m_c!: unit j's share of (Cu)_j^q/q! that multiplies u^ν."""
     return sp.Mul(*[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e)
                     for c, e in enumerate(counts)])
 
 
-def letter_fields(net: SRNN, letters) -> sp.Matrix:
-    """γ_ℓ(h) as SymPy expressions in h, one column per letter (q, counts):
-    γ_ℓ,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!  (THEORY §3.4)."""
+def monomial_fields(net: SRNN, monomials) -> sp.Matrix:
+    """γ_ν(h) as SymPy expressions in h, one column per monomial (q, counts):
+    γ_ν,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!  (THEORY §3.4)."""
     cols = []
-    for q, counts in letters:
+    for q, counts in monomials:
         dq = sp.diff(net.activation.expr, Z, q)
-        v = sp.Matrix([dq.subs(Z, zj) * _letter_weight(net, j, counts)
+        v = sp.Matrix([dq.subs(Z, zj) * _monomial_weight(net, j, counts)
                        for j, zj in enumerate(net.z)])
         cols.append(net.M * v)
     return sp.Matrix.hstack(*cols)
@@ -73,11 +73,11 @@ def letter_fields(net: SRNN, letters) -> sp.Matrix:
 class Generators:
     """𝓛₀ and 𝓛₁ᵏ of ``net`` acting on elements of ``algebra``.
 
-    ``letters`` lists the input operators: for an additive input (or a linear activation)
-    letter k is channel k, (1, e_k); with the input inside a nonlinear activation
-    (THEORY §3.4) the letters are (q, counts) for every monomial u^ℓ of the inputs of
-    degree q ≤ ``max_weight``, and ``L1(g, ℓ)`` applies 𝓛_ℓ g = Σ_i γ_ℓ,i ∂_i g, the
-    ε^q u^ℓ part of the perturbed drift.
+    ``monomials`` lists the input operators: for an additive input (or a linear activation)
+    monomial k is channel k, (1, e_k); with the input inside a nonlinear activation
+    (THEORY §3.4) they are (q, counts) for every monomial u^ν of the inputs of
+    degree q ≤ ``max_weight``, and ``L1(g, ν)`` applies 𝓛_ν g = Σ_i γ_ν,i ∂_i g, the
+    ε^q u^ν part of the perturbed drift.
     """
 
     def __init__(self, net: SRNN, algebra=None, chain_length: int = 1, max_weight: int = 1):
@@ -110,18 +110,18 @@ class Generators:
                 raise NotImplementedError(
                     "input inside the activation (THEORY §3.4) needs the ring algebra (readout "
                     "polynomial in h); simulate such networks instead (symresp simulate).")
-            self.letters = input_letters(net.m, max_weight)
-            self.gamma = [self._activation_letter(q, counts) for q, counts in self.letters]
+            self.monomials = input_monomials(net.m, max_weight)
+            self.gamma = [self._activation_monomial(q, counts) for q, counts in self.monomials]
         else:  # additive, or a linear activation (a(z + εCu) = z + εCu: coupling M C)
-            self.letters = [(1, tuple(int(c == k) for c in range(net.m))) for k in range(net.m)]
+            self.monomials = [(1, tuple(int(c == k) for c in range(net.m))) for k in range(net.m)]
             self.gamma = [[alg.lift(net.input_field[i, k]) for i in range(n)]
                           for k in range(net.m)]
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
 
-    def _activation_letter(self, q: int, counts: tuple) -> list:
-        """γ_ℓ for the letter ℓ = (q, counts) of THEORY §3.4:
-        γ_ℓ,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!,  so that
-        φ(h, εu) − φ(h, 0) = Σ_ℓ ε^q u^ℓ γ_ℓ with u^ℓ = Π_c u_c^{m_c}."""
+    def _activation_monomial(self, q: int, counts: tuple) -> list:
+        """γ_ν for the monomial ν = (q, counts) of THEORY §3.4:
+        γ_ν,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!,  so that
+        φ(h, εu) − φ(h, 0) = Σ_ν ε^q u^ν γ_ν with u^ν = Π_c u_c^{m_c}."""
         alg, net = self.algebra, self.net
         act = alg.activation
         rule = act.value
@@ -130,7 +130,7 @@ class Generators:
                 (sp.diff(rule, a) * d for a, d in zip(_A[:len(act.aux)], act.derivs)),
                 sp.Integer(0)))
         deriv = [alg._unit_poly(rule, j) for j in range(alg.n_units)]
-        weights = [_letter_weight(net, j, counts) for j in range(alg.n_units)]
+        weights = [_monomial_weight(net, j, counts) for j in range(alg.n_units)]
         out = []
         for i in range(net.n):
             v = alg.zero
@@ -197,7 +197,7 @@ class Generators:
         return out + inner * flint.fmpq(1, 2)
 
     def L1(self, g, k: int):
-        """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel, or letter: see ``letters``)."""
+        """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel, or monomial: see ``monomials``)."""
         if not 0 <= k < len(self.gamma):
             raise ValueError(f"channel index {k + 1} out of range 1..{len(self.gamma)}")
         return self.algebra.directional(g, self.gamma[k], self.Wgamma[k])

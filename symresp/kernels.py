@@ -62,24 +62,24 @@ class Derivation:
         return self.generators.algebra
 
     @property
-    def letters(self) -> list:
-        """The input operators (weight q, channel counts): channel k is letter k, (1, e_k),
+    def monomials(self) -> list:
+        """The input operators (weight q, channel counts): channel k is monomial k, (1, e_k),
         unless the input sits inside a nonlinear activation (THEORY §3.4)."""
-        return self.generators.letters
+        return self.generators.monomials
 
     @property
     def local_terms(self) -> bool:
-        """True when some letter has weight > 1 (input inside a nonlinear activation)."""
-        return any(q > 1 for q, _ in self.letters)
+        """True when some monomial has weight > 1 (input inside a nonlinear activation)."""
+        return any(q > 1 for q, _ in self.monomials)
 
     def weight(self, index) -> int:
-        """The power of ε that multiplies a word of letters: Σ_j q_{ℓ_j}."""
-        return sum(self.letters[k][0] for k in index)
+        """The power of ε that multiplies a word of monomials: Σ_j q_{ν_j}."""
+        return sum(self.monomials[k][0] for k in index)
 
     def indices(self, order: int):
-        """All words of ``order`` input operators (0-based channels, or letters: see
-        :attr:`letters`), of total weight ≤ the derivation's order."""
-        return [w for w in itertools.product(range(len(self.letters)), repeat=order)
+        """All words of ``order`` input operators (0-based channels, or monomials: see
+        :attr:`monomials`), of total weight ≤ the derivation's order."""
+        return [w for w in itertools.product(range(len(self.monomials)), repeat=order)
                 if self.weight(w) <= self.order]
 
     def terms(self, order: int, index) -> dict:
@@ -113,11 +113,11 @@ def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
     P = int(taylor)
     # derivative-chain activations need one derivative per first-order step and two per 𝓛₀
     max_L0 = P * (order + 1) if truncation == "box" else P
-    # letters of weight q (input inside the activation) use q more derivatives of a
+    # monomials of weight q (input inside the activation) use q more derivatives of a
     extra = order if net.input_site == "activation" else 0
     gens = Generators(net, chain_length=2 * max_L0 + order + 1 + extra,
                       max_weight=max(order, 1))
-    weights = [q for q, _ in gens.letters]
+    weights = [q for q, _ in gens.monomials]
     alg = gens.algebra
     f = [alg.lift(e) for e in net.readout]
     def remaining(ps):
@@ -266,8 +266,8 @@ def _expect(der: Derivation, elements: list, samples=None):
 def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKernel:
     """The Taylor kernel K⁽ⁿ⁾_k of THEORY §5 with coefficients c_{k,p} = μ₀[G_{k,p}].
 
-    ``index`` holds 0-based channels (letters when the input is inside a nonlinear
-    activation: :attr:`Derivation.letters`; ``order`` is then the word's length, the
+    ``index`` holds 0-based channels (monomials when the input is inside a nonlinear
+    activation: :attr:`Derivation.monomials`; ``order`` is then the word's length, the
     number of time integrals, and :meth:`Derivation.weight` its power of ε).
     ``samples`` (N×n stationary states) is needed at a stationary start unless the network
     is linear (exact Gaussian moments) or a 1-/2-D gradient network (Gibbs quadrature).
@@ -275,13 +275,13 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     if not 1 <= order <= der.order:
         raise ValueError(f"order: expected 1..{der.order} (derived up to {der.order}), got {order}")
     index = tuple(int(k) for k in index)
-    nl = len(der.letters)
-    what = "channel(s)" if not der.local_terms else "letter(s)"
+    nl = len(der.monomials)
+    what = "channel(s)" if not der.local_terms else "monomial(s)"
     if len(index) != order or any(not 0 <= k < nl for k in index):
         raise ValueError(f"index: expected {order} {what} in 1..{nl}, got "
                          f"{[k + 1 for k in index]}")
     if der.weight(index) > der.order:
-        raise ValueError(f"index: the letters {[k + 1 for k in index]} have weight "
+        raise ValueError(f"index: the monomials {[k + 1 for k in index]} have weight "
                          f"{der.weight(index)} > the derived order {der.order}")
     terms = der.terms(order, index)
     powers = sorted(terms)

@@ -635,11 +635,11 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
                 rf"\partial_{{{i + 1}}}\partial_{{{j + 1}}} g"
             terms.append(_term(c, d))
     gen_rows = _equation(r"\mathcal{L}_0\, g", terms, max_terms=10 ** 6, per_row=2, rows_only=True)
-    local = any(q > 1 for q, _ in gens.letters)
-    for k in range(len(gens.letters) if local else net.m):
+    local = any(q > 1 for q, _ in gens.monomials)
+    for k in range(len(gens.monomials) if local else net.m):
         t = []
         for i in range(net.n):
-            if local:  # γ_ℓ,i is a ring element (a⁽q⁾ in the auxiliaries)
+            if local:  # γ_ν,i is a ring element (a⁽q⁾ in the auxiliaries)
                 gt = names.element_terms(gens.gamma[k][i])
                 if not gt:
                     continue
@@ -661,27 +661,27 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
         gen_rows.extend(_equation(rf"\mathcal{{L}}_1^{{{k + 1}}}\, g", t, max_terms=10 ** 6,
                                   rows_only=True))
     if local:
-        out.append(_letters_text(gens.letters))
+        out.append(_monomials_text(gens.monomials))
     out.append(_align(gen_rows))
     return "\n".join(out) + "\n"
 
 
-def _letters_text(letters) -> str:
-    """The paragraph that explains letters (input inside a nonlinear activation)."""
+def _monomials_text(monomials) -> str:
+    """The paragraph that explains monomials (input inside a nonlinear activation)."""
     def mono(counts):
         return r"\,".join(f"u_{{{c + 1}}}" + (f"^{{{e}}}" if e > 1 else "")
                           for c, e in enumerate(counts) if e)
-    legend = "; ".join(rf"$\ell = {j + 1}$: $u^{{\ell}} = {mono(c)}$, weight {q}"
-                       for j, (q, c) in enumerate(letters))
+    legend = "; ".join(rf"$\nu = {j + 1}$: $u^{{\nu}} = {mono(c)}$, weight {q}"
+                       for j, (q, c) in enumerate(monomials))
     return (r"The input sits inside the activation, so $a(z_j + \varepsilon (Cu)_j) - a(z_j)"
             r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$ (THEORY \S3.4): "
-            r"every monomial $u^\ell = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
-            r"\emph{letter} with operator $\mathcal{L}_1^{\ell} g = \sum_i \gamma_{\ell i}\,"
-            r"\partial_i g$, $\gamma_{\ell i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
-            r"C_{jc}^{m_c}/m_c!$, and weight $q$. Below, kernel indices are letters, "
-            r"$u^{k_j}$ stands for $u^{\ell}$ with $\ell = k_j$, and the order-$n$ term of the "
-            r"series collects the words of total weight $n$ (one time integral per letter, so "
-            r"several powers of $u$ act at one instant: the local terms). Letters: "
+            r"every monomial $u^\nu = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
+            r"\emph{input operator} $\mathcal{L}_1^{\nu} g = \sum_i \gamma_{\nu i}\,"
+            r"\partial_i g$, $\gamma_{\nu i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
+            r"C_{jc}^{m_c}/m_c!$, and weight $q$. Below, kernel indices are monomials, "
+            r"$u^{k_j}$ stands for $u^{\nu}$ with $\nu = k_j$, and the order-$n$ term of the "
+            r"series collects the words of total weight $n$ (one time integral per monomial, so "
+            r"several powers of $u$ act at one instant: the local terms). Monomials: "
             + legend + ".")
 
 
@@ -913,8 +913,8 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
     out = [r"\section{Volterra series}"]
     lags = r"\tau_1 = t - s_1,\ \tau_j = s_{j-1} - s_j"
     out.append(rf"Up to order $N = {N}$ in the input amplitude $\varepsilon$:")
-    if der.local_terms:  # words of letters, grouped by weight (THEORY §3.4)
-        r, words, kern = "r", r"\ell_1 \dots \ell_r:\ q_{\ell_1} + \dots + q_{\ell_r} = n", r"\ell"
+    if der.local_terms:  # words of monomials, grouped by weight (THEORY §3.4)
+        r, words, kern = "r", r"\nu_1 \dots \nu_r:\ q_{\nu_1} + \dots + q_{\nu_r} = n", r"\nu"
     else:
         r, words, kern = "n", rf"k_1, \dots, k_n = 1}}^{{{net.m}", "k"
     args = rf"\tau_1, \dots, \tau_{r}" + ("" if der.start == "stationary" else rf", s_{r}")

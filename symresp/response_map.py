@@ -37,16 +37,16 @@ class ResponseFunctional:
     channels: int
     basis: str
     T: float | None
-    #: with the input inside a nonlinear activation (THEORY §3.4): the letters
+    #: with the input inside a nonlinear activation (THEORY §3.4): the monomials
     #: (weight, channel powers); the feature is then built on the path of the input
-    #: monomials u^ℓ, one channel per letter.  None: the channels are the inputs.
-    letters: list | None = None
+    #: monomials u^ν, one channel per monomial.  None: the channels are the inputs.
+    monomials: list | None = None
 
     def feature_input(self, u_vals) -> np.ndarray:
-        """The path the feature is built on: the inputs, or their monomials u^ℓ."""
-        from .generators import letter_inputs
+        """The path the feature is built on: the inputs, or their monomials u^ν."""
+        from .generators import monomial_inputs
         u_vals = np.asarray(u_vals, float)
-        return u_vals if self.letters is None else letter_inputs(u_vals, self.letters)
+        return u_vals if self.monomials is None else monomial_inputs(u_vals, self.monomials)
 
     def coefficients(self, eps: float) -> np.ndarray:
         """ℓ = Σ_n εⁿ ℓ_n, shaped (n_features, p)."""
@@ -76,7 +76,7 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     if order < 1:
         raise ValueError(f"order: expected ≥ 1, got {order}")
     der = derive(net, order, taylor, truncation=truncation)
-    m, start = len(der.letters), der.start
+    m, start = len(der.monomials), der.start
     kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
                for n in range(1, order + 1) for k in der.indices(n)}
     form = iterated_integral_form(kernels, start)
@@ -86,7 +86,7 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     idx = lambda pairs, q0: integral_feature_index(pairs, q0, channels=m, level=order, degree=Q)
     for n, terms in form.items():
         for (q0, pairs), c in terms.items():
-            # the power of ε: the word's length, or its weight for letters (THEORY §3.4)
+            # the power of ε: the word's length, or its weight for monomials (THEORY §3.4)
             by_order[der.weight(tuple(k for _, k in pairs)), idx(pairs, q0)] += c
     # V_0 on the empty word
     obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
@@ -102,7 +102,7 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     elif basis != "monomial":
         raise ValueError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
     return ResponseFunctional(by_order, order, Q, m, basis, T,
-                              letters=list(der.letters) if der.local_terms else None)
+                              monomials=list(der.monomials) if der.local_terms else None)
 
 
 def _to_legendre(by_order, m, level, Q, T):

@@ -638,8 +638,8 @@ class _Model:
         (in-activation site, the order-1 operator of THEORY §3.4; M = I, or Wᵀ in the
         Hopfield form)."""
         n, B = Hc.shape
-        if self.site_act and k >= self.m:  # a letter of weight ≥ 2 (see letter_field)
-            return self.letter_field(Hc, k)
+        if self.site_act and k >= self.m:  # a monomial of weight ≥ 2 (see monomial_field)
+            return self.monomial_field(Hc, k)
         if self.site_act:
             _preact(Hc, self.W, self.bv, np.zeros(n), Z)
             self.dact(Z, D)
@@ -650,14 +650,14 @@ class _Model:
         self.hook("coupling")(np.ascontiguousarray(Hc.T), G)
         return np.ascontiguousarray(G[:, k::self.m].T)
 
-    def letter_field(self, Hc, k):
-        """γ_ℓ(h) per path (n, B) for letter k of :func:`symresp.generators.letters_through`
-        (THEORY §3.4, :func:`symresp.generators.letter_fields`).  Evaluated only at kick
+    def monomial_field(self, Hc, k):
+        """γ_ν(h) per path (n, B) for monomial k of :func:`symresp.generators.monomials_through`
+        (THEORY §3.4, :func:`symresp.generators.monomial_fields`).  Evaluated only at kick
         times, so a numpy function of the SymPy expressions is fast enough."""
-        key = ("letter", k)
+        key = ("monomial", k)
         if key not in self._hooks:
-            from .generators import letter_fields, letters_through
-            field = letter_fields(self.net, [letters_through(self.m, k)[k]])
+            from .generators import monomial_fields, monomials_through
+            field = monomial_fields(self.net, [monomials_through(self.m, k)[k]])
             self._hooks[key] = sp.lambdify([list(self.net.h)], list(field), "numpy")
         B = Hc.shape[1]
         return np.array([np.broadcast_to(np.asarray(v, float), (B,))
@@ -1217,10 +1217,10 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     exact sampling, s_{j−1} = s_j + τ_j, t = s_1 + τ_1) or (L, n + 1) for the point start
     (τ_1..τ_n, s_n), 1-D for order 1.  Lags are rounded to multiples of ``dt`` (the
     rounded lags are returned).  ``index``: n channels, 0-based (k_j belongs to s_j).
-    With ``input_site = "activation"`` (nonlinear activation) ``index`` holds letters of
-    THEORY §3.4 numbered as :attr:`symresp.kernels.Derivation.letters` (0..m−1 are the
-    channels, then u_1², u_1u_2, … by weight) and the kick direction of letter ℓ = (q, m)
-    is ``γ_ℓ = M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!)``: every letter is a first-order
+    With ``input_site = "activation"`` (nonlinear activation) ``index`` holds monomials of
+    THEORY §3.4 numbered as :attr:`symresp.kernels.Derivation.monomials` (0..m−1 are the
+    channels, then u_1², u_1u_2, … by weight) and the kick direction of monomial ν = (q, m)
+    is ``γ_ν = M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!)``: every monomial is a first-order
     operator, so kicked copies estimate the kernel of any word; the series at order n sums
     the words of weight n (:func:`symresp.predict`).
     Lag tuples sharing (τ_2, …) are estimated in one run with outputs at every τ_1.
@@ -1234,8 +1234,8 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     _check_common(dt, paths)
     mod = _model(net)
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
-    letters = mod.site_act and not net.is_linear
-    if len(index) != order or any(k < 0 or (k >= mod.m and not letters) for k in index):
+    monomials = mod.site_act and not net.is_linear
+    if len(index) != order or any(k < 0 or (k >= mod.m and not monomials) for k in index):
         raise ValueError(f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
                          f"got {list(index)}.")
     start_kind = start or net.start

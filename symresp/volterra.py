@@ -54,8 +54,8 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
     start : "stationary" or "point" (decides the lag tuple, THEORY §3.1).
     q : Gauss–Legendre nodes per simplex dimension.
     weight : the power of ε of a channel tuple (default: its length).  With the input
-        inside an activation the "channels" are the letters u^ℓ of THEORY §3.4 and a
-        word's weight is Σ q_ℓ (see :meth:`symresp.kernels.Derivation.weight`).
+        inside an activation the "channels" are the monomials u^ν of THEORY §3.4 and a
+        word's weight is Σ q_ν (see :meth:`symresp.kernels.Derivation.weight`).
 
     Returns an array shaped (order, len(t_grid), p): the terms by power of ε.
     """
@@ -128,13 +128,13 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
         vals, _ = _expect(der, [g for _, gs in obs for g in gs])
         coeff = vals.reshape(len(obs), net.p)
         v0 = sum(coeff[i] * t_grid[:, None] ** p[0] / factorial(p[0]) for i, (p, _) in enumerate(obs))
-    letters = der.letters
+    monomials = der.monomials
 
-    def u_letters(times):
-        """The letters' inputs u^ℓ (the channels themselves for an additive input)."""
-        from .generators import letter_inputs
-        return letter_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
-                             letters)
+    def u_monomials(times):
+        """The monomials' inputs u^ν (the channels themselves for an additive input)."""
+        from .generators import monomial_inputs
+        return monomial_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
+                             monomials)
 
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
@@ -142,14 +142,14 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
             uf = np.asarray(u(fine), float).reshape(len(fine), net.m)
             terms = volterra_linear_exact(net, uf, fine, order)[:, ::stride]
         else:
-            terms = volterra_recursion(kernels, u_letters(fine), fine, order, start,
+            terms = volterra_recursion(kernels, u_monomials(fine), fine, order, start,
                                        weight=der.weight)[:, ::stride]
     else:
         bar = None
         if not quiet:
             from tqdm import tqdm
             bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False, delay=2)
-        terms = volterra_quadrature(kernels, u_letters, t_grid, order, len(letters), start, q=q,
+        terms = volterra_quadrature(kernels, u_monomials, t_grid, order, len(monomials), start, q=q,
                                     progress=bar, weight=der.weight)
         if bar is not None:
             bar.close()

@@ -1,4 +1,4 @@
-"""Input inside a nonlinear activation (THEORY §3.4): letters, local terms, predictions.
+"""Input inside a nonlinear activation (THEORY §3.4): monomials, local terms, predictions.
 
 Oracle: with σ = 0 and a point start the network is the ODE
 h' = −Γh + a(Wh + b + εCu(t)), solved here by scipy (DOP853, rtol 1e-13) for
@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 
 import symresp
 from symresp.cli import main as cli_main
-from symresp.generators import input_letters
+from symresp.generators import input_monomials
 from symresp.kernels import derive, taylor_kernel
 from symresp.volterra import _quiet, _refined, predict, volterra_recursion
 
@@ -57,12 +57,12 @@ def oracle():
     return y0, v1, v2
 
 
-def test_letters_are_the_input_monomials():
-    assert input_letters(1, 3) == [(1, (1,)), (2, (2,)), (3, (3,))]
-    assert input_letters(2, 2) == [(1, (1, 0)), (1, (0, 1)), (2, (2, 0)), (2, (1, 1)), (2, (0, 2))]
+def test_monomials_enumerate_the_inputs():
+    assert input_monomials(1, 3) == [(1, (1,)), (2, (2,)), (3, (3,))]
+    assert input_monomials(2, 2) == [(1, (1, 0)), (1, (0, 1)), (2, (2, 0)), (2, (1, 1)), (2, (0, 2))]
     der = derive(_net(), 2, 1)
-    assert der.local_terms and der.letters == input_letters(2, 2)
-    # words: every letter alone, and pairs of weight-1 letters (weight 2 ≤ order)
+    assert der.local_terms and der.monomials == input_monomials(2, 2)
+    # words: every monomial alone, and pairs of weight-1 monomials (weight 2 ≤ order)
     assert der.indices(1) == [(k,) for k in range(5)]
     assert der.indices(2) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert [der.weight(w) for w in der.indices(1)] == [1, 1, 2, 2, 2]
@@ -80,7 +80,7 @@ def test_series_matches_the_ode_to_second_order(oracle, via):
 
 
 def test_local_terms_are_large_here(oracle):
-    # the one-integral (local) part of V_2, with the letters' inputs u1², u1·u2, u2²
+    # the one-integral (local) part of V_2, with the monomials' inputs u1², u1·u2, u2²
     der = derive(_net(), 2, 10)
     local = {(1, (k,)): _quiet(taylor_kernel(der, 1, (k,))) for k in (2, 3, 4)}
     fine, stride = _refined(T, 20000)
@@ -88,7 +88,7 @@ def test_local_terms_are_large_here(oracle):
     U = np.column_stack([u[:, 0], u[:, 1], u[:, 0] ** 2, u[:, 0] * u[:, 1], u[:, 1] ** 2])
     part = volterra_recursion(local, U, fine, 2, "point", weight=der.weight)[1, ::stride, 0]
     assert np.abs(part).max() > 0.1  # 10⁶ × the tolerance of the test above
-    # with the cross letter weighted as u1·u2/2 instead of u1·u2 the series would miss by
+    # with the cross monomial weighted as u1·u2/2 instead of u1·u2 the series would miss by
     # |part of the cross term|/2
     cross = volterra_recursion({(1, (3,)): local[(1, (3,))]}, U, fine, 2, "point",
                                weight=der.weight)[1, ::stride, 0]
@@ -98,7 +98,7 @@ def test_local_terms_are_large_here(oracle):
 @pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
 @pytest.mark.parametrize("start", ["point", "stationary"])
 def test_noisy_network_passes_the_monte_carlo_check(start):
-    # σ > 0: the same letters with the noise part of 𝓛₀; series vs simulation inside the
+    # σ > 0: the same monomials with the noise part of 𝓛₀; series vs simulation inside the
     # computed budget (statistics, time step, next order, lag truncation).  ε = 0.2: the
     # budget's tail term 2|ε³V₃| presumes a geometric decay, and with |Cu| up to 2.3 the
     # ε⁴V₄ term is comparable at ε = 0.4 (measured: ±ε Monte Carlo at ε = 0.2, 0.1, 0.05
@@ -117,20 +117,20 @@ def test_cli(tmp_path, capsys):
     assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--json",
                      "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["letters"] == [{"weight": 1, "channel_powers": [1]},
+    assert out["monomials"] == [{"weight": 1, "channel_powers": [1]},
                               {"weight": 2, "channel_powers": [2]}]
     assert {c["weight"] for c in out["coefficients"] if c["order"] == 1} == {1, 2}
-    # the LaTeX document explains the letters and prints 𝓛₁^ℓ for each; it compiles
+    # the LaTeX document explains the monomials and prints 𝓛₁^ν for each; it compiles
     tex = tmp_path / "x.tex"
     assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--latex",
                      str(tex), "--quiet"]) == 0
     text = tex.read_text()
-    assert r"\emph{letter}" in text and r"\mathcal{L}_1^{2}\, g" in text
-    assert r"q_{\ell_1} + \dots + q_{\ell_r} = n" in text
+    assert r"\emph{input operator}" in text and r"\mathcal{L}_1^{2}\, g" in text
+    assert r"q_{\nu_1} + \dots + q_{\nu_r} = n" in text
     if shutil.which("pdflatex"):
         from symresp.latex import compile_latex
         assert compile_latex(text, tmp_path / "x.pdf").exists()
-    # the standalone export names the letters; its weight-2 letter kernel is the library's
+    # the standalone export names the monomials; its weight-2 monomial kernel is the library's
     assert cli_main(["codegen", str(spec), "--order", "2", "--taylor", "2", "-o",
                      str(tmp_path / "mod"), "--name", "act_kernels"]) == 0
     capsys.readouterr()
@@ -139,7 +139,7 @@ def test_cli(tmp_path, capsys):
     modspec = importlib.util.spec_from_file_location("act_kernels", path)
     mod = importlib.util.module_from_spec(modspec)
     modspec.loader.exec_module(mod)
-    assert mod.LETTERS == [(1, (1,)), (2, (2,))]
+    assert mod.MONOMIALS == [(1, (1,)), (2, (2,))]
     lags = np.array([[0.1, 0.2], [0.3, 0.05]])
     from symresp import load_spec
     ref = taylor_kernel(derive(load_spec(spec), 2, 2), 1, (1,))(lags, warn=False)
@@ -159,7 +159,7 @@ def test_linear_activation_has_no_local_terms():
 
 
 def test_conjugate_observable_uses_the_input_field():
-    # THEORY §3.2 with γ_k = a'(z) C_k (the first-order letter): the correlation form equals
+    # THEORY §3.2 with γ_k = a'(z) C_k (the first-order monomial): the correlation form equals
     # the operator form; Gibbs quadrature of the 1-D density (~1e-15 relative) on both sides
     from symresp.kernels import fdt_kernel
     net = symresp.SRNN.create(n=1, activation="tanh", W=[["0.8"]], b=["0.3"], C=[["1.5"]],
@@ -169,15 +169,15 @@ def test_conjugate_observable_uses_the_input_field():
                                rtol=1e-11, atol=1e-13)
 
 
-def test_response_feature_map_on_the_letter_path():
-    # THEORY §6 with letters: E[y_t] ≈ ⟨ℓ, R_t(ũ)⟩ for the path ũ of input monomials u^ℓ;
+def test_response_feature_map_on_the_monomial_path():
+    # THEORY §6 with monomials: E[y_t] ≈ ⟨ℓ, R_t(ũ)⟩ for the path ũ of input monomials u^ν;
     # the feature is built by trapezoids and a piecewise-linear signature, so it agrees with
     # the series at O(dt²): the gap must fall by ~4 per halving (a wrong coefficient or weight
     # would leave an O(1) floor)
     from symresp.response_map import predict_via_features, response_functional
     net = _net()
     F = response_functional(net, 2, 6)
-    assert F.letters == input_letters(2, 2) and F.channels == 5
+    assert F.monomials == input_monomials(2, 2) and F.channels == 5
     gaps = []
     for M in (100, 200, 400):
         t = np.linspace(0, 0.5, M + 1)
@@ -211,8 +211,8 @@ def test_kicked_mc_kernel_in_the_hopfield_form():
     assert np.all(budget < 0.01)  # tight enough that the missing M (a 14× error) fails
 
 
-def test_cli_kernel_takes_letters(tmp_path, capsys):
-    # letters numbered as in derive --json; the kernel of letter 2 (u², weight 2) is the
+def test_cli_kernel_takes_monomials(tmp_path, capsys):
+    # monomials numbered as in derive --json; the kernel of monomial 2 (u², weight 2) is the
     # library's taylor_kernel on a derivation of order 2
     spec = tmp_path / "act.toml"
     spec.write_text('[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
@@ -231,8 +231,8 @@ def test_cli_kernel_takes_letters(tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
-def test_kicked_mc_kernels_of_letters():
-    # every letter is a first-order operator, so kicked copies along γ_ℓ estimate the kernel
+def test_kicked_mc_kernels_of_monomials():
+    # every monomial is a first-order operator, so kicked copies along γ_ν estimate the kernel
     # of any word; vs Taylor kernels (Gibbs quadrature, 1-D stationary start).  Budget as in
     # test_kicked_mc_kernel_in_the_hopfield_form, z = 4 over the 4 comparisons.
     net = _net("0.4", "stationary")
@@ -259,11 +259,11 @@ def test_kicked_mc_kernels_of_letters():
 # at a fixed point many coefficients vanish (φ(h*) = 0), so their relative cancellation
 # ratio is large while their absolute error stays ~1e-15: the test's tolerance is absolute
 @pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
-def test_deterministic_kernels_of_letters():
-    # THEORY §4.2 with letters (Van Loan exponentials, exact) vs the Taylor kernels of the
+def test_deterministic_kernels_of_monomials():
+    # THEORY §4.2 with monomials (Van Loan exponentials, exact) vs the Taylor kernels of the
     # noiseless network started at the same fixed point (P = 8 at lag sums ≤ 0.4: the
     # remainder is ~0.4⁹/9! ≈ 7e-10 times coefficients of order one, and h* is a root of φ
-    # to ~1e-15): every letter of weight ≤ 2 alone, and two-letter words
+    # to ~1e-15): every monomial of weight ≤ 2 alone, and two-monomial words
     base = dict(n=2, m=2, activation="tanh", Gamma=1, W=[["0.5", "0.8"], ["-0.6", "0.3"]],
                 b=["0.2", "-0.1"], C=[["1.0", "0.3"], ["0.5", "-0.4"]], V=[[1, 0]],
                 input_site="activation")
