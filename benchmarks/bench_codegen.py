@@ -58,8 +58,8 @@ sys.path.insert(0, HERE)
 
 def setup(P: int, npoints: int, seed: int = 0):
     from bench_derive import make_net
-    from symresp.expectation import Evaluator, element_expr
-    from symresp.kernels import derive
+    from symresp.expectation.evaluator import Evaluator, element_expr
+    from symresp.symbolic.recursion import derive
 
     net = make_net(4)
     t0 = time.perf_counter()
@@ -89,7 +89,7 @@ def _best(fn, reps=2):
 def _max_rel_vs_numpy(s, values, npts=200):
     """Largest difference from the numpy route on the first points, relative to each
     observable's largest value there (float64 both: summation order only)."""
-    from symresp.expectation import Evaluator
+    from symresp.expectation.evaluator import Evaluator
     ref = Evaluator(s["alg"], codegen=False)._call_numpy(s["els"], s["X"][:npts], 2_000_000)
     scale = np.abs(ref).max(axis=0)
     scale[scale == 0] = 1
@@ -98,8 +98,8 @@ def _max_rel_vs_numpy(s, values, npts=200):
 
 def phase_trie(a):
     """symresp's route; run with an empty NUMBA_CACHE_DIR so the first call compiles."""
-    from symresp import codegen
-    from symresp.polyset import PolynomialSet
+    from symresp.codegen import modules as codegen
+    from symresp.codegen.polyset import PolynomialSet
 
     s = setup(a.P, a.points)
     t0 = time.perf_counter()
@@ -122,7 +122,7 @@ def phase_trie(a):
 
 
 def phase_straight(a):
-    from symresp import codegen
+    from symresp.codegen import modules as codegen
 
     s = setup(a.P, a.points)
     cache = a.cache_dir or tempfile.mkdtemp(prefix="bench_codegen_")
@@ -143,7 +143,7 @@ def phase_straight(a):
 def phase_export(a):
     """``symresp codegen`` for the 4-D network (the CLI's export), into a.module_dir."""
     from bench_derive import make_net
-    from symresp.export import export_module
+    from symresp.report.export import export_module
 
     t0 = time.perf_counter()
     path = export_module(make_net(4), 2, a.P, a.module_dir, name="bench_kernels")
@@ -242,8 +242,9 @@ def phase_njit(a):
 
 def phase_volterra(a):
     from symresp import load_spec, stationary_samples
-    from symresp.kernels import derive, taylor_kernel
-    from symresp.volterra import _quiet, predict, volterra_quadrature, volterra_recursion
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import taylor_kernel
+    from symresp.series.volterra import _quiet, predict, volterra_quadrature, volterra_recursion
 
     net = load_spec(os.path.join(ROOT, "derivations", "tanh_2d.toml"))
     samples = stationary_samples(net, 20000, seed=1, quiet=True)
@@ -279,8 +280,8 @@ def phase_expectation(a):
     """Item 2: the stationary expectation of the order-2, P = 4 coefficient set of the 2-D
     tanh network over 10⁶ samples, numpy route vs generated code (Evaluator 'auto')."""
     from symresp import load_spec, stationary_samples
-    from symresp.expectation import Evaluator
-    from symresp.kernels import derive
+    from symresp.expectation.evaluator import Evaluator
+    from symresp.symbolic.recursion import derive
 
     net = load_spec(os.path.join(ROOT, "derivations", "tanh_2d.toml"))
     der = derive(net, 2, 4)
@@ -306,8 +307,8 @@ def phase_accuracy(a):
     """Item 5: float64 vs the 50-digit route on random points for derive(4-D tanh, 2, P)."""
     import warnings
     from bench_derive import make_net
-    from symresp.expectation import Evaluator
-    from symresp.kernels import derive
+    from symresp.expectation.evaluator import Evaluator
+    from symresp.symbolic.recursion import derive
 
     net = make_net(4)
     t0 = time.perf_counter()
@@ -315,7 +316,7 @@ def phase_accuracy(a):
     t_derive = time.perf_counter() - t0
     els = [g for gs in der.observables.values() for g in gs]
     out = dict(P=a.P, t_derive=t_derive, n_terms=der.n_terms())
-    from symresp.polyset import PolynomialSet
+    from symresp.codegen.polyset import PolynomialSet
     trie = PolynomialSet.from_ring(der.algebra, els)
     for scale in (0.6, 3.0):
         H = np.random.default_rng(5).normal(scale=scale, size=(a.acc_points, net.n))

@@ -56,7 +56,7 @@ DERIVE_KEY = f"D{DERIVE_ORDER},{DERIVE_P}"
 # --------------------------------------------------------------------------- network
 def make_net(n: int, seed: int = 0):
     """Seeded tanh network with exact two-decimal parameters."""
-    from symresp.model import SRNN
+    from symresp.model.network import SRNN
 
     rng = np.random.default_rng(seed + 1000 * n)
     W = rng.normal(size=(n, n))
@@ -129,7 +129,7 @@ def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q):
     net = make_net(n)
     if task == "L0":
         if route == "ring":
-            from symresp.generators import Generators
+            from symresp.symbolic.generators import Generators
 
             G = Generators(net)
             g = G.algebra.lift(net.readout[0])
@@ -149,7 +149,7 @@ def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q):
     else:  # order-2, P = 6 coefficient set
         q.put(("start", DERIVE_KEY, 0.0))
         if route == "ring":
-            from symresp.kernels import derive
+            from symresp.symbolic.recursion import derive
 
             t0 = time.perf_counter()
             der = derive(net, DERIVE_ORDER, DERIVE_P)

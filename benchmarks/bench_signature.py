@@ -37,8 +37,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     import numba
-    from symresp.signature import signature
-    from symresp.kernel_machine import gram_matrix
+    from symresp.features.signatures import signature
+    from symresp.features.estimators import gram_matrix
 
     if args.threads:
         numba.set_num_threads(args.threads)

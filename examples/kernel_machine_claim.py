@@ -55,10 +55,10 @@ import numpy as np
 from scipy.optimize import fsolve
 
 import symresp
-from symresp.features import response_feature
-from symresp.kernel_machine import ResponseFeatureRegressor
-from symresp.response_map import response_functional
-from symresp.simulate import simulate
+from symresp.features.response_features import response_feature
+from symresp.features.estimators import ResponseFeatureRegressor
+from symresp.series.response_map import response_functional
+from symresp.montecarlo.engine import simulate
 
 
 # --------------------------------------------------------------------------- network, inputs

@@ -28,8 +28,9 @@ import warnings
 import numpy as np
 
 import symresp
-from symresp.kernels import derive, taylor_kernel
-from symresp.volterra import _quiet, _refined, volterra_recursion
+from symresp.symbolic.recursion import derive
+from symresp.kernels.taylor import taylor_kernel
+from symresp.series.volterra import _quiet, _refined, volterra_recursion
 
 
 def main():

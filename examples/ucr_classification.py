@@ -51,8 +51,8 @@ import warnings
 import numpy as np
 
 import symresp
-from symresp.kernel_machine import ResponseFeatureClassifier
-from symresp.simulate import simulate
+from symresp.features.estimators import ResponseFeatureClassifier
+from symresp.montecarlo.engine import simulate
 
 DATASETS = ("GunPoint", "BasicMotions", "JapaneseVowels")
 

@@ -1,76 +1,90 @@
 """symresp: symbolic-numeric response theory of stochastic recurrent neural networks.
 
-The mathematics and notation follow THEORY.md.  Submodules are imported on first
-use (numba and scipy are slow to import), so ``import symresp`` stays cheap.
+The package is layered along the data flow; each subpackage imports only those
+before it::
+
+    model ─► symbolic ─► expectation ─► kernels ─► series
+    (SRNN,    (ring,      (start laws)   (one Kernel   (Volterra terms,
+     specs,    generators,              interface,    predict, check,
+     inputs)   recursion)               routes)       response map)
+
+    codegen (printer, cache, polynomial sets) · montecarlo (engine, estimators)
+    features (signatures, response features, estimators) · report (LaTeX, export)
+    cli (argument parsing and printing only)
+
+The public names below are loaded on first use: ``import symresp`` imports
+neither numba nor scipy, and the symbolic path (specs, derivation, exact and
+Taylor kernels, LaTeX) never loads numba.
 """
 from importlib import import_module
 
-from .model import SRNN, SpecError, load_spec, h_symbols
-from .activations import KNOWN_ACTIVATIONS, get_activation
-from .simulate import kernel_mc, response, stationary_samples
-from .signature import sig_dim
-from .check import CheckResult, eps_sweep
-from . import check, signature, simulate
-
-
-def _callable_module(module, function: str):
-    """Let ``symresp.simulate(...)`` call the function while ``symresp.simulate`` stays the module.
-
-    A function and its module share a name here (simulate, check, signature); whichever the
-    package attribute held, one import style would break (``import symresp.simulate as m``
-    resolves the package attribute).  A module whose class has ``__call__`` serves both.
-    """
-    target = getattr(module, function)
-
-    class CallableModule(type(module)):
-        def __call__(self, *args, **kwargs):
-            return target(*args, **kwargs)
-
-    CallableModule.__name__ = CallableModule.__qualname__ = f"{function}_module"
-    CallableModule.__doc__ = target.__doc__
-    module.__class__ = CallableModule
-
-
-_callable_module(simulate, "simulate")
-_callable_module(check, "check")
-_callable_module(signature, "signature")
-
 __version__ = "0.1.0"
 
-# public name -> submodule that defines it
-_LAZY = {
-    "Generators": "generators",
-    "Derivation": "kernels", "TaylorKernel": "kernels", "derive": "kernels",
-    "taylor_kernel": "kernels", "stationary_mean": "kernels", "fdt_kernel": "kernels",
-    "conjugate_observable": "expectation", "gaussian_stationary": "expectation",
-    "exact_kernel": "exact", "has_exact": "exact", "deterministic_kernel": "exact",
-    "find_fixed_point": "exact",
-    "latex_document": "latex", "write_latex": "latex",
-    "parse_input": "inputs", "sample_input": "inputs",
-    "predict": "volterra", "volterra_quadrature": "volterra", "volterra_recursion": "volterra",
-    "volterra_linear_exact": "volterra", "iterated_integral_form": "volterra",
-    "response_functional": "response_map", "predict_via_features": "response_map",
-    "ResponseFunctional": "response_map",
-    "response_feature": "features", "ResponseFeature": "features", "feature_index": "features",
-    "integral_feature_index": "features", "feature_words": "features",
-    "response_letters": "features", "basis_matrix": "features", "support_path": "features",
-    "features_json": "features",
-    "ResponseFeatureRegressor": "kernel_machine", "ResponseFeatureClassifier": "kernel_machine",
-    "gram_matrix": "kernel_machine", "response_feature_matrix": "kernel_machine",
-    "component_weights": "kernel_machine",
-    "points_function": "codegen", "scalar_function": "codegen", "vector_function": "codegen",
-    "function_source": "codegen", "CodegenError": "codegen",
-    "PolynomialSet": "polyset", "export_module": "export",
-    "logsignature": "logsig", "logsig_dim": "logsig", "lyndon_words": "logsig",
+# public name -> module that defines it (one place; `help(symresp.name)` shows the real object)
+_PUBLIC = {
+    # model
+    "SRNN": "symresp.model.network", "h_symbols": "symresp.model.network",
+    "load_spec": "symresp.model.spec", "spec_from_dict": "symresp.model.spec",
+    "KNOWN_ACTIVATIONS": "symresp.model.activations", "get_activation": "symresp.model.activations",
+    "parse_input": "symresp.model.inputs", "sample_input": "symresp.model.inputs",
+    # errors
+    "SymrespError": "symresp.errors", "SpecError": "symresp.errors", "ArgumentError": "symresp.errors",
+    "InputError": "symresp.errors", "UnsupportedError": "symresp.errors",
+    "DivergenceError": "symresp.errors", "CodegenError": "symresp.errors",
+    "LatexError": "symresp.errors",
+    # derivation
+    "Generators": "symresp.symbolic.generators",
+    "Derivation": "symresp.symbolic.recursion", "derive": "symresp.symbolic.recursion",
+    # expectation
+    "conjugate_observable": "symresp.expectation.evaluator",
+    "gaussian_stationary": "symresp.expectation.evaluator",
+    # kernels
+    "TaylorKernel": "symresp.kernels.taylor", "taylor_kernel": "symresp.kernels.taylor",
+    "stationary_mean": "symresp.kernels.taylor", "fdt_kernel": "symresp.kernels.taylor",
+    "exact_kernel": "symresp.kernels.exact", "has_exact": "symresp.kernels.exact",
+    "deterministic_kernel": "symresp.kernels.deterministic",
+    "find_fixed_point": "symresp.kernels.deterministic",
+    # Monte Carlo
+    "simulate": "symresp.montecarlo.engine", "response": "symresp.montecarlo.engine",
+    "kernel_mc": "symresp.montecarlo.engine", "stationary_samples": "symresp.montecarlo.engine",
+    # series and checks
+    "predict": "symresp.series.volterra", "volterra_quadrature": "symresp.series.volterra",
+    "volterra_recursion": "symresp.series.volterra", "volterra_linear_exact": "symresp.series.volterra",
+    "iterated_integral_form": "symresp.series.volterra",
+    "response_functional": "symresp.series.response_map",
+    "predict_via_features": "symresp.series.response_map",
+    "ResponseFunctional": "symresp.series.response_map",
+    "check": "symresp.series.comparison", "eps_sweep": "symresp.series.comparison",
+    "CheckResult": "symresp.series.comparison",
+    # features and estimators
+    "signature": "symresp.features.signatures", "sig_dim": "symresp.features.signatures",
+    "logsignature": "symresp.features.logsignatures", "logsig_dim": "symresp.features.logsignatures",
+    "lyndon_words": "symresp.features.logsignatures",
+    "response_feature": "symresp.features.response_features",
+    "ResponseFeature": "symresp.features.response_features",
+    "feature_index": "symresp.features.response_features",
+    "integral_feature_index": "symresp.features.response_features",
+    "feature_words": "symresp.features.response_features",
+    "response_letters": "symresp.features.response_features",
+    "basis_matrix": "symresp.features.response_features",
+    "support_path": "symresp.features.response_features",
+    "ResponseFeatureRegressor": "symresp.features.estimators",
+    "ResponseFeatureClassifier": "symresp.features.estimators",
+    "gram_matrix": "symresp.features.estimators",
+    "response_feature_matrix": "symresp.features.estimators",
+    "component_weights": "symresp.features.estimators",
+    # code generation and report
+    "points_function": "symresp.codegen.modules", "function_source": "symresp.codegen.modules",
+    "PolynomialSet": "symresp.codegen.polyset", "export_module": "symresp.report.export",
+    "latex_document": "symresp.report.latex", "write_latex": "symresp.report.latex",
 }
 
-__all__ = ["SRNN", "SpecError", "load_spec", "h_symbols", "KNOWN_ACTIVATIONS", "get_activation",
-           "simulate", "response", "kernel_mc", "stationary_samples", "signature", "sig_dim", "check", "eps_sweep", "CheckResult", "__version__", *_LAZY]
+__all__ = ["__version__", *_PUBLIC]
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'symresp' has no attribute {name!r}")

@@ -5,18 +5,21 @@ Exit codes: 0 success, 2 bad input (message on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
 
+from symresp import __version__, strict_json
+from symresp.errors import SymrespError
+
 __all__ = ["main"]
 
 
-class UsageError(Exception):
-    """A user mistake: reported on stderr with exit code 2."""
+class UsageError(SymrespError):
+    """A mistake on the command line: reported on stderr with exit code 2."""
 
 
 def _parse_index(text: str, order: int, m: int) -> tuple[int, ...]:
@@ -48,7 +51,7 @@ def _parse_lags(text: str, nlags: int, start: str) -> np.ndarray:
 
 
 def _load(spec: str, args=None, **kw):
-    from .model import load_spec
+    from symresp.model.spec import load_spec
     if args is not None and getattr(args, "start", None):
         kw["start"] = args.start
     return load_spec(spec, **kw)
@@ -68,8 +71,9 @@ def _positive_int(name, minimum: int = 0):
 
 # ---------------------------------------------------------------------- derive
 def cmd_derive(args) -> dict:
-    from .kernels import derive, taylor_kernel, stationary_mean
-    from .expectation import conjugate_observable
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import taylor_kernel, stationary_mean
+    from symresp.expectation.evaluator import conjugate_observable
 
     net = _load(args.spec, args)
     t0 = time.perf_counter()
@@ -118,7 +122,7 @@ def cmd_derive(args) -> dict:
     if note:
         out["note"] = note
     if args.latex:
-        from .latex import write_latex
+        from symresp.report.latex import write_latex
         path = write_latex(der, args.latex, kernels=kernels or None)
         out["latex"] = str(path)
     return out
@@ -126,7 +130,7 @@ def cmd_derive(args) -> dict:
 
 def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
-    from .expectation import expectation_method
+    from symresp.expectation.evaluator import expectation_method
     if start != "stationary":
         return None
     try:
@@ -137,7 +141,7 @@ def _samples_for(net, start, args, default=0):
     n_samples = getattr(args, "samples", None) or default
     if not n_samples:
         return None
-    from .simulate import stationary_samples
+    from symresp.montecarlo.engine import stationary_samples
     return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
 
 
@@ -161,7 +165,7 @@ def _monomial_index(net, text: str, order: int):
     """--index for a network with the input inside a nonlinear activation: monomials
     (THEORY §3.4) numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
-    from .generators import monomials_through
+    from symresp.symbolic.generators import monomials_through
     idx = _parse_index(text, order, 10 ** 6)
     monomials = monomials_through(net.m, max(idx))
     return idx, monomials, sum(monomials[k][0] for k in idx)
@@ -182,7 +186,8 @@ def cmd_kernel(args) -> dict:
     out = {"order": args.order, "index": [k + 1 for k in index], "method": args.method,
            "lags": lags.tolist()}
     if args.method == "taylor":
-        from .kernels import derive, taylor_kernel
+        from symresp.symbolic.recursion import derive
+        from symresp.kernels.taylor import taylor_kernel
         der = derive(net, weight, args.taylor)
         samples = _samples_for(net, start, args)
         try:
@@ -200,14 +205,14 @@ def cmd_kernel(args) -> dict:
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
     elif args.method == "exact":
-        from .exact import exact_kernel, has_exact
+        from symresp.kernels.exact import exact_kernel, has_exact
         ok, reason = has_exact(net)
         if not ok:
             raise UsageError(f"--method exact does not apply to this network: {reason}.")
         K = exact_kernel(net, args.order, index)
         out["values"] = np.asarray(K(lags)).tolist()
     elif args.method == "deterministic":
-        from .exact import deterministic_kernel
+        from symresp.kernels.deterministic import deterministic_kernel
         import warnings
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -219,7 +224,7 @@ def cmd_kernel(args) -> dict:
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
     elif args.method == "mc":
-        from .simulate import kernel_json
+        from symresp.montecarlo.engine import kernel_json
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
@@ -303,7 +308,7 @@ def _grid(T: float, dt: float) -> np.ndarray:
 
 
 def cmd_simulate(args) -> dict:
-    from .simulate import simulate
+    from symresp.montecarlo.engine import simulate
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
@@ -323,14 +328,14 @@ def _simulate_text(out: dict) -> str:
 
 
 def cmd_predict(args) -> dict:
-    from .volterra import predict
-    from .inputs import parse_input
+    from symresp.series.volterra import predict
+    from symresp.model.inputs import parse_input
     net = _load(args.spec, args)
     t = _grid(args.T, args.dt)
     u = parse_input(args.input, net.m)
     samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
     if args.via == "features":
-        from .response_map import predict_via_features
+        from symresp.series.response_map import predict_via_features
         mean = predict_via_features(net, u, args.eps, t, args.order, taylor=args.taylor, samples=samples)
         return {"t": t.tolist(), "mean": np.asarray(mean).tolist(), "via": "features"}
     out = predict(net, u, args.eps, t, args.order, method=args.method, taylor=args.taylor,
@@ -346,7 +351,7 @@ def _series_text(out: dict) -> str:
 
 
 def cmd_check(args) -> dict:
-    from .check import check, eps_sweep
+    from symresp.series.comparison import check, eps_sweep
     net = _load(args.spec, args)
     samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
     res = check(net, args.input, args.eps, args.T, args.order, method=args.method,
@@ -386,8 +391,8 @@ def _check_text(out: dict) -> str:
 def cmd_features(args) -> dict:
     from pathlib import Path
 
-    from .features import features_json
-    from .inputs import _load_table, parse_input
+    from symresp.features.response_features import features_json
+    from symresp.model.inputs import _load_table, parse_input
     t = _grid(args.T, args.dt)
     if args.input.strip().lower().endswith((".npy", ".csv")):
         # a table's first column is time, every other column a channel
@@ -400,7 +405,7 @@ def cmd_features(args) -> dict:
 
 
 def cmd_codegen(args) -> dict:
-    from .export import export_module, tables_name
+    from symresp.report.export import export_module, tables_name
     net = _load(args.spec, args)
     if args.order < 1:
         raise UsageError("--order: expected at least 1")
@@ -475,7 +480,7 @@ def _register_numeric(sub):
     f.add_argument("--basis", choices=["monomial", "legendre"], default="monomial")
     f.add_argument("--all-times", action="store_true")
     f.add_argument("--json", action="store_true")
-    f.set_defaults(func=cmd_features, text=lambda out: json.dumps(out))
+    f.set_defaults(func=cmd_features, text=lambda out: strict_json.dumps(out))
 
 
 _EXTRA_COMMANDS: list = [_register_numeric]
@@ -495,7 +500,7 @@ def _precision_arg(text):
 def _with_precision(func):
     """Run a command with Evaluators at ``--precision`` digits (exact rationals, mpmath)."""
     def run(args):
-        from .expectation import evaluation_precision
+        from symresp.expectation.evaluator import evaluation_precision
         with evaluation_precision(getattr(args, "precision", None)):
             return func(args)
     return run
@@ -526,40 +531,30 @@ _EXTRA_COMMANDS.append(_register_codegen)
 
 
 def main(argv=None) -> int:
-    from .model import SpecError
+    """Run the command line; returns the exit status.
 
+    0: success.  2: a mistake in the input (every :class:`symresp.SymrespError`, plus a
+    missing or unreadable file), reported on stderr in one line.  1: anything else, which
+    is a bug in symresp: the traceback is printed with a request to report it.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         out = args.func(args)
-    except (UsageError, SpecError) as exc:
+    except (SymrespError, OSError) as exc:
         print(f"symresp {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError, NotImplementedError) as exc:
-        # validation errors and documented gaps raised by the library explain themselves
-        print(f"symresp {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception:
+        traceback.print_exc()
+        print(f"symresp {args.command}: internal error (a bug in symresp {__version__}); "
+              "please report it with the command line and the traceback above.", file=sys.stderr)
+        return 1
     try:
         if getattr(args, "json", False):
-            json.dump(out, sys.stdout, indent=None, default=_json_default)
-            sys.stdout.write("\n")
+            sys.stdout.write(strict_json.dumps(out) + "\n")
         else:
             print(args.text(out))
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
     return 0
-
-
-def _json_default(x):
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    return str(x)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -106,7 +106,8 @@ def test_predict_json_contract(capsys):
     _assert_rows(d, "mean", 11, 1)
     # at t = 0 the series is the stationary mean V_0 (no input has acted yet)
     from symresp import load_spec
-    from symresp.kernels import derive, stationary_mean
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import stationary_mean
     v0 = stationary_mean(derive(load_spec(LIN), 1, 0))[0]
     np.testing.assert_allclose(d["mean"][0], v0, rtol=1e-10, atol=1e-12)
 

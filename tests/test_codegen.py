@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symresp import codegen as cg
+from symresp.codegen import modules as cg
 
 REPO = Path(__file__).resolve().parents[1]
 x, y, z = sp.symbols("x y z")
@@ -399,7 +399,7 @@ def test_corrupt_cache_entries_are_rebuilt(tmp_path):
 _CACHE_SCRIPT = """
     import json, os, sys, time
     import sympy as sp
-    from symresp import codegen as cg
+    from symresp.codegen import modules as cg
     go = os.environ.get("GO_FILE")
     if go:  # start generating at the same moment as the sibling process
         print("ready", flush=True)

@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
 from symresp import SRNN, derive, taylor_kernel
-from symresp.exact import deterministic_kernel, exact_kernel, find_fixed_point, has_exact
+from symresp.kernels.deterministic import deterministic_kernel, find_fixed_point
+from symresp.kernels.exact import exact_kernel, has_exact
 
 # ---------------------------------------------------------------- linear network
 GAMMA = [[1.0, 0.2], [-0.1, 1.3]]

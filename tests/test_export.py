@@ -21,8 +21,9 @@ import sympy as sp
 
 from symresp import load_spec
 from symresp.cli import main as cli_main
-from symresp.expectation import Evaluator, element_expr, evaluation_precision
-from symresp.kernels import derive, taylor_kernel
+from symresp.expectation.evaluator import Evaluator, element_expr, evaluation_precision
+from symresp.symbolic.recursion import derive
+from symresp.kernels.taylor import taylor_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "derivations"
@@ -257,7 +258,7 @@ def test_export_samples_route_standalone(tmp_path, capsys):
 
 
 def test_export_baked_routes_standalone(tmp_path, capsys):
-    from symresp.export import export_module
+    from symresp.report.export import export_module
 
     cases = [("hopfield_2d.toml", {}, "gibbs"),
              ("tanh_2d.toml", {"start": "point", "h0": [0.3, -0.2]}, "point")]

@@ -17,10 +17,8 @@ import numpy as np
 import pytest
 from numpy.polynomial import Polynomial as P
 
-from symresp.features import (ResponseFeature, basis_matrix, feature_index, feature_words,
-                              features_json, integral_feature_index, response_feature,
-                              response_letters, support_path)
-from symresp.signature import level_offsets, signature
+from symresp.features.response_features import (ResponseFeature, basis_matrix, feature_index, feature_words, features_json, integral_feature_index, response_feature, response_letters, support_path)
+from symresp.features.signatures import level_offsets, signature
 
 T_END = 1.3
 

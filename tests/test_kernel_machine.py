@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from symresp.features import feature_words, response_feature, response_letters
-from symresp.kernel_machine import (ResponseFeatureClassifier, ResponseFeatureRegressor,
-                                    component_weights, gram_matrix, response_feature_matrix)
+from symresp.features.response_features import feature_words, response_feature, response_letters
+from symresp.features.estimators import (ResponseFeatureClassifier, ResponseFeatureRegressor, component_weights, gram_matrix, response_feature_matrix)
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,7 @@ import sympy as sp
 from scipy.linalg import expm, solve_continuous_lyapunov
 
 from symresp import SRNN, Generators, derive, load_spec, stationary_mean, taylor_kernel
-from symresp.expectation import (Evaluator, GibbsQuadrature, conjugate_observable,
-                                 gaussian_expectation)
+from symresp.expectation.evaluator import (Evaluator, GibbsQuadrature, conjugate_observable, gaussian_expectation)
 
 SPECS = Path(__file__).parent.parent / "derivations"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from symresp import SRNN, TaylorKernel, derive, load_spec
-from symresp.latex import LatexError, compile_latex, latex_document, write_latex
+from symresp.report.latex import LatexError, compile_latex, latex_document, write_latex
 
 SPECS = Path(__file__).parent.parent / "derivations"
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None

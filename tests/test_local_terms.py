@@ -21,9 +21,10 @@ from scipy.integrate import solve_ivp
 
 import symresp
 from symresp.cli import main as cli_main
-from symresp.generators import input_monomials
-from symresp.kernels import derive, taylor_kernel
-from symresp.volterra import _quiet, _refined, predict, volterra_recursion
+from symresp.symbolic.generators import input_monomials
+from symresp.symbolic.recursion import derive
+from symresp.kernels.taylor import taylor_kernel
+from symresp.series.volterra import _quiet, _refined, predict, volterra_recursion
 
 C = (1.5, -0.7)
 T = np.linspace(0.0, 0.5, 11)
@@ -128,7 +129,7 @@ def test_cli(tmp_path, capsys):
     assert r"\emph{input operator}" in text and r"\mathcal{L}_1^{2}\, g" in text
     assert r"q_{\nu_1} + \dots + q_{\nu_r} = n" in text
     if shutil.which("pdflatex"):
-        from symresp.latex import compile_latex
+        from symresp.report.latex import compile_latex
         assert compile_latex(text, tmp_path / "x.pdf").exists()
     # the standalone export names the monomials; its weight-2 monomial kernel is the library's
     assert cli_main(["codegen", str(spec), "--order", "2", "--taylor", "2", "-o",
@@ -161,7 +162,7 @@ def test_linear_activation_has_no_local_terms():
 def test_conjugate_observable_uses_the_input_field():
     # THEORY §3.2 with γ_k = a'(z) C_k (the first-order monomial): the correlation form equals
     # the operator form; Gibbs quadrature of the 1-D density (~1e-15 relative) on both sides
-    from symresp.kernels import fdt_kernel
+    from symresp.kernels.taylor import fdt_kernel
     net = symresp.SRNN.create(n=1, activation="tanh", W=[["0.8"]], b=["0.3"], C=[["1.5"]],
                               sigma="0.6", V=[[1]], input_site="activation")
     d = derive(net, 1, 4)
@@ -174,7 +175,7 @@ def test_response_feature_map_on_the_monomial_path():
     # the feature is built by trapezoids and a piecewise-linear signature, so it agrees with
     # the series at O(dt²): the gap must fall by ~4 per halving (a wrong coefficient or weight
     # would leave an O(1) floor)
-    from symresp.response_map import predict_via_features, response_functional
+    from symresp.series.response_map import predict_via_features, response_functional
     net = _net()
     F = response_functional(net, 2, 6)
     assert F.monomials == input_monomials(2, 2) and F.channels == 5
@@ -267,7 +268,7 @@ def test_deterministic_kernels_of_monomials():
     base = dict(n=2, m=2, activation="tanh", Gamma=1, W=[["0.5", "0.8"], ["-0.6", "0.3"]],
                 b=["0.2", "-0.1"], C=[["1.0", "0.3"], ["0.5", "-0.4"]], V=[[1, 0]],
                 input_site="activation")
-    from symresp.exact import deterministic_kernel
+    from symresp.kernels.deterministic import deterministic_kernel
     net = symresp.SRNN.create(sigma="0.5", **base)
     K1 = deterministic_kernel(net, 1, (0,))
     pt = symresp.SRNN.create(sigma="0", start="point", h0=[repr(float(x)) for x in K1.h_star],

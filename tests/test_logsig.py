@@ -15,9 +15,8 @@ import itertools
 import numpy as np
 import pytest
 
-from symresp.logsig import (logsig_dim, logsignature, lyndon_brackets, lyndon_words,
-                            tensor_exp, tensor_log)
-from symresp.signature import signature, word_index
+from symresp.features.logsignatures import (logsig_dim, logsignature, lyndon_brackets, lyndon_words, tensor_exp, tensor_log)
+from symresp.features.signatures import signature, word_index
 
 
 def _is_lyndon(w):

@@ -19,9 +19,9 @@ import pytest
 import sympy as sp
 
 from symresp import load_spec
-from symresp.expectation import Evaluator
-from symresp.kernels import derive
-from symresp.polyset import PolynomialSet
+from symresp.expectation.evaluator import Evaluator
+from symresp.symbolic.recursion import derive
+from symresp.codegen.polyset import PolynomialSet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 U = 2.0 ** -53
@@ -120,13 +120,13 @@ def test_points_do_not_depend_on_chunking_or_threads(tmp_path, monkeypatch):
     # a point's arithmetic is the same whichever chunk it lands in
     np.testing.assert_array_equal(ps(X[3:517]), full[3:517])
     # long calls run in blocks behind a progress bar: same bits
-    import symresp.polyset as polyset
+    import symresp.codegen.polyset as polyset
     monkeypatch.setattr(polyset, "_PROGRESS_WORK", 1e4)
     np.testing.assert_array_equal(ps(X), full)
     path = ps.save(tmp_path / "set.npz")
     np.save(tmp_path / "X.npy", X)
     code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]);"
-            "from symresp.polyset import PolynomialSet;"
+            "from symresp.codegen.polyset import PolynomialSet;"
             "ps = PolynomialSet.load(sys.argv[2]);"
             "np.save(sys.argv[3], ps(np.load(sys.argv[4])))")
     for threads in (1, 2):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from symresp.signature import level_offsets, sig_dim, signature, word_index, words
+from symresp.features.signatures import level_offsets, sig_dim, signature, word_index, words
 
 iisignature = pytest.importorskip("iisignature")
 

@@ -15,8 +15,8 @@ from scipy.integrate import quad_vec
 from scipy.linalg import expm, solve_continuous_lyapunov, solve_discrete_lyapunov
 
 from symresp import SRNN, load_spec
-from symresp import simulate as S
-from symresp.inputs import InputError, parse_input, sample_input
+from symresp.montecarlo import engine as S
+from symresp.model.inputs import InputError, parse_input, sample_input
 
 ROOT = Path(__file__).resolve().parents[1]
 Z4 = 4.0  # statistical part of every budget: 4 standard errors (two-sided p ≈ 6e-5)
@@ -112,7 +112,7 @@ def test_bad_arguments(lin):
 _SNIPPET = """
 import json, sys, numba
 from symresp import load_spec
-from symresp.simulate import simulate_json
+from symresp.montecarlo.engine import simulate_json
 net = load_spec(sys.argv[1])
 out = simulate_json(net, "sin(t)", 0.5, 0.5, 0.01, 700, 11, quiet=True, block=128)
 print(json.dumps({"threads": numba.get_num_threads(), "mean": out["mean"], "stderr": out["stderr"]}))

@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 
 from symresp import SRNN, SpecError, load_spec
-from symresp.activations import KNOWN_ACTIVATIONS, Z, get_activation, parse_expression
-from symresp.model import spec_from_dict
+from symresp.model.activations import KNOWN_ACTIVATIONS, Z, get_activation, parse_expression
+from symresp.model.spec import spec_from_dict
 
 W2 = [[0.5, -1.0], [1.0, 0.2]]
 h1, h2 = sp.symbols("h1 h2", real=True)
@@ -179,7 +179,7 @@ def test_known_activations_accepted(name):
 
 def test_user_activation_expression_works():
     from symresp import derive
-    from symresp.kernels import taylor_kernel
+    from symresp.kernels.taylor import taylor_kernel
 
     net = SRNN.create(n=1, W=[[0.5]], b=[0.1], C=[[1]], sigma=0.5, activation="z/(1+z**2)",
                       V=[[1]], start="point", h0=[0.2])

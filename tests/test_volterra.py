@@ -16,8 +16,8 @@ import pytest
 import scipy.linalg as sla
 
 import symresp
-from symresp.response_map import predict_via_features, response_functional
-from symresp.volterra import predict, volterra_linear_exact
+from symresp.series.response_map import predict_via_features, response_functional
+from symresp.series.volterra import predict, volterra_linear_exact
 
 
 def u1(s):
@@ -128,7 +128,8 @@ def test_functional_is_linear_in_readout(tanh1):
 def test_fdt_kernel_equals_operator_form(spec):
     """THEORY §3.2: E∞[A_k 𝓛₀ᵖ f] = E∞[𝓛₁ᵏ 𝓛₀ᵖ f]. Exact rationals for the linear network (0.0);
     quadrature (~1e-15 relative) for the gradient networks."""
-    from symresp.kernels import derive, fdt_kernel, taylor_kernel
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import fdt_kernel, taylor_kernel
     net = symresp.load_spec(f"derivations/{spec}.toml")
     d = derive(net, 1, 4)
     a, b = taylor_kernel(d, 1, (0,)), fdt_kernel(d, 0)

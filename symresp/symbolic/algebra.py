@@ -22,8 +22,9 @@ from functools import cached_property
 import flint
 import sympy as sp
 
-from .activations import Z, _A
-from .model import SRNN
+from symresp.model.activations import Z, _A
+from symresp.model.network import SRNN
+from symresp.errors import ArgumentError
 
 __all__ = ["RingAlgebra", "ExprAlgebra", "make_algebra", "to_fmpq"]
 
@@ -95,7 +96,7 @@ class RingAlgebra:
                 else:
                     j = _A.index(base)
                     if j >= na:
-                        raise ValueError(f"activation rule uses A{j} but only {na} auxiliaries exist")
+                        raise ArgumentError(f"activation rule uses A{j} but only {na} auxiliaries exist")
                     val *= self.aux[j][i] ** int(e)
             out += val
         return out
@@ -104,7 +105,7 @@ class RingAlgebra:
         """A SymPy expression polynomial in h1..hn as a ring element (ValueError otherwise)."""
         expr = sp.sympify(expr)
         if not expr.is_polynomial(*self.net.h):
-            raise ValueError(f"{expr} is not polynomial in {self.net.h}")
+            raise ArgumentError(f"{expr} is not polynomial in {self.net.h}")
         return self.lift_expr(expr)
 
     def lift_expr(self, expr):
@@ -116,7 +117,7 @@ class RingAlgebra:
         back = {v: s for s, v in self.aux_values().items()}
         e = sp.expand(sp.sympify(expr).xreplace(back))
         if not e.is_polynomial(*self.symbols):
-            raise ValueError(f"{expr} is not polynomial in h and the auxiliaries {self.symbols}")
+            raise ArgumentError(f"{expr} is not polynomial in h and the auxiliaries {self.symbols}")
         if not e.free_symbols:
             return self.const(e)
         poly = sp.Poly(e, *self.symbols, domain="QQ")
@@ -240,7 +241,7 @@ def _polynomial_in_h(net: SRNN) -> bool:
 def make_algebra(net: SRNN, chain_length: int = 1):
     """The ring algebra when readout and coupling are polynomial in h, else the expression fallback."""
     if not net.derivable:
-        raise ValueError(f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
+        raise ArgumentError(f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
                          "(simulation only).")
     if _polynomial_in_h(net):
         return RingAlgebra(net, chain_length)

@@ -78,6 +78,8 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
+from symresp.errors import ArgumentError, CodegenError
+
 __all__ = ["CodegenError", "points_function", "scalar_function", "vector_function",
            "function_source", "default_cache_dir", "cache_stats", "clear_memo", "CHUNK",
            "MAX_DEPTH", "TRIE_MIN_TERMS"]
@@ -98,10 +100,6 @@ _SHA_PREFIX = "# symresp-codegen-body-sha256: "
 _END_LINE = "# end of symresp generated module\n"
 
 _RESERVED_NAMES = {"math", "np", "numba", "numpy"}
-
-
-class CodegenError(ValueError):
-    """An expression or request that cannot be turned into numba code."""
 
 
 # --------------------------------------------------------------------------- printer
@@ -861,7 +859,7 @@ class _TrieFunction:
 
 
 def _trie_function(exprs, args, name, required):
-    from .polyset import PolynomialSet, _expanded_terms
+    from symresp.codegen.polyset import PolynomialSet, _expanded_terms
 
     _check_name(name)
     with _deep_recursion():

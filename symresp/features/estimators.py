@@ -27,8 +27,9 @@ import numbers
 import numpy as np
 import scipy.linalg
 
-from .features import BASES, _support_path, feature_words, response_letters
-from .signature import signature
+from symresp.features.response_features import (BASES, _support_path, feature_words, response_letters)
+from symresp.features.signatures import signature
+from symresp.errors import ArgumentError
 
 __all__ = ["response_feature_matrix", "component_weights", "gram_matrix",
            "ResponseFeatureRegressor", "ResponseFeatureClassifier"]
@@ -41,13 +42,13 @@ __all__ = ["response_feature_matrix", "component_weights", "gram_matrix",
 def _int_param(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}.")
+        raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value!r}.")
     return int(value)
 
 
 def _bool_param(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}: expected True or False, got {value!r}.")
+        raise ArgumentError(f"{name}: expected True or False, got {value!r}.")
     return bool(value)
 
 
@@ -57,13 +58,13 @@ def _weights_param(value, name: str, length: int, what: str):
     try:
         w = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected None or a sequence of {length} non-negative "
+        raise ArgumentError(f"{name}: expected None or a sequence of {length} non-negative "
                          f"numbers ({what}), got {value!r}.") from None
     if w.ndim != 1 or w.size != length:
-        raise ValueError(f"{name}: expected None or a sequence of {length} non-negative "
+        raise ArgumentError(f"{name}: expected None or a sequence of {length} non-negative "
                          f"numbers ({what}), got shape {w.shape}.")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"{name}: expected finite non-negative weights, got {w.tolist()}.")
+        raise ArgumentError(f"{name}: expected finite non-negative weights, got {w.tolist()}.")
     return w
 
 
@@ -72,18 +73,18 @@ def _as_series(X, name: str = "X") -> np.ndarray:
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected a real array shaped (series, channels, length), "
+        raise ArgumentError(f"{name}: expected a real array shaped (series, channels, length), "
                          f"got something numpy cannot convert to float ({exc}).") from None
     if arr.ndim == 2:
         arr = arr[:, None, :]
     if arr.ndim != 3:
-        raise ValueError(f"{name}: expected shape (series, channels, length) "
+        raise ArgumentError(f"{name}: expected shape (series, channels, length) "
                          f"(or (series, length) for one channel), got shape {arr.shape}.")
     if arr.shape[0] < 1 or arr.shape[1] < 1 or arr.shape[2] < 2:
-        raise ValueError(f"{name}: expected at least 1 series, 1 channel and 2 time points, "
+        raise ArgumentError(f"{name}: expected at least 1 series, 1 channel and 2 time points, "
                          f"got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: expected finite values, got NaN or infinity.")
+        raise ArgumentError(f"{name}: expected finite values, got NaN or infinity.")
     return arr
 
 
@@ -96,10 +97,10 @@ def _time_grid(t, length: int, normalize_time: bool) -> np.ndarray:
     else:
         tt = np.asarray(t, dtype=np.float64)
         if tt.ndim != 1 or tt.size != length:
-            raise ValueError(f"t: expected a 1-D time grid of length {length} (the series "
+            raise ArgumentError(f"t: expected a 1-D time grid of length {length} (the series "
                              f"length), got shape {tt.shape}.")
         if not np.all(np.isfinite(tt)) or np.any(np.diff(tt) <= 0):
-            raise ValueError("t: expected finite, strictly increasing times.")
+            raise ArgumentError("t: expected finite, strictly increasing times.")
     tt = tt - tt[0]
     if normalize_time:
         tt = tt / tt[-1]
@@ -124,7 +125,7 @@ def response_feature_matrix(X, t=None, *, level: int = 3, degree: int = 1,
     level = _int_param(level, "level", 1)
     degree = _int_param(degree, "degree", 0)
     if basis not in BASES:
-        raise ValueError(f"basis: expected one of {BASES}, got {basis!r}.")
+        raise ArgumentError(f"basis: expected one of {BASES}, got {basis!r}.")
     arr = _as_series(X)
     tt = _time_grid(t, arr.shape[2], _bool_param(normalize_time, "normalize_time"))
     u = np.ascontiguousarray(arr.transpose(0, 2, 1))              # (series, length, m)
@@ -170,7 +171,7 @@ def gram_matrix(X, Y=None, *, t=None, t_Y=None, level: int = 3, degree: int = 1,
     if Y is not None:
         Y = _as_series(Y, "Y")
         if Y.shape[1] != m:
-            raise ValueError(f"Y: expected {m} channels like X, got {Y.shape[1]}.")
+            raise ArgumentError(f"Y: expected {m} channels like X, got {Y.shape[1]}.")
     F = response_feature_matrix(X, t, **kw)
     G = F if Y is None else response_feature_matrix(Y, t_Y, **kw)
     lam = component_weights(m, level, degree, level_weights, degree_weights,
@@ -213,7 +214,7 @@ class _ResponseFeatureRidge:
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"set_params: {key!r} is not a parameter of "
+                raise ArgumentError(f"set_params: {key!r} is not a parameter of "
                                  f"{type(self).__name__}; valid parameters: {', '.join(valid)}.")
             setattr(self, key, value)
         return self
@@ -226,15 +227,15 @@ class _ResponseFeatureRidge:
         level = _int_param(self.level, "level", 1)
         degree = _int_param(self.degree, "degree", 0)
         if not isinstance(self.basis, str) or self.basis not in BASES:
-            raise ValueError(f"basis: expected one of {', '.join(map(repr, BASES))}, "
+            raise ArgumentError(f"basis: expected one of {', '.join(map(repr, BASES))}, "
                              f"got {self.basis!r}.")
         if isinstance(self.alpha, (bool, np.bool_)) or not isinstance(self.alpha, numbers.Real) \
                 or not np.isfinite(self.alpha) or self.alpha < 0:
-            raise ValueError(f"alpha: expected a finite number >= 0, got {self.alpha!r}.")
+            raise ArgumentError(f"alpha: expected a finite number >= 0, got {self.alpha!r}.")
         _bool_param(self.normalize_time, "normalize_time")
         _bool_param(self.include_time_factors, "include_time_factors")
         if self.solver not in ("auto", "primal", "dual"):
-            raise ValueError(f"solver: expected 'auto', 'primal' or 'dual', got {self.solver!r}.")
+            raise ArgumentError(f"solver: expected 'auto', 'primal' or 'dual', got {self.solver!r}.")
         return level, degree
 
     def _features(self, X, t):
@@ -253,7 +254,7 @@ class _ResponseFeatureRidge:
         self._check_fitted()
         arr = _as_series(X)
         if arr.shape[1] != self.n_channels_:
-            raise ValueError(f"X: expected {self.n_channels_} channels as in fit, "
+            raise ArgumentError(f"X: expected {self.n_channels_} channels as in fit, "
                              f"got {arr.shape[1]}.")
         return (self._features(arr, t) - self.mean_) * self._col_scale_
 
@@ -272,7 +273,7 @@ class _ResponseFeatureRidge:
         arr = _as_series(X)
         n, m, _ = arr.shape
         if Y.shape[0] != n:
-            raise ValueError(f"y: expected {n} targets (one per series in X), got {Y.shape[0]}.")
+            raise ArgumentError(f"y: expected {n} targets (one per series in X), got {Y.shape[0]}.")
         F = self._features(arr, t)
         lam = component_weights(m, level, degree, self.level_weights, self.degree_weights,
                                 self.include_time_factors)
@@ -350,9 +351,9 @@ class ResponseFeatureRegressor(_ResponseFeatureRidge):
     def fit(self, X, y, t=None):
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim not in (1, 2):
-            raise ValueError(f"y: expected shape (series,) or (series, targets), got {Y.shape}.")
+            raise ArgumentError(f"y: expected shape (series,) or (series, targets), got {Y.shape}.")
         if not np.all(np.isfinite(Y)):
-            raise ValueError("y: expected finite targets, got NaN or infinity.")
+            raise ArgumentError("y: expected finite targets, got NaN or infinity.")
         self._y_1d_ = Y.ndim == 1
         return self._fit_targets(X, Y.reshape(Y.shape[0], -1), t)
 
@@ -386,10 +387,10 @@ class ResponseFeatureClassifier(_ResponseFeatureRidge):
     def fit(self, X, y, t=None):
         labels = np.asarray(y)
         if labels.ndim != 1:
-            raise ValueError(f"y: expected a 1-D array of class labels, got shape {labels.shape}.")
+            raise ArgumentError(f"y: expected a 1-D array of class labels, got shape {labels.shape}.")
         self.classes_, codes = np.unique(labels, return_inverse=True)
         if self.classes_.size < 2:
-            raise ValueError(f"y: expected at least 2 classes, got {self.classes_.size} "
+            raise ArgumentError(f"y: expected at least 2 classes, got {self.classes_.size} "
                              f"({self.classes_.tolist()}).")
         if self.classes_.size == 2:
             T = np.where(codes == 1, 1.0, -1.0)[:, None]

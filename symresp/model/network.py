@@ -1,4 +1,4 @@
-"""The SRNN model: validated plain data, TOML specs, error messages (THEORY §1).
+"""The SRNN model: validated plain data with exact numbers.
 
     dh_t = [ φ(h_t) + ε γ(h_t) u_t ] dt + σ dW_t,     y_t = f(h_t),
     φ(h) = −Γ h + M a(W h + b)
@@ -11,7 +11,6 @@ they were written as.  Units and channels are 1-based in specs (h1, u1) and
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,18 +18,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .activations import Activation, get_activation, parse_expression, KNOWN_ACTIVATIONS, Z
+from symresp.errors import SpecError
+from symresp.model.activations import (Activation, get_activation, parse_expression, KNOWN_ACTIVATIONS, Z)
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-__all__ = ["SRNN", "SpecError", "load_spec", "h_symbols"]
-
-
-class SpecError(ValueError):
-    """A network specification is invalid; the message names the parameter and the fix."""
+__all__ = ["SRNN", "h_symbols"]
 
 
 def h_symbols(n: int) -> tuple[sp.Symbol, ...]:
@@ -403,61 +394,3 @@ def _expr_matrix(x, shape, what, hs) -> sp.Matrix:
                             f"h1..h{rows}, e.g. [[\"1 + h1**2\"], ...], got {x!r}.")
     return sp.Matrix([[_expr(v, f"{what}[{i + 1},{j + 1}]", hs) for j, v in enumerate(r)]
                       for i, r in enumerate(x)])
-
-
-_NETWORK_KEYS = {"n", "m", "activation", "Gamma", "W", "b", "C", "coupling", "sigma", "form",
-                 "input_site", "assume_stationary"}
-
-
-def load_spec(path, **overrides) -> SRNN:
-    """Read a TOML spec (format in README / issue contract) into an :class:`SRNN`."""
-    path = Path(path)
-    if not path.exists():
-        raise SpecError(f"spec file {str(path)!r} does not exist.")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc}).") from None
-    return spec_from_dict(data, name=path.stem, **overrides)
-
-
-def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
-    """Build an SRNN from the parsed TOML tables ``network``, ``readout``, ``start``."""
-    unknown_tables = set(data) - {"network", "readout", "start", "meta"}
-    if unknown_tables:
-        raise SpecError(f"spec: unknown table(s) {sorted(unknown_tables)}; expected [network], "
-                        "[readout], [start].")
-    net = dict(data.get("network", {}))
-    if not net:
-        raise SpecError("spec: missing the [network] table.")
-    unknown = set(net) - _NETWORK_KEYS
-    if unknown:
-        raise SpecError(f"network: unknown key(s) {sorted(unknown)}; known keys are {sorted(_NETWORK_KEYS)}.")
-    for key, what in (("n", "the number of hidden units, e.g. n = 2"),
-                      ("activation", f"one of {', '.join(KNOWN_ACTIVATIONS)} or an expression in z"),
-                      ("W", "the n×n recurrent weights, e.g. W = [[0.5, -1.0], [1.0, 0.2]]"),
-                      ("sigma", "the noise: a scalar, a list of n diagonal entries or an n×r matrix")):
-        if key not in net and key not in overrides:
-            raise SpecError(f"network.{key}: required ({what}).")
-    if not {"C", "coupling"} & (set(net) | set(overrides)):
-        raise SpecError("network.C: required, the n×m input coupling, e.g. C = [[1.0], [0.5]]; or "
-                        "coupling = [[\"1 + h1**2\"], ...] (expressions in h1..hn).")
-    if "readout" not in data and not {"V", "readout"} & set(overrides):
-        raise SpecError("spec: missing the [readout] table; give V = [[...]] (p×n, optional c) or "
-                        "expression = \"h1**2 + h2\".")
-    ro = dict(data.get("readout", {}))
-    unknown = set(ro) - {"V", "c", "expression"}
-    if unknown:
-        raise SpecError(f"readout: unknown key(s) {sorted(unknown)}; use V (and c) or expression.")
-    if "V" not in ro and "expression" not in ro and not {"V", "readout"} & set(overrides):
-        raise SpecError("readout: give V = [[...]] (p×n matrix, optional c) or expression = "
-                        "\"h1**2 + h2\" (a list of strings for several outputs).")
-    st = dict(data.get("start", {}))
-    unknown = set(st) - {"kind", "h0"}
-    if unknown:
-        raise SpecError(f"start: unknown key(s) {sorted(unknown)}; use kind and h0.")
-    kwargs = dict(net)
-    kwargs.update(V=ro.get("V"), c=ro.get("c"), readout=ro.get("expression"),
-                  start=st.get("kind", "stationary"), h0=st.get("h0"), name=name)
-    kwargs.update(overrides)
-    return SRNN.create(**kwargs)

@@ -26,7 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .signature import _check_int, level_offsets, signature
+from symresp.features.signatures import _check_int, level_offsets, signature
+from symresp.errors import ArgumentError
 
 __all__ = ["logsignature", "logsig_dim", "lyndon_words", "lyndon_brackets", "tensor_log",
            "tensor_exp"]
@@ -82,7 +83,7 @@ def _standard_factorisation(w: tuple) -> tuple[tuple, tuple]:
         v = w[i:]
         if _is_lyndon(v):
             return w[:i], v
-    raise ValueError(f"{w} has no standard factorisation")  # pragma: no cover
+    raise ArgumentError(f"{w} has no standard factorisation")  # pragma: no cover
 
 
 def _is_lyndon(w: tuple) -> bool:
@@ -192,7 +193,7 @@ def logsignature(paths, level: int, *, basis: str = "lyndon") -> np.ndarray:
     array (batch, dim), or (dim,) for 2-D input.
     """
     if basis not in ("lyndon", "expanded"):
-        raise ValueError(f"basis: expected 'lyndon' or 'expanded', got {basis!r}")
+        raise ArgumentError(f"basis: expected 'lyndon' or 'expanded', got {basis!r}")
     level = _check_int(level, "level", 1)
     sig = signature(paths, level)
     single = sig.ndim == 1

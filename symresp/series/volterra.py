@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from symresp.errors import ArgumentError
 
 __all__ = ["volterra_quadrature", "simplex_rule"]
 
@@ -96,10 +97,11 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
     Returns {"t", "mean" (len(t) × p), "terms" (order × len(t) × p), "V0"}.
     """
     if via not in ("recursion", "quadrature"):
-        raise ValueError(f"via: expected 'recursion' or 'quadrature', got {via!r}")
-    from .kernels import derive, taylor_kernel, stationary_mean
+        raise ArgumentError(f"via: expected 'recursion' or 'quadrature', got {via!r}")
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import taylor_kernel, stationary_mean
 
-    from .inputs import parse_input
+    from symresp.model.inputs import parse_input
 
     t_grid = np.asarray(t_grid, float)
     u = parse_input(u, net.m)
@@ -111,19 +113,19 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
             if method == "taylor":
                 kernels[(n, index)] = _quiet(taylor_kernel(der, n, index, samples=samples))
             elif method == "exact":
-                from .exact import exact_kernel
+                from symresp.kernels.exact import exact_kernel
                 kernels[(n, index)] = exact_kernel(net, n, index)
             else:
-                raise ValueError(f"method: expected 'taylor' or 'exact', got {method!r}")
+                raise ArgumentError(f"method: expected 'taylor' or 'exact', got {method!r}")
     if start == "stationary":
         v0 = np.broadcast_to(stationary_mean(der, samples)[0], (len(t_grid), net.p))
     elif method == "exact":
-        from .exact import exact_kernel
+        from symresp.kernels.exact import exact_kernel
         v0 = np.asarray(exact_kernel(net, 0)(t_grid[:, None]), float).reshape(len(t_grid), net.p)
     else:
         # V_0(t) = Σ_p t^p/p! (𝓛₀^p f)(h_0)
         from math import factorial
-        from .kernels import _expect
+        from symresp.expectation.start_law import expect as _expect
         obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
         vals, _ = _expect(der, [g for _, gs in obs for g in gs])
         coeff = vals.reshape(len(obs), net.p)
@@ -132,7 +134,7 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
 
     def u_monomials(times):
         """The monomials' inputs u^ν (the channels themselves for an additive input)."""
-        from .generators import monomial_inputs
+        from symresp.symbolic.generators import monomial_inputs
         return monomial_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
                              monomials)
 
@@ -165,7 +167,7 @@ def _refined(t_grid, min_steps):
     uniform = M >= 1 and t_grid[0] == 0 and np.allclose(np.diff(t_grid), t_grid[1] - t_grid[0])
     if not uniform:
         if t_grid[0] != 0:
-            raise ValueError("the recursion needs a grid starting at t = 0; use via='quadrature'")
+            raise ArgumentError("the recursion needs a grid starting at t = 0; use via='quadrature'")
         return t_grid, 1
     stride = max(1, -(-min_steps // M))
     return np.linspace(0.0, t_grid[-1], M * stride + 1), stride
@@ -274,10 +276,10 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     import scipy.linalg as sla
     import sympy as sp
 
-    from .expectation import gaussian_stationary
+    from symresp.expectation.evaluator import gaussian_stationary
 
     if not net.is_linear or not net.constant_coupling:
-        raise ValueError("volterra_linear_exact needs the identity activation and a constant coupling")
+        raise ArgumentError("volterra_linear_exact needs the identity activation and a constant coupling")
     f64 = lambda M: np.array(M.evalf(), float)
     A = f64(net.A)
     n = net.n

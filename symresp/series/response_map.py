@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from math import factorial
 
 import numpy as np
+from symresp.errors import ArgumentError
 
 __all__ = ["ResponseFunctional", "response_functional", "predict_via_features"]
 
@@ -44,7 +45,7 @@ class ResponseFunctional:
 
     def feature_input(self, u_vals) -> np.ndarray:
         """The path the feature is built on: the inputs, or their monomials u^ν."""
-        from .generators import monomial_inputs
+        from symresp.symbolic.generators import monomial_inputs
         u_vals = np.asarray(u_vals, float)
         return u_vals if self.monomials is None else monomial_inputs(u_vals, self.monomials)
 
@@ -55,7 +56,7 @@ class ResponseFunctional:
 
     def evaluate(self, u_vals, t, eps: float) -> np.ndarray:
         """⟨ℓ, R_t⟩ at every grid time: (len(t), p)."""
-        from .features import response_feature
+        from symresp.features.response_features import response_feature
         R = response_feature(self.feature_input(u_vals), t, self.order, self.degree,
                              basis=self.basis, all_times=True).features
         return R @ self.coefficients(eps)
@@ -69,12 +70,14 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     truncation; ``Q = (order + 1)·taylor`` under box truncation).  ``T`` (the horizon) is
     required for the Legendre basis, which lives on [0, T].
     """
-    from .features import integral_feature_index, feature_words
-    from .kernels import derive, taylor_kernel, _expect
-    from .volterra import iterated_integral_form
+    from symresp.features.response_features import integral_feature_index, feature_words
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import taylor_kernel
+    from symresp.expectation.start_law import expect as _expect
+    from symresp.series.volterra import iterated_integral_form
 
     if order < 1:
-        raise ValueError(f"order: expected ≥ 1, got {order}")
+        raise ArgumentError(f"order: expected ≥ 1, got {order}")
     der = derive(net, order, taylor, truncation=truncation)
     m, start = len(der.monomials), der.start
     kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
@@ -97,16 +100,16 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
         by_order[0, idx((), q0)] += v / factorial(q0)
     if basis == "legendre":
         if T is None:
-            raise ValueError("basis='legendre' needs the horizon T (the basis lives on [0, T])")
+            raise ArgumentError("basis='legendre' needs the horizon T (the basis lives on [0, T])")
         by_order = _to_legendre(by_order, m, order, Q, float(T))
     elif basis != "monomial":
-        raise ValueError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
+        raise ArgumentError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
     return ResponseFunctional(by_order, order, Q, m, basis, T,
                               monomials=list(der.monomials) if der.local_terms else None)
 
 
 def _to_legendre(by_order, m, level, Q, T):
-    from .features import basis_matrix, feature_words
+    from symresp.features.response_features import basis_matrix, feature_words
 
     A = basis_matrix(Q, T)                       # ψ_leg = A ψ_mon
     L = np.kron(A, np.eye(m))                    # letters ℓ = q·m + k

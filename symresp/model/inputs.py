@@ -35,15 +35,12 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .activations import parse_expression
+from symresp.errors import InputError
+from symresp.model.activations import parse_expression
 
 __all__ = ["InputError", "parse_input", "sample_input", "InputSignal", "T_SYMBOL"]
 
 T_SYMBOL = sp.Symbol("t", real=True)
-
-
-class InputError(ValueError):
-    """An input signal cannot be read or does not fit the network."""
 
 
 class InputSignal:

@@ -22,6 +22,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 import sympy as sp
+from symresp.errors import ArgumentError
 
 __all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z"]
 
@@ -40,7 +41,7 @@ class _Placeholders:
     def index(sym) -> int:
         name = getattr(sym, "name", "")
         if name[:1] != "A" or not name[1:].isdigit():
-            raise ValueError(f"{sym} is not an auxiliary placeholder")
+            raise ArgumentError(f"{sym} is not an auxiliary placeholder")
         return int(name[1:])
 
 
@@ -148,12 +149,12 @@ def _how_to_write(symbols) -> str:
 def _check_tokens(text: str, symbols, local, what: str) -> None:
     """Refuse any token but numbers, allowed names and arithmetic, before SymPy parses (and evals)."""
     if "\n" in text.strip() or "\r" in text:
-        raise ValueError(f"{what}: expected a one-line expression, got {text!r}.")
+        raise ArgumentError(f"{what}: expected a one-line expression, got {text!r}.")
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
     except (tokenize.TokenError, SyntaxError) as exc:
         reason = exc.args[0] if exc.args else type(exc).__name__
-        raise ValueError(f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}") from None
+        raise ArgumentError(f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}") from None
     unknown, unknown_fn = [], []
     for i, tok in enumerate(toks):
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
@@ -168,16 +169,16 @@ def _check_tokens(text: str, symbols, local, what: str) -> None:
             continue
         if tok.type == tokenize.OP and tok.string in _ALLOWED_OPS:
             continue
-        raise ValueError(f"{what}: could not parse {text!r}: {tok.string!r} is not allowed in an "
+        raise ArgumentError(f"{what}: could not parse {text!r}: {tok.string!r} is not allowed in an "
                          "expression; only "
                          f"numbers, the variables {sorted(symbols)}, the functions "
                          f"{', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid, softplus, the constants "
                          "pi and E, and + - * / ** ^ ( ) , may be used.")
     if unknown_fn:
-        raise ValueError(f"{what}: unknown function(s) {sorted(set(unknown_fn))} in {text!r}; "
+        raise ArgumentError(f"{what}: unknown function(s) {sorted(set(unknown_fn))} in {text!r}; "
                          f"use {', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid or softplus.")
     if unknown:
-        raise ValueError(f"{what}: unknown name(s) {sorted(set(unknown))} in {text!r}; "
+        raise ArgumentError(f"{what}: unknown name(s) {sorted(set(unknown))} in {text!r}; "
                          f"allowed variables are {sorted(symbols)}.")
 
 
@@ -190,7 +191,7 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
                                             standard_transformations)
 
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{what}: expected a non-empty expression string, got {text!r}.")
+        raise ArgumentError(f"{what}: expected a non-empty expression string, got {text!r}.")
     local = dict(symbols)
     # functions users may write; everything else is refused below
     for fname in _FUNCTION_NAMES:
@@ -209,17 +210,17 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
                           transformations=standard_transformations + (convert_xor,),
                           evaluate=True)
     except Exception as exc:  # SymPy raises many types for malformed text
-        raise ValueError(f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
+        raise ArgumentError(f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
                          f"{_how_to_write(symbols)}") from None
     if not isinstance(expr, sp.Expr):
-        raise ValueError(f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__}).")
+        raise ArgumentError(f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__}).")
     unknown = {s.name for s in expr.free_symbols} - set(symbols)
     if unknown:
-        raise ValueError(f"{what}: unknown name(s) {sorted(unknown)} in {text!r}; "
+        raise ArgumentError(f"{what}: unknown name(s) {sorted(unknown)} in {text!r}; "
                          f"allowed variables are {sorted(symbols)}.")
     undefined = [f for f in expr.atoms(sp.core.function.AppliedUndef)]
     if undefined:
-        raise ValueError(f"{what}: unknown function(s) {sorted(str(f.func) for f in undefined)} "
+        raise ArgumentError(f"{what}: unknown function(s) {sorted(str(f.func) for f in undefined)} "
                          f"in {text!r}; use elementary SymPy functions such as tanh, exp, log.")
     return _rationalize(expr)
 
@@ -252,28 +253,28 @@ def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
         name = spec.strip().lower()
     else:
         if isinstance(spec, str) and spec.strip().isidentifier() and spec.strip() != "z":
-            raise ValueError(f"network.activation: unknown activation {spec.strip()!r}. Known "
+            raise ArgumentError(f"network.activation: unknown activation {spec.strip()!r}. Known "
                              f"activations: {', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation "
                              "only), or any SymPy expression in z such as 'z/(1+z**2)'.")
         if isinstance(spec, str):
             try:
                 expr = parse_expression(spec, {"z": Z}, "network.activation")
             except ValueError as exc:
-                raise ValueError(f"{exc} Known activations: "
+                raise ArgumentError(f"{exc} Known activations: "
                                  f"{', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation only), "
                                  "or any SymPy expression in z such as 'z/(1+z**2)'.") from None
         elif isinstance(spec, sp.Expr):
             expr = _rationalize(spec.xreplace({s: Z for s in spec.free_symbols if s.name == "z"}))
         else:
-            raise ValueError(f"network.activation: expected a name ({', '.join(KNOWN_ACTIVATIONS)}) "
+            raise ArgumentError(f"network.activation: expected a name ({', '.join(KNOWN_ACTIVATIONS)}) "
                              f"or an expression in z, got {spec!r}.")
         name = str(expr)
         if expr.free_symbols - {Z}:
-            raise ValueError(f"network.activation: {spec!r} may depend on z only, found "
+            raise ArgumentError(f"network.activation: {spec!r} may depend on z only, found "
                              f"{sorted(s.name for s in expr.free_symbols - {Z})}.")
     if not is_smooth(expr):
         if not allow_nonsmooth:
-            raise ValueError(
+            raise ArgumentError(
                 f"network.activation: {name!r} is not smooth (it has no Taylor expansion), so "
                 "kernels cannot be derived for it. It can still be simulated (SRNN(..., "
                 "derivable=False) or symresp simulate); for derivation use a smooth activation: "

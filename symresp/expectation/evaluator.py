@@ -21,8 +21,9 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .algebra import RingAlgebra
-from .model import SRNN
+from symresp.symbolic.algebra import RingAlgebra
+from symresp.model.network import SRNN
+from symresp.errors import ArgumentError
 
 __all__ = ["Evaluator", "evaluation_precision", "element_expr", "gaussian_stationary", "gaussian_expectation", "GibbsQuadrature",
            "conjugate_observable", "expectation_method", "log_density_gradient"]
@@ -43,7 +44,7 @@ class evaluation_precision:
 
     def __init__(self, digits: int | None):
         if digits is not None and (not isinstance(digits, (int, np.integer)) or digits < 16):
-            raise ValueError(f"precision: expected an integer number of digits ≥ 16 or None, "
+            raise ArgumentError(f"precision: expected an integer number of digits ≥ 16 or None, "
                              f"got {digits!r}")
         self.digits = None if digits is None else int(digits)
 
@@ -106,11 +107,11 @@ class Evaluator:
         if precision is None:
             precision = _DEFAULT_PRECISION[0]
         if precision is not None and (not isinstance(precision, (int, np.integer)) or precision < 16):
-            raise ValueError(f"precision: expected an integer number of digits ≥ 16 or None, "
+            raise ArgumentError(f"precision: expected an integer number of digits ≥ 16 or None, "
                              f"got {precision!r}")
         self.precision = None if precision is None else int(precision)
         if codegen not in ("auto", True, False):
-            raise ValueError(f"codegen: expected 'auto', True or False, got {codegen!r}")
+            raise ArgumentError(f"codegen: expected 'auto', True or False, got {codegen!r}")
         self.codegen = codegen
         self.route = None            # route taken by the last call
         self.cancellation = None     # κ per element of the last float64 call
@@ -192,7 +193,7 @@ class Evaluator:
 
     def _polynomial_set(self, elements):
         """The trie tables of ``elements``, memoised per list of (identical) elements."""
-        from .polyset import PolynomialSet
+        from symresp.codegen.polyset import PolynomialSet
         key = tuple(map(id, elements))
         hit = self._sets.get(key)
         if hit is not None and all(a is b for a, b in zip(hit[0], elements)):
@@ -204,7 +205,7 @@ class Evaluator:
         return ps
 
     def _call_codegen(self, elements, H):
-        from . import codegen
+        from symresp.codegen import modules as codegen
         fn = codegen.points_function([sp.sympify(g) for g in elements], list(self.algebra.net.h),
                                      name="observables", cse=True)
         return fn(H)
@@ -393,7 +394,7 @@ def evaluate_expressions(net: SRNN, exprs, H) -> np.ndarray:
 def gaussian_stationary(net: SRNN) -> tuple[sp.Matrix, sp.Matrix]:
     """Exact (m_∞, S) of the linear network: A m = M b, A S + S Aᵀ = Σ (THEORY §4.1)."""
     if not net.is_linear:
-        raise ValueError("the Gaussian stationary law needs the identity activation")
+        raise ArgumentError("the Gaussian stationary law needs the identity activation")
     A = net.A
     m = A.LUsolve(net.M * net.b)
     n = net.n
@@ -499,7 +500,7 @@ class GibbsQuadrature:
                  order_2d: int = 10):
         s2 = _isotropic_noise(net)
         if s2 is None or not _is_gradient(net) or net.n > 2:
-            raise ValueError("Gibbs quadrature needs a gradient drift (n = 1, or the Hopfield form with "
+            raise ArgumentError("Gibbs quadrature needs a gradient drift (n = 1, or the Hopfield form with "
                              "symmetric Γ) with isotropic noise, in one or two dimensions; pass "
                              "stationary samples instead.")
         self.net = net
@@ -551,8 +552,8 @@ class GibbsQuadrature:
         net = self.net
         act = net.activation
         if act.antiderivative is None:
-            raise ValueError(f"no antiderivative known for activation {act.name!r}")
-        from .activations import Z
+            raise ArgumentError(f"no antiderivative known for activation {act.name!r}")
+        from symresp.model.activations import Z
         h = sp.Matrix(net.h)
         U = (h.T * net.Gamma * h)[0, 0] / 2 - sum(act.antiderivative.subs(Z, zi) for zi in net.z)
         f = sp.lambdify([list(net.h)], U, "numpy")
@@ -589,7 +590,7 @@ def expectation_method(net: SRNN, start: str, samples=None) -> str:
     if _is_gradient(net) and _isotropic_noise(net) is not None and net.n <= 2:
         if net.n == 1 or net.activation.antiderivative is not None:
             return "gibbs"
-    raise ValueError(
+    raise ArgumentError(
         f"stationary expectations for this network ({net.activation.name}, n = {net.n}) have no "
         "closed form or quadrature route: pass stationary samples (samples=array of shape "
         "(N, n), e.g. from symresp.stationary_samples) or use a point start.")

@@ -65,8 +65,9 @@ import numpy as np
 import sympy as sp
 from numba import njit
 
-from .activations import Z as _ZSYM
-from .inputs import parse_input
+from symresp.errors import ArgumentError, DivergenceError, DivergenceWarning
+from symresp.model.activations import Z as _ZSYM
+from symresp.model.inputs import parse_input
 
 __all__ = ["simulate", "response", "kernel_mc", "stationary_samples", "simulate_json",
            "MCResult", "KernelMC", "DivergenceError", "DivergenceWarning", "burn_in_time",
@@ -74,14 +75,6 @@ __all__ = ["simulate", "response", "kernel_mc", "stationary_samples", "simulate_
 
 _BIG = np.int64(2) ** 62          # "never diverged" marker for div_step
 _CHUNK = 64                      # steps advanced per compiled call (normals drawn per chunk)
-
-
-class DivergenceError(RuntimeError):
-    """Paths diverged (non-finite or beyond the bound) and ``on_divergence='raise'``."""
-
-
-class DivergenceWarning(RuntimeWarning):
-    """Some paths diverged; they were excluded from the statistics."""
 
 
 # =============================================================================== random numbers
@@ -566,7 +559,7 @@ class _Model:
     """Numeric form of an SRNN for the simulator (arrays, activation code, compiled hooks)."""
 
     def __init__(self, net):
-        from .activations import get_activation  # noqa: F401  (registry names)
+        from symresp.model.activations import get_activation  # noqa: F401  (registry names)
         self.net = net
         num = net.numeric()
         self.n, self.m, self.p = net.n, net.m, net.p
@@ -609,7 +602,7 @@ class _Model:
             raise KeyError(what)
         kernel = None
         try:
-            from .codegen import points_function
+            from symresp.codegen.modules import points_function
             kernel = points_function(exprs, args, name=f"srnn_{what}", parallel=False,
                                      method="straight").kernel
             X = np.zeros((1, len(args)))
@@ -656,7 +649,7 @@ class _Model:
         times, so a numpy function of the SymPy expressions is fast enough."""
         key = ("monomial", k)
         if key not in self._hooks:
-            from .generators import monomial_fields, monomials_through
+            from symresp.symbolic.generators import monomial_fields, monomials_through
             field = monomial_fields(self.net, [monomials_through(self.m, k)[k]])
             self._hooks[key] = sp.lambdify([list(self.net.h)], list(field), "numpy")
         B = Hc.shape[1]
@@ -694,7 +687,7 @@ def _local_points(exprs, args):
 
 
 def _registry_expr(name):
-    from .activations import KNOWN_ACTIVATIONS, _NON_SMOOTH
+    from symresp.model.activations import KNOWN_ACTIVATIONS, _NON_SMOOTH
     return KNOWN_ACTIVATIONS[name].expr if name in KNOWN_ACTIVATIONS else _NON_SMOOTH[name]
 
 
@@ -719,7 +712,7 @@ def linear_stationary(net):
     """(m∞, S) of the linear network (THEORY §4.1): A m∞ = M b, A S + S Aᵀ = Σ, A = Γ − M W."""
     from scipy.linalg import solve_continuous_lyapunov
     if not net.is_linear:
-        raise ValueError("linear_stationary: the network is not linear (identity activation).")
+        raise ArgumentError("linear_stationary: the network is not linear (identity activation).")
     num = net.numeric()
     A = num["Gamma"] - num["M"] @ num["W"]
     m_inf = np.linalg.solve(A, num["M"] @ num["b"])
@@ -979,7 +972,7 @@ def _threads(threads):
         except Exception:  # pragma: no cover
             return max(1, os.cpu_count() or 1)
     if int(threads) < 1:
-        raise ValueError(f"threads: expected a positive integer, got {threads!r}.")
+        raise ArgumentError(f"threads: expected a positive integer, got {threads!r}.")
     return int(threads)
 
 
@@ -1066,30 +1059,30 @@ class MCResult:
 def _check_common(dt, paths, T=None):
     if not (isinstance(dt, (int, float, np.floating, np.integer)) and not isinstance(dt, bool)
             and np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt: expected a positive time step, got {dt!r}.")
+        raise ArgumentError(f"dt: expected a positive time step, got {dt!r}.")
     if not isinstance(paths, (int, np.integer)) or isinstance(paths, bool) or paths < 1:
-        raise ValueError(f"paths: expected a positive integer number of paths, got {paths!r}.")
+        raise ArgumentError(f"paths: expected a positive integer number of paths, got {paths!r}.")
     if T is not None and not (isinstance(T, (int, float, np.floating, np.integer))
                               and np.isfinite(T) and T >= 0):
-        raise ValueError(f"T: expected a non-negative final time, got {T!r}.")
+        raise ArgumentError(f"T: expected a non-negative final time, got {T!r}.")
 
 
 def _start(net, mod, start, h0, burn_in, dt, factor):
     """The start tuple of a plan: ("point", h0) | ("exact", m, L) | ("burn", nsteps, hinit)."""
     start = start or net.start
     if start not in ("stationary", "point", "exact", "burn-in"):
-        raise ValueError(f"start: expected 'stationary', 'exact', 'burn-in' or 'point', got {start!r}.")
+        raise ArgumentError(f"start: expected 'stationary', 'exact', 'burn-in' or 'point', got {start!r}.")
     if start == "point":
         h = mod.h0 if h0 is None else np.asarray(h0, float).ravel()
         if h is None:
-            raise ValueError(f"start='point' needs h0 (n = {mod.n} numbers): give h0=... or a "
+            raise ArgumentError(f"start='point' needs h0 (n = {mod.n} numbers): give h0=... or a "
                              "spec with [start] h0.")
         if h.size != mod.n:
-            raise ValueError(f"h0: expected {mod.n} numbers, got {h.size}.")
+            raise ArgumentError(f"h0: expected {mod.n} numbers, got {h.size}.")
         return ("point", h.astype(float)), {"start": "point"}
     if start == "exact" or (start == "stationary" and net.is_linear and burn_in is None):
         if not net.is_linear:
-            raise ValueError("start='exact' samples ρ∞ exactly only for the linear network "
+            raise ArgumentError("start='exact' samples ρ∞ exactly only for the linear network "
                              "(identity activation); use 'burn-in'.")
         m_inf, S = linear_stationary(net)
         w, Q = np.linalg.eigh(S)
@@ -1097,7 +1090,7 @@ def _start(net, mod, start, h0, burn_in, dt, factor):
         return ("exact", m_inf, L), {"start": "exact"}
     tb = burn_in_time(net) if burn_in is None else float(burn_in)
     if tb < 0:
-        raise ValueError(f"burn_in: expected a non-negative time, got {burn_in!r}.")
+        raise ArgumentError(f"burn_in: expected a non-negative time, got {burn_in!r}.")
     hinit = mod.h0 if (h0 is None and mod.h0 is not None) else (
         np.zeros(mod.n) if h0 is None else np.asarray(h0, float).ravel())
     nb = int(math.ceil(tb / dt - 1e-9))
@@ -1130,11 +1123,11 @@ def simulate(net, u=None, *, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
     """
     _check_common(dt, paths, T)
     if on_divergence not in ("warn", "raise", "ignore"):
-        raise ValueError(f"on_divergence: expected 'warn', 'raise' or 'ignore', got {on_divergence!r}.")
+        raise ArgumentError(f"on_divergence: expected 'warn', 'raise' or 'ignore', got {on_divergence!r}.")
     if not isinstance(out_every, (int, np.integer)) or out_every < 1:
-        raise ValueError(f"out_every: expected a positive integer, got {out_every!r}.")
+        raise ArgumentError(f"out_every: expected a positive integer, got {out_every!r}.")
     if not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block: expected a positive integer, got {block!r}.")
+        raise ArgumentError(f"block: expected a positive integer, got {block!r}.")
     mod = _model(net)
     nsteps = max(1, int(math.ceil(T / dt - 1e-9))) if T > 0 else 0
     dt_eff = T / nsteps if nsteps else float(dt)
@@ -1226,17 +1219,17 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     Lag tuples sharing (τ_2, …) are estimated in one run with outputs at every τ_1.
     """
     if order not in (1, 2, 3):
-        raise ValueError(f"order: the kicked-copies estimator supports orders 1–3, got {order!r}.")
+        raise ArgumentError(f"order: the kicked-copies estimator supports orders 1–3, got {order!r}.")
     if method not in ("kicked", "tangent"):
-        raise ValueError(f"method: expected 'kicked' or 'tangent', got {method!r}.")
+        raise ArgumentError(f"method: expected 'kicked' or 'tangent', got {method!r}.")
     if method == "tangent" and order != 1:
-        raise ValueError("method='tangent' estimates order 1 only; use 'kicked' for orders 2–3.")
+        raise ArgumentError("method='tangent' estimates order 1 only; use 'kicked' for orders 2–3.")
     _check_common(dt, paths)
     mod = _model(net)
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
     monomials = mod.site_act and not net.is_linear
     if len(index) != order or any(k < 0 or (k >= mod.m and not monomials) for k in index):
-        raise ValueError(f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
+        raise ArgumentError(f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
                          f"got {list(index)}.")
     start_kind = start or net.start
     point = start_kind == "point"
@@ -1247,10 +1240,10 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     if lg.ndim == 1 and lg.size == width:
         lg = lg[None, :]
     if lg.ndim != 2 or lg.shape[1] != width:
-        raise ValueError(f"lags: expected shape (L, {width}) ({'τ_1..τ_n, s_n' if point else 'τ_1..τ_n'}"
+        raise ArgumentError(f"lags: expected shape (L, {width}) ({'τ_1..τ_n, s_n' if point else 'τ_1..τ_n'}"
                          f" for the {'point' if point else 'stationary'} start), got {lg.shape}.")
     if np.any(lg < 0) or not np.all(np.isfinite(lg)):
-        raise ValueError("lags: must be finite and non-negative.")
+        raise ArgumentError("lags: must be finite and non-negative.")
     steps = np.rint(lg / dt).astype(np.int64)
     startt, meta = _start(net, mod, start_kind, h0, burn_in, dt, 10.0)
     if alpha is None:
@@ -1262,7 +1255,7 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
         alpha = 1e-3 * max(1.0, scale)
     alpha = float(alpha)
     if not alpha > 0:
-        raise ValueError(f"alpha: expected a positive kick size, got {alpha!r}.")
+        raise ArgumentError(f"alpha: expected a positive kick size, got {alpha!r}.")
     p = mod.p
     values = np.full((lg.shape[0], p), np.nan)
     stderr = np.full((lg.shape[0], p), np.nan)
@@ -1333,10 +1326,10 @@ def stationary_samples(net, n_samples: int, seed: int = 0, *, method: str = "aut
     ``"auto"``: exact when linear, else burn-in.  Diverged paths raise DivergenceError.
     """
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples: expected a positive integer, got {n_samples!r}.")
+        raise ArgumentError(f"n_samples: expected a positive integer, got {n_samples!r}.")
     _check_common(dt, int(n_samples))
     if method not in ("auto", "exact", "burn-in"):
-        raise ValueError(f"method: expected 'auto', 'exact' or 'burn-in', got {method!r}.")
+        raise ArgumentError(f"method: expected 'auto', 'exact' or 'burn-in', got {method!r}.")
     mod = _model(net)
     kind = {"auto": "stationary", "exact": "exact", "burn-in": "burn-in"}[method]
     startt, _ = _start(net, mod, kind, h0, burn_in, float(dt), 10.0)

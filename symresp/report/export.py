@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from symresp.errors import ArgumentError
 
 __all__ = ["export_module", "export_source", "kernel_function_name", "tables_name"]
 
@@ -88,7 +89,7 @@ def _strip_codegen(text: str) -> str:
 def _trie_kernel_source() -> str:
     """The numba kernel of symresp.polyset, copied from its self-contained file (without
     the docstring and imports, which the exported module has at its top)."""
-    text = (Path(__file__).with_name("_trie_kernel.py")).read_text(encoding="utf-8")
+    text = (Path(__file__).parent.parent / "codegen" / "trie_kernel.py").read_text(encoding="utf-8")
     return text.split("import numpy as np\n", 1)[1].strip("\n") + "\n"
 
 
@@ -137,13 +138,15 @@ def tables_name(modname: str) -> str:
 
 def _export(net, order, taylor, *, name, truncation, parallel):
     """(module text, PolynomialSet of the observables or None)."""
-    from . import __version__, codegen
-    from .expectation import expectation_method
-    from .kernels import derive, taylor_kernel
-    from .polyset import TABLE_FIELDS, PolynomialSet
+    from symresp import __version__
+    from symresp.codegen import modules as codegen
+    from symresp.expectation.evaluator import expectation_method
+    from symresp.symbolic.recursion import derive
+    from symresp.kernels.taylor import taylor_kernel
+    from symresp.codegen.polyset import TABLE_FIELDS, PolynomialSet
 
     if not isinstance(order, (int, np.integer)) or order < 1:
-        raise ValueError(f"order: expected an integer ≥ 1, got {order!r}")
+        raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
     der = derive(net, int(order), int(taylor), truncation=truncation)
     alg = der.algebra
     start = der.start
@@ -152,7 +155,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
     except ValueError:
         route = "samples"
     if route == "samples" and not hasattr(alg, "ctx"):
-        raise ValueError("export of the sample route needs observables polynomial in (h, aux) "
+        raise ArgumentError("export of the sample route needs observables polynomial in (h, aux) "
                          "(the ring algebra); this network's readout or coupling is not")
     route_text = {
         "point": "point start: coefficients (L0^q G_{k,p})(h0), evaluated by symresp (float64, "
@@ -363,7 +366,7 @@ def export_module(net, order: int, taylor: int, output_dir, *, name: str | None 
     """
     modname = name or f"{_identifier(net.name)}_kernels"
     if not modname.isidentifier():
-        raise ValueError(f"name: {modname!r} is not a Python module name")
+        raise ArgumentError(f"name: {modname!r} is not a Python module name")
     text, tables = _export(net, order, taylor, name=modname, truncation=truncation,
                            parallel=parallel)
     out = Path(output_dir)

@@ -45,7 +45,8 @@ from math import comb
 
 import numpy as np
 
-from .signature import _check_int, signature, sig_dim, word_index, words as _sig_words
+from symresp.features.signatures import (_check_int, signature, sig_dim, word_index, words as _sig_words)
+from symresp.errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["ResponseFeature", "response_feature", "response_letters", "feature_index",
            "integral_feature_index", "feature_words", "support_path", "basis_matrix",
@@ -83,13 +84,13 @@ def _letter(letter, m: int, Q: int) -> int:
         for name, v, top in (("q", q, Q), ("k", k, m - 1)):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) \
                     or not 0 <= v <= top:
-                raise ValueError(f"word: letter {tuple(letter)!r} has {name} = {v!r}; expected an "
+                raise ArgumentError(f"word: letter {tuple(letter)!r} has {name} = {v!r}; expected an "
                                  f"integer in 0..{top} (degree Q = {Q}, channels m = {m}, "
                                  f"k is the 0-based channel).")
         return int(q) * m + int(k)
     if isinstance(letter, (bool, np.bool_)) or not isinstance(letter, numbers.Integral) \
             or not 0 <= letter < D:
-        raise ValueError(f"word: expected letters (q, k) or integers ℓ in 0..{D - 1}, "
+        raise ArgumentError(f"word: expected letters (q, k) or integers ℓ in 0..{D - 1}, "
                          f"got {letter!r}.")
     return int(letter)
 
@@ -110,12 +111,12 @@ def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
     top = Q if include_time_factors else 0
     if isinstance(q0, (bool, np.bool_)) or not isinstance(q0, numbers.Integral) \
             or not 0 <= q0 <= top:
-        raise ValueError(f"q0: expected an integer time power in 0..{top}"
+        raise ArgumentError(f"q0: expected an integer time power in 0..{top}"
                          f"{'' if include_time_factors else ' (time factors excluded)'}, "
                          f"got {q0!r}.")
     letters = [_letter(a, m, Q) for a in word]
     if len(letters) > N:
-        raise ValueError(f"word: expected at most level = {N} letters, got {len(letters)}.")
+        raise ArgumentError(f"word: expected at most level = {N} letters, got {len(letters)}.")
     n_words = 1 + sig_dim((Q + 1) * m, N)
     pos = 0 if not letters else 1 + word_index(letters, (Q + 1) * m)
     return int(q0) * n_words + pos
@@ -151,7 +152,7 @@ def basis_matrix(degree: int, T: float) -> np.ndarray:
 def _check_T(T) -> float:
     if isinstance(T, (bool, np.bool_)) or not isinstance(T, numbers.Real) \
             or not np.isfinite(T) or T <= 0:
-        raise ValueError(f"T: expected a positive finite number, got {T!r}.")
+        raise ArgumentError(f"T: expected a positive finite number, got {T!r}.")
     return float(T)
 
 
@@ -175,7 +176,7 @@ def _basis_values(t: np.ndarray, degree: int, basis: str, T: float) -> np.ndarra
 
 def _check_basis(basis) -> str:
     if not isinstance(basis, str) or basis not in BASES:
-        raise ValueError(f"basis: expected one of {', '.join(map(repr, BASES))}, got {basis!r}.")
+        raise ArgumentError(f"basis: expected one of {', '.join(map(repr, BASES))}, got {basis!r}.")
     return basis
 
 
@@ -185,39 +186,39 @@ def _as_input(u, t) -> tuple[np.ndarray, np.ndarray, bool]:
     try:
         arr = np.asarray(u, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"u: expected a real array shaped (length, m) or (batch, length, m), "
+        raise ArgumentError(f"u: expected a real array shaped (length, m) or (batch, length, m), "
                          f"got something numpy cannot convert to float ({exc}).") from None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim not in (2, 3):
-        raise ValueError(f"u: expected shape (length,), (length, m) or (batch, length, m), "
+        raise ArgumentError(f"u: expected shape (length,), (length, m) or (batch, length, m), "
                          f"got shape {arr.shape}.")
     single = arr.ndim == 2
     if single:
         arr = arr[None]
     if arr.shape[2] < 1:
-        raise ValueError(f"u: expected at least one channel, got shape {arr.shape}.")
+        raise ArgumentError(f"u: expected at least one channel, got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("u: expected finite values, got NaN or infinity.")
+        raise ArgumentError("u: expected finite values, got NaN or infinity.")
     try:
         tt = np.asarray(t, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"t: expected a 1-D array of times, got something numpy cannot "
+        raise ArgumentError(f"t: expected a 1-D array of times, got something numpy cannot "
                          f"convert to float ({exc}).") from None
     if tt.ndim != 1:
-        raise ValueError(f"t: expected a 1-D time grid, got shape {tt.shape}.")
+        raise ArgumentError(f"t: expected a 1-D time grid, got shape {tt.shape}.")
     if tt.size != arr.shape[1]:
-        raise ValueError(f"t: expected one time per sample of u (length {arr.shape[1]}), "
+        raise ArgumentError(f"t: expected one time per sample of u (length {arr.shape[1]}), "
                          f"got {tt.size} times.")
     if tt.size < 2:
-        raise ValueError(f"t: expected a grid of at least 2 times, got {tt.size}.")
+        raise ArgumentError(f"t: expected a grid of at least 2 times, got {tt.size}.")
     if not np.all(np.isfinite(tt)):
-        raise ValueError("t: expected finite times, got NaN or infinity.")
+        raise ArgumentError("t: expected finite times, got NaN or infinity.")
     if tt[0] != 0.0:
-        raise ValueError(f"t: the grid must start at t_0 = 0 (the integrals run over [0, t]), "
+        raise ArgumentError(f"t: the grid must start at t_0 = 0 (the integrals run over [0, t]), "
                          f"got t_0 = {tt[0]!r}; shift the grid.")
     if np.any(np.diff(tt) <= 0):
-        raise ValueError("t: expected a strictly increasing time grid.")
+        raise ArgumentError("t: expected a strictly increasing time grid.")
     return np.ascontiguousarray(arr), tt, single
 
 
@@ -316,7 +317,7 @@ def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
     basis = _check_basis(basis)
     for name, v in (("all_times", all_times), ("include_time_factors", include_time_factors)):
         if not isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{name}: expected a bool, got {v!r}.")
+            raise ArgumentTypeError(f"{name}: expected a bool, got {v!r}.")
     arr, tt, single = _as_input(u, t)
     batch, length, m = arr.shape
     X = _support_path(arr, tt, Q, basis)

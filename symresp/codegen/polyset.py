@@ -11,7 +11,7 @@ by visiting the trie of the monomials' canonical words (variables in nondecreasi
 order) depth first: a node's value is its parent's value times one variable, and each
 term adds ``c_t · value`` to its polynomial.  Per point that is one multiplication per
 node and one fused multiply-add per term — less than straight-line code, and the one
-numba kernel (:mod:`symresp._trie_kernel`) is compiled once per machine for every set,
+numba kernel (:mod:`symresp.codegen.trie_kernel`) is compiled once per machine for every set,
 where generated straight-line code for the same 176 819 terms did not compile in
 10 minutes.
 
@@ -30,6 +30,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from symresp.errors import ArgumentError
 
 __all__ = ["PolynomialSet"]
 
@@ -48,7 +49,7 @@ def _to_float(c) -> float:
         try:
             return int(p) / int(q)  # Python's int division rounds correctly
         except OverflowError:
-            raise ValueError(f"coefficient {c} does not fit a double; evaluate with "
+            raise ArgumentError(f"coefficient {c} does not fit a double; evaluate with "
                              f"precision=50 (CLI: --precision 50)") from None
     return float(c)
 
@@ -80,7 +81,7 @@ class PolynomialSet:
                 or np.any(self.depth[1:] < 1)
                 or np.any((self.var[1:] < 0) | (self.var[1:] >= self.nvars))
                 or np.any((self.out_index < 0) | (self.out_index >= self.nout))):
-            raise ValueError("inconsistent polynomial-set tables (not built by "
+            raise ArgumentError("inconsistent polynomial-set tables (not built by "
                              "PolynomialSet.from_terms?)")
 
     # ------------------------------------------------------------------ builders
@@ -93,9 +94,9 @@ class PolynomialSet:
         out_index = np.asarray(out_index, dtype=np.int64).reshape(-1)
         coeff = np.asarray(coeff, dtype=np.float64).reshape(-1)
         if not (len(E) == len(out_index) == len(coeff)):
-            raise ValueError("exponents, out_index and coeff must have one row per term")
+            raise ArgumentError("exponents, out_index and coeff must have one row per term")
         if np.any(E < 0):
-            raise ValueError("exponents must be nonnegative (a polynomial, not a Laurent "
+            raise ArgumentError("exponents must be nonnegative (a polynomial, not a Laurent "
                              "polynomial)")
         mons = _prefix_closure(np.vstack([np.zeros((1, nvars), np.int64), E]))
         deg = mons.sum(axis=1)
@@ -131,7 +132,7 @@ class PolynomialSet:
         for e, d in enumerate(polys):
             for m, c in d.items():
                 if len(m) != nvars:
-                    raise ValueError(f"polynomial {e}: exponent {tuple(m)} has {len(m)} "
+                    raise ArgumentError(f"polynomial {e}: exponent {tuple(m)} has {len(m)} "
                                      f"entries, expected nvars = {nvars}")
                 rows.append(tuple(int(k) for k in m))
                 idx.append(e)
@@ -169,7 +170,7 @@ class PolynomialSet:
             if d is None:
                 p = e.as_poly(*args) if args else None
                 if p is None or not all(c.is_number for c in p.coeffs()):
-                    raise ValueError(f"expression {j} is not a polynomial in {args} with "
+                    raise ArgumentError(f"expression {j} is not a polynomial in {args} with "
                                      f"numeric coefficients: {sp.sstr(e)[:200]}")
                 d = dict(p.terms())
             polys.append(d)
@@ -196,19 +197,19 @@ class PolynomialSet:
         depend on how the rows are split, so blocks change nothing but the bar."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.nvars:
-            raise ValueError(f"X: expected shape (npoints, {self.nvars}) (one column per "
+            raise ArgumentError(f"X: expected shape (npoints, {self.nvars}) (one column per "
                              f"variable), got {X.shape}")
         X = np.ascontiguousarray(X)
         if out is None:
             out = np.empty((X.shape[0], self.nout))
         elif out.shape != (X.shape[0], self.nout) or out.dtype != np.float64 \
                 or not out.flags.c_contiguous:
-            raise ValueError(f"out: expected a C-contiguous float64 array of shape "
+            raise ArgumentError(f"out: expected a C-contiguous float64 array of shape "
                              f"({X.shape[0]}, {self.nout}), got {out.dtype} {out.shape}")
         n = X.shape[0]
         if n == 0:
             return out
-        from ._trie_kernel import TRIE_CHUNK, trie_eval
+        from symresp.codegen.trie_kernel import TRIE_CHUNK, trie_eval
         args = (self.var, self.depth, self.ptr, self.out_index, self.coeff, self.maxdepth)
         work = float(n) * (self.n_terms + self.n_nodes)
         if quiet or work < _PROGRESS_WORK:

@@ -18,9 +18,10 @@ import flint
 import numpy as np
 import sympy as sp
 
-from .activations import Z, _A
-from .algebra import RingAlgebra, make_algebra
-from .model import SRNN
+from symresp.model.activations import Z, _A
+from symresp.symbolic.algebra import RingAlgebra, make_algebra
+from symresp.model.network import SRNN
+from symresp.errors import ArgumentError, UnsupportedError
 
 __all__ = ["Generators", "input_monomials", "monomials_through", "monomial_fields", "monomial_inputs"]
 
@@ -107,7 +108,7 @@ class Generators:
         self.Wsigma = [alg.matvec_W(col) if alg.aux else None for col in self.sigma_cols]
         if net.input_site == "activation" and not net.is_linear:
             if not isinstance(alg, RingAlgebra):
-                raise NotImplementedError(
+                raise UnsupportedError(
                     "input inside the activation (THEORY §3.4) needs the ring algebra (readout "
                     "polynomial in h); simulate such networks instead (symresp simulate).")
             self.monomials = input_monomials(net.m, max_weight)
@@ -199,7 +200,7 @@ class Generators:
     def L1(self, g, k: int):
         """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel, or monomial: see ``monomials``)."""
         if not 0 <= k < len(self.gamma):
-            raise ValueError(f"channel index {k + 1} out of range 1..{len(self.gamma)}")
+            raise ArgumentError(f"channel index {k + 1} out of range 1..{len(self.gamma)}")
         return self.algebra.directional(g, self.gamma[k], self.Wgamma[k])
 
     def L0_powers(self, g, p: int) -> list:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import norm
+from symresp.errors import ArgumentError
 
 __all__ = ["check", "CheckResult", "eps_sweep"]
 
@@ -93,7 +94,7 @@ def _predict(net, u, eps, t, order, **kw):
 
     The grid handed over starts at t = 0 (prepended, then dropped) because the linear-time
     recursion of ``predict`` integrates from 0 on a uniform grid."""
-    from .volterra import predict
+    from symresp.series.volterra import predict
     t = np.asarray(t, float)
     pad = t.size == 0 or t[0] > 0
     grid = np.concatenate([[0.0], t]) if pad else t
@@ -122,17 +123,17 @@ def _validate(*, T, dt, paths, n_times, eps=None):
     def real(x):
         return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
     if not (real(T) and np.isfinite(T) and T > 0):
-        raise ValueError(f"T: expected a positive horizon, got {T!r}")
+        raise ArgumentError(f"T: expected a positive horizon, got {T!r}")
     if not (real(dt) and np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt: expected a positive time step, got {dt!r}")
+        raise ArgumentError(f"dt: expected a positive time step, got {dt!r}")
     if not (isinstance(paths, (int, np.integer)) and not isinstance(paths, bool) and paths >= 2):
-        raise ValueError(f"paths: expected an integer number of paths ≥ 2 (for a standard "
+        raise ArgumentError(f"paths: expected an integer number of paths ≥ 2 (for a standard "
                          f"error), got {paths!r}")
     if not (isinstance(n_times, (int, np.integer)) and not isinstance(n_times, bool) and n_times >= 2):
-        raise ValueError(f"n_times: expected an integer ≥ 2 (t = 0 and at least one "
+        raise ArgumentError(f"n_times: expected an integer ≥ 2 (t = 0 and at least one "
                          f"comparison time), got {n_times!r}")
     if eps is not None and not (real(eps) and np.isfinite(eps)):
-        raise ValueError(f"eps: expected a finite amplitude, got {eps!r}")
+        raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
 
 
 def check(net, u, eps: float, T: float, order: int, *, method: str = "taylor", taylor: int = 6,
@@ -145,11 +146,11 @@ def check(net, u, eps: float, T: float, order: int, *, method: str = "taylor", t
     (seeds ``seed`` and ``seed + 1``) with common random numbers for driven and undriven
     copies.  ``level`` is the family-wise false-alarm rate of the statistical part.
     """
-    from .inputs import parse_input
-    from .simulate import simulate
+    from symresp.model.inputs import parse_input
+    from symresp.montecarlo.engine import simulate
 
     if not (isinstance(order, (int, np.integer)) and order >= 1):
-        raise ValueError(f"order: expected an integer ≥ 1, got {order!r}")
+        raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
     _validate(T=T, dt=dt, paths=paths, n_times=n_times, eps=eps)
     sig = parse_input(u, net.m)
     steps = max(1, int(round(T / dt)))
@@ -205,13 +206,13 @@ def eps_sweep(net, u, eps_values, T: float, order: int, *, method: str = "taylor
     standard error of a part is the bound (se(ε) + se(−ε))/2, since the two runs are
     correlated and only their separate errors are known.
     """
-    from .inputs import parse_input
-    from .simulate import simulate
+    from symresp.model.inputs import parse_input
+    from symresp.montecarlo.engine import simulate
 
     _validate(T=T, dt=dt, paths=paths, n_times=n_times)
     eps_values = np.asarray(sorted(float(e) for e in eps_values))
     if eps_values.size < 2 or np.any(eps_values <= 0) or not np.all(np.isfinite(eps_values)):
-        raise ValueError(f"eps_sweep: expected at least two positive amplitudes, got {eps_values.tolist()}")
+        raise ArgumentError(f"eps_sweep: expected at least two positive amplitudes, got {eps_values.tolist()}")
     sig = parse_input(u, net.m)
     steps = max(1, int(round(T / dt)))
     dt = T / steps

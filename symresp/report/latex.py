@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .activations import Z, _A
-from .algebra import RingAlgebra
-from .model import SRNN
+from symresp.errors import LatexError
+from symresp.model.activations import Z, _A
+from symresp.symbolic.algebra import RingAlgebra
+from symresp.model.network import SRNN
 
 __all__ = ["latex_document", "write_latex", "compile_latex", "LatexError"]
 
@@ -38,10 +39,6 @@ TERMS_PER_ROW = 4
 MAX_TERMS = 60
 ROW_WIDTH = 78          # estimated visible characters per row of a display
 MAX_OBSERVABLES = 400   # G_{k;p} entries printed in full (the rest: values only)
-
-
-class LatexError(RuntimeError):
-    """pdflatex is missing or failed; the message carries the end of the log."""
 
 
 # =================================================================== small printers
@@ -506,7 +503,7 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
 
 
 def _stationary_law(net: SRNN) -> str:
-    from . import expectation as ex
+    from symresp.expectation import evaluator as ex
     if net.is_linear:
         try:
             mvec, S = ex.gaussian_stationary(net)
@@ -686,7 +683,7 @@ def _monomials_text(monomials) -> str:
 
 
 def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
-    from .expectation import conjugate_observable
+    from symresp.expectation.evaluator import conjugate_observable
     out = [r"\section{Conjugate observable}"]
     out.append(r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
                r"observable (THEORY \S3.2)")
@@ -791,8 +788,8 @@ def _values(der, kernels):
 
     Exact rationals for the linear stationary case, floats otherwise.
     """
-    from . import expectation as ex
-    from .kernels import _expect
+    from symresp.expectation import evaluator as ex
+    from symresp.expectation.start_law import expect as _expect
 
     net = der.net
     kernels = {} if kernels is None else {(int(o), tuple(int(x) for x in idx)): tk
@@ -1010,7 +1007,7 @@ def latex_document(der, *, kernels=None, title=None, max_terms: int = MAX_TERMS,
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values, note, kernels = _values(der, kernels)
     # also give radius estimates for kernels computed here
-    from .kernels import TaylorKernel
+    from symresp.kernels.taylor import TaylorKernel
     for (order, index), entry in values.items():
         if order and (order, index) not in kernels:
             ps = sorted(entry)

@@ -37,6 +37,7 @@ import numbers
 import numba
 import numpy as np
 from numba import njit, prange
+from symresp.errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["signature", "sig_dim", "words", "word_index", "level_offsets"]
 
@@ -84,10 +85,10 @@ _FASTMATH = {"contract"}
 
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r} "
+        raise ArgumentTypeError(f"{name}: expected an integer >= {minimum}, got {value!r} "
                         f"of type {type(value).__name__}.")
     if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}.")
+        raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value}.")
     return int(value)
 
 
@@ -128,13 +129,13 @@ def word_index(word, d: int) -> int:
     d = _check_int(d, "d", 1)
     w = tuple(word)
     if len(w) == 0:
-        raise ValueError("word: the empty word is not part of the signature vector "
+        raise ArgumentError("word: the empty word is not part of the signature vector "
                          "(level 0 is omitted, its value is 1).")
     pos = 0
     for letter in w:
         if isinstance(letter, (bool, np.bool_)) or not isinstance(letter, numbers.Integral) \
                 or not 0 <= letter < d:
-            raise ValueError(f"word: expected letters that are integers in 0..{d - 1}, "
+            raise ArgumentError(f"word: expected letters that are integers in 0..{d - 1}, "
                              f"got {letter!r} in {w!r}.")
         pos = pos * d + int(letter)
     return sum(d ** j for j in range(1, len(w))) + pos
@@ -312,28 +313,28 @@ def _as_paths(paths, name: str = "paths") -> tuple[np.ndarray, bool]:
     try:
         arr = np.asarray(paths)
     except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name}: expected an array shaped (batch, length, d) or "
+        raise ArgumentError(f"{name}: expected an array shaped (batch, length, d) or "
                          f"(length, d), got an object numpy cannot convert ({exc}).") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == np.bool_):
-        raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}.")
+        raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}.")
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
+        raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
     if arr.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected shape (batch, length, d) or (length, d), "
+        raise ArgumentError(f"{name}: expected shape (batch, length, d) or (length, d), "
                          f"got an array with {arr.ndim} dimension(s), shape {arr.shape}.")
     single = arr.ndim == 2
     if single:
         arr = arr[None]
     batch, length, d = arr.shape
     if length < 1:
-        raise ValueError(f"{name}: expected at least 1 point per path (length >= 1), "
+        raise ArgumentError(f"{name}: expected at least 1 point per path (length >= 1), "
                          f"got length {length} (shape {arr.shape}).")
     if d < 1:
-        raise ValueError(f"{name}: expected at least one channel (d >= 1), got d = {d}.")
+        raise ArgumentError(f"{name}: expected at least one channel (d >= 1), got d = {d}.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: expected finite values, got NaN or infinity.")
+        raise ArgumentError(f"{name}: expected finite values, got NaN or infinity.")
     return arr, single
 
 
@@ -363,7 +364,7 @@ def signature(paths, level: int, *, all_times: bool = False) -> np.ndarray:
     """
     level = _check_int(level, "level", 1)
     if not isinstance(all_times, (bool, np.bool_)):
-        raise TypeError(f"all_times: expected a bool, got {all_times!r}.")
+        raise ArgumentTypeError(f"all_times: expected a bool, got {all_times!r}.")
     arr, single = _as_paths(paths)
     batch, length, d = arr.shape
     offsets = level_offsets(d, level)

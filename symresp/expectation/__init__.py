@@ -1,0 +1,7 @@
+"""Applying the start law μ₀ to observables: a point, the Gaussian law of a linear network,
+Gibbs quadrature for gradient networks, or stationary samples.
+"""
+from symresp.expectation.evaluator import Evaluator, evaluation_precision, gaussian_stationary, conjugate_observable, GibbsQuadrature
+from symresp.expectation.start_law import expect
+
+__all__ = ["Evaluator", "evaluation_precision", "gaussian_stationary", "conjugate_observable", "GibbsQuadrature", "expect"]

@@ -1,0 +1,194 @@
+"""Volterra kernels of the noiseless network at a fixed point (deterministic limit σ → 0).
+
+Put σ = 0, h_0 = h*, φ(h*) = 0 and J = Dφ(h*); the first- and second-order kernels
+of any smooth network follow from expanding h = h* + εx_1 + ε²x_2 + …, the second
+one evaluated exactly by a block-matrix (Van Loan) exponential.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import sympy as sp
+
+from symresp.symbolic.generators import monomial_fields, monomials_through
+from symresp.model.network import SRNN
+from symresp.errors import ArgumentError, UnsupportedError
+
+__all__ = ["deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
+
+
+# ------------------------------------------------------ deterministic limit
+def find_fixed_point(net: SRNN, guess=None, *, tol: float = 1e-12):
+    """Solve φ(h*) = 0 (THEORY §4.2) from ``guess`` (default h_0, else 0).
+
+    Returns (h*, residual ‖φ(h*)‖_∞).  Uses scipy.optimize.root (hybrid Powell) with
+    the exact Jacobian, then Newton polishing; raises if the residual stays above
+    ``tol`` (a fixed point may not exist near the guess — pass another one).
+    """
+    phi = sp.Matrix(net.drift)
+    hs = list(net.h)
+    f = sp.lambdify([hs], list(phi), "numpy")
+    Jf = sp.lambdify([hs], phi.jacobian(hs).tolist(), "numpy")
+    F = lambda x: np.asarray(f(x), float).ravel()
+    JF = lambda x: np.asarray(Jf(x), float).reshape(net.n, net.n)
+    if guess is None:
+        guess = np.array(net.h0.evalf(), float).ravel() if net.h0 is not None else np.zeros(net.n)
+    sol = scipy.optimize.root(F, np.asarray(guess, float).ravel(), jac=JF, method="hybr",
+                              options={"xtol": 1e-14})
+    x = sol.x
+    for _ in range(5):  # Newton polish: quadratic convergence to the rounding floor
+        try:
+            x = x - np.linalg.solve(JF(x), F(x))
+        except np.linalg.LinAlgError:
+            break
+    res = float(np.max(np.abs(F(x))))
+    if not np.isfinite(res) or res > tol:
+        raise ArgumentError(f"no fixed point φ(h*) = 0 found from {np.asarray(guess).tolist()} "
+                         f"(residual {res:.3g}); pass h_star or another guess")
+    return x, res
+
+
+def _bilinear_tensor(exprs: sp.Matrix, hs, point: dict) -> np.ndarray:
+    """Second derivatives ∂_a∂_b e_i at a point → array (len(exprs), n, n)."""
+    n = len(hs)
+    return np.array([[[float(sp.diff(e, hs[a], hs[b]).subs(point)) for b in range(n)]
+                      for a in range(n)] for e in exprs], float)
+
+
+class DeterministicKernel:
+    """Volterra kernels of the noiseless network linearised at a fixed point (THEORY §4.2).
+
+    Derivation.  Put σ = 0, h_0 = h*, φ(h*) = 0, J = Dφ(h*), Γ* = γ(h*) (columns C_k),
+    and expand h = h* + εx_1 + ε²x_2 + …:
+
+        ẋ_1 = J x_1 + Γ* u,
+        ẋ_2 = J x_2 + ½ D²φ(h*)[x_1, x_1] + Σ_k Dγ_k(h*)[x_1] u^k,
+        f(h) = f(h*) + ε ∇f x_1 + ε² (∇f x_2 + ½ D²f[x_1, x_1]) + …
+
+    with x_1(r) = ∫_0^r e^{J(r−s)} Γ* u(s) ds.  Order 1: K⁽¹⁾_k(t; s) = ∇f e^{J(t−s)} C_k.
+    Order 2: the ½ D²φ and ½ D²f terms are double integrals over the cube [0, r]² with
+    a kernel symmetric under exchanging (s_1, k_1) ↔ (s_2, k_2); the simplex kernel of
+    THEORY §3.1 is the sum over both argument orders, which cancels the ½:
+
+        K⁽²⁾_{k_1k_2}(t; s_1, s_2) = ∫_{s_1}^{t} ∇f e^{J(t−r)} D²φ[e^{J(r−s_1)}C_{k_1}, e^{J(r−s_2)}C_{k_2}] dr
+                                   + D²f[e^{J(t−s_1)}C_{k_1}, e^{J(t−s_2)}C_{k_2}]
+                                   + ∇f e^{J(t−s_1)} Dγ_{k_1}[e^{J(s_1−s_2)}C_{k_2}]
+
+    (the last line only for a state-dependent coupling: the input at the later time
+    s_1 acts through Dγ on the first-order deviation caused at s_2).
+
+    With the input inside a nonlinear activation (THEORY §3.4) the same formulas hold with
+    the channels replaced by monomials ν (``index`` numbers them as
+    :attr:`symresp.kernels.Derivation.monomials`) and γ_ν = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
+    every monomial is a first-order operator; the series at order n sums words of weight n.
+
+    The integral, with r = s_1 + θ and e^{Jθ}x ⊗ e^{Jθ}y = e^{(J⊕J)θ}(x ⊗ y), is
+    ``∇f X(τ_1) (C_{k_1} ⊗ e^{Jτ_2}C_{k_2})`` with X(τ) = ∫_0^τ e^{J(τ−θ)} B e^{(J⊕J)θ} dθ,
+    B the n×n² matrix of D²φ(h*).  X(τ) is the upper-right block of
+    expm(τ [[J, B], [0, J⊕J]]) (Van Loan 1978): exact, no quadrature error, valid for
+    unstable J as well, and cheap (size n + n²).
+
+    Lags are those of a point start, (τ_1..τ_n, s_n); at a fixed point the solution is
+    time-translation invariant, so the kernel does not depend on s_n (it is accepted
+    and ignored).  Attributes ``h_star``, ``residual``, ``jacobian``, ``eigenvalues``,
+    ``stable`` (all eigenvalues of J with negative real part).
+    """
+
+    method = "deterministic"
+
+    def __init__(self, net: SRNN, order: int, index, h_star=None):
+        if order not in (1, 2):
+            raise UnsupportedError(f"deterministic kernels are implemented for orders 1 and 2, "
+                                      f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'")
+        self.net, self.order, self.index, self.start = net, order, tuple(index), "point"
+        hs = list(net.h)
+        if h_star is None:
+            self.h_star, self.residual = find_fixed_point(net)
+        else:
+            self.h_star = np.asarray(h_star, float).ravel()
+            F = sp.lambdify([hs], list(net.drift), "numpy")
+            self.residual = float(np.max(np.abs(np.asarray(F(self.h_star), float))))
+            if self.residual > 1e-8:
+                warnings.warn(f"h_star is not a fixed point: ‖φ(h*)‖_∞ = {self.residual:.3g}",
+                              stacklevel=3)
+        pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
+        n = net.n
+        phi = sp.Matrix(net.drift)
+        if _has_monomials(net):  # the input inside a nonlinear activation: monomials, §3.4
+            gamma = monomial_fields(net, monomials_through(net.m, max(self.index)))
+        else:
+            gamma = net.input_field
+        f = sp.Matrix(net.readout)
+        ev = lambda M: np.array(M.subs(pt).evalf(), float)
+        self.jacobian = J = ev(phi.jacobian(hs))
+        self.eigenvalues = np.linalg.eigvals(J)
+        self.stable = bool(np.all(self.eigenvalues.real < 0))
+        if not self.stable:
+            warnings.warn(f"the fixed point {np.round(self.h_star, 6).tolist()} is not stable "
+                          f"(eigenvalues of J: {np.round(self.eigenvalues, 6).tolist()}); the kernels "
+                          "grow with the lags and describe a trajectory that leaves it", stacklevel=3)
+        self.C = ev(gamma)                                  # n×m, γ(h*)
+        self.grad_f = ev(f.jacobian(hs))                    # p×n
+        self.hess_f = _bilinear_tensor(f, hs, pt)           # p×n×n
+        self.hess_phi = _bilinear_tensor(phi, hs, pt)       # n×n×n
+        # Dγ_k(h*): n×n per channel (zero for a constant coupling)
+        self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(gamma.shape[1])]
+        if order == 2:
+            I = np.eye(n)
+            K = np.kron(J, I) + np.kron(I, J)              # J ⊕ J acts on x ⊗ y
+            Bm = self.hess_phi.reshape(n, n * n)           # D²φ[x, y] = Bm (x ⊗ y)
+            self._vanloan = np.block([[J, Bm], [np.zeros((n * n, n)), K]])
+
+    @property
+    def nlags(self) -> int:
+        return self.order + 1
+
+    def __call__(self, lags) -> np.ndarray:
+        lags = np.asarray(lags, dtype=float)
+        if lags.shape[-1:] != (self.nlags,):
+            raise ArgumentError(f"lags: expected a last axis of length {self.nlags} (τ_1..τ_n, s_n), "
+                             f"got shape {lags.shape}")
+        batch = lags.shape[:-1]
+        flat = lags.reshape(int(np.prod(batch)), self.nlags)
+        J, n = self.jacobian, self.net.n
+        E1 = scipy.linalg.expm(flat[:, 0, None, None] * J[None])            # e^{Jτ_1}
+        c1 = self.C[:, self.index[0]]
+        if self.order == 1:
+            out = np.einsum("pi,xij,j->xp", self.grad_f, E1, c1)
+            return out.reshape(batch + (out.shape[-1],))
+        c2 = self.C[:, self.index[1]]
+        E2 = scipy.linalg.expm(flat[:, 1, None, None] * J[None])            # e^{Jτ_2}
+        y2 = E2 @ c2                                                        # e^{Jτ_2} C_{k_2}
+        X = scipy.linalg.expm(flat[:, 0, None, None] * self._vanloan[None])[:, :n, n:]
+        w = np.einsum("i,xj->xij", c1, y2).reshape(-1, n * n)               # C_{k_1} ⊗ e^{Jτ_2}C_{k_2}
+        integral = np.einsum("pi,xij,xj->xp", self.grad_f, X, w)
+        a = E1 @ c1                                                         # e^{Jτ_1} C_{k_1}
+        b = np.einsum("xij,xj->xi", E1, y2)                                 # e^{J(τ_1+τ_2)} C_{k_2}
+        readout = np.einsum("pij,xi,xj->xp", self.hess_f, a, b)
+        coupling = np.einsum("pi,xij,jk,xk->xp", self.grad_f, E1, self.dgamma[self.index[0]], y2)
+        out = integral + readout + coupling
+        return out.reshape(batch + (out.shape[-1],))
+
+
+def _has_monomials(net: SRNN) -> bool:
+    return net.input_site == "activation" and not net.is_linear
+
+
+def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> DeterministicKernel:
+    """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point (THEORY §4.2).
+
+    σ of the spec is ignored (the limit σ = 0).  ``h_star`` defaults to the root of φ
+    found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.
+    """
+    index = (0,) * order if index is None else tuple(int(k) for k in index)
+    top = 10 ** 6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
+    if len(index) != order or any(not 0 <= k < top for k in index):
+        raise ArgumentError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
+                         f"got {list(index)}")
+    if not net.derivable:
+        raise ArgumentError(f"the activation {net.activation.name!r} is not smooth: no Jacobian at the "
+                         "fixed point; use the method 'mc'")
+    return DeterministicKernel(net, int(order), index, h_star)

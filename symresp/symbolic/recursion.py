@@ -1,0 +1,150 @@
+"""Coefficient observables of the short-time kernels.
+
+For channels k = (k_1..k_n) and lag degrees p = (p_1..p_n) the Taylor
+coefficient observables are
+
+    G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ 𝓛₁^{k_1} 𝓛₀^{p_1} f            (operators act right to left)
+
+and the kernels are the polynomials in the lags
+
+    stationary:  K⁽ⁿ⁾_k(τ_1..τ_n)         ≈ Σ_p E_∞[G_{k,p}] Π_j τ_j^{p_j}/p_j!
+    point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n)    ≈ Σ_{p,p'} (𝓛₀^{p'} G_{k,p})(h_0) s_n^{p'}/p'! Π_j τ_j^{p_j}/p_j!
+
+with lags τ_1 = t − s_1, τ_j = s_{j−1} − s_j.  ``truncation="total"`` keeps
+lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
+``truncation="box"`` keeps every p_j ≤ P (same error order, far more work).
+The observables are exact symbolic polynomials; only the expectation
+(:mod:`symresp.expectation`) is numerical.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from symresp.symbolic.generators import Generators
+from symresp.model.network import SRNN
+from symresp.errors import ArgumentError
+
+__all__ = ["Derivation", "derive"]
+
+
+def _lag_degrees(nlags: int, P: int, truncation: str):
+    if truncation == "box":
+        return list(itertools.product(range(P + 1), repeat=nlags))
+    return [p for p in itertools.product(range(P + 1), repeat=nlags) if sum(p) <= P]
+
+
+@dataclass
+class Derivation:
+    """All Taylor coefficient observables of a network up to order N and lag degree P.
+
+    ``observables[(k, p)]`` is a list (one per readout component) of algebra elements
+    G_{k,p}; for a point start the tuple ``p`` has n+1 entries (the last is the degree
+    in s_n) and the element is 𝓛₀^{p_{n+1}} G_{k,p}, to be evaluated at h_0.
+    ``k = ()`` holds the order-0 terms (E[f] at a stationary start, 𝓛₀^p f at a point start).
+    """
+
+    net: SRNN
+    order: int
+    P: int
+    start: str
+    truncation: str
+    generators: Generators
+    observables: dict = field(default_factory=dict)
+    #: start-law machinery reused across kernels (moments, quadrature, evaluator)
+    cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def algebra(self):
+        return self.generators.algebra
+
+    @property
+    def monomials(self) -> list:
+        """The input operators (weight q, channel counts): channel k is monomial k, (1, e_k),
+        unless the input sits inside a nonlinear activation (THEORY §3.4)."""
+        return self.generators.monomials
+
+    @property
+    def local_terms(self) -> bool:
+        """True when some monomial has weight > 1 (input inside a nonlinear activation)."""
+        return any(q > 1 for q, _ in self.monomials)
+
+    def weight(self, index) -> int:
+        """The power of ε that multiplies a word of monomials: Σ_j q_{ν_j}."""
+        return sum(self.monomials[k][0] for k in index)
+
+    def indices(self, order: int):
+        """All words of ``order`` input operators (0-based channels, or monomials: see
+        :attr:`monomials`), of total weight ≤ the derivation's order."""
+        return [w for w in itertools.product(range(len(self.monomials)), repeat=order)
+                if self.weight(w) <= self.order]
+
+    def terms(self, order: int, index) -> dict:
+        """{p: [G per readout]} for one order and channel tuple (0-based)."""
+        index = tuple(index)
+        if len(index) != order:
+            raise ArgumentError(f"index {list(index)} must have {order} channels for order {order}")
+        return {p: g for (k, p), g in self.observables.items() if k == index}
+
+    def n_terms(self) -> int:
+        """Total number of polynomial terms held (a measure of expression size)."""
+        alg = self.algebra
+        return sum(alg.n_terms(g) for gs in self.observables.values() for g in gs)
+
+
+def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
+           truncation: str = "total", progress=None) -> Derivation:
+    """Derive the coefficient observables G_{k,p} for orders 0..``order``, lag degree ≤ ``taylor``.
+
+    Memoises shared prefixes: 𝓛₀ is applied once per node of the tree of operator words.
+    """
+    if not isinstance(order, (int, np.integer)) or order < 0:
+        raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
+    if not isinstance(taylor, (int, np.integer)) or taylor < 0:
+        raise ArgumentError(f"taylor: expected an integer ≥ 0 (highest lag degree P), got {taylor!r}")
+    if truncation not in ("total", "box"):
+        raise ArgumentError(f"truncation: expected 'total' or 'box', got {truncation!r}")
+    start = net.start if start is None else start
+    if start not in ("stationary", "point"):
+        raise ArgumentError(f"start: expected 'stationary' or 'point', got {start!r}")
+    P = int(taylor)
+    # derivative-chain activations need one derivative per first-order step and two per 𝓛₀
+    max_L0 = P * (order + 1) if truncation == "box" else P
+    # monomials of weight q (input inside the activation) use q more derivatives of a
+    extra = order if net.input_site == "activation" else 0
+    gens = Generators(net, chain_length=2 * max_L0 + order + 1 + extra,
+                      max_weight=max(order, 1))
+    weights = [q for q, _ in gens.monomials]
+    alg = gens.algebra
+    f = [alg.lift(e) for e in net.readout]
+    def remaining(ps):
+        return P if truncation == "box" else P - sum(ps)
+
+    observables = {}
+    # frontier: (k, p) -> G_{k,p}, the elements right after the n-th input operator
+    frontier = {((), ()): f}
+    for n in range(order + 1):
+        new_frontier = {}
+        for (k, p), g in frontier.items():
+            if start == "stationary":
+                observables[(k, p)] = g
+                if n == order:
+                    continue  # the last propagator is absorbed by ρ_∞: no further 𝓛₀ needed
+            chain = [g]
+            for _ in range(remaining(p)):
+                chain.append([gens.L0(x) for x in chain[-1]])
+                if progress is not None:
+                    progress.update(1)
+            for q, gq in enumerate(chain):
+                if start == "point":  # q is the degree in the outermost lag s_n
+                    observables[(k, p + (q,))] = gq
+                if n < order:
+                    used = sum(weights[c] for c in k)
+                    for ch, wt in enumerate(weights):
+                        if used + wt <= order:
+                            new_frontier[(k + (ch,), p + (q,))] = [gens.L1(x, ch) for x in gq]
+        frontier = new_frontier
+    return Derivation(net=net, order=order, P=P, start=start, truncation=truncation,
+                      generators=gens, observables=observables)
