@@ -98,7 +98,7 @@ def _max_rel_vs_numpy(s, values, npts=200):
 
 def phase_trie(a):
     """symresp's route; run with an empty NUMBA_CACHE_DIR so the first call compiles."""
-    from symresp.codegen import modules as codegen
+    from symresp import codegen
     from symresp.codegen.polyset import PolynomialSet
 
     s = setup(a.P, a.points)
@@ -122,7 +122,7 @@ def phase_trie(a):
 
 
 def phase_straight(a):
-    from symresp.codegen import modules as codegen
+    from symresp import codegen
 
     s = setup(a.P, a.points)
     cache = a.cache_dir or tempfile.mkdtemp(prefix="bench_codegen_")

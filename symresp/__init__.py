@@ -74,7 +74,7 @@ _PUBLIC = {
     "response_feature_matrix": "symresp.features.estimators",
     "component_weights": "symresp.features.estimators",
     # code generation and report
-    "points_function": "symresp.codegen.modules", "function_source": "symresp.codegen.modules",
+    "points_function": "symresp.codegen.points", "function_source": "symresp.codegen.points",
     "PolynomialSet": "symresp.codegen.polyset", "export_module": "symresp.report.export",
     "latex_document": "symresp.report.latex", "write_latex": "symresp.report.latex",
 }

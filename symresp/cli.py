@@ -109,7 +109,7 @@ def cmd_derive(args) -> dict:
            "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
            "coefficients": coeffs}
     if der.local_terms:
-        # input inside a nonlinear activation (THEORY §3.4): "index" numbers these monomials
+        # input inside a nonlinear activation: "index" numbers these monomials
         out["monomials"] = [{"weight": q, "channel_powers": list(c)} for q, c in der.monomials]
     if der.start == "stationary":
         try:
@@ -163,7 +163,7 @@ def _derive_text(out: dict) -> str:
 # ---------------------------------------------------------------------- kernel
 def _monomial_index(net, text: str, order: int):
     """--index for a network with the input inside a nonlinear activation: monomials
-    (THEORY §3.4) numbered as in ``symresp derive --json`` (weight 1 = the channels, then
+    numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
     from symresp.symbolic.generators import monomials_through
     idx = _parse_index(text, order, 10 ** 6)
@@ -228,7 +228,7 @@ def cmd_kernel(args) -> dict:
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
-    if local:  # the index holds monomials (THEORY §3.4)
+    if local:  # the index holds monomials
         out.update(weight=weight, monomials=[{"weight": q, "channel_powers": list(c)}
                                            for q, c in monomials])
     return out
@@ -442,7 +442,7 @@ def _register_numeric(sub):
     p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
     p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     p.add_argument("--via", choices=["recursion", "quadrature", "features"], default="recursion",
-                   help="linear-time recursion (THEORY §6), simplex quadrature, or ⟨ℓ, R_t⟩")
+                   help="linear-time recursion, simplex quadrature, or ⟨ℓ, R_t⟩")
     p.add_argument("--samples", type=_positive_int("--samples"), default=20000,
                    help="stationary samples when no closed route exists")
     p.add_argument("--seed", type=int, default=0)
@@ -472,7 +472,7 @@ def _register_numeric(sub):
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_check, text=_check_text)
 
-    f = sub.add_parser("features", help="response feature of an input (THEORY §6)")
+    f = sub.add_parser("features", help="response feature of an input")
     _input_args(f)
     f.add_argument("--dt", type=float, default=0.01)
     f.add_argument("--level", type=_positive_int("--level"), default=2)

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symresp.codegen import modules as cg
+from symresp import codegen as cg
+from symresp.codegen import cache
 
 REPO = Path(__file__).resolve().parents[1]
 x, y, z = sp.symbols("x y z")
@@ -184,39 +185,12 @@ def test_auto_method_routes_large_polynomials_to_the_trie(points_fn, cachedir):
         cg.points_function([h[0]], list(h), method="fast")
 
 
-def test_scalar_and_vector_functions_from_njit(cachedir):
-    """The simulator calls these from njit code: activations a(z) with scalar args,
-    couplings/readouts with the state vector."""
-    relu = cg.scalar_function(sp.Max(0, z) + sp.Rational(1, 3), [z], name="relu3",
-                              cache_dir=cachedir)
-    pair = cg.scalar_function([x * y, x - sp.Rational(2, 3) * y], [x, y], name="pair",
-                              cache_dir=cachedir)
-    vec = cg.vector_function([h[0] * h[1], sp.tanh(h[2])], list(h), name="vec",
-                             cache_dir=cachedir)
-    vsum = cg.vector_function(h[0]**2 + h[1] - h[2], list(h), name="vsum", cache_dir=cachedir)
-
-    @numba.njit
-    def caller(a, b, hv):
-        o1 = np.empty(2)
-        pair(a, b, o1)
-        o2 = np.empty(2)
-        vec(hv, o2)
-        return relu(a), relu(-a), o1[0], o1[1], o2[0], o2[1], vsum(hv)
-
-    hv = np.array([0.3, -1.2, 0.7])
-    got = caller(1.5, 0.25, hv)
-    want = (1.5 + 1 / 3, 1 / 3, 1.5 * 0.25, 1.5 - 0.25 * 2 / 3, 0.3 * -1.2, np.tanh(0.7),
-            0.09 - 1.2 - 0.7)
-    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-16)
-    assert relu(-2.0) == 1 / 3  # plain Python call of the dispatcher as well
-
-
 # --------------------------------------------------------------------------- printing
 
 def test_source_prints_max_and_exact_rational_literals():
     src = cg.function_source([sp.Max(0, x) + sp.Rational(1, 3) * y, sp.Rational(-2, 7) * x**-3,
                               x**sp.Rational(1, 3), sp.Float("0.1", 40) * x],
-                             [x, y], kind="scalar", name="g")
+                             [x, y], name="g")
     assert "max(0.0, a0)" in src
     code = src.split("import math")[1]
     assert repr(1 / 3) in code and repr(2 / 7) in code
@@ -245,7 +219,7 @@ def test_module_is_self_contained_with_header():
 
 def test_hostile_symbol_names_never_reach_code():
     evil = sp.Symbol('a"""\nimport os; os.system("echo pwned")#\x00')
-    src = cg.function_source([evil + 1], [evil], kind="vector", name="ev")
+    src = cg.function_source([evil + 1], [evil], name="ev")
     tree = ast.parse(src)  # still valid Python: the name is escaped in comments
     assert "os.system" not in "".join(ast.unparse(n) for n in tree.body[1:])
 
@@ -316,8 +290,8 @@ def test_deeply_nested_expression_is_hoisted(tmp_path):
 
 def test_matrix_inputs_and_piecewise_without_default():
     src = cg.function_source(sp.Matrix([[x, y], [x * y, sp.Piecewise((x, x > 0))]]),
-                             sp.Matrix([x, y]), kind="vector", name="mat")
-    assert "out[3] = ((a0 if (a0 > 0.0) else math.nan))" in src
+                             sp.Matrix([x, y]), name="mat")
+    assert "out[i, 3] = ((a0 if (a0 > 0.0) else math.nan))" in src
 
 
 # --------------------------------------------------------------------------- errors
@@ -350,8 +324,6 @@ def test_bad_arguments_and_names():
     for bad in ("math", "class", "1f", "_f", "f-g"):
         with pytest.raises(cg.CodegenError, match="name"):
             cg.function_source([x], [x], name=bad)
-    with pytest.raises(cg.CodegenError, match="kind"):
-        cg.function_source([x], [x], kind="gpu")
 
 
 # --------------------------------------------------------------------------- cache
@@ -366,16 +338,16 @@ def test_default_cache_dir_environment(monkeypatch, tmp_path):
 
 def test_corrupt_cache_entries_are_rebuilt(tmp_path):
     expr, args = sp.tanh(x) * sp.Rational(3, 4) + y**2, [x, y]
-    fn = cg.scalar_function(expr, args, name="corr", cache_dir=tmp_path)
+    fn = cg.points_function(expr, args, name="corr", cache_dir=tmp_path, method="straight")
     path = Path(fn.cache_path)
     good = path.read_text()
     key = good.splitlines()[0].split(": ")[1]
-    broken_body = good.split("\n", 2)[2].replace("def corr(", "def corr((")
+    broken_body = good.split("\n", 2)[2].replace("def corr_point(", "def corr_point((")
     variants = {
         "truncated": good[: len(good) // 2],
         "wrong key": good.replace(key, "0" * 64, 1),
         "not utf-8": b"\xff\xfe\x00garbage",
-        "syntax error, valid hash": cg._assemble(key, broken_body),
+        "syntax error, valid hash": cache._assemble(key, broken_body),
         "empty": "",
     }
     for what, content in variants.items():
@@ -387,31 +359,32 @@ def test_corrupt_cache_entries_are_rebuilt(tmp_path):
         before = cg.cache_stats()["rebuilt"]
         if what.startswith("syntax"):
             with pytest.warns(RuntimeWarning, match="rebuilding"):
-                again = cg.scalar_function(expr, args, name="corr", cache_dir=tmp_path)
+                again = cg.points_function(expr, args, name="corr", cache_dir=tmp_path, method="straight")
         else:
-            again = cg.scalar_function(expr, args, name="corr", cache_dir=tmp_path)
+            again = cg.points_function(expr, args, name="corr", cache_dir=tmp_path, method="straight")
         assert cg.cache_stats()["rebuilt"] == before + 1, what
         assert path.read_text() == good, what  # generation is deterministic
-    assert again(0.5, 2.0) == pytest.approx(0.75 * np.tanh(0.5) + 4.0, rel=1e-15)
+    assert again(np.array([[0.5, 2.0]]))[0, 0] == pytest.approx(0.75 * np.tanh(0.5) + 4.0, rel=1e-15)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
 _CACHE_SCRIPT = """
     import json, os, sys, time
     import sympy as sp
-    from symresp.codegen import modules as cg
+    from symresp import codegen as cg
     go = os.environ.get("GO_FILE")
     if go:  # start generating at the same moment as the sibling process
         print("ready", flush=True)
         while not os.path.exists(go):
             time.sleep(0.005)
     x = sp.Symbol("x")
-    f = cg.scalar_function(sp.tanh(x)**3 + sp.Rational(1, 7) * x + sp.Max(0, x - 1), [x],
-                           name=os.environ["FN_NAME"])
-    v = f(1.3)
+    import numpy as np
+    f = cg.points_function(sp.tanh(x)**3 + sp.Rational(1, 7) * x + sp.Max(0, x - 1), [x],
+                           name=os.environ["FN_NAME"], method="straight")
+    v = float(f(np.array([[1.3]]))[0, 0])
     print(json.dumps({"v": v, "stats": cg.cache_stats(), "path": f.cache_path,
                       "mtime": os.stat(f.cache_path).st_mtime_ns,
-                      "numba_hits": sum(f.stats.cache_hits.values())}))
+                      "numba_hits": sum(f.kernel.stats.cache_hits.values())}))
 """
 _CACHE_VALUE = np.tanh(1.3)**3 + 1.3 / 7 + 0.3
 
@@ -445,5 +418,5 @@ def test_concurrent_generation_of_one_entry(tmp_path):
         assert r["v"] == pytest.approx(_CACHE_VALUE, rel=1e-15)
     path = Path(results[0]["path"])
     text = path.read_text()
-    assert cg._check_text(text, text.splitlines()[0].split(": ")[1])
+    assert cache._check_text(text, text.splitlines()[0].split(": ")[1])
     assert not list(path.parent.glob(".*.tmp"))

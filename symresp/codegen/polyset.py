@@ -1,6 +1,6 @@
 """Sets of sparse polynomials evaluated at many points along a monomial trie.
 
-The observables of THEORY §5, ``G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ f``, are polynomials in
+The coefficient observables ``G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ f``, are polynomials in
 the ring variables x = (h, auxiliaries) with up to hundreds of thousands of terms that
 share most of their monomials (176 819 terms over 35 462 distinct monomials for the
 order-2, P = 6 set of a 4-D tanh network).  A :class:`PolynomialSet` evaluates
@@ -30,6 +30,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 from symresp.errors import ArgumentError
 
 __all__ = ["PolynomialSet"]
@@ -159,7 +160,7 @@ class PolynomialSet:
         """From SymPy expressions polynomial in the Symbols ``args``; raises ValueError
         naming the first expression that is not.  Expanded sums are read term by term
         (linear time); anything else goes through :meth:`sympy.Expr.as_poly`."""
-        import sympy as sp
+        import sympy as sp  # only for building from SymPy: loading saved tables stays light
 
         args = list(args)
         pos = {a: k for k, a in enumerate(args)}
@@ -209,13 +210,12 @@ class PolynomialSet:
         n = X.shape[0]
         if n == 0:
             return out
-        from symresp.codegen.trie_kernel import TRIE_CHUNK, trie_eval
+        from symresp.codegen.trie_kernel import TRIE_CHUNK, trie_eval  # numba: compiled on first use
         args = (self.var, self.depth, self.ptr, self.out_index, self.coeff, self.maxdepth)
         work = float(n) * (self.n_terms + self.n_nodes)
         if quiet or work < _PROGRESS_WORK:
             trie_eval(X, *args, out)
             return out
-        from tqdm.auto import tqdm
         block = max(TRIE_CHUNK, int(n * _PROGRESS_WORK / 10 / work) // TRIE_CHUNK * TRIE_CHUNK)
         with tqdm(total=n, desc="polynomial set", unit="point", delay=2.0, leave=False) as bar:
             for a in range(0, n, block):

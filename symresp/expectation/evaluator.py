@@ -205,7 +205,7 @@ class Evaluator:
         return ps
 
     def _call_codegen(self, elements, H):
-        from symresp.codegen import modules as codegen
+        from symresp import codegen
         fn = codegen.points_function([sp.sympify(g) for g in elements], list(self.algebra.net.h),
                                      name="observables", cse=True)
         return fn(H)

@@ -1,4 +1,4 @@
-"""Activation functions and their differential algebra (THEORY §1, §5).
+"""Activation functions and their differential algebra.
 
 Each activation ``a(z)`` is described by auxiliary variables ``A_1..A_r`` (per
 hidden unit) that are closed under differentiation in z:
@@ -22,6 +22,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 from symresp.errors import ArgumentError
 
 __all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z"]
@@ -187,9 +188,6 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
 
     Raises ``ValueError`` naming ``what`` when the text does not parse or uses unknown names.
     """
-    from sympy.parsing.sympy_parser import (convert_xor, parse_expr,
-                                            standard_transformations)
-
     if not isinstance(text, str) or not text.strip():
         raise ArgumentError(f"{what}: expected a non-empty expression string, got {text!r}.")
     local = dict(symbols)

@@ -1,6 +1,6 @@
 """Input signals u : [0, T] → R^m: parsing and sampling on a time grid.
 
-The network of THEORY §1 is driven by a deterministic input ``u_t`` (m channels).
+The network is driven by a deterministic input ``u_t`` (m channels).
 An input specification is any of
 
 * an **expression string** in ``t``, one expression per channel separated by ``;``

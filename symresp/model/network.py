@@ -4,22 +4,21 @@
     φ(h) = −Γ h + M a(W h + b)
 
 ``M`` is the identity for the standard network and ``Wᵀ`` for the
-Hopfield (gradient) form of THEORY §4.4 (``form = "hopfield"``).
+Hopfield (gradient) form (``form = "hopfield"``), whose drift is minus a gradient.
 Every number is kept exact (SymPy rationals); floats are read as the decimals
 they were written as.  Units and channels are 1-based in specs (h1, u1) and
 0-based in arrays.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 from symresp.errors import SpecError
-from symresp.model.activations import (Activation, get_activation, parse_expression, KNOWN_ACTIVATIONS, Z)
+from symresp.model.activations import (Activation, get_activation, parse_expression, Z)
 
 __all__ = ["SRNN", "h_symbols"]
 
@@ -127,7 +126,6 @@ class SRNN:
     form: str = "standard"
     name: str = "srnn"
     derivable: bool = True
-    meta: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -251,7 +249,7 @@ class SRNN:
     def input_field(self) -> sp.Matrix:
         """γ(h), n×m: the first-order input direction, ∂φ(h, εu)/∂(εu_k) at ε = 0; the
         coupling for an additive input, M diag(a'(z)) C inside the activation (M C for the
-        identity activation: no local terms, THEORY §3.4)."""
+        identity activation: no local terms)."""
         if self.input_site == "additive":
             return self.coupling
         da = sp.diff(self.activation.expr, Z)
@@ -263,7 +261,7 @@ class SRNN:
 
     @property
     def is_linear(self) -> bool:
-        """Identity activation: φ(h) = −(Γ − MW) h + M b, the exactly solvable case of THEORY §4.1."""
+        """Identity activation: φ(h) = −(Γ − MW) h + M b, the exactly solvable case (Gaussian stationary law)."""
         return self.activation.name == "identity"
 
     @property
@@ -335,7 +333,6 @@ class SRNN:
 
     def with_start(self, start: str, h0=None) -> "SRNN":
         """The same network with another start (``"stationary"`` or ``"point"``)."""
-        from dataclasses import replace
         if start not in ("stationary", "point"):
             raise SpecError(f"start: expected 'stationary' or 'point', got {start!r}.")
         h0m = self.h0 if h0 is None else _vector(h0, self.n, "start.h0")
@@ -344,7 +341,6 @@ class SRNN:
         return replace(self, start=start, h0=h0m)
 
     def with_sigma(self, sigma) -> "SRNN":
-        from dataclasses import replace
         return replace(self, sigma=_sigma(sigma, self.n))
 
     def summary(self) -> str:

@@ -25,7 +25,8 @@ def load_spec(path, **overrides) -> SRNN:
 
     The tables are ``[network]`` (n, m, activation, Gamma, W, b, C or coupling, sigma,
     form, input_site, assume_stationary), ``[readout]`` (V and c, or expression) and
-    ``[start]`` (kind and h0).  Keyword ``overrides`` replace entries of the file.
+    ``[start]`` (kind and h0); a ``[meta]`` table holds free-form notes and is not read.
+    Keyword ``overrides`` replace entries of the file.
     """
     path = Path(path)
     if not path.exists():

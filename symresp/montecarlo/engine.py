@@ -602,7 +602,7 @@ class _Model:
             raise KeyError(what)
         kernel = None
         try:
-            from symresp.codegen.modules import points_function
+            from symresp.codegen.points import points_function
             kernel = points_function(exprs, args, name=f"srnn_{what}", parallel=False,
                                      method="straight").kernel
             X = np.zeros((1, len(args)))

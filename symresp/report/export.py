@@ -1,4 +1,4 @@
-"""Standalone export of the Taylor kernels of a network (THEORY §3.1, §5).
+"""Standalone export of the Taylor kernels of a network.
 
 :func:`export_module` writes one readable Python module that needs only numpy and numba
 at run time (no symresp, no SymPy) and evaluates
@@ -34,7 +34,7 @@ import numpy as np
 import sympy as sp
 from symresp.errors import ArgumentError
 
-__all__ = ["export_module", "export_source", "kernel_function_name", "tables_name"]
+__all__ = ["export_module", "kernel_function_name", "tables_name"]
 
 
 def kernel_function_name(order: int, index) -> str:
@@ -124,13 +124,6 @@ def _network_lines(net) -> list[str]:
     return rows
 
 
-def export_source(net, order: int, taylor: int, *, name: str | None = None,
-                  truncation: str = "total", parallel: bool = True) -> str:
-    """The text of the standalone module (see :func:`export_module`; on the sample route
-    the module also needs the tables file that :func:`export_module` writes)."""
-    return _export(net, order, taylor, name=name, truncation=truncation, parallel=parallel)[0]
-
-
 def tables_name(modname: str) -> str:
     """File name of the observable tables next to an exported module (sample route)."""
     return f"{modname}_observables.npz"
@@ -139,7 +132,7 @@ def tables_name(modname: str) -> str:
 def _export(net, order, taylor, *, name, truncation, parallel):
     """(module text, PolynomialSet of the observables or None)."""
     from symresp import __version__
-    from symresp.codegen import modules as codegen
+    from symresp import codegen
     from symresp.expectation.evaluator import expectation_method
     from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import taylor_kernel
@@ -175,7 +168,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
             f'{__version__}; do not edit.', "",
             "Network:"] + ["    " + _comment(r) for r in _network_lines(net)] + [
         "",
-        f"Short-time (Taylor) kernels, THEORY §5, orders 1..{der.order}, lag degree "
+        f"Short-time (Taylor) kernels, orders 1..{der.order}, lag degree "
         f"truncation {truncation!r} with P = {der.P}:",
         "",
         "    K^(n)_k(tau) = sum_p c_{k,p} prod_j tau_j^{p_j} / p_j!,   c_{k,p} = mu_0[G_{k,p}],",
@@ -189,7 +182,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
         "Functions (channels 1-based; values shaped (npoints, p) with p readout components):"]
     if der.local_terms:
         head[-1:] = [
-            "Input inside a nonlinear activation (THEORY §3.4): kernel indices are MONOMIALS",
+            "Input inside a nonlinear activation: kernel indices are MONOMIALS",
             "(1-based), each a monomial u^l = prod_c u_c^m_c of weight q = sum_c m_c (list",
             "MONOMIALS below: (q, (m_1..m_m))); a word of monomials l_1..l_r is an r-fold time",
             "integral of prod_j u^{l_j}(s_j) and enters the series at eps^(q_1 + ... + q_r).",
@@ -245,7 +238,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
         aux = alg.aux_values()
         hs = list(net.h)
         state_exprs = hs + list(aux.values())
-        state_src = codegen.function_source(state_exprs, hs, kind="points", name="state_variables",
+        state_src = codegen.function_source(state_exprs, hs, name="state_variables",
                                             parallel=parallel, cse=True)
         body += ["# " + "-" * 76, "# (h, auxiliaries): " + ", ".join(
             _comment(f"{s} = {v}") for s, v in [(s, s) for s in hs] + list(aux.items())),

@@ -1,4 +1,4 @@
-"""A standalone LaTeX report of a derivation (THEORY §1–§5, notation as there).
+"""A standalone LaTeX report of a derivation.
 
 :func:`latex_document` turns a :class:`~symresp.kernels.Derivation` into a
 self-contained LaTeX document (``article`` with ``amsmath``, ``amssymb`` and
@@ -13,7 +13,7 @@ compiles it with ``pdflatex``.
 Long sums are split over aligned rows (at most ``terms_per_row`` terms, and
 fewer when the terms are wide); a polynomial with more than ``max_terms`` terms
 is truncated with a note giving the number of terms left out.  Channels,
-units and outputs are 1-based, as in THEORY.
+units and outputs are 1-based.
 """
 from __future__ import annotations
 
@@ -426,12 +426,12 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
     out.append(
         rf"A stochastic recurrent network with $n = {n}$ hidden units, $m = {m}$ input "
         rf"channel{'s' if m > 1 else ''} and $p = {net.p}$ output{'s' if net.p > 1 else ''} "
-        r"(THEORY \S1): the It\^o SDE")
+        r"is the It\^o SDE")
     if net.input_site == "activation":
         out.append(r"\begin{align*}"
                    r"dh_t &= \bigl[-\Gamma h_t + M\,a(W h_t + b + \varepsilon C u_t)\bigr]\,dt"
                    r" + \sigma\,dW_t, \qquad y_t = f(h_t),\end{align*}")
-        out.append(r"with the input inside the activation (THEORY \S3.4).")
+        out.append(r"with the input inside the activation.")
     else:
         out.append(r"\begin{align*}"
                    r"dh_t &= \bigl[\varphi(h_t) + \varepsilon\,\gamma(h_t)\,u_t\bigr]\,dt"
@@ -445,7 +445,7 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
         mats.append(rf"M = W^{{\top}} = {_matrix(net.M)}")
     out.append(r"\begin{align*}" + r", \qquad ".join(mats) + r".\end{align*}")
     if net.form == "hopfield":
-        out.append(r"The network has the Hopfield (gradient) form of THEORY \S4.4: the activations are "
+        out.append(r"The network has the Hopfield (gradient) form: the activations are "
                    r"fed back through $M = W^{\top}$.")
     # pre-activations and the drift written out
     zs = [sp.Symbol(f"z{i + 1}") for i in range(net.W.shape[0])]
@@ -511,7 +511,7 @@ def _stationary_law(net: SRNN) -> str:
             return rf"(The Gaussian stationary law could not be computed: {_text(exc)}.)"
         return (r"The network is linear, $\varphi(h) = -A h + M b$ with $A = \Gamma - M W$, so "
                 r"$\rho_\infty = \mathcal{N}(m_\infty, S)$ with $A m_\infty = M b$ and "
-                r"$A S + S A^{\top} = \Sigma$ (THEORY \S4.1):"
+                r"$A S + S A^{\top} = \Sigma$:"
                 rf"\[ A = {_matrix(net.A)}, \qquad m_\infty = {_matrix(mvec)}, \qquad "
                 rf"S = {_matrix(S)}. \]")
     s2 = ex._isotropic_noise(net)
@@ -519,7 +519,7 @@ def _stationary_law(net: SRNN) -> str:
         return (r"The drift is a gradient, $\varphi = \nabla\Phi$, and the noise isotropic, "
                 rf"$\Sigma = {_number_latex(s2)}\,I$, so $\rho_\infty \propto "
                 rf"\exp\bigl(2\Phi/{_wrap(_number_latex(s2))}\bigr)$ is known up to its "
-                r"normalisation (THEORY \S4.3, \S4.4); stationary expectations are quadratures.")
+                r"normalisation; stationary expectations are quadratures.")
     return (r"The stationary law $\rho_\infty$ has no closed form for this network; stationary "
             r"expectations need samples of it (Monte Carlo).")
 
@@ -527,7 +527,6 @@ def _stationary_law(net: SRNN) -> str:
 def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
     act = names.activation
     out = [r"\section{Auxiliary variables}"]
-    hs = list(net.h)
     if not act.aux:
         out.append(rf"The activation $a(z) = {sp.latex(act.expr.subs(Z, sp.Symbol('z')))}$ is a "
                    r"polynomial: the generators map polynomials in $h$ to polynomials in $h$ and "
@@ -537,7 +536,7 @@ def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
     units = net.W.shape[0]
     if not act.chain:
         out.append(r"The activation is closed under differentiation through auxiliary variables, "
-                   r"one per hidden unit (THEORY \S5). Observables are kept as polynomials in $h$ "
+                   r"one per hidden unit. Observables are kept as polynomials in $h$ "
                    r"and the auxiliaries, with exact rational coefficients:")
     placeholder = {_A[j]: sp.Symbol(f"__aux{j}") for j in range(len(act.aux))}
     zi = sp.Symbol("__zi")
@@ -601,7 +600,7 @@ def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
 def _generator_section(net: SRNN, names: _Names, gens) -> str:
     out = [r"\section{Generators}"]
     out.append(r"For a smooth observable $g(h)$ the backward generator of the unperturbed network "
-               r"and the input operators are (THEORY \S2)")
+               r"and the input operators are")
     out.append(r"\begin{align*}"
                r"\mathcal{L}_0\, g &= \sum_{i} \varphi_i\,\partial_i g + \tfrac12 \sum_{i,j}"
                r" \Sigma_{ij}\,\partial_i \partial_j g, &"
@@ -671,7 +670,7 @@ def _monomials_text(monomials) -> str:
     legend = "; ".join(rf"$\nu = {j + 1}$: $u^{{\nu}} = {mono(c)}$, weight {q}"
                        for j, (q, c) in enumerate(monomials))
     return (r"The input sits inside the activation, so $a(z_j + \varepsilon (Cu)_j) - a(z_j)"
-            r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$ (THEORY \S3.4): "
+            r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$: "
             r"every monomial $u^\nu = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
             r"\emph{input operator} $\mathcal{L}_1^{\nu} g = \sum_i \gamma_{\nu i}\,"
             r"\partial_i g$, $\gamma_{\nu i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
@@ -686,7 +685,7 @@ def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
     from symresp.expectation.evaluator import conjugate_observable
     out = [r"\section{Conjugate observable}"]
     out.append(r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
-               r"observable (THEORY \S3.2)")
+               r"observable")
     out.append(r"\[ A_k(h) = -\frac{\nabla\cdot(\gamma_k \rho_\infty)}{\rho_\infty} = "
                r"-\nabla\cdot\gamma_k - \gamma_k\cdot\nabla\log\rho_\infty, \qquad "
                r"K^{(1)}_k(\tau) = \Einf\bigl[f(h_\tau)\,A_k(h_0)\bigr], \]")
@@ -721,10 +720,9 @@ def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
 
 
 def _recursion_section(der) -> str:
-    net = der.net
     P = der.P
     out = [r"\section{Kernel recursion and short-time form}"]
-    out.append(r"Expanding in $\varepsilon$ gives the Volterra (Dyson) series (THEORY \S3.1)")
+    out.append(r"Expanding in $\varepsilon$ gives the Volterra (Dyson) series")
     out.append(r"\begin{align*}"
                r"\mathbb{E}[f(h_t)] &= V_0(t) + \sum_{n\ge 1} \varepsilon^n V_n[u](t), \\"
                r"V_n[u](t) &= \int_{t > s_1 > \dots > s_n > 0} \sum_{k_1, \dots, k_n} "
@@ -749,7 +747,7 @@ def _recursion_section(der) -> str:
                    r"\mathcal{L}_1^{k_n} P_{\tau_n} \cdots \mathcal{L}_1^{k_1} P_{\tau_1} f\bigr)(h_0), "
                    r"\qquad V_0(t) = (P_t f)(h_0) \]")
         out.append(r"(point start $\mu_0 = \delta_{h_0}$: the outermost propagator $P_{s_n}$ stays).")
-    out.append(r"\paragraph{Short-time form (THEORY \S5).} With $P_\tau = \sum_{p} \tau^p "
+    out.append(r"\paragraph{Short-time form.} With $P_\tau = \sum_{p} \tau^p "
                r"\mathcal{L}_0^p / p!$ the kernels become polynomials in the lags, with "
                r"coefficients that are expectations of iterated generators (operators compose "
                r"right to left, $\mathcal{L}_0^{p_1}$ acts on $f$ first):")
@@ -910,7 +908,7 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
     out = [r"\section{Volterra series}"]
     lags = r"\tau_1 = t - s_1,\ \tau_j = s_{j-1} - s_j"
     out.append(rf"Up to order $N = {N}$ in the input amplitude $\varepsilon$:")
-    if der.local_terms:  # words of monomials, grouped by weight (THEORY §3.4)
+    if der.local_terms:  # words of monomials, grouped by weight
         r, words, kern = "r", r"\nu_1 \dots \nu_r:\ q_{\nu_1} + \dots + q_{\nu_r} = n", r"\nu"
     else:
         r, words, kern = "n", rf"k_1, \dots, k_n = 1}}^{{{net.m}", "k"
@@ -971,7 +969,7 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
         out.append(_align(block))
         if order == 1 and net.is_linear:
             out.append(r"For the linear network $\mathcal{L}_0$ preserves the polynomial degree and "
-                       r"the series in the lags converges for every lag (THEORY \S5); the "
+                       r"the series in the lags converges for every lag; the "
                        r"truncation above is its Taylor polynomial.")
         if radii:
             out.append(r"Estimated radius of convergence in each lag (root test on the highest "

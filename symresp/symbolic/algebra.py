@@ -1,4 +1,4 @@
-"""The differential algebra the generators act on (THEORY §5).
+"""The differential algebra the generators act on.
 
 Observables are polynomials in the state ``h`` and the activation auxiliaries
 ``A_{j,i} = A_j(z_i)`` (``z = W h + b``), with exact rational coefficients, held
@@ -36,7 +36,7 @@ def to_fmpq(x) -> flint.fmpq:
 
 
 class RingAlgebra:
-    """Polynomials in ``Q[h_1..h_n, A_{j,i}]`` with the total derivatives of THEORY §5.
+    """Polynomials in ``Q[h_1..h_n, A_{j,i}]`` with the total derivatives of
 
     Parameters
     ----------

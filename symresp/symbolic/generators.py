@@ -1,11 +1,11 @@
-"""Backward generator and input operators of an SRNN (THEORY §2).
+"""Backward generator and input operators of an SRNN.
 
     𝓛₀ g  = Σ_i φ_i ∂_i g + ½ Σ_ij Σ_ij ∂_i ∂_j g  =  (φ·∇) g + ½ Σ_r (σ_r·∇)² g
     𝓛₁ᵏ g = Σ_i γ_ik(h) ∂_i g
 
 where σ_r is the r-th column of σ (Σ = σσᵀ, and σ is constant so the
 second form equals the first).  With the input inside a nonlinear activation the
-input operators are the 𝓛_ν of the input monomials u^ν of THEORY §3.4 (see :class:`Generators`).  All act
+input operators are the 𝓛_ν of the input monomials u^ν of (see :class:`Generators`).  All act
 on the elements of an algebra from
 :mod:`symresp.algebra`; with the ring algebra every iterate stays a polynomial
 in (h, auxiliaries).
@@ -27,7 +27,7 @@ __all__ = ["Generators", "input_monomials", "monomials_through", "monomial_field
 
 
 def input_monomials(m: int, max_weight: int) -> list:
-    """The monomials ν = (q, counts) of THEORY §3.4 with weight q ≤ ``max_weight``: every
+    """The monomials ν = (q, counts) of with weight q ≤ ``max_weight``: every
     monomial u^ν = Π_c u_c^{counts_c} of degree q in the m input channels, by weight, then
     in reverse lexicographic order of counts (so weight 1 lists channels 1..m in order)."""
     out = []
@@ -61,7 +61,7 @@ def _monomial_weight(net: SRNN, j: int, counts) -> sp.Expr:
 
 def monomial_fields(net: SRNN, monomials) -> sp.Matrix:
     """γ_ν(h) as SymPy expressions in h, one column per monomial (q, counts):
-    γ_ν,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!  (THEORY §3.4)."""
+    γ_ν,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c! ."""
     cols = []
     for q, counts in monomials:
         dq = sp.diff(net.activation.expr, Z, q)
@@ -76,7 +76,7 @@ class Generators:
 
     ``monomials`` lists the input operators: for an additive input (or a linear activation)
     monomial k is channel k, (1, e_k); with the input inside a nonlinear activation
-    (THEORY §3.4) they are (q, counts) for every monomial u^ν of the inputs of
+    they are (q, counts) for every monomial u^ν of the inputs of
     degree q ≤ ``max_weight``, and ``L1(g, ν)`` applies 𝓛_ν g = Σ_i γ_ν,i ∂_i g, the
     ε^q u^ν part of the perturbed drift.
     """
@@ -109,7 +109,7 @@ class Generators:
         if net.input_site == "activation" and not net.is_linear:
             if not isinstance(alg, RingAlgebra):
                 raise UnsupportedError(
-                    "input inside the activation (THEORY §3.4) needs the ring algebra (readout "
+                    "input inside the activation needs the ring algebra (readout "
                     "polynomial in h); simulate such networks instead (symresp simulate).")
             self.monomials = input_monomials(net.m, max_weight)
             self.gamma = [self._activation_monomial(q, counts) for q, counts in self.monomials]
@@ -120,7 +120,7 @@ class Generators:
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
 
     def _activation_monomial(self, q: int, counts: tuple) -> list:
-        """γ_ν for the monomial ν = (q, counts) of THEORY §3.4:
+        """γ_ν for the monomial ν = (q, counts) of:
         γ_ν,i = Σ_j M_ij a⁽q⁾(z_j) Π_c C_jc^{m_c}/m_c!,  so that
         φ(h, εu) − φ(h, 0) = Σ_ν ε^q u^ν γ_ν with u^ν = Π_c u_c^{m_c}."""
         alg, net = self.algebra, self.net

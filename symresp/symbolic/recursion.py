@@ -63,7 +63,7 @@ class Derivation:
     @property
     def monomials(self) -> list:
         """The input operators (weight q, channel counts): channel k is monomial k, (1, e_k),
-        unless the input sits inside a nonlinear activation (THEORY §3.4)."""
+        unless the input sits inside a nonlinear activation."""
         return self.generators.monomials
 
     @property
