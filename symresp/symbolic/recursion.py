@@ -21,11 +21,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from symresp.symbolic.generators import Generators
 from symresp.model.network import SRNN
 from symresp.errors import ArgumentError
+from symresp.validation import check_choice, check_int
 
 __all__ = ["Derivation", "derive"]
 
@@ -96,19 +96,43 @@ class Derivation:
 
 def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
            truncation: str = "total", progress=None) -> Derivation:
-    """Derive the coefficient observables G_{k,p} for orders 0..``order``, lag degree ≤ ``taylor``.
+    """Derive the coefficient observables of the short-time kernels.
 
-    Memoises shared prefixes: 𝓛₀ is applied once per node of the tree of operator words.
+    .. math::
+
+        G_{k,p} = 𝓛_1^{k_n} 𝓛_0^{p_n} ⋯ 𝓛_1^{k_1} 𝓛_0^{p_1} f
+
+    for every word ``k`` of input operators of orders 0..``order`` and lag degrees
+    ``p`` with ``Σ p_j ≤ taylor`` (``truncation="total"``) or every ``p_j ≤ taylor``
+    (``"box"``).  At a point start the outermost propagator stays and each element is
+    ``𝓛₀^{p_{n+1}} G_{k,p}`` (one more lag degree).  Shared prefixes are memoised:
+    𝓛₀ is applied once per node of the tree of operator words.
+
+    Parameters
+    ----------
+    net : SRNN
+        The network (any smooth activation).
+    order : int
+        Highest order n of the kernels (≥ 0).
+    taylor : int
+        Highest lag degree P (≥ 0).
+    start : {"stationary", "point"}, optional
+        The start law; defaults to ``net.start``.
+    truncation : {"total", "box"}
+        Which lag degrees are kept.
+    progress : tqdm-like, optional
+        Updated once per application of 𝓛₀.
+
+    Returns
+    -------
+    Derivation
+        The exact observables (elements of the network's ring) and their generators.
     """
-    if not isinstance(order, (int, np.integer)) or order < 0:
-        raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
-    if not isinstance(taylor, (int, np.integer)) or taylor < 0:
-        raise ArgumentError(f"taylor: expected an integer ≥ 0 (highest lag degree P), got {taylor!r}")
-    if truncation not in ("total", "box"):
-        raise ArgumentError(f"truncation: expected 'total' or 'box', got {truncation!r}")
+    order = check_int(order, "order", minimum=0)
+    taylor = check_int(taylor, "taylor (the highest lag degree P)", minimum=0)
+    check_choice(truncation, "truncation", ("total", "box"))
     start = net.start if start is None else start
-    if start not in ("stationary", "point"):
-        raise ArgumentError(f"start: expected 'stationary' or 'point', got {start!r}")
+    check_choice(start, "start", ("stationary", "point"))
     P = int(taylor)
     # derivative-chain activations need one derivative per first-order step and two per 𝓛₀
     max_L0 = P * (order + 1) if truncation == "box" else P
