@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Benchmark: compiled evaluation of the Taylor coefficient observables (issue 4, item 6).
+"""Benchmark: compiled evaluation of the Taylor coefficient observables.
 
 Evaluation of the order-2, lag-degree-P coefficient set ``derive(net, 2, P)`` (all
 observables G_{k,p}, orders 0..2) of a seeded 4-D tanh network (the network of
 ``bench_derive.py``) at random states h ~ N(0, 0.6²), in the ring variables (h, T):
 
-symresp     ``symresp.polyset.PolynomialSet`` (monomial trie, one numba kernel, prange
+symresp     ``symresp.codegen.PolynomialSet`` (monomial trie, one numba kernel, prange
             over chunks of points; what ``Evaluator``, ``codegen.points_function`` for
             large polynomial sets and ``symresp codegen`` use): tables from the ring,
             first call with an empty numba cache (compile), evaluation on ``--points``
@@ -23,7 +23,7 @@ math+njit   ``sympy.lambdify(vars, exprs, "math")`` wrapped in ``numba.njit`` an
             from an njit ``prange`` loop (compile capped at ``--njit-cap`` seconds);
 
 plus the Volterra evaluation of the 2-D tanh network (derivations/tanh_2d.toml, order 2,
-P = 4, coefficients from stationary samples): ``symresp.volterra.predict`` with
+P = 4, coefficients from stationary samples): ``symresp.predict`` with
 ``via="recursion"`` on a 10⁴-point grid vs ``via="quadrature"`` on fewer output times
 (per-time cost reported; the kernel setup, shared by both, is timed separately).
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark: ring algebra vs naive SymPy for iterated generators (issue 2, item 9).
+"""Benchmark: ring algebra vs naive SymPy for iterated generators.
 
 Times and sizes of
 
@@ -18,7 +18,7 @@ ring   symresp: ``Generators(net).L0`` on the polynomial ring Q[h, T], T_i = tan
 naive  plain SymPy expressions with nested tanh, no auxiliary variables:
        𝓛₀ g = Σ_i φ_i ∂g/∂h_i + ½ Σ_ij Σ_ij ∂²g/∂h_i∂h_j with ``sympy.diff`` on
        ``net.drift`` (no expand/simplify), 𝓛₁ g = Σ_i C_i ∂g/∂h_i, and the same
-       operator-word tree as ``symresp.kernels.derive`` (total truncation).
+       operator-word tree as ``symresp.derive`` (total truncation).
        size = ``sympy.count_ops(expr)`` (operation count of the unexpanded tree),
        itself run under a time cap (``--ops-cap``); "?" when it did not finish.
 
@@ -167,7 +167,7 @@ def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q):
 
 
 def naive_derive(ops: NaiveOps, f, order: int, P: int) -> dict:
-    """Same operator-word tree as symresp.kernels.derive (stationary start, total truncation,
+    """Same operator-word tree as symresp.derive (stationary start, total truncation,
     m = 1), on plain SymPy expressions; returns {(k, p): G_{k,p}}."""
     observables = {}
     frontier = {((), ()): f}
