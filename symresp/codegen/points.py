@@ -34,16 +34,12 @@ Entry points
 :func:`points_function`   ``fn(X, out=None) -> out``: all expressions at many points,
                           ``X`` shaped ``(npoints, len(args))``, ``prange`` over points;
                           large expanded polynomial sets go to the monomial-trie
-                          evaluator of :mod:`symresp.polyset` instead (``method``).
-:func:`scalar_function`   njit ``fn(a0, …, a_{k-1}[, out])``: args as scalars.
-:func:`vector_function`   njit ``fn(x[, out])``: args as one 1-D array ``x``.
-:func:`function_source`   the module text of any of the above (for a standalone module).
+                          evaluator of :mod:`symresp.codegen.polyset` instead (``method``).
+:func:`function_source`   the module text of the straight-line route (for a standalone module).
 
-numba's compile time grows with the number of operations, not the statement layout:
-a 2 000-term polynomial in three variables (48 000 characters) compiled in 13 s serial
-and 27 s with ``parallel=True`` on an idle 16-core machine (cached afterwards), and
-evaluated in 2.6 µs per point on one thread.  Large expanded polynomial sets therefore
-go to :mod:`symresp.polyset` (``method="auto"``): no per-set compile, and faster per point.
+numba's compile time grows with the number of operations, not the statement layout, so
+large expanded polynomial sets go to :mod:`symresp.codegen.polyset` (``method="auto"``):
+no per-set compile, and faster per point (measurements: the benchmarks page of the docs).
 
 Cache location: the ``cache_dir`` argument if given (used as is), else
 ``$SYMRESP_CACHE_DIR/codegen``, else ``$XDG_CACHE_HOME/symresp/codegen``, else
@@ -72,8 +68,9 @@ from symresp.errors import CodegenError
 __all__ = ["points_function", "function_source", "TRIE_MIN_TERMS"]
 
 #: points_function(method="auto") evaluates expanded polynomial sets with at least this
-#: many terms in all along a monomial trie (straight-line code for 2 000 terms took 13–27 s
-#: to compile; the trie kernel is compiled once per machine and ran 4× faster at 8 041 terms)
+#: many terms in all along a monomial trie: straight-line code of that size already takes
+#: many seconds to compile, while the trie kernel is compiled once per machine and is faster
+#: per point at this size (see benchmarks/bench_codegen.py)
 TRIE_MIN_TERMS = 1000
 
 
@@ -113,7 +110,7 @@ def points_function(exprs, args, *, name: str = "f", parallel: bool = True,
     when not given).
 
     ``method``: ``"straight"`` generates straight-line numba code (below);
-    ``"trie"`` evaluates polynomials along a monomial trie (:mod:`symresp.polyset`: one
+    ``"trie"`` evaluates polynomials along a monomial trie (:mod:`symresp.codegen.polyset`: one
     kernel compiled once per machine, every monomial shared; for polynomials only);
     ``"auto"`` (default) takes the trie for expanded polynomials with at least
     :data:`TRIE_MIN_TERMS` terms in all, whose straight-line code would take minutes to
@@ -122,7 +119,7 @@ def points_function(exprs, args, *, name: str = "f", parallel: bool = True,
     Straight-line code: ``fn`` is a plain Python wrapper that checks shapes; ``fn.kernel``
     is the numba function ``kernel(X, out)`` (``prange`` over points when ``parallel``),
     callable from other njit code; ``fn.cache_path`` is the generated module.  Trie:
-    ``fn.polynomial_set`` is the :class:`~symresp.polyset.PolynomialSet` (``save`` it to
+    ``fn.polynomial_set`` is the :class:`~symresp.codegen.polyset.PolynomialSet` (``save`` it to
     skip the conversion from SymPy next time); ``fn.kernel`` and ``fn.cache_path`` are None.
 
     ``exprs``: a SymPy expression, a list/tuple of them or a Matrix (flattened row-major).

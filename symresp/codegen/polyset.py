@@ -12,8 +12,7 @@ order) depth first: a node's value is its parent's value times one variable, and
 term adds ``c_t · value`` to its polynomial.  Per point that is one multiplication per
 node and one fused multiply-add per term — less than straight-line code, and the one
 numba kernel (:mod:`symresp.codegen.trie_kernel`) is compiled once per machine for every set,
-where generated straight-line code for the same 176 819 terms did not compile in
-10 minutes.
+whereas the compile time of generated straight-line code grows with the number of terms.
 
 Rounding: each monomial value is a product of ``|α|`` factors (``|α| − 1`` roundings)
 and each polynomial a sum in table order, so
@@ -35,7 +34,8 @@ from symresp.errors import ArgumentError
 
 __all__ = ["PolynomialSet"]
 
-#: point × (term + node) count above which a call shows a progress bar (~3 s here)
+#: point × (term + node) count above which a call shows a progress bar (calls of a few
+#: seconds and more)
 _PROGRESS_WORK = 2e10
 #: the tables, in the order digest() hashes them
 TABLE_FIELDS = ("var", "depth", "ptr", "out_index", "coeff")

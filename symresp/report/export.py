@@ -17,12 +17,12 @@ with one function per kernel (order n, channel tuple k), called with lags shaped
   bit.
 * Otherwise (stationary start without a closed route) the observables G_{k,p}, polynomials
   in the ring variables (h and the auxiliaries such as T_i = tanh(z_i), computed from h by
-  generated code), are evaluated along a monomial trie (:mod:`symresp.polyset`; the
+  generated code), are evaluated along a monomial trie (:mod:`symresp.codegen.polyset`; the
   kernel's source is copied into the module, its tables go into ``<name>_observables.npz``
   next to it, checked by a sha256 on load), and each kernel function takes an array of
-  stationary samples (N, n) and averages over it.  One small kernel compiles in seconds
-  for any set; straight-line code for the order-2, P = 6 set of a 4-D tanh network
-  (176 819 terms) did not compile in 10 minutes.
+  stationary samples (N, n) and averages over it.  One small kernel serves every set, so
+  the compile cost does not grow with the number of terms (that of straight-line code
+  does, and becomes prohibitive for sets of 10⁵ terms).
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def _strip_codegen(text: str) -> str:
 
 
 def _trie_kernel_source() -> str:
-    """The numba kernel of symresp.polyset, copied from its self-contained file (without
+    """The numba kernel of symresp.codegen.polyset, copied from its self-contained file (without
     the docstring and imports, which the exported module has at its top)."""
     text = (Path(__file__).parent.parent / "codegen" / "trie_kernel.py").read_text(encoding="utf-8")
     return text.split("import numpy as np\n", 1)[1].strip("\n") + "\n"
@@ -248,7 +248,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
             f"{_comment(alg.variables)},",
             f"# {tables.n_terms} terms over {tables.n_nodes} monomials, evaluated along the "
             "monomial trie whose",
-            f"# tables are in {tables_name(modname)} (symresp.polyset.PolynomialSet); columns:"]
+            f"# tables are in {tables_name(modname)} (symresp.codegen.polyset.PolynomialSet); columns:"]
         body += [f"#   {j}: {_comment(lab)}: {_element_summary(alg, g)}"
                  for j, (lab, g) in enumerate(zip(labels, flat))]
         body += ["# " + "-" * 76, _trie_kernel_source(), "",
