@@ -347,7 +347,7 @@ def test_corrupt_cache_entries_are_rebuilt(tmp_path):
         "truncated": good[: len(good) // 2],
         "wrong key": good.replace(key, "0" * 64, 1),
         "not utf-8": b"\xff\xfe\x00garbage",
-        "syntax error, valid hash": cache._assemble(key, broken_body),
+        "syntax error, valid hash": cache._assemble(key, broken_body, cache._secret(tmp_path)),
         "empty": "",
     }
     for what, content in variants.items():
@@ -418,5 +418,5 @@ def test_concurrent_generation_of_one_entry(tmp_path):
         assert r["v"] == pytest.approx(_CACHE_VALUE, rel=1e-15)
     path = Path(results[0]["path"])
     text = path.read_text()
-    assert cache._check_text(text, text.splitlines()[0].split(": ")[1])
+    assert cache._check_text(text, text.splitlines()[0].split(": ")[1], cache._secret(path.parent))
     assert not list(path.parent.glob(".*.tmp"))

@@ -58,8 +58,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from symresp.codegen.cache import (_LOCK, _MEMO, _STATS, _assemble, _get_module, _request_key,
-                                   default_cache_dir)
+from symresp.codegen.cache import _LOCK, _MEMO, _STATS, _get_module, default_cache_dir
 from symresp.codegen.lowering import _as_args, _as_expr_list, _cse_mode, _deep_recursion, _validate
 from symresp.codegen.polyset import PolynomialSet, _expanded_terms
 from symresp.codegen.writer import _body, _check_name, _version
@@ -92,7 +91,7 @@ def _build(exprs, args, *, name, parallel=True, cse=True, cache_dir=None):
                 return fn
             module, path = _get_module(exprs, args, name, parallel, cse, cache_dir)
             fn = getattr(module, name)
-            fn.cache_path = str(path)
+            fn.cache_path = None if path is None else str(path)
             fn.codegen_module = module
             fn.kernel = getattr(module, f"{name}_kernel")
             fn.method = "straight"
@@ -193,13 +192,12 @@ def _trie_function(exprs, args, name, required):
 def function_source(exprs, args, *, name: str = "f", parallel: bool = True,
                     cse: bool | str = True) -> str:
     """Text of the self-contained module (imports only math, numpy, numba) that
-    :func:`points_function` with ``method="straight"`` would generate, cache header lines
-    included.  Nothing is written or compiled."""
+    :func:`points_function` with ``method="straight"`` would generate (without the cache
+    header).  Nothing is written or compiled."""
     _check_name(name)
     cse = _cse_mode(cse)
     exprs, _ = _as_expr_list(exprs)
     args = _as_args(args)
     _validate(exprs, args)
     with _deep_recursion():
-        key = _request_key(exprs, args, name, parallel, cse)
-        return _assemble(key, _body(exprs, args, name, parallel, cse))
+        return _body(exprs, args, name, parallel, cse)

@@ -64,8 +64,9 @@ def _summary(e) -> str:
     return f"{shown} + … ({len(terms) - HEADER_TERMS} more terms)"
 
 
-def _body(exprs, args, name: str, parallel: bool, use_cse) -> str:
-    """Module text evaluating ``exprs`` at the rows of ``X`` (one column per argument)."""
+def _body(exprs, args, name: str, parallel: bool, use_cse, cache: bool = True) -> str:
+    """Module text evaluating ``exprs`` at the rows of ``X`` (one column per argument);
+    ``cache`` sets numba's ``cache=`` (False for a module that lives in memory only)."""
     nargs, nexpr = len(args), len(exprs)
     arg_names = [f"a{k}" for k in range(nargs)]
     lines, results = _statements(exprs, args, arg_names, use_cse)
@@ -92,14 +93,14 @@ def _body(exprs, args, name: str, parallel: bool, use_cse) -> str:
     # The straight-line body lives in its own serial function: numba's parallel
     # analysis of the prange loop then sees one call instead of thousands of
     # statements (it recursed to death on a long body, and compile time grows fast).
-    src = [f"@numba.njit(cache=True, {deco})",
+    src = [f"@numba.njit(cache={bool(cache)}, {deco})",
            f"def {point}(X, out, i):",
            '    """out[i, j] = expression j at the point X[i] (see the module header)."""']
     src += [f"    a{k} = X[i, {k}]" for k in range(nargs)]
     src += block("    ")
     src += [f"    out[i, {j}] = {r}" for j, r in enumerate(results)]
     src += ["", "",
-            f"@numba.njit(cache=True, parallel={bool(parallel)}, {deco})",
+            f"@numba.njit(cache={bool(cache)}, parallel={bool(parallel)}, {deco})",
             f"def {kern}(X, out):",
             f'    """{point} at every row of X."""',
             f"    for i in {rng}(X.shape[0]):",

@@ -71,12 +71,11 @@ def _float_text(x) -> str:
 
 
 def _strip_codegen(text: str) -> str:
-    """A codegen module text without its cache-key lines, end marker and import lines
+    """A codegen module text without its end marker and import lines
     (the exported module imports math, numba and numpy once at the top)."""
     out = []
     for line in text.splitlines():
-        if line.startswith(("# symresp-codegen-key:", "# symresp-codegen-body-sha256:",
-                            "# end of symresp generated module")):
+        if line.startswith("# end of symresp generated module"):
             continue
         if line in ("import math", "import numba", "import numpy as np"):
             continue
