@@ -488,7 +488,8 @@ def _register_numeric(sub):
     c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--dt", type=float, default=0.01)
-    c.add_argument("--times", type=int, default=21, help="number of comparison times")
+    c.add_argument("--times", type=int, default=21,
+                   help="number of output times, t = 0 included (the grid of simulate)")
     c.add_argument("--samples", type=_positive_int("--samples"), default=20000)
     c.add_argument("--eps-sweep", help="comma-separated amplitudes for the ε^(N+1) slope")
     c.add_argument("--antithetic", action="store_true",
