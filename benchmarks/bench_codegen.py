@@ -269,7 +269,7 @@ def phase_volterra(a):
     quad = volterra_quadrature(kernels, u, check, order, net.m, net.start)
     diff = float(np.max(np.abs(rec[:, ::1000][:, 1:] - quad)))
     t0 = time.perf_counter()
-    predict(net, u, 0.1, grid, order, taylor=P, samples=samples, via="recursion",
+    predict(net, u, order=order, eps=0.1, t=grid, taylor=P, samples=samples, via="recursion",
             min_steps=len(grid) - 1)
     t_predict = time.perf_counter() - t0
     return dict(t_setup=t_setup, t_rec=t_rec, rec_times=len(grid), t_quad=t_quad,

@@ -63,10 +63,14 @@ def main(argv=None):
     rows, speedups = [], []
     for d, level in cases:
         paths = rng.standard_normal((100, 1000, d)).cumsum(axis=1) / np.sqrt(1000)
+        # symresp takes series (n_cases, n_channels, n_timepoints), iisignature and pysiglib
+        # points (batch, length, d): each library gets its own layout, prepared untimed
+        series = np.ascontiguousarray(paths.transpose(0, 2, 1))
+        layout = {"symresp": series}
         ref = None
         for name, fn in list(libs.items()):                # warm-up / compile
             try:
-                out = np.asarray(fn(paths, level))
+                out = np.asarray(fn(layout.get(name, paths), level))
             except Exception as exc:                       # optional library, unknown API
                 if name != "pysiglib":
                     raise
@@ -78,9 +82,9 @@ def main(argv=None):
         times = {name: [] for name in libs}
         for _ in range(args.repeats):
             for name, fn in libs.items():
-                times[name].append(timed(fn, paths, level)[0])
+                times[name].append(timed(fn, layout.get(name, paths), level)[0])
         best = {name: min(v) for name, v in times.items()}
-        err = np.max(np.abs(signature(paths, level) - ref)) / np.max(np.abs(ref))
+        err = np.max(np.abs(signature(series, level) - ref)) / np.max(np.abs(ref))
         speedups.append(best["iisignature"] / best["symresp"])
         for name in libs:
             rows.append((f"sig 100x1000 d={d} N={level}", name, best[name],

@@ -185,7 +185,8 @@ def exact_map(net_target, u_vals, t, *, order, taylor, eps):
     """⟨ℓ(net), R_T(u)⟩ with no training: (count,) predictions for every amplitude order
     n ≤ order (row n = Σ_{j ≤ n} ε^j ⟨ℓ_j, R_T⟩) and the functional itself."""
     F = response_functional(net_target, order, taylor, basis="legendre", T=float(t[-1]))
-    R = response_feature(np.ascontiguousarray(u_vals), t, order, F.degree, basis="legendre",
+    # u_vals (count, len(t), m) → series (count, m, len(t))
+    R = response_feature(np.swapaxes(u_vals, 1, 2), t, order, F.degree, basis="legendre",
                          all_times=False).features                         # (count, nfeat)
     R = R.reshape(u_vals.shape[0], -1)
     terms = np.stack([eps ** j * (R @ F.by_order[j][:, 0]) for j in range(order + 1)])

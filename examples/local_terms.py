@@ -60,7 +60,7 @@ def main():
     t_mc = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    full = symresp.predict(net, u, a.eps, t, 3, taylor=a.taylor)
+    full = symresp.predict(net, u, order=3, eps=1.0, t=t, taylor=a.taylor)   # ε = 1: the V_n
     der = derive(net, 2, a.taylor)
     # the order-2 part without the local monomial: only the double integral (words of two
     # weight-1 monomials)
@@ -70,7 +70,7 @@ def main():
     no_local = volterra_recursion(K11, np.column_stack([uf, uf ** 2]), fine, 2, der.start,
                                   weight=der.weight)[1, ::stride, 0]
     t_series = time.perf_counter() - t0
-    V1, V2, V3 = (full["terms"][k, :, 0] for k in range(3))
+    V1, V2, V3 = (full.scaled_terms[k, :, 0] for k in range(1, 4))
     e = a.eps
     curves = {"order 1": e * V1,
               "order 2 without the local term": e * V1 + e ** 2 * no_local,

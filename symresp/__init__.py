@@ -48,7 +48,8 @@ _PUBLIC = {
     "simulate": "symresp.montecarlo.engine", "response": "symresp.montecarlo.engine",
     "kernel_mc": "symresp.montecarlo.engine", "stationary_samples": "symresp.montecarlo.engine",
     # series and checks
-    "predict": "symresp.series.volterra", "volterra_quadrature": "symresp.series.volterra",
+    "predict": "symresp.series.volterra", "Prediction": "symresp.series.volterra",
+    "volterra_quadrature": "symresp.series.volterra",
     "volterra_recursion": "symresp.series.volterra", "volterra_linear_exact": "symresp.series.volterra",
     "iterated_integral_form": "symresp.series.volterra",
     "response_functional": "symresp.series.response_map",

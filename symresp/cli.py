@@ -331,17 +331,20 @@ def cmd_predict(args) -> dict:
     from symresp.series.volterra import predict
     from symresp.model.inputs import parse_input
     net = _load(args.spec, args)
-    t = _grid(args.T, args.dt)
+    _grid(args.T, args.dt)
     u = parse_input(args.input, net.m)
     samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
+    kw = dict(order=args.order, eps=args.eps, T=args.T, dt=args.dt, taylor=args.taylor,
+              samples=samples, precision=args.precision)
     if args.via == "features":
         from symresp.series.response_map import predict_via_features
-        mean = predict_via_features(net, u, args.eps, t, args.order, taylor=args.taylor, samples=samples)
-        return {"t": t.tolist(), "mean": np.asarray(mean).tolist(), "via": "features"}
-    out = predict(net, u, args.eps, t, args.order, method=args.method, taylor=args.taylor,
-                  samples=samples, via=args.via, quiet=args.quiet)
-    return {"t": t.tolist(), "mean": out["mean"].tolist(), "order": args.order, "eps": args.eps,
-            "method": args.method, "via": args.via}
+        pred = predict_via_features(net, u, **kw)
+    else:
+        pred = predict(net, u, method=args.method, via=args.via, quiet=args.quiet, **kw)
+    out = pred.to_dict()
+    del out["scaled_terms"]   # the CLI reports the total (JSON contract: t, mean, settings)
+    out["method"] = args.method if args.via != "features" else "taylor"
+    return out
 
 
 def _series_text(out: dict) -> str:
@@ -354,22 +357,35 @@ def cmd_check(args) -> dict:
     from symresp.series.comparison import check, eps_sweep
     net = _load(args.spec, args)
     samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
-    res = check(net, args.input, args.eps, args.T, args.order, method=args.method,
-                taylor=args.taylor, paths=args.paths, seed=args.seed, dt=args.dt,
-                n_times=args.times, samples=samples, quiet=args.quiet)
+    _grid(args.T, args.dt)
+    if args.times < 2:
+        raise UsageError(f"--times: expected at least 2 (t = 0 and one comparison time), got {args.times}")
+    res = check(net, args.input, order=args.order, eps=args.eps, T=args.T, dt=args.dt,
+                out_every=_out_every(args.T, args.dt, args.times), method=args.method,
+                taylor=args.taylor, paths=args.paths, seed=args.seed, samples=samples,
+                precision=args.precision, quiet=args.quiet)
     if args.eps_sweep:
         try:
             values = [float(x) for x in args.eps_sweep.split(",") if x.strip()]
         except ValueError:
             raise UsageError(f"--eps-sweep: expected comma-separated amplitudes, got {args.eps_sweep!r}") from None
-        res.sweep = eps_sweep(net, args.input, values, args.T, args.order, method=args.method,
-                              taylor=args.taylor, paths=args.paths, seed=args.seed, dt=args.dt,
-                              samples=samples, antithetic=args.antithetic, quiet=args.quiet)
-    out = res.to_json()
+        res.sweep = eps_sweep(net, args.input, eps_values=values, order=args.order, T=args.T,
+                              dt=args.dt, method=args.method, taylor=args.taylor,
+                              paths=args.paths, seed=args.seed, samples=samples,
+                              antithetic=args.antithetic, precision=args.precision,
+                              quiet=args.quiet)
+    out = res.to_dict()
     if args.plot:
         res.plot(args.plot)
         out["plot"] = args.plot
     return out
+
+
+def _out_every(T: float, dt: float, times: int) -> int:
+    """--times (number of output times, t = 0 included) as the step stride of the grid."""
+    from symresp.series.volterra import output_grid
+    _, _, nsteps = output_grid(T, dt)
+    return max(1, nsteps // max(1, times - 1))
 
 
 def _check_text(out: dict) -> str:
@@ -393,7 +409,9 @@ def cmd_features(args) -> dict:
 
     from symresp.features.response_features import features_json
     from symresp.model.inputs import _load_table, parse_input
-    t = _grid(args.T, args.dt)
+    from symresp.series.volterra import output_grid
+    _grid(args.T, args.dt)
+    t = output_grid(args.T, args.dt)[0]
     if args.input.strip().lower().endswith((".npy", ".csv")):
         # a table's first column is time, every other column a channel
         table = _load_table(Path(args.input).expanduser())
@@ -401,7 +419,8 @@ def cmd_features(args) -> dict:
         u = parse_input(table, m)(t)
     else:
         u = parse_input(args.input, len([e for e in args.input.split(";") if e.strip()]))(t)
-    return features_json(u, t, args.level, args.degree, basis=args.basis, all_times=args.all_times)
+    # u(t) is (n_timepoints, m); the features take a series (n_channels, n_timepoints)
+    return features_json(np.asarray(u, float).T, t, args.level, args.degree, basis=args.basis, all_times=args.all_times)
 
 
 def cmd_codegen(args) -> dict:
@@ -415,6 +434,13 @@ def cmd_codegen(args) -> dict:
     return {"module": str(path), "tables": str(tables) if tables.exists() else None,
             "order": args.order, "taylor": args.taylor,
             "start": net.start, "network": net.summary()}
+
+
+def _precision_option(p):
+    """--precision for predict and check: forwarded as ``precision=`` to the series."""
+    p.add_argument("--precision", type=_precision_arg, default=None, metavar="DIGITS",
+                   help="evaluate the series' expectations with exact rational coefficients at "
+                        "DIGITS digits (mpmath; slow; for severe cancellation)")
 
 
 def _register_numeric(sub):
@@ -442,11 +468,12 @@ def _register_numeric(sub):
     p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
     p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     p.add_argument("--via", choices=["recursion", "quadrature", "features"], default="recursion",
-                   help="linear-time recursion, simplex quadrature, or ⟨ℓ, R_t⟩")
+                   help="linear-time recursion of iterated integrals, simplex quadrature, or ⟨ℓ, R_t⟩")
     p.add_argument("--samples", type=_positive_int("--samples"), default=20000,
                    help="stationary samples when no closed route exists")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", choices=["stationary", "point"])
+    _precision_option(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict, text=_series_text)
@@ -461,18 +488,20 @@ def _register_numeric(sub):
     c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--dt", type=float, default=0.01)
-    c.add_argument("--times", type=int, default=21, help="number of comparison times")
+    c.add_argument("--times", type=int, default=21,
+                   help="number of output times, t = 0 included (the grid of simulate)")
     c.add_argument("--samples", type=_positive_int("--samples"), default=20000)
     c.add_argument("--eps-sweep", help="comma-separated amplitudes for the ε^(N+1) slope")
     c.add_argument("--antithetic", action="store_true",
                    help="sweep with ±ε on common noise, comparing even and odd parts separately")
     c.add_argument("--plot", metavar="OUT.png")
     c.add_argument("--start", choices=["stationary", "point"])
+    _precision_option(c)
     c.add_argument("--json", action="store_true")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_check, text=_check_text)
 
-    f = sub.add_parser("features", help="response feature of an input")
+    f = sub.add_parser("features", help="response feature R_t = {t^q0 S(X)^w} of an input")
     _input_args(f)
     f.add_argument("--dt", type=float, default=0.01)
     f.add_argument("--level", type=_positive_int("--level"), default=2)

@@ -40,9 +40,9 @@ EPS1 = 0.5
 
 @pytest.fixture(scope="session")
 def linquad_check(linquad):
-    """check(order=2, exact kernels) at 8 times in (0, 2]; 4000 paths, dt = 0.01 and 0.005."""
-    return check(linquad, U1, EPS1, 2.0, 2, method="exact", paths=4000, seed=11, dt=0.01,
-                 n_times=9, quiet=True)
+    """check(order=2, exact kernels) at t = 0 and 8 times in (0, 2]; 4000 paths, dt = 0.01 and 0.005."""
+    return check(linquad, U1, order=2, eps=EPS1, T=2.0, dt=0.01, out_every=25, method="exact",
+                 paths=4000, seed=11, quiet=True)
 
 
 def test_linear_quadratic_order2_exact_passes(linquad_check):
@@ -52,9 +52,10 @@ def test_linear_quadratic_order2_exact_passes(linquad_check):
     times) + time step (|Y_dt − Y_dt/2|, the O(dt) bias of the dt/2 run).  The check must pass
     at every one of the 8 times."""
     r = linquad_check
-    assert r.t.shape == (8,) and r.discrepancy.shape == (8, 1)
+    # the grid of simulate(T=2, dt=0.01, out_every=25): t = 0 (response 0 in both) and 8 times
+    assert r.t.shape == (9,) and r.discrepancy.shape == (9, 1) and r.t[0] == 0.0
     assert np.all(np.abs(r.parts["truncation"]) <= 1e-12), r.parts["truncation"]
-    assert np.all(r.parts["statistical"] > 0) and np.all(np.isfinite(r.parts["time_step"]))
+    assert np.all(r.parts["statistical"][1:] > 0) and np.all(np.isfinite(r.parts["time_step"]))
     np.testing.assert_allclose(r.budget, r.parts["statistical"] + r.parts["time_step"])
     assert r.verdict == "pass", (r.discrepancy.ravel(), r.budget.ravel())
     assert r.passed.all()
@@ -69,8 +70,8 @@ def test_linear_quadratic_wrong_series_fails(linquad, linquad_check):
     Together with the previous test this shows the check can discriminate."""
     r = linquad_check
     honest = r.parts["statistical"] + r.parts["time_step"]
-    r1 = check(linquad, U1, EPS1, 2.0, 1, method="exact", paths=4000, seed=11, dt=0.01,
-               n_times=9, quiet=True)
+    r1 = check(linquad, U1, order=1, eps=EPS1, T=2.0, dt=0.01, out_every=25, method="exact",
+               paths=4000, seed=11, quiet=True)
     np.testing.assert_array_equal(r1.mc, r.mc)        # same seed: the same Monte Carlo
     v1 = r1.series / EPS1                              # order-1 series: ε V_1
     v2 = (r.series - r1.series) / EPS1 ** 2            # order-2 series adds ε² V_2
@@ -191,7 +192,7 @@ def sweep_net():
     return net.with_start("point", h0=h_star.tolist())
 
 
-SWEEP = dict(T=0.5, eps_values=[0.15, 0.3, 0.6], paths=16000, dt=0.0025, n_times=6, taylor=6,
+SWEEP = dict(T=0.5, eps_values=[0.15, 0.3, 0.6], paths=16000, dt=0.0025, out_every=40, taylor=6,
              seed=2, antithetic=True)
 
 

@@ -136,7 +136,7 @@ def test_check_json_contract_and_sweep(check_out):
     assert {"verdict", "t", "discrepancy", "budget", "slope"} <= set(d)
     assert d["verdict"] in ("pass", "fail")
     n_t = len(d["t"])
-    assert n_t == 5 and d["t"][0] > 0
+    assert n_t == 6 and d["t"][0] == 0.0      # --times 6: the grid of simulate, t = 0 included
     _assert_rows(d, "discrepancy", n_t, 1)
     _assert_rows(d, "budget", n_t, 1)
     assert d["verdict"] == "pass"

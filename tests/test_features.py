@@ -1,4 +1,4 @@
-"""Response features (issue 5, item 2; THEORY §6).
+"""Response features R_t = {t^{q0} S(X)^w_{0,t}}, X = ∫ψ⊗u; inputs are series (n_channels, n_timepoints).
 
 Oracle: the iterated integrals
     I_{(q_1,k_1)…(q_n,k_n)}(t) = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds
@@ -57,7 +57,7 @@ def test_features_equal_iterated_integrals(name):
     m, Q, N = len(channels), 2, 3
     t = np.linspace(0.0, T_END, 801)
     dt = t[1] - t[0]
-    rf = response_feature(fn(t), t, level=N, degree=Q)
+    rf = response_feature(fn(t).T, t, level=N, degree=Q)
     assert rf.features.shape == ((Q + 1) * (1 + sum(((Q + 1) * m) ** n for n in range(1, N + 1))),)
     for q0 in range(Q + 1):
         assert rf.features[rf.index((), q0)] == pytest.approx(T_END ** q0, rel=1e-15)
@@ -86,7 +86,7 @@ def test_second_order_convergence():
     errs = []
     for n in (101, 201, 401):
         t = np.linspace(0.0, T_END, n)
-        rf = response_feature(fn(t), t, level=3, degree=2)
+        rf = response_feature(fn(t).T, t, level=3, degree=2)
         errs.append(abs(rf.features[rf.integral_index(pairs)] - exact))
     ratios = [errs[0] / errs[1], errs[1] / errs[2]]
     assert all(3.5 < r < 4.5 for r in ratios), (errs, ratios)
@@ -126,7 +126,7 @@ def test_feature_index_errors(kwargs, match):
 
 def test_time_factor_blocks_and_no_time_factors():
     t = np.linspace(0.0, 2.0, 51)
-    u = np.stack([np.cos(t), t ** 2], axis=1)
+    u = np.stack([np.cos(t), t ** 2])                 # (n_channels, n_timepoints)
     rf = response_feature(u, t, 2, 2)
     nw = len(rf.words)
     for q0 in range(3):
@@ -139,13 +139,13 @@ def test_time_factor_blocks_and_no_time_factors():
 
 def test_all_times_and_batch():
     t = np.linspace(0.0, 1.0, 41)
-    u = np.stack([np.stack([np.sin(3 * t), np.cos(t)], 1), np.stack([t, t ** 3], 1)])
+    u = np.stack([np.stack([np.sin(3 * t), np.cos(t)]), np.stack([t, t ** 3])])   # (2, 2, 41)
     rf = response_feature(u, t, 2, 1, all_times=True)
     assert rf.features.shape == (2, 41, rf.n_features)
     final = response_feature(u, t, 2, 1).features
     np.testing.assert_allclose(rf.features[:, -1], final, rtol=1e-14, atol=1e-15)
     for i in (1, 17, 30):                          # prefix of the grid = features at t_i
-        prefix = response_feature(u[:, :i + 1], t[:i + 1], 2, 1).features
+        prefix = response_feature(u[..., :i + 1], t[:i + 1], 2, 1).features
         np.testing.assert_allclose(rf.features[:, i], prefix, rtol=1e-13, atol=1e-15)
     # at t_0 = 0: S^∅ = 1 and everything else 0 (t^{q0} = 0 for q0 >= 1)
     np.testing.assert_array_equal(rf.features[:, 0, 0], 1.0)
@@ -156,7 +156,7 @@ def test_legendre_is_exact_change_of_basis():
     # ψ^leg = A ψ^mon ⇒ X^leg = (A ⊗ I_m) X^mon ⇒ S(X^leg)_n = (A ⊗ I_m)^{⊗n} S(X^mon)_n
     m, Q, N, T = 2, 3, 3, 1.7
     t = np.linspace(0.0, T, 301)
-    u = np.stack([np.sin(2 * t), np.exp(-t)], axis=1)
+    u = np.stack([np.sin(2 * t), np.exp(-t)])
     A = basis_matrix(Q, T)
     # A against numpy's Legendre polynomials
     for q in range(Q + 1):
@@ -166,7 +166,8 @@ def test_legendre_is_exact_change_of_basis():
     M = np.kron(A, np.eye(m))
     Xm = support_path(u, t, Q, "monomial")
     Xl = support_path(u, t, Q, "legendre")
-    np.testing.assert_allclose(Xl, Xm @ M.T, rtol=1e-12, atol=1e-14)
+    assert Xm.shape == ((Q + 1) * m, t.size)                 # the support path is a series
+    np.testing.assert_allclose(Xl, M @ Xm, rtol=1e-12, atol=1e-14)
     sm = response_feature(u, t, N, Q, include_time_factors=False).features[1:]
     sl = response_feature(u, t, N, Q, basis="legendre", include_time_factors=False).features[1:]
     off = level_offsets((Q + 1) * m, N)
@@ -180,7 +181,7 @@ def test_legendre_is_exact_change_of_basis():
 
 def test_features_json():
     t = np.linspace(0.0, 1.0, 11)
-    u = np.stack([t, 1 - t], axis=1)
+    u = np.stack([t, 1 - t])
     out = features_json(u, t, 2, 1)
     text = json.dumps(out)                           # JSON-able
     assert json.loads(text)["letters"] == [[0, 1], [0, 2], [1, 1], [1, 2]]
@@ -203,13 +204,16 @@ def test_result_object():
 @pytest.mark.parametrize("u,t,kw,match", [
     (np.ones(5), np.linspace(0.1, 1, 5), {}, r"t: the grid must start at t_0 = 0"),
     (np.ones(5), np.array([0, 1, 1, 2, 3.0]), {}, r"strictly increasing"),
-    (np.ones(5), np.linspace(0, 1, 6), {}, r"one time per sample of u \(length 5\), got 6"),
-    (np.ones((2, 2, 5, 1)), np.linspace(0, 1, 5), {}, r"u: expected shape"),
+    (np.ones(5), np.linspace(0, 1, 6), {}, r"t: expected one time per time point of the series "
+                                          r"\(n_timepoints = 5\), got shape \(6,\)"),
+    (np.ones((2, 2, 5, 1)), np.linspace(0, 1, 5), {}, r"u: expected \(n_cases, n_channels, "
+                                                   r"n_timepoints\)"),
     (np.ones(5), np.linspace(0, 1, 5), {"basis": "chebyshev"}, r"basis: expected one of"),
     (np.ones(5), np.linspace(0, 1, 5), {"degree": -1}, r"degree: expected an integer >= 0"),
     (np.ones(5), np.linspace(0, 1, 5), {"level": 0}, r"level: expected an integer >= 1"),
-    (np.array([1, np.nan, 1, 1, 1.0]), np.linspace(0, 1, 5), {}, r"u: expected finite"),
-    (np.ones(1), np.zeros(1), {}, r"at least 2 times"),
+    (np.array([1, np.nan, 1, 1, 1.0]), np.linspace(0, 1, 5), {}, r"u: expected finite values, got "
+                                                                 r"nan at case 0, channel 0, timepoint 1"),
+    (np.ones(1), np.zeros(1), {}, r"at least 2 time point\(s\) per series \(n_timepoints >= 2\)"),
 ])
 def test_input_errors(u, t, kw, match):
     args = dict(level=2, degree=1)
@@ -218,9 +222,14 @@ def test_input_errors(u, t, kw, match):
         response_feature(u, t, **args)
 
 
+def test_complex_input_is_a_type_error():
+    with pytest.raises(TypeError, match=r"u: expected a real array, got complex"):
+        response_feature(np.ones((2, 5), dtype=complex), np.linspace(0, 1, 5), 2, 1)
+
+
 def test_signature_of_support_path_is_the_feature():
     t = np.linspace(0.0, 1.0, 21)
-    u = np.stack([np.sin(t), np.cos(t)], 1)
+    u = np.stack([np.sin(t), np.cos(t)])
     X = support_path(u, t, 1)
     np.testing.assert_allclose(response_feature(u, t, 3, 1, include_time_factors=False).features[1:],
                                signature(X, 3), rtol=0, atol=0)

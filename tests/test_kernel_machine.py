@@ -1,4 +1,5 @@
-"""Kernel machine on response features (issue 5, item 4; THEORY §7)."""
+"""Kernel machine on response features: readout-only training is ridge regression on R;
+series are (n_cases, n_channels, n_timepoints)."""
 import numpy as np
 import pytest
 
@@ -17,12 +18,12 @@ def test_feature_matrix_matches_response_feature(series):
     F = response_feature_matrix(series, level=2, degree=1, basis="monomial")
     t = np.linspace(0.0, 1.0, 40)
     for i in (0, 33):
-        rf = response_feature(series[i].T, t, 2, 1, include_time_factors=False)
+        rf = response_feature(series[i], t, 2, 1, include_time_factors=False)
         np.testing.assert_allclose(F[i], rf.features, rtol=1e-14, atol=1e-16)
     # normalize_time=False with the default grid 0, 1, …, 39
     G = response_feature_matrix(series[:3], level=2, degree=1, basis="monomial",
                                 normalize_time=False, include_time_factors=True)
-    rf = response_feature(series[1].T, np.arange(40.0), 2, 1)
+    rf = response_feature(series[1], np.arange(40.0), 2, 1)
     np.testing.assert_allclose(G[1], rf.features, rtol=1e-14)
 
 
@@ -36,7 +37,7 @@ def test_gram_equals_explicit_inner_products(series):
     lam = component_weights(2, 3, 1, lw, dw)
     explicit = np.array([[np.sum(lam * F[i] * G[j]) for j in range(len(Y))] for i in range(len(X))])
     np.testing.assert_allclose(K, explicit, rtol=1e-13)
-    with pytest.raises(ValueError, match=r"Y: expected 2 channels like X, got 1"):
+    with pytest.raises(ValueError, match=r"Y: expected 2 channels \(axis n_channels\) like X, got 1"):
         gram_matrix(X, Y[:, :1], level=3, degree=1)
     K0 = gram_matrix(X, level=3, degree=1)
     np.testing.assert_allclose(K0, F @ F.T, rtol=1e-13)
@@ -170,12 +171,12 @@ def test_params_protocol_and_errors(series):
                                      ).set_params(**bad).fit(series, y)
     with pytest.raises(ValueError, match=r"y: expected 80 targets"):
         ResponseFeatureRegressor().fit(series, np.zeros(5))
-    with pytest.raises(ValueError, match=r"X: expected shape \(series, channels, length\)"):
+    with pytest.raises(ValueError, match=r"X: expected \(n_cases, n_channels, n_timepoints\)"):
         ResponseFeatureRegressor().fit(np.zeros((2, 3, 4, 5)), np.zeros(2))
-    with pytest.raises(ValueError, match=r"t: expected a 1-D time grid of length 40"):
+    with pytest.raises(ValueError, match=r"t: expected one time per time point of the series \(n_timepoints = 40\)"):
         ResponseFeatureRegressor().fit(series, y, t=np.arange(5.0))
     model = ResponseFeatureRegressor(level=2).fit(series, y + np.arange(80.0))
-    with pytest.raises(ValueError, match=r"X: expected 2 channels as in fit, got 1"):
+    with pytest.raises(ValueError, match=r"X: expected 2 channels \(axis n_channels\) as in fit, got 1"):
         model.predict(series[:, :1])
     with pytest.raises(ValueError, match=r"at least 2 classes"):
         ResponseFeatureClassifier().fit(series, np.zeros(80))

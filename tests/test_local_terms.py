@@ -74,10 +74,10 @@ def test_monomials_enumerate_the_inputs():
 @pytest.mark.parametrize("via", ["recursion", "quadrature"])
 def test_series_matches_the_ode_to_second_order(oracle, via):
     y0, v1, v2 = oracle
-    r = predict(_net(), _u, 1.0, T, 2, taylor=10, via=via, min_steps=20000)
-    np.testing.assert_allclose(r["V0"][:, 0], y0, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(r["terms"][0, :, 0], v1, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(r["terms"][1, :, 0], v2, rtol=0, atol=1e-7)
+    r = predict(_net(), _u, order=2, eps=1.0, t=T, taylor=10, via=via, min_steps=20000)
+    np.testing.assert_allclose(r.V0[:, 0], y0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(r.scaled_terms[1, :, 0], v1, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(r.scaled_terms[2, :, 0], v2, rtol=0, atol=1e-7)
 
 
 def test_local_terms_are_large_here(oracle):
@@ -105,8 +105,8 @@ def test_noisy_network_passes_the_monte_carlo_check(start):
     # ε⁴V₄ term is comparable at ε = 0.4 (measured: ±ε Monte Carlo at ε = 0.2, 0.1, 0.05
     # converges to the series' V₂ at the stationary start, −0.1612 at t = 0.1)
     net = _net("0.4", start)  # stationary, 1-D: Gibbs quadrature for E∞
-    res = symresp.check(net, "cos(3*t) + 0.5; sin(2*t)", 0.2, 0.5, 2, taylor=8,
-                        paths=20000, dt=0.005, n_times=6)
+    res = symresp.check(net, "cos(3*t) + 0.5; sin(2*t)", order=2, eps=0.2, T=0.5, dt=0.005,
+                        out_every=20, taylor=8, paths=20000)
     assert np.all(res.passed)
 
 
@@ -182,8 +182,8 @@ def test_response_feature_map_on_the_monomial_path():
     gaps = []
     for M in (100, 200, 400):
         t = np.linspace(0, 0.5, M + 1)
-        a = predict_via_features(net, _u, 0.7, t, 2, taylor=6)
-        b = predict(net, _u, 0.7, t, 2, taylor=6, min_steps=20000)["mean"]
+        a = predict_via_features(net, _u, order=2, eps=0.7, t=t, taylor=6).mean
+        b = predict(net, _u, order=2, eps=0.7, t=t, taylor=6, min_steps=20000).mean
         gaps.append(np.abs(a - b).max())
     assert gaps[-1] < 1e-6
     assert gaps[0] / gaps[1] > 3.5 and gaps[1] / gaps[2] > 3.5

@@ -1,6 +1,9 @@
-"""Signature engine (issue 5, item 1; THEORY §6).
+"""Signature engine: S(X)^{w_1…w_n}_{0,t} = ∫_{0<r_1<…<r_n<t} dX^{w_1}_{r_1} ⋯ dX^{w_n}_{r_n}.
 
-Oracles: iisignature (the convention THEORY §6 fixes), a brute-force sum over
+symresp takes series (n_cases, n_channels, n_timepoints); iisignature and the oracles here
+work on (length, d) points, so every call transposes with ``series()``.
+
+Oracles: iisignature (the convention symresp follows), a brute-force sum over
 segment assignments that never uses Chen's identity, and Chen's identity
 itself (concatenation) as a property test.
 
@@ -25,6 +28,11 @@ from symresp.features.signatures import level_offsets, sig_dim, signature, word_
 iisignature = pytest.importorskip("iisignature")
 
 RTOL = 1e-12
+
+
+def series(points):
+    """iisignature's points (…, length, d) → symresp's series (…, n_channels, n_timepoints)."""
+    return np.swapaxes(np.asarray(points), -1, -2)
 
 
 def level_scale(paths, level):
@@ -57,26 +65,26 @@ def rng():
                           (4, 2, 1, 1000), (2, 5, 2, 60), (3, 3, 200, 7)])
 def test_agrees_with_iisignature(rng, d, level, batch, length):
     paths = rng.standard_normal((batch, length, d)).cumsum(axis=1) / np.sqrt(length)
-    assert_sig_close(signature(paths, level), iisignature.sig(paths, level), paths, level)
+    assert_sig_close(signature(series(paths), level), iisignature.sig(paths, level), paths, level)
 
 
 @pytest.mark.parametrize("batch", [1, 2, 19])       # both kernels: few (1, 2) and chunked
 def test_all_times_agrees_with_iisignature(rng, batch):
     paths = rng.standard_normal((batch, 30, 3)).cumsum(axis=1) * 0.3
-    ours = signature(paths, 4, all_times=True)
+    ours = signature(series(paths), 4, all_times=True)
     assert ours.shape == (batch, 30, sig_dim(3, 4))
     assert np.all(ours[:, 0] == 0.0)                              # one point: S = 1
     ref = iisignature.sig(paths, 4, 2)                            # after point 1, 2, …
     assert_sig_close(ours[:, 1:], ref, paths, 4)
-    np.testing.assert_array_equal(ours[:, -1], signature(paths, 4))
+    np.testing.assert_array_equal(ours[:, -1], signature(series(paths), 4))
 
 
 def test_single_path_drops_batch_axis(rng):
     path = rng.standard_normal((50, 2))
-    s = signature(path, 3)
+    s = signature(series(path), 3)
     assert s.shape == (sig_dim(2, 3),)
     assert_sig_close(s[None], iisignature.sig(path, 3)[None], path, 3)
-    assert signature(path, 3, all_times=True).shape == (50, sig_dim(2, 3))
+    assert signature(series(path), 3, all_times=True).shape == (50, sig_dim(2, 3))
 
 
 def brute_force_signature(path, level):
@@ -104,7 +112,7 @@ def brute_force_signature(path, level):
 @pytest.mark.parametrize("d,level,M", [(1, 5, 4), (2, 4, 5), (3, 3, 6)])
 def test_agrees_with_brute_force_iterated_sums(rng, d, level, M):
     path = rng.standard_normal((M + 1, d))
-    assert_sig_close(signature(path, level)[None], brute_force_signature(path, level)[None],
+    assert_sig_close(signature(series(path), level)[None], brute_force_signature(path, level)[None],
                      path, level)
 
 
@@ -129,8 +137,8 @@ def test_chen_identity(d, level, la, lb, data):
     b = data.draw(hnp.arrays(np.float64, (lb, d), elements=elems))
     b = b - b[0] + a[-1]                                  # b starts where a ends
     joined = np.concatenate([a, b[1:]])
-    lhs = signature(joined, level)
-    rhs = tensor_product(signature(a, level), signature(b, level), d, level)
+    lhs = signature(series(joined), level)
+    rhs = tensor_product(signature(series(a), level), signature(series(b), level), d, level)
     assert_sig_close(lhs[None], rhs[None], np.concatenate([joined, joined]), level)
 
 
@@ -138,26 +146,26 @@ def test_prefixes_and_chunking_consistent(rng):
     """all_times[i] is the signature of the first i+1 points, and a path's
     signature does not depend on the other paths of its batch (chunking)."""
     paths = rng.standard_normal((45, 12, 2))
-    allt = signature(paths, 3, all_times=True)
+    allt = signature(series(paths), 3, all_times=True)
     for i in (1, 5, 11):
-        np.testing.assert_allclose(allt[:, i], signature(paths[:, :i + 1], 3), rtol=0, atol=1e-14)
-    whole = signature(paths, 3)
+        np.testing.assert_allclose(allt[:, i], signature(series(paths[:, :i + 1]), 3), rtol=0, atol=1e-14)
+    whole = signature(series(paths), 3)
     for j in (0, 17, 44):
-        np.testing.assert_allclose(whole[j], signature(paths[j], 3), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(whole[j], signature(series(paths[j]), 3), rtol=0, atol=1e-14)
 
 
 def test_reparametrisation_and_translation_invariance(rng):
     path = rng.standard_normal((10, 3))
-    s = signature(path, 3)
+    s = signature(series(path), 3)
     doubled = np.repeat(path, 2, axis=0)                  # zero-length segments
-    np.testing.assert_allclose(signature(doubled, 3), s, rtol=0, atol=1e-13)
-    np.testing.assert_allclose(signature(path + 5.0, 3), s, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(signature(series(doubled), 3), s, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(signature(series(path + 5.0), 3), s, rtol=0, atol=1e-13)
 
 
 def test_linear_path_is_exponential():
     # one segment with increment Δ: S^w = Π Δ_{w_i} / n!
     delta = np.array([0.3, -1.2])
-    s = signature(np.stack([np.zeros(2), delta]), 4)
+    s = signature(series(np.stack([np.zeros(2), delta])), 4)
     for w in words(2, 4):
         assert s[word_index(w, 2)] == pytest.approx(np.prod(delta[list(w)]) / math.factorial(len(w)),
                                                     rel=1e-14, abs=1e-16)
@@ -173,20 +181,22 @@ def test_word_bookkeeping():
 
 
 def test_length_one_path_and_empty_batch():
-    assert np.all(signature(np.zeros((4, 1, 2)), 3) == 0)
-    assert signature(np.zeros((0, 5, 2)), 2).shape == (0, 6)
-    assert signature(np.zeros((0, 5, 2)), 2, all_times=True).shape == (0, 5, 6)
+    assert np.all(signature(np.zeros((4, 2, 1)), 3) == 0)      # 4 cases, 2 channels, 1 point
+    assert signature(np.zeros((0, 2, 5)), 2).shape == (0, 6)
+    assert signature(np.zeros((0, 2, 5)), 2, all_times=True).shape == (0, 5, 6)
 
 
 @pytest.mark.parametrize("paths,level,exc,match", [
     (np.zeros((5, 2)), 0, ValueError, r"level: expected an integer >= 1, got 0"),
     (np.zeros((5, 2)), 2.0, TypeError, r"level: expected an integer"),
     (np.zeros((5, 2)), True, TypeError, r"level: expected an integer"),
-    (np.zeros(5), 2, ValueError, r"paths: expected shape \(batch, length, d\) or \(length, d\), "
-                                 r"got an array with 1 dimension"),
-    (np.zeros((2, 3, 4, 5)), 2, ValueError, r"4 dimension"),
-    (np.zeros((3, 0, 2)), 2, ValueError, r"at least 1 point"),
-    (np.zeros((3, 4, 0)), 2, ValueError, r"at least one channel"),
+    (np.zeros((2, 3, 4, 5)), 2, ValueError, r"X: expected \(n_cases, n_channels, n_timepoints\), "
+                                            r"a single series .* got an array with 4 dimension"),
+    (np.zeros((3, 2, 0)), 2, ValueError, r"at least 1 time point.* n_timepoints"),
+    (np.zeros((3, 0, 4)), 2, ValueError, r"at least one channel \(n_channels >= 1\)"),
+    (np.array([[0.0, np.nan]]), 2, ValueError, r"finite values, got nan at case 0, channel 0, "
+                                               r"timepoint 1"),
+    ([np.zeros((2, 3)), np.zeros((3, 4))], 2, ValueError, r"same number of channels"),
     (np.array([[0.0, np.nan]]), 2, ValueError, r"finite"),
     (np.zeros((3, 2), dtype=complex), 2, TypeError, r"complex"),
     (np.array([["a", "b"]]), 2, TypeError, r"real numeric array"),

@@ -3,7 +3,8 @@
 Independent routes compared here:
 * Gauss quadrature on the ordered simplex (``via="quadrature"``) — accurate to ~1e-12 for smooth
   inputs with q = 20 nodes per dimension;
-* the iterated-integral recursion of THEORY §6 (cumulative trapezoid, error O(dt²));
+* the iterated-integral recursion t^{q_0} ∫ Π_j s_j^{q_j} u^{k_j}(s_j) ds (cumulative trapezoid,
+  error O(dt²));
 * the exact pathwise shift of the linear network (input linear between grid points: the
   error against a smooth input is O(dt²));
 * ⟨ℓ, R_t⟩ with the response feature of the features module (trapezoid support path and
@@ -48,10 +49,10 @@ def test_recursion_matches_quadrature_tanh(tanh1):
     errs = []
     for M in (51, 101):
         t = np.linspace(0, 0.5, M)
-        a = predict(tanh1, u1, 0.5, t, 2, taylor=6, via="quadrature", q=20)
-        b = predict(tanh1, u1, 0.5, t, 2, taylor=6, via="recursion", min_steps=1)
-        errs.append(np.abs(a["terms"] - b["terms"]).max())
-    assert errs[1] < 1e-5 * np.abs(a["terms"]).max() * 10
+        a = predict(tanh1, u1, order=2, eps=0.5, t=t, taylor=6, via="quadrature", q=20)
+        b = predict(tanh1, u1, order=2, eps=0.5, t=t, taylor=6, via="recursion", min_steps=1)
+        errs.append(np.abs(a.scaled_terms[1:] - b.scaled_terms[1:]).max())
+    assert errs[1] < 1e-5 * np.abs(a.scaled_terms[1:]).max() * 10
     assert 1.7 < _rate(errs) < 2.3
 
 
@@ -63,7 +64,8 @@ def test_linear_exact_shift_matches_quadrature_of_exact_kernels(lin):
         t = np.linspace(0, 1.0, M)
         ex = volterra_linear_exact(lin, u1(t), t, 3)
         stride = (M - 1) // 4
-        ref = predict(lin, u1, 1.0, t[::stride], 2, method="exact", via="quadrature", q=12)["terms"]
+        ref = predict(lin, u1, order=2, eps=1.0, t=t[::stride], method="exact", via="quadrature",
+                      q=12).scaled_terms[1:]
         errs.append(np.abs(ex[:2, ::stride] - ref).max())
         assert np.all(ex[2] == 0.0)
     assert 1.7 < _rate(errs) < 2.3
@@ -88,13 +90,14 @@ def test_linear_exact_first_order_closed_form(lin):
 def test_point_start_recursion(lin):
     pt = lin.with_start("point", [0.3, -0.2])
     t = np.linspace(0, 0.8, 5)
-    ref = predict(pt, u1, 0.7, t, 2, method="exact", via="quadrature", q=12)
-    rec = predict(pt, u1, 0.7, t, 2, method="exact", via="recursion", min_steps=4000)
-    tay = predict(pt, u1, 0.7, t, 2, method="taylor", taylor=14, via="recursion", min_steps=4000)
+    ref = predict(pt, u1, order=2, eps=0.7, t=t, method="exact", via="quadrature", q=12)
+    rec = predict(pt, u1, order=2, eps=0.7, t=t, method="exact", via="recursion", min_steps=4000)
+    tay = predict(pt, u1, order=2, eps=0.7, t=t, method="taylor", taylor=14, via="recursion",
+                  min_steps=4000)
     # O(dt²) with dt = 2e-4: ≲ 1e-7; the Taylor series (entire for the linear network) at P = 14
     # and t ≤ 0.8 is accurate to ~1e-9
-    assert np.abs(rec["mean"] - ref["mean"]).max() < 1e-6
-    assert np.abs(tay["mean"] - ref["mean"]).max() < 1e-6
+    assert np.abs(rec.mean - ref.mean).max() < 1e-6
+    assert np.abs(tay.mean - ref.mean).max() < 1e-6
 
 
 def test_features_reproduce_series_two_channels():
@@ -106,9 +109,9 @@ def test_features_reproduce_series_two_channels():
     errs = []
     for M in (101, 201):
         t = np.linspace(0, 0.4, M)
-        ref = predict(net, u2, 0.6, t, 2, taylor=4, via="quadrature", q=16)["mean"]
-        mon = predict_via_features(net, u2, 0.6, t, 2, taylor=4)
-        leg = predict_via_features(net, u2, 0.6, t, 2, taylor=4, basis="legendre")
+        ref = predict(net, u2, order=2, eps=0.6, t=t, taylor=4, via="quadrature", q=16).mean
+        mon = predict_via_features(net, u2, order=2, eps=0.6, t=t, taylor=4).mean
+        leg = predict_via_features(net, u2, order=2, eps=0.6, t=t, taylor=4, basis="legendre").mean
         errs.append(np.abs(ref - mon).max())
         assert np.abs(mon - leg).max() < 1e-12
     assert errs[1] < 1e-5

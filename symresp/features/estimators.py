@@ -1,8 +1,8 @@
-"""Readout training as a kernel machine on response features (THEORY §7).
+"""Readout training as a kernel machine on response features.
 
 With ``f(h) = V h`` the response coefficients are linear in V, so training
 only the readout of an SRNN with fixed hidden weights is ridge regression in
-the space of response features R (THEORY §6), i.e. kernel ridge regression
+the space of response features R = {t^{q_0} S(X)^w}, i.e. kernel ridge regression
 with
 
     k(u, v) = ⟨R(u), R(v)⟩_λ = Σ_c λ_c R_c(u) R_c(v),
@@ -11,13 +11,14 @@ with
 for the component ``c = t^{q_0} S^w`` (|w| its level, the degree its total
 polynomial degree in time).  The features are finite-dimensional and computed
 explicitly (batched over series by the numba signature engine of
-:mod:`symresp.signature`); inner products of explicit feature matrices are
+:mod:`symresp.features.signatures`); inner products of explicit feature matrices are
 BLAS matrix products, which beat any hand-written loop.
 
 Estimators follow scikit-learn conventions without depending on it:
 parameters are stored unchanged by ``__init__`` and validated in ``fit``;
 ``get_params`` / ``set_params``; ``fit(X, y)`` with ``X`` shaped
-(series, channels, length); fitted attributes end in ``_``.
+(n_cases, n_channels, n_timepoints) (the aeon/sktime convention), or a list of
+(n_channels, n_timepoints_i) arrays for unequal lengths; fitted attributes end in ``_``.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ import numbers
 import numpy as np
 import scipy.linalg
 
-from symresp.features.response_features import (BASES, _support_path, feature_words, response_letters)
-from symresp.features.signatures import signature
 from symresp.errors import ArgumentError
+from symresp.features.response_features import BASES, _support_path, feature_words, response_letters
+from symresp.features.series_input import as_grids, as_series, cases_by_length, lengths_of, n_channels_of
+from symresp.features.signatures import _signature_cases
 
 __all__ = ["response_feature_matrix", "component_weights", "gram_matrix",
            "ResponseFeatureRegressor", "ResponseFeatureClassifier"]
@@ -68,43 +70,32 @@ def _weights_param(value, name: str, length: int, what: str):
     return w
 
 
-def _as_series(X, name: str = "X") -> np.ndarray:
-    """X → float64 (series, channels, length); 2-D input is one channel."""
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"{name}: expected a real array shaped (series, channels, length), "
-                         f"got something numpy cannot convert to float ({exc}).") from None
-    if arr.ndim == 2:
-        arr = arr[:, None, :]
-    if arr.ndim != 3:
-        raise ArgumentError(f"{name}: expected shape (series, channels, length) "
-                         f"(or (series, length) for one channel), got shape {arr.shape}.")
-    if arr.shape[0] < 1 or arr.shape[1] < 1 or arr.shape[2] < 2:
-        raise ArgumentError(f"{name}: expected at least 1 series, 1 channel and 2 time points, "
-                         f"got shape {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise ArgumentError(f"{name}: expected finite values, got NaN or infinity.")
-    return arr
+def _as_series(X, name: str = "X"):
+    """X → validated series: float64 (n_cases, n_channels, n_timepoints) or a list of
+    (n_channels, n_timepoints_i) arrays; a single 2-D series is one case."""
+    data, _ = as_series(X, name, min_timepoints=2)
+    if not isinstance(data, list) and data.shape[0] < 1:
+        raise ArgumentError(f"{name}: expected at least 1 series (n_cases >= 1), got shape "
+                            f"{data.shape}.")
+    return data
 
 
-def _time_grid(t, length: int, normalize_time: bool) -> np.ndarray:
-    """The grid the features use: t − t_0 (default t = 0, 1, …, length−1),
-    divided by its span if normalize_time (then it runs over [0, 1], so
-    series of different duration give comparable features)."""
+def _time_grids(t, lengths: list[int], normalize_time: bool) -> list[np.ndarray]:
+    """The grid of each case: t − t_0 (default t = 0, 1, …, n_timepoints − 1), divided by
+    its span if normalize_time (then it runs over [0, 1], so series of different duration
+    give comparable features).  ``t``: None, one grid, or a list of grids (one per case)."""
     if t is None:
-        tt = np.arange(length, dtype=np.float64)
+        grids = [np.arange(n, dtype=np.float64) for n in lengths]
     else:
-        tt = np.asarray(t, dtype=np.float64)
-        if tt.ndim != 1 or tt.size != length:
-            raise ArgumentError(f"t: expected a 1-D time grid of length {length} (the series "
-                             f"length), got shape {tt.shape}.")
-        if not np.all(np.isfinite(tt)) or np.any(np.diff(tt) <= 0):
-            raise ArgumentError("t: expected finite, strictly increasing times.")
-    tt = tt - tt[0]
-    if normalize_time:
-        tt = tt / tt[-1]
-    return tt
+        grids = as_grids(t, lengths, "t")
+        for g in grids:
+            if np.any(np.diff(g) <= 0):
+                raise ArgumentError("t: expected finite, strictly increasing times.")
+    out = []
+    for g in grids:
+        g = g - g[0]
+        out.append(g / g[-1] if normalize_time else g)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -114,34 +105,54 @@ def _time_grid(t, length: int, normalize_time: bool) -> np.ndarray:
 def response_feature_matrix(X, t=None, *, level: int = 3, degree: int = 1,
                             basis: str = "legendre", normalize_time: bool = True,
                             include_time_factors: bool = False) -> np.ndarray:
-    """Response features R_T (THEORY §6) of each series, one row per series.
+    """Response features ``R_T = {T^{q0} S(X)^w_{0,T}}`` of each series, one row per case.
 
-    ``X``: (series, channels, length); ``t``: optional grid (length,)
-    (default 0, 1, …; shifted to start at 0, rescaled to [0, 1] if
-    normalize_time).  Column order as in :mod:`symresp.features`.  At the
-    final time shared by all series the time factors ``T^{q0}`` are
-    constants, so by default only the q0 = 0 block is returned.
+    Parameters
+    ----------
+    X : array (n_cases, n_channels, n_timepoints), or a list of (n_channels,
+        n_timepoints_i) arrays (each series on its own grid, never padded)
+    t : optional grid (n_timepoints,) shared by the cases, or a list of grids
+        Default 0, 1, …; shifted to start at 0, rescaled to [0, 1] if normalize_time.
+    level, degree, basis : the signature level N, support degree Q and basis.
+    include_time_factors : bool
+        At a final time shared by all series the time factors ``T^{q0}`` are constants,
+        so by default only the q0 = 0 block is returned.
+
+    Returns
+    -------
+    array (n_cases, n_features), columns as in :mod:`symresp.features.response_features`.
     """
     level = _int_param(level, "level", 1)
     degree = _int_param(degree, "degree", 0)
     if basis not in BASES:
         raise ArgumentError(f"basis: expected one of {BASES}, got {basis!r}.")
-    arr = _as_series(X)
-    tt = _time_grid(t, arr.shape[2], _bool_param(normalize_time, "normalize_time"))
-    u = np.ascontiguousarray(arr.transpose(0, 2, 1))              # (series, length, m)
-    path = _support_path(u, tt, degree, basis)
-    sig = signature(path, level)                                   # (series, sigdim)
-    block = np.concatenate([np.ones((sig.shape[0], 1)), sig], axis=1)
-    if not _bool_param(include_time_factors, "include_time_factors"):
-        return block
-    powers = tt[-1] ** np.arange(degree + 1, dtype=np.float64)
-    return (powers[None, :, None] * block[:, None, :]).reshape(block.shape[0], -1)
+    data = _as_series(X)
+    lengths = lengths_of(data)
+    grids = _time_grids(t, lengths, _bool_param(normalize_time, "normalize_time"))
+    with_time = _bool_param(include_time_factors, "include_time_factors")
+    rows = [None] * len(lengths)
+    # cases of one length share a grid unless t lists one grid per case
+    shared = t is None or all(g is grids[0] for g in grids)
+    groups = cases_by_length(data) if shared else (
+        ([i], c[None]) for i, c in enumerate(data))
+    for idx, batch in groups:
+        tt = grids[idx[0]]
+        u = np.ascontiguousarray(batch.transpose(0, 2, 1))             # (cases, length, m)
+        sig = _signature_cases(np.ascontiguousarray(_support_path(u, tt, degree, basis)),
+                               level, False)
+        block = np.concatenate([np.ones((sig.shape[0], 1)), sig], axis=1)
+        if with_time:
+            powers = tt[-1] ** np.arange(degree + 1, dtype=np.float64)
+            block = (powers[None, :, None] * block[:, None, :]).reshape(block.shape[0], -1)
+        for i, row in zip(idx, block):
+            rows[i] = row
+    return np.stack(rows)
 
 
 def component_weights(channels: int, level: int, degree: int, level_weights=None,
                       degree_weights=None, include_time_factors: bool = False) -> np.ndarray:
     """λ_c = level_weights[|w|] · degree_weights[q0 + Σ_j q_{w_j}] for every
-    feature component in feature order (THEORY §7).  ``level_weights`` has
+    feature component in feature order.  ``level_weights`` has
     level + 1 entries (index 0: the empty word); ``degree_weights`` has
     Q·(level + 1) + 1 entries (total degrees 0..Q(N+1)).  None: all ones."""
     m = _int_param(channels, "channels", 1)
@@ -162,16 +173,18 @@ def gram_matrix(X, Y=None, *, t=None, t_Y=None, level: int = 3, degree: int = 1,
                 basis: str = "legendre", normalize_time: bool = True, level_weights=None,
                 degree_weights=None, include_time_factors: bool = False) -> np.ndarray:
     """Gram matrix ``K[i, j] = ⟨R(X_i), R(Y_j)⟩_λ = Σ_c λ_c R_c(X_i) R_c(Y_j)``
-    of raw (unstandardised) response features (THEORY §7).  Y defaults to X.
-    Shape (len(X), len(Y))."""
+    of raw (unstandardised) response features.  Y defaults to X.
+    ``X``, ``Y``: (n_cases, n_channels, n_timepoints) or lists of (n_channels,
+    n_timepoints_i) arrays.  Shape (n_cases of X, n_cases of Y)."""
     kw = dict(level=level, degree=degree, basis=basis, normalize_time=normalize_time,
               include_time_factors=include_time_factors)
     X = _as_series(X)
-    m = X.shape[1]
+    m = n_channels_of(X)
     if Y is not None:
         Y = _as_series(Y, "Y")
-        if Y.shape[1] != m:
-            raise ArgumentError(f"Y: expected {m} channels like X, got {Y.shape[1]}.")
+        if n_channels_of(Y) != m:
+            raise ArgumentError(f"Y: expected {m} channels (axis n_channels) like X, got "
+                                f"{n_channels_of(Y)}.")
     F = response_feature_matrix(X, t, **kw)
     G = F if Y is None else response_feature_matrix(Y, t_Y, **kw)
     lam = component_weights(m, level, degree, level_weights, degree_weights,
@@ -253,9 +266,9 @@ class _ResponseFeatureRidge:
         (training statistics); ridge acts on these columns."""
         self._check_fitted()
         arr = _as_series(X)
-        if arr.shape[1] != self.n_channels_:
-            raise ArgumentError(f"X: expected {self.n_channels_} channels as in fit, "
-                             f"got {arr.shape[1]}.")
+        if n_channels_of(arr) != self.n_channels_:
+            raise ArgumentError(f"X: expected {self.n_channels_} channels (axis n_channels) as "
+                                f"in fit, got {n_channels_of(arr)}.")
         return (self._features(arr, t) - self.mean_) * self._col_scale_
 
     # -- ridge ------------------------------------------------------------------
@@ -271,9 +284,12 @@ class _ResponseFeatureRidge:
         """
         level, degree = self._validate()
         arr = _as_series(X)
-        n, m, _ = arr.shape
+        n, m = len(lengths_of(arr)), n_channels_of(arr)
         if Y.shape[0] != n:
-            raise ArgumentError(f"y: expected {n} targets (one per series in X), got {Y.shape[0]}.")
+            hint = ("; a 2-D X is one series (n_channels, n_timepoints): a batch of univariate "
+                    "series is (n_cases, 1, n_timepoints)") if np.ndim(X) == 2 else ""
+            raise ArgumentError(f"y: expected {n} targets (one per case in X), got "
+                                f"{Y.shape[0]}{hint}.")
         F = self._features(arr, t)
         lam = component_weights(m, level, degree, self.level_weights, self.degree_weights,
                                 self.include_time_factors)
@@ -327,7 +343,6 @@ class _ResponseFeatureRidge:
 
 class ResponseFeatureRegressor(_ResponseFeatureRidge):
     """Ridge regression on response features: readout-only SRNN training
-    (THEORY §7).
 
     ``ŷ(u) = ⟨β, Z(u)⟩ + ȳ`` with ``Z = (R(u) − mean) / scale · √λ``
     standardised by training statistics, ``β = argmin ‖Y − ȳ − Zβ‖² + α‖β‖²``.
@@ -344,21 +359,21 @@ class ResponseFeatureRegressor(_ResponseFeatureRidge):
         multiples at a shared final time; off by default)
     solver : 'auto' | 'primal' | 'dual'
 
-    ``fit(X, y, t=None)`` with X (series, channels, length), y (series,) or
-    (series, targets).
+    ``fit(X, y, t=None)`` with X (n_cases, n_channels, n_timepoints) (or a list of
+    (n_channels, n_timepoints_i) arrays), y (n_cases,) or (n_cases, targets).
     """
 
     def fit(self, X, y, t=None):
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim not in (1, 2):
-            raise ArgumentError(f"y: expected shape (series,) or (series, targets), got {Y.shape}.")
+            raise ArgumentError(f"y: expected shape (n_cases,) or (n_cases, targets), got {Y.shape}.")
         if not np.all(np.isfinite(Y)):
             raise ArgumentError("y: expected finite targets, got NaN or infinity.")
         self._y_1d_ = Y.ndim == 1
         return self._fit_targets(X, Y.reshape(Y.shape[0], -1), t)
 
     def predict(self, X, t=None):
-        """Predicted targets, shape (series,) or (series, targets)."""
+        """Predicted targets, shape (n_cases,) or (n_cases, targets)."""
         self._check_fitted()
         out = self._decision(X, t)
         return out[:, 0] if self._y_1d_ else out
@@ -375,7 +390,7 @@ class ResponseFeatureRegressor(_ResponseFeatureRidge):
 
 
 class ResponseFeatureClassifier(_ResponseFeatureRidge):
-    """One-vs-rest ridge classifier on response features (THEORY §7).
+    """One-vs-rest ridge classifier on response features.
 
     Each class c gets a ridge regression on targets +1 (class c) / −1
     (others); the predicted class maximises the decision function.  With two
@@ -400,8 +415,8 @@ class ResponseFeatureClassifier(_ResponseFeatureRidge):
         return self._fit_targets(X, T, t)
 
     def decision_function(self, X, t=None):
-        """Ridge scores: (series,) for two classes (positive ⇒ classes_[1]),
-        else (series, classes)."""
+        """Ridge scores: (n_cases,) for two classes (positive ⇒ classes_[1]),
+        else (n_cases, classes)."""
         self._check_fitted()
         out = self._decision(X, t)
         return out[:, 0] if self.classes_.size == 2 else out

@@ -1,6 +1,6 @@
 """Log-signatures of piecewise-linear paths.
 
-The signature ``S = 1 + x`` of a path (THEORY §6; :func:`symresp.signature.signature`)
+The signature ``S = 1 + x`` of a path (:func:`symresp.features.signatures.signature`)
 is group-like, so its tensor logarithm
 
     log S = Σ_{k=1}^{N} (−1)^{k+1} x^{⊗k} / k        (truncated at level N)
@@ -26,8 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from symresp.features.signatures import _check_int, level_offsets, signature
 from symresp.errors import ArgumentError
+from symresp.features.series_input import as_series, n_channels_of
+from symresp.features.signatures import _check_int, level_offsets, signature
 
 __all__ = ["logsignature", "logsig_dim", "lyndon_words", "lyndon_brackets", "tensor_log",
            "tensor_exp"]
@@ -174,31 +175,36 @@ def tensor_exp(lie: np.ndarray, d: int, level: int) -> np.ndarray:
     return np.concatenate(acc, axis=1)
 
 
-def logsignature(paths, level: int, *, basis: str = "lyndon") -> np.ndarray:
-    """Truncated log-signature of piecewise-linear paths (see the module docstring).
+def logsignature(X, level: int, *, basis: str = "lyndon") -> np.ndarray:
+    """Truncated log-signature of piecewise-linear paths,
+
+        log S = Σ_{k=1}^{N} (−1)^{k+1} x^{⊗k} / k,   S = 1 + x the signature,
+
+    in Lyndon-basis or tensor coordinates (see the module docstring).
 
     Parameters
     ----------
-    paths : array (batch, length, d) or (length, d)
-        Points of the paths, as for :func:`symresp.signature.signature`.
+    X : array (n_cases, n_channels, n_timepoints), (n_channels, n_timepoints), or a list
+        of (n_channels, n_timepoints_i) arrays
+        Points of the paths, as for :func:`symresp.features.signatures.signature`
+        (unequal lengths: each path at its own length).
     level : int >= 1
         Truncation level N.
     basis : "lyndon" or "expanded"
-        Lyndon-basis coordinates (``logsig_dim(d, N)`` of them, ordered as
-        :func:`lyndon_words`) or the tensor coordinates of ``log S`` (``sig_dim(d, N)``,
-        ordered as :func:`symresp.signature.words`).
+        Lyndon-basis coordinates (``logsig_dim(n_channels, N)`` of them, ordered as
+        :func:`lyndon_words`) or the tensor coordinates of ``log S``
+        (``sig_dim(n_channels, N)``, ordered as :func:`symresp.features.signatures.words`).
 
     Returns
     -------
-    array (batch, dim), or (dim,) for 2-D input.
+    array (n_cases, dim), or (dim,) for a single series.
     """
     if basis not in ("lyndon", "expanded"):
         raise ArgumentError(f"basis: expected 'lyndon' or 'expanded', got {basis!r}")
     level = _check_int(level, "level", 1)
-    sig = signature(paths, level)
-    single = sig.ndim == 1
-    sig = np.atleast_2d(sig)
-    d = np.asarray(paths).shape[-1]
+    data, single = as_series(X, "X", min_timepoints=1)
+    d = n_channels_of(data)
+    sig = np.atleast_2d(signature(data, level))
     log = tensor_log(sig, d, level)
     if basis == "expanded":
         return log[0] if single else log

@@ -1,14 +1,14 @@
-"""The response feature (THEORY §6).
+"""The response feature.
 
 For an input ``u: [0, T] → R^m`` and a support basis ``ψ = (ψ_0, …, ψ_Q)``
 the path
 
     X_s = ∫_0^s ψ(r) ⊗ u(r) dr ∈ R^{(Q+1)·m},   letter ℓ = q·m + k  ↔  ψ_q ⊗ u^k
 
-(``k`` the 0-based channel, i.e. THEORY's ``k − 1``) is built on the given
+(``k`` the 0-based channel) is built on the given
 time grid by the trapezoidal rule and joined linearly between grid points.
-Its signature (module :mod:`symresp.signature`, iisignature convention)
-gives the iterated integrals of THEORY §6:
+Its signature (:mod:`symresp.features.signatures`, iisignature convention)
+gives the iterated integrals
 
     I_{(q_1,k_1)…(q_n,k_n)}(t) = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds
                                = S(X)^{ℓ_n … ℓ_1}_{0,t}        (word reversed)
@@ -45,8 +45,9 @@ from math import comb
 
 import numpy as np
 
-from symresp.features.signatures import (_check_int, signature, sig_dim, word_index, words as _sig_words)
 from symresp.errors import ArgumentError, ArgumentTypeError
+from symresp.features.series_input import as_grids, as_series, lengths_of, n_channels_of
+from symresp.features.signatures import _check_int, _signature_cases, sig_dim, word_index, words as _sig_words
 
 __all__ = ["ResponseFeature", "response_feature", "response_letters", "feature_index",
            "integral_feature_index", "feature_words", "support_path", "basis_matrix",
@@ -62,7 +63,7 @@ BASES = ("monomial", "legendre")
 def response_letters(channels: int, degree: int) -> list[tuple[int, int]]:
     """The letters of the response path in array order: position
     ``ℓ = q·m + k`` holds ``(q, k)`` (q = 0..degree, k = 0..m-1 the 0-based
-    channel; THEORY §6 writes the channel 1-based as k+1)."""
+    channel)."""
     m = _check_int(channels, "channels", 1)
     Q = _check_int(degree, "degree", 0)
     return [(q, k) for q in range(Q + 1) for k in range(m)]
@@ -102,7 +103,8 @@ def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
     ``word`` is in signature order (``S^{w_1…w_n}``, w_1 the earliest
     integration variable); its letters are ``(q, k)`` pairs (k the 0-based
     channel) or integers ``ℓ = q·m + k``; ``()`` is the empty word.  For
-    THEORY §6's ``I_{(q_1,k_1)…(q_n,k_n)}`` use :func:`integral_feature_index`
+    ``I_{(q_1,k_1)…(q_n,k_n)} = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds`` use
+    :func:`integral_feature_index`
     (which reverses the word).  Layout: ``q0 · n_words + position(w)``.
     """
     m = _check_int(channels, "channels", 1)
@@ -124,7 +126,7 @@ def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
 
 def integral_feature_index(pairs, q0: int = 0, *, channels: int, level: int, degree: int,
                            include_time_factors: bool = True) -> int:
-    """Index of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}(t)`` (THEORY §6; k 0-based):
+    """Index of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}(t)`` (k 0-based):
     the same as :func:`feature_index` of the reversed word, since
     ``I_{(q_1,k_1)…(q_n,k_n)} = S^{ℓ_n … ℓ_1}`` (s_1 is the latest time)."""
     return feature_index(tuple(pairs)[::-1], q0, channels=channels, level=level,
@@ -180,56 +182,54 @@ def _check_basis(basis) -> str:
     return basis
 
 
-def _as_input(u, t) -> tuple[np.ndarray, np.ndarray, bool]:
-    """u → float64 (batch, length, m); t → float64 (length,).  Returns
-    (u, t, single) with single = True when u had no batch axis."""
-    try:
-        arr = np.asarray(u, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"u: expected a real array shaped (length, m) or (batch, length, m), "
-                         f"got something numpy cannot convert to float ({exc}).") from None
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim not in (2, 3):
-        raise ArgumentError(f"u: expected shape (length,), (length, m) or (batch, length, m), "
-                         f"got shape {arr.shape}.")
-    single = arr.ndim == 2
-    if single:
-        arr = arr[None]
-    if arr.shape[2] < 1:
-        raise ArgumentError(f"u: expected at least one channel, got shape {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise ArgumentError("u: expected finite values, got NaN or infinity.")
-    try:
-        tt = np.asarray(t, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(f"t: expected a 1-D array of times, got something numpy cannot "
-                         f"convert to float ({exc}).") from None
-    if tt.ndim != 1:
-        raise ArgumentError(f"t: expected a 1-D time grid, got shape {tt.shape}.")
-    if tt.size != arr.shape[1]:
-        raise ArgumentError(f"t: expected one time per sample of u (length {arr.shape[1]}), "
-                         f"got {tt.size} times.")
+def _check_grid(tt: np.ndarray, name: str = "t") -> None:
     if tt.size < 2:
-        raise ArgumentError(f"t: expected a grid of at least 2 times, got {tt.size}.")
-    if not np.all(np.isfinite(tt)):
-        raise ArgumentError("t: expected finite times, got NaN or infinity.")
+        raise ArgumentError(f"{name}: expected a grid of at least 2 times, got {tt.size}.")
     if tt[0] != 0.0:
-        raise ArgumentError(f"t: the grid must start at t_0 = 0 (the integrals run over [0, t]), "
-                         f"got t_0 = {tt[0]!r}; shift the grid.")
+        raise ArgumentError(f"{name}: the grid must start at t_0 = 0 (the integrals run over "
+                            f"[0, t]), got t_0 = {tt[0]!r}; shift the grid.")
     if np.any(np.diff(tt) <= 0):
-        raise ArgumentError("t: expected a strictly increasing time grid.")
-    return np.ascontiguousarray(arr), tt, single
+        raise ArgumentError(f"{name}: expected a strictly increasing time grid.")
 
 
-def support_path(u, t, degree: int, basis: str = "monomial") -> np.ndarray:
-    """The path ``X_{t_i} = ∫_0^{t_i} ψ(r) ⊗ u(r) dr`` on the grid, by the
-    trapezoidal rule (THEORY §6); shape (…, length, (Q+1)·m), channel
-    ``ℓ = q·m + k``, ``X_{t_0} = 0``.  Legendre uses T = t[-1]."""
+def _as_input(u, t):
+    """u → validated series (see :func:`symresp.features.series_input.as_series`), t → one
+    grid per case.  Returns (data, grids, single)."""
+    data, single = as_series(u, "u", min_timepoints=2)
+    grids = as_grids(t, lengths_of(data), "t")
+    for i, g in enumerate(grids):
+        _check_grid(g, "t" if len(grids) == 1 or grids[0] is grids[-1] else f"t[{i}]")
+    return data, grids, single
+
+
+def support_path(u, t, degree: int, basis: str = "monomial"):
+    """The path ``X_{t_i} = ∫_0^{t_i} ψ(r) ⊗ u(r) dr`` on the grid, by the trapezoidal rule,
+
+        X_{t_i} = Σ_{j<i} (t_{j+1} − t_j)·(ψ(t_j) ⊗ u(t_j) + ψ(t_{j+1}) ⊗ u(t_{j+1}))/2,
+
+    channel ``ℓ = q·m + k`` (``ψ_q ⊗ u^k``, k the 0-based channel), ``X_{t_0} = 0``.
+
+    Parameters
+    ----------
+    u : array (n_cases, m, n_timepoints), (m, n_timepoints), or a list of
+        (m, n_timepoints_i) arrays
+    t : array (n_timepoints,), or a list of grids (one per series)
+        Strictly increasing, ``t[0] = 0``; Legendre uses ``T = t[-1]``.
+    degree : int >= 0
+    basis : "monomial" | "legendre"
+
+    Returns
+    -------
+    array (n_cases, (Q+1)·m, n_timepoints) (a series itself; case axis dropped for a single
+    series), or a list of ((Q+1)·m, n_timepoints_i) arrays for a list.
+    """
     Q = _check_int(degree, "degree", 0)
     basis = _check_basis(basis)
-    arr, tt, single = _as_input(u, t)
-    X = _support_path(arr, tt, Q, basis)
+    data, grids, single = _as_input(u, t)
+    if isinstance(data, list):
+        return [_support_path(c.T[None], g, Q, basis)[0].T for c, g in zip(data, grids)]
+    X = _support_path(np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], Q, basis)
+    X = X.transpose(0, 2, 1)
     return X[0] if single else X
 
 
@@ -249,14 +249,14 @@ def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str) -> np.nda
 
 @dataclass(frozen=True, eq=False)
 class ResponseFeature:
-    """Response features R_t (THEORY §6) and their labels.
+    """Response features R_t = {t^{q0} S(X)^w_{0,t}} and their labels.
 
     ``features[..., index]`` with ``index = q0 · len(words) + position`` where
     ``words[position]`` is a tuple of letters ℓ (``()`` the empty word) and
     ``letters[ℓ] = (q, k)`` (k the 0-based channel); ``time_powers`` lists the
-    q0 of the blocks.  Shape of ``features``: (n_features,), (batch,
-    n_features), (length, n_features) or (batch, length, n_features) as
-    requested.
+    q0 of the blocks.  Shape of ``features``: (n_features,), (n_cases,
+    n_features), (n_timepoints, n_features) or (n_cases, n_timepoints, n_features)
+    as requested (see :func:`response_feature`).
     """
     features: np.ndarray
     letters: list
@@ -282,20 +282,25 @@ class ResponseFeature:
                              include_time_factors=self.include_time_factors)
 
     def integral_index(self, pairs, q0: int = 0) -> int:
-        """Position of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}`` (THEORY §6 order)."""
+        """Position of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}`` (``s_1`` the latest time)."""
         return self.index(tuple(pairs)[::-1], q0)
 
 
 def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
                      all_times: bool = False, include_time_factors: bool = True
                      ) -> ResponseFeature:
-    """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}`` (THEORY §6).
+    """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}``, ``X_s = ∫_0^s ψ(r) ⊗ u(r) dr``.
+
+    With the monomial basis ``S(X)^{ℓ_n…ℓ_1}_{0,t} = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j}
+    u^{k_j}(s_j) ds`` for ``ℓ_j = q_j·m + k_j``: the iterated integrals that carry the
+    Volterra terms.
 
     Parameters
     ----------
-    u : array (length, m), (batch, length, m) or (length,)
-        Input samples on the grid ``t``.
-    t : array (length,)
+    u : array (n_cases, m, n_timepoints), (m, n_timepoints), (n_timepoints,), or a list of
+        (m, n_timepoints_i) arrays
+        Input samples on the grid ``t``; unequal lengths are computed each on its own grid.
+    t : array (n_timepoints,), or a list of grids (one per series of a list)
         Strictly increasing grid with ``t[0] = 0``; ``T = t[-1]``.
     level : int >= 1
         Truncation level N of the signature.
@@ -310,7 +315,11 @@ def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
 
     Returns
     -------
-    ResponseFeature with ``features`` ordered as in the module docstring.
+    ResponseFeature with ``features`` ordered as in the module docstring, shaped
+    (n_cases, n_features) or with ``all_times`` (n_cases, n_timepoints, n_features); the
+    case axis dropped for a single series.  For a list of unequal lengths ``features`` is
+    (n_cases, n_features), or a list of (n_timepoints_i, n_features) arrays with
+    ``all_times``, and ``t`` the list of grids.
     """
     N = _check_int(level, "level", 1)
     Q = _check_int(degree, "degree", 0)
@@ -318,21 +327,20 @@ def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
     for name, v in (("all_times", all_times), ("include_time_factors", include_time_factors)):
         if not isinstance(v, (bool, np.bool_)):
             raise ArgumentTypeError(f"{name}: expected a bool, got {v!r}.")
-    arr, tt, single = _as_input(u, t)
-    batch, length, m = arr.shape
-    X = _support_path(arr, tt, Q, basis)
-    sig = signature(X, N, all_times=bool(all_times))       # (batch, [length,] sigdim)
-    block = np.concatenate([np.ones(sig.shape[:-1] + (1,)), sig], axis=-1)
+    data, grids, single = _as_input(u, t)
+    m = n_channels_of(data)
     powers = tuple(range(Q + 1)) if include_time_factors else (0,)
-    times = tt if all_times else tt[-1:]
-    if all_times:
-        scale = times[None, :, None] ** np.array(powers)[None, None, :]  # (1, length, P)
-        feats = (scale[..., :, None] * block[..., None, :]).reshape(batch, length, -1)
+    if isinstance(data, list):
+        rows = [_features(c.T[None], g, N, Q, basis, all_times, powers)[0]
+                for c, g in zip(data, grids)]
+        feats = rows if all_times else np.stack(rows)
+        tt = grids
     else:
-        scale = times[-1] ** np.array(powers, dtype=np.float64)        # (P,)
-        feats = (scale[None, :, None] * block[:, None, :]).reshape(batch, -1)
-    if single:
-        feats = feats[0]
+        feats = _features(np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], N, Q, basis,
+                          all_times, powers)
+        if single:
+            feats = feats[0]
+        tt = grids[0]
     return ResponseFeature(features=feats, letters=response_letters(m, Q),
                            words=feature_words(m, N, Q), time_powers=powers, t=tt,
                            level=N, degree=Q, channels=m, basis=basis,
@@ -340,12 +348,25 @@ def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
                            include_time_factors=bool(include_time_factors))
 
 
+def _features(arr, tt, N, Q, basis, all_times, powers):
+    """Features of float64 (batch, length, m) on one grid: (batch, [length,] n_features)."""
+    batch, length, m = arr.shape
+    X = _support_path(arr, tt, Q, basis)
+    sig = _signature_cases(np.ascontiguousarray(X), N, bool(all_times))  # (batch, [length,] sigdim)
+    block = np.concatenate([np.ones(sig.shape[:-1] + (1,)), sig], axis=-1)
+    if all_times:
+        scale = tt[None, :, None] ** np.array(powers)[None, None, :]  # (1, length, P)
+        return (scale[..., :, None] * block[..., None, :]).reshape(batch, length, -1)
+    scale = tt[-1] ** np.array(powers, dtype=np.float64)             # (P,)
+    return (scale[None, :, None] * block[:, None, :]).reshape(batch, -1)
+
+
 def features_json(u, t, level: int, degree: int, basis: str = "monomial",
                   all_times: bool = False, include_time_factors: bool = True) -> dict:
     """JSON-able response feature for the CLI (``symresp features … --json``).
 
     Keys: ``letters`` — ``[q, k]`` with k the **1-based** channel (as in specs
-    and THEORY), in letter order ℓ = q·m + (k − 1); ``words`` — the words of one
+    as on the command line), in letter order ℓ = q·m + (k − 1); ``words`` — the words of one
     time-power block as lists of letters ℓ (0-based positions in ``letters``),
     the empty word ``[]`` first; ``time_powers`` — the q0 of the blocks;
     ``features`` — flat list with ``features[q0_block · len(words) + i]`` =
@@ -355,6 +376,8 @@ def features_json(u, t, level: int, degree: int, basis: str = "monomial",
     """
     rf = response_feature(u, t, level, degree, basis=basis, all_times=all_times,
                           include_time_factors=include_time_factors)
+    if isinstance(rf.t, list):
+        raise ArgumentError("u: features_json takes series of one length (one grid t)")
     return {
         "letters": [[q, k + 1] for q, k in rf.letters],
         "words": [list(w) for w in rf.words],

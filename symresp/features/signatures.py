@@ -1,4 +1,4 @@
-"""Truncated signatures of piecewise-linear paths (THEORY §6).
+"""Truncated signatures of piecewise-linear paths.
 
 For a path ``X: [0, T] → R^d`` the signature component of a word
 ``w = w_1 … w_n`` (letters ``0..d-1``) is
@@ -38,6 +38,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 from symresp.errors import ArgumentError, ArgumentTypeError
+from symresp.features.series_input import as_series, cases_by_length, n_channels_of
 
 __all__ = ["signature", "sig_dim", "words", "word_index", "level_offsets"]
 
@@ -94,7 +95,7 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def sig_dim(d: int, level: int) -> int:
     """Number of signature components of a d-dimensional path up to ``level``:
-    ``d + d² + … + d^level`` (level 0 omitted, THEORY §6)."""
+    ``d + d² + … + d^level`` (level 0 omitted)."""
     d = _check_int(d, "d", 1)
     level = _check_int(level, "level", 1)
     return sum(d ** n for n in range(1, level + 1))
@@ -308,78 +309,65 @@ def _signature_few(paths, level, offsets, all_times, out):
 # public entry point
 # ---------------------------------------------------------------------------
 
-def _as_paths(paths, name: str = "paths") -> tuple[np.ndarray, bool]:
-    """Validate and convert to float64 C-contiguous (batch, length, d)."""
-    try:
-        arr = np.asarray(paths)
-    except Exception as exc:  # ragged lists and the like
-        raise ArgumentError(f"{name}: expected an array shaped (batch, length, d) or "
-                         f"(length, d), got an object numpy cannot convert ({exc}).") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}.")
-    if np.iscomplexobj(arr):
-        raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
-    if arr.ndim not in (2, 3):
-        raise ArgumentError(f"{name}: expected shape (batch, length, d) or (length, d), "
-                         f"got an array with {arr.ndim} dimension(s), shape {arr.shape}.")
-    single = arr.ndim == 2
-    if single:
-        arr = arr[None]
-    batch, length, d = arr.shape
-    if length < 1:
-        raise ArgumentError(f"{name}: expected at least 1 point per path (length >= 1), "
-                         f"got length {length} (shape {arr.shape}).")
-    if d < 1:
-        raise ArgumentError(f"{name}: expected at least one channel (d >= 1), got d = {d}.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ArgumentError(f"{name}: expected finite values, got NaN or infinity.")
-    return arr, single
+def _signature_cases(paths: np.ndarray, level: int, all_times: bool) -> np.ndarray:
+    """The kernels on float64 C-contiguous (batch, length, d): (batch, [length,] sigdim)."""
+    batch, length, d = paths.shape
+    offsets = level_offsets(d, level)
+    sigdim = int(offsets[-1])
+    # The output is allocated here, by numpy, not inside numba: numpy backs
+    # large arrays with huge pages, numba's allocator does not, and for a large
+    # all_times output the page faults alone cost several times the whole
+    # computation.  Rows t >= 1 are all written by the kernels, so only row 0
+    # is cleared.
+    out = np.empty((batch, length if all_times else 1, sigdim))
+    out[:, 0, :] = 0.0
+    if 0 < batch < _SMALL_BATCH:
+        _signature_few(paths, level, offsets, bool(all_times), out)
+    elif batch >= _SMALL_BATCH:
+        _signature_batch(paths, level, offsets, bool(all_times), _chunk_width(batch), out)
+    return out if all_times else out[:, 0, :]
 
 
-def signature(paths, level: int, *, all_times: bool = False) -> np.ndarray:
-    """Truncated signature of piecewise-linear paths (THEORY §6, iisignature
-    convention).
+def signature(X, level: int, *, all_times: bool = False):
+    """Truncated signature of piecewise-linear paths (iisignature convention).
 
     ``S(X)^{w_1…w_n}_{0,t} = ∫_{0<r_1<…<r_n<t} dX^{w_1}_{r_1} ⋯ dX^{w_n}_{r_n}``
     for the path through the given points, linear in between; levels 1..level,
-    words lexicographic within a level (see :func:`words`).
+    words lexicographic within a level (see :func:`words`); the letters are the
+    0-based channels.
 
     Parameters
     ----------
-    paths : array (batch, length, d) or (length, d)
-        Points of the paths; time is the middle axis (its parametrisation does
-        not matter, the signature is reparametrisation invariant).
+    X : array (n_cases, n_channels, n_timepoints), (n_channels, n_timepoints), or a list
+        of (n_channels, n_timepoints_i) arrays
+        Points of the paths; time is the last axis (its parametrisation does not
+        matter, the signature is reparametrisation invariant).  Paths of unequal
+        lengths are computed each at its own length, never padded.
     level : int >= 1
         Truncation level N.
     all_times : bool
-        If true, return the signature of the path up to every point
-        (streamed in one pass); index 0 is the signature of a single point (0).
+        If true, return the signature of the path up to every point (streamed
+        in one pass); index 0 is the signature of a single point (0).
 
     Returns
     -------
-    array (batch, sigdim) or (batch, length, sigdim); the batch axis is dropped
-    for 2-D input.  ``sigdim = sig_dim(d, level)``.
+    array (n_cases, sigdim), or (n_cases, n_timepoints, sigdim) with ``all_times``
+    (a list of (n_timepoints_i, sigdim) arrays for a list of unequal lengths); the
+    case axis is dropped for a single series.  ``sigdim = sig_dim(n_channels, level)``.
     """
     level = _check_int(level, "level", 1)
     if not isinstance(all_times, (bool, np.bool_)):
         raise ArgumentTypeError(f"all_times: expected a bool, got {all_times!r}.")
-    arr, single = _as_paths(paths)
-    batch, length, d = arr.shape
-    offsets = level_offsets(d, level)
-    sigdim = int(offsets[-1])
-    # The output is allocated here, by numpy, not inside numba: numpy backs
-    # large arrays with huge pages, numba's allocator does not, and for an
-    # all_times output of 10^4 x 1554 doubles the page faults alone cost
-    # several times the whole computation (measured 0.19 s vs 0.04 s).
-    # Rows t >= 1 are all written by the kernels, so only row 0 is cleared.
-    out = np.empty((batch, length if all_times else 1, sigdim))
-    out[:, 0, :] = 0.0
-    if 0 < batch < _SMALL_BATCH:
-        _signature_few(arr, level, offsets, bool(all_times), out)
-    elif batch >= _SMALL_BATCH:
-        _signature_batch(arr, level, offsets, bool(all_times), _chunk_width(batch), out)
-    if not all_times:
-        out = out[:, 0, :]
-    return out[0] if single else out
+    data, single = as_series(X, "X", min_timepoints=1)
+    if not isinstance(data, list):
+        paths = np.ascontiguousarray(data.transpose(0, 2, 1))       # kernels: (batch, length, d)
+        out = _signature_cases(paths, level, bool(all_times))
+        return out[0] if single else out
+    sigdim = sig_dim(n_channels_of(data), level)
+    results = [None] * len(data)
+    for idx, batch in cases_by_length(data):
+        sig = _signature_cases(np.ascontiguousarray(batch.transpose(0, 2, 1)), level,
+                               bool(all_times))
+        for i, row in zip(idx, sig):
+            results[i] = row
+    return results if all_times else np.stack(results).reshape(len(data), sigdim)

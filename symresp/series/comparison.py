@@ -1,4 +1,4 @@
-"""Series versus simulation, inside a computed error budget (THEORY §8).
+"""Series versus simulation, inside a computed error budget.
 
 The compared quantity is the response ``R_ε(t) = E[f(h^ε_t)] − E[f(h^0_t)]``:
 Monte Carlo estimates it with common random numbers (variance O(ε²)), the
@@ -11,6 +11,9 @@ series predicts ``Σ_{n≤N} εⁿ V_n[u](t)``.  At every output time
 
 and the verdict is ``|Y_{dt/2} − series| ≤ budget``.  With several amplitudes the
 log–log slope of the discrepancy against ε must be ≈ N + 1.
+
+The Monte Carlo engine (numba) is imported inside :func:`check` and :func:`eps_sweep`, so
+that ``import symresp.series`` stays numba-free for the predictions.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import norm
+
 from symresp.errors import ArgumentError
+from symresp.model.inputs import parse_input
+from symresp.series.volterra import _real, output_grid, predict
 
 __all__ = ["check", "CheckResult", "eps_sweep"]
 
@@ -39,7 +45,9 @@ class CheckResult:
     meta: dict = field(default_factory=dict)
     sweep: dict | None = None
 
-    def to_json(self) -> dict:
+    def to_dict(self) -> dict:
+        """Plain lists and numbers; ``pass`` per time and readout, the budget's parts under
+        ``budget_parts``, the ε sweep's entries (if any) at the top level."""
         out = {"verdict": self.verdict, "t": self.t.tolist(),
                "discrepancy": self.discrepancy.tolist(), "budget": self.budget.tolist(),
                "series": self.series.tolist(), "mc": self.mc.tolist(),
@@ -52,7 +60,7 @@ class CheckResult:
 
     def plot(self, path):
         """MC response with its ±budget band against the series (or the ε sweep)."""
-        import matplotlib
+        import matplotlib  # optional dependency: only for plots
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -61,9 +69,9 @@ class CheckResult:
         ax = axes[0, 0]
         for q in range(self.mc.shape[1]):
             ax.fill_between(self.t, self.mc[:, q] - self.budget[:, q], self.mc[:, q] + self.budget[:, q],
-                            alpha=0.25, color=f"C{2 * q}", label=f"MC ± budget (y{q + 1})")
-            ax.plot(self.t, self.mc[:, q], "o", ms=4, color=f"C{2 * q}", label=f"Monte Carlo (y{q + 1})")
-            ax.plot(self.t, self.series[:, q], "-", lw=1.5, color=f"C{2 * q + 1}", label=f"series order {self.meta['order']} (y{q + 1})")
+                            alpha=0.25, color=f"C{2 * q}", label=f"MC ± budget (y{q})")
+            ax.plot(self.t, self.mc[:, q], "o", ms=4, color=f"C{2 * q}", label=f"Monte Carlo (y{q})")
+            ax.plot(self.t, self.series[:, q], "-", lw=1.5, color=f"C{2 * q + 1}", label=f"series order {self.meta['order']} (y{q})")
         ax.set_xlabel("t")
         ax.set_ylabel("response E[f(h^ε)] − E[f(h^0)]")
         ax.set_title(f"check: {self.verdict} (ε = {self.meta['eps']})")
@@ -89,84 +97,83 @@ class CheckResult:
         return path
 
 
-def _predict(net, u, eps, t, order, **kw):
-    """``volterra.predict`` on the output times ``t`` (all > 0, uniformly spaced).
-
-    The grid handed over starts at t = 0 (prepended, then dropped) because the linear-time
-    recursion of ``predict`` integrates from 0 on a uniform grid."""
-    from symresp.series.volterra import predict
-    t = np.asarray(t, float)
-    pad = t.size == 0 or t[0] > 0
-    grid = np.concatenate([[0.0], t]) if pad else t
-    out = predict(net, u, eps, grid, order, **kw)
-    if pad:
-        out = dict(out, t=t, mean=out["mean"][1:], terms=out["terms"][:, 1:])
-    return out
-
-
-def _series(net, u, eps, t, order, method, taylor, samples, q):
-    out = _predict(net, u, eps, t, order + 1, method=method, taylor=taylor, samples=samples, q=q)
-    terms = out["terms"]
-    powers = float(eps) ** np.arange(1, order + 2)
-    main = np.tensordot(powers[:order], terms[:order], axes=(0, 0))
-    nxt = powers[order] * terms[order]
-    lag_err = np.zeros_like(main)
-    if method == "taylor" and taylor > 0:
-        lower = _predict(net, u, eps, t, order, method=method, taylor=taylor - 1, samples=samples, q=q)
-        lag_err = np.abs(main - np.tensordot(powers[:order], lower["terms"], axes=(0, 0)))
-    return main, np.abs(nxt), lag_err, terms
-
-
-def _validate(*, T, dt, paths, n_times, eps=None):
-    """Reject bad numeric arguments before any work (a negative dt would otherwise be
-    silently replaced by T/1 through the rounding to an integer number of steps)."""
-    def real(x):
-        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-    if not (real(T) and np.isfinite(T) and T > 0):
-        raise ArgumentError(f"T: expected a positive horizon, got {T!r}")
-    if not (real(dt) and np.isfinite(dt) and dt > 0):
-        raise ArgumentError(f"dt: expected a positive time step, got {dt!r}")
+def _validate(*, paths, out_every=None, eps=None):
+    """Reject bad numeric arguments before any work."""
     if not (isinstance(paths, (int, np.integer)) and not isinstance(paths, bool) and paths >= 2):
         raise ArgumentError(f"paths: expected an integer number of paths ≥ 2 (for a standard "
-                         f"error), got {paths!r}")
-    if not (isinstance(n_times, (int, np.integer)) and not isinstance(n_times, bool) and n_times >= 2):
-        raise ArgumentError(f"n_times: expected an integer ≥ 2 (t = 0 and at least one "
-                         f"comparison time), got {n_times!r}")
-    if eps is not None and not (real(eps) and np.isfinite(eps)):
+                            f"error), got {paths!r}")
+    if out_every is not None and (isinstance(out_every, bool) or
+                                  not isinstance(out_every, (int, np.integer)) or out_every < 1):
+        raise ArgumentError(f"out_every: expected a positive integer or None, got {out_every!r}")
+    if eps is not None and not (_real(eps) and np.isfinite(eps)):
         raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
 
 
-def check(net, u, eps: float, T: float, order: int, *, method: str = "taylor", taylor: int = 6,
-          paths: int = 20000, seed: int = 0, dt: float = 0.01, n_times: int = 21,
-          samples=None, level: float = 0.01, q: int = 16, quiet: bool = True) -> CheckResult:
-    """Compare the order-``order`` Volterra series with Monte Carlo (THEORY §8).
+def _comparison_grid(T, dt, out_every, default_intervals):
+    """The grid of :func:`output_grid`; ``out_every=None`` picks about ``default_intervals``
+    comparison intervals."""
+    _, step, nsteps = output_grid(T, dt)
+    every = max(1, nsteps // default_intervals) if out_every is None else int(out_every)
+    t, _, _ = output_grid(T, step, every)
+    return t, step, every
 
-    ``u`` is anything :func:`symresp.inputs.parse_input` accepts; the comparison is made at
-    ``n_times`` equally spaced times in (0, T].  Monte Carlo runs at ``dt`` and ``dt/2``
-    (seeds ``seed`` and ``seed + 1``) with common random numbers for driven and undriven
-    copies.  ``level`` is the family-wise false-alarm rate of the statistical part.
+
+def check(net, u, *, order: int, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
+          out_every: int | None = None, method: str = "taylor", taylor: int = 6,
+          paths: int = 20000, seed: int = 0, samples=None, level: float = 0.01, q: int = 16,
+          precision: int | None = None, quiet: bool = True) -> CheckResult:
+    """Compare the order-N Volterra series with Monte Carlo inside a computed budget.
+
+    At every output time ``t_i`` (the grid of :func:`symresp.montecarlo.simulate`:
+    ``t_i = i·out_every·Δ``, ``Δ = T/⌈T/dt⌉``; ``out_every=None`` gives about 20 intervals)
+
+        |Y_{Δ/2}(t) − Σ_{n≤N} εⁿ V_n(t)| ≤ z·se + |Y_Δ − Y_{Δ/2}| + 2|ε^{N+1} V_{N+1}|
+                                           + |series_P − series_{P−1}|,
+
+    where ``Y`` is the Monte Carlo response ``E[f(h^ε_t)] − E[f(h^0_t)]`` with common random
+    numbers at steps Δ and Δ/2 (seeds ``seed`` and ``seed + 1``), and
+    ``z = Φ⁻¹(1 − level/(2·#comparisons))`` (Bonferroni over the times t > 0 and readouts;
+    at t = 0 the response vanishes in both).  The last term is present for Taylor kernels.
+
+    Parameters
+    ----------
+    u : anything :func:`symresp.model.inputs.parse_input` accepts.
+    order : int ≥ 1
+        The truncation order N.
+    eps : float
+        The input amplitude ε.
+    T, dt, out_every : the time arguments of :func:`symresp.montecarlo.simulate`.
+    method, taylor, samples, q : as in :func:`symresp.series.predict`.
+    level : the family-wise false-alarm rate of the statistical part.
+    precision : int ≥ 16, optional
+        Digits for the expectations of the series (see :func:`symresp.series.predict`).
+
+    Returns
+    -------
+    CheckResult
     """
-    from symresp.model.inputs import parse_input
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.engine import simulate  # numba: kept out of import symresp.series
 
-    if not (isinstance(order, (int, np.integer)) and order >= 1):
+    if isinstance(order, bool) or not (isinstance(order, (int, np.integer)) and order >= 1):
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
-    _validate(T=T, dt=dt, paths=paths, n_times=n_times, eps=eps)
+    _validate(paths=paths, out_every=out_every, eps=eps)
+    t, dt, every = _comparison_grid(T, dt, out_every, 20)
     sig = parse_input(u, net.m)
-    steps = max(1, int(round(T / dt)))
-    dt = T / steps
-    every = max(1, steps // max(1, n_times - 1))
     coarse = simulate(net, sig, eps=eps, T=T, dt=dt, paths=paths, seed=seed, response=True,
                       out_every=every, quiet=quiet)
     fine = simulate(net, sig, eps=eps, T=T, dt=dt / 2, paths=paths, seed=seed + 1, response=True,
                     out_every=2 * every, quiet=quiet)
-    t = fine.t
-    keep = t > 0
-    t = t[keep]
-    y_fine, se = fine.mean[keep], fine.stderr[keep]
-    y_coarse = coarse.mean[keep]
-    series, nxt, lag_err, _ = _series(net, sig, eps, t, order, method, taylor, samples, q)
-    z = norm.isf(level / (2 * max(1, y_fine.size)))
+    y_fine, se, y_coarse = fine.mean, fine.stderr, coarse.mean
+    kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q,
+              precision=precision)
+    full = predict(net, sig, order=order + 1, **kw).scaled_terms
+    series = full[1:order + 1].sum(axis=0)
+    nxt = np.abs(full[order + 1])
+    lag_err = np.zeros_like(series)
+    if method == "taylor" and taylor > 0:
+        lower = predict(net, sig, order=order, **dict(kw, taylor=taylor - 1)).scaled_terms
+        lag_err = np.abs(series - lower[1:].sum(axis=0))
+    z = norm.isf(level / (2 * max(1, y_fine[t > 0].size)))
     parts = {"statistical": z * se, "time_step": np.abs(y_coarse - y_fine),
              "truncation": 2 * nxt + lag_err}
     budget = sum(parts.values())
@@ -174,14 +181,15 @@ def check(net, u, eps: float, T: float, order: int, *, method: str = "taylor", t
     passed = disc <= budget
     meta = {"order": int(order), "eps": float(eps), "method": method, "taylor": int(taylor),
             "paths": int(paths), "seed": int(seed), "dt": [dt, dt / 2], "z": float(z),
-            "diverged": fine.diverged}
+            "out_every": int(every), "diverged": fine.diverged}
     return CheckResult("pass" if passed.all() else "fail", t, series, y_fine, se, disc, budget,
                        parts, passed, meta)
 
 
-def eps_sweep(net, u, eps_values, T: float, order: int, *, method: str = "taylor", taylor: int = 6,
-              paths: int = 20000, seed: int = 0, dt: float = 0.01, n_times: int = 11,
-              samples=None, q: int = 16, antithetic: bool = False, quiet: bool = True) -> dict:
+def eps_sweep(net, u, *, eps_values, order: int, T: float = 1.0, dt: float = 0.01,
+              out_every: int | None = None, method: str = "taylor", taylor: int = 6,
+              paths: int = 20000, seed: int = 0, samples=None, q: int = 16,
+              antithetic: bool = False, precision: int | None = None, quiet: bool = True) -> dict:
     """Discrepancy max_t |MC − series_N| for each ε, and its fitted log–log slope (≈ N+1).
 
     Monte Carlo uses Richardson extrapolation in dt (weak order 2) and common random
@@ -206,17 +214,17 @@ def eps_sweep(net, u, eps_values, T: float, order: int, *, method: str = "taylor
     standard error of a part is the bound (se(ε) + se(−ε))/2, since the two runs are
     correlated and only their separate errors are known.
     """
-    from symresp.model.inputs import parse_input
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.engine import simulate  # numba: kept out of import symresp.series
 
-    _validate(T=T, dt=dt, paths=paths, n_times=n_times)
-    eps_values = np.asarray(sorted(float(e) for e in eps_values))
+    _validate(paths=paths, out_every=out_every)
+    try:
+        eps_values = np.asarray(sorted(float(e) for e in eps_values))
+    except (TypeError, ValueError):
+        raise ArgumentError(f"eps_values: expected a sequence of amplitudes, got {eps_values!r}") from None
     if eps_values.size < 2 or np.any(eps_values <= 0) or not np.all(np.isfinite(eps_values)):
-        raise ArgumentError(f"eps_sweep: expected at least two positive amplitudes, got {eps_values.tolist()}")
+        raise ArgumentError(f"eps_values: expected at least two positive finite amplitudes, got {eps_values.tolist()}")
     sig = parse_input(u, net.m)
-    steps = max(1, int(round(T / dt)))
-    dt = T / steps
-    every = max(1, steps // max(1, n_times - 1))
+    t, dt, every = _comparison_grid(T, dt, out_every, 10)
 
     def run(e):
         return simulate(net, sig, eps=e, T=T, dt=dt, paths=paths, seed=seed, response=True,
@@ -226,10 +234,11 @@ def eps_sweep(net, u, eps_values, T: float, order: int, *, method: str = "taylor
     terms = None
     for e in eps_values:
         mc = run(e)
-        keep = mc.t > 0
-        if terms is None:   # V_n[u](t) do not depend on ε: one prediction serves every amplitude
-            terms = _predict(net, sig, 1.0, mc.t[keep], order, method=method, taylor=taylor,
-                             samples=samples, q=q)["terms"]
+        keep = t > 0
+        if terms is None:   # V_n[u](t) do not depend on ε: one prediction (ε = 1) serves all
+            terms = predict(net, sig, order=order, eps=1.0, t=t[keep], method=method,
+                            taylor=taylor, samples=samples, q=q,
+                            precision=precision).scaled_terms[1:]
         powers = e ** np.arange(1, order + 1)
         if antithetic:
             neg = run(-e)

@@ -1,21 +1,38 @@
-"""Volterra terms of the output for a given input (THEORY §3.1).
+"""Volterra terms of the output for a given input, and the truncated series on a time grid.
 
     E[f(h_t)] = V_0(t) + Σ_{n≥1} εⁿ V_n[u](t),
-    V_n[u](t) = ∫_{t>s_1>…>s_n>0} Σ_k K⁽ⁿ⁾_k(t; s) u^{k_1}(s_1)⋯u^{k_n}(s_n) ds.
+    V_n[u](t) = ∫_{t>s_1>…>s_n>0} Σ_k K⁽ⁿ⁾_k(t; s) u^{k_1}(s_1)⋯u^{k_n}(s_n) ds,
 
-This module evaluates V_n by brute-force quadrature on the ordered simplex:
-the collapsed map s_1 = t x_1, s_j = s_{j−1} x_j (x ∈ [0,1]ⁿ, Jacobian
-t·s_1⋯s_{n−1}) with a Gauss–Legendre rule in each x_j.  Cost per output time is
-qⁿ kernel evaluations; accurate for smooth inputs and kernels.
+with ``s_1`` the latest input time.  Three routes: brute-force quadrature on the ordered
+simplex (the collapsed map s_1 = t x_1, s_j = s_{j−1} x_j, x ∈ [0,1]ⁿ, Jacobian
+t·s_1⋯s_{n−1}, a Gauss–Legendre rule in each x_j: qⁿ kernel evaluations per output time);
+the linear-time recursion of iterated integrals for Taylor kernels; and the exact pathwise
+shift of the linear network.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
+from dataclasses import dataclass
+from math import comb, factorial
 
 import numpy as np
-from symresp.errors import ArgumentError
+import scipy.linalg as sla
+import sympy as sp
+from scipy.integrate import cumulative_trapezoid
 
-__all__ = ["volterra_quadrature", "simplex_rule"]
+from symresp.errors import ArgumentError
+from symresp.expectation.evaluator import evaluation_precision, gaussian_stationary
+from symresp.expectation.start_law import expect
+from symresp.kernels.exact import exact_kernel
+from symresp.kernels.taylor import stationary_mean, taylor_kernel
+from symresp.model.inputs import parse_input
+from symresp.symbolic.generators import monomial_inputs
+from symresp.symbolic.recursion import derive
+
+__all__ = ["predict", "Prediction", "output_grid", "volterra_quadrature", "volterra_recursion",
+           "volterra_linear_exact", "iterated_integral_form", "simplex_rule"]
 
 
 def simplex_rule(t: float, n: int, q: int):
@@ -52,10 +69,11 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
     kernels : {(n, index): K} with 0-based channel tuples; K(lags) → (..., p), K.nlags lags.
         Missing entries count as zero kernels.
     u : callable mapping an array of times (L,) to input values (L, m).
-    start : "stationary" or "point" (decides the lag tuple, THEORY §3.1).
+    start : "stationary" or "point": the lags are (τ_1..τ_n) = (t − s_1, s_1 − s_2, …),
+        plus s_n at a point start.
     q : Gauss–Legendre nodes per simplex dimension.
     weight : the power of ε of a channel tuple (default: its length).  With the input
-        inside an activation the "channels" are the monomials u^ν of THEORY §3.4 and a
+        inside an activation the "channels" are the input monomials u^ν and a
         word's weight is Σ q_ν (see :meth:`symresp.kernels.Derivation.weight`).
 
     Returns an array shaped (order, len(t_grid), p): the terms by power of ε.
@@ -83,27 +101,162 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
     return out
 
 
-def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", taylor: int = 6,
-            samples=None, via: str = "recursion", q: int = 16, min_steps: int = 2000,
-            quiet: bool = True) -> dict:
-    """The truncated series V_0(t) + Σ_{n≤N} εⁿ V_n[u](t) on ``t_grid`` (THEORY §3.1).
+@dataclass
+class Prediction:
+    """The truncated Volterra series on a time grid, returned by :func:`predict`.
 
-    ``method`` "taylor" uses the short-time kernels of THEORY §5 (trusted inside their
-    radius), "exact" the exact kernels of the linear network (THEORY §4.1).
-    ``via`` "recursion" evaluates every V_n on the whole grid in linear time (THEORY §6
-    iterated integrals for Taylor kernels; the exact pathwise shift for the linear network),
-    on a grid refined to at least ``min_steps`` steps (error O(dt²)); "quadrature" uses
-    Gauss rules on the simplex at each output time (``q`` nodes per dimension).
-    Returns {"t", "mean" (len(t) × p), "terms" (order × len(t) × p), "V0"}.
+    Attributes
+    ----------
+    t : array (n_timepoints,)
+        The output times.
+    mean : array (n_timepoints, p)
+        ``E[f(h_t)] ≈ Σ_{n=0}^{N} εⁿ V_n[u](t)``.
+    scaled_terms : array (order + 1, n_timepoints, p)
+        ``εⁿ V_n[u](t)`` for n = 0..N (``scaled_terms[0] = V_0``); ``mean`` is their sum.
+    eps, order, method, via
+        The arguments that produced it.
+    """
+
+    t: np.ndarray
+    mean: np.ndarray
+    scaled_terms: np.ndarray
+    eps: float
+    order: int
+    method: str
+    via: str
+
+    @property
+    def V0(self) -> np.ndarray:
+        """``V_0(t)``, shape (n_timepoints, p)."""
+        return self.scaled_terms[0]
+
+    def to_dict(self) -> dict:
+        """Plain lists and numbers (strict JSON: every value finite)."""
+        return {"t": self.t.tolist(), "mean": self.mean.tolist(),
+                "scaled_terms": self.scaled_terms.tolist(), "eps": float(self.eps),
+                "order": int(self.order), "method": self.method, "via": self.via}
+
+
+def _real(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def output_grid(T: float, dt: float, out_every: int = 1) -> tuple[np.ndarray, float, int]:
+    """The output grid of :func:`symresp.montecarlo.simulate` for horizon ``T`` and step ``dt``.
+
+        N = ⌈T/dt⌉,   Δ = T/N,   t_i = i·out_every·Δ,   i = 0..⌊N/out_every⌋,
+
+    i.e. ``dt`` is shortened so that an integer number of steps ends at ``T``.
+
+    Returns
+    -------
+    (t, Δ, N)
+    """
+    if not (_real(T) and np.isfinite(T) and T > 0):
+        raise ArgumentError(f"T: expected a positive finite horizon, got {T!r}")
+    if not (_real(dt) and np.isfinite(dt) and dt > 0):
+        raise ArgumentError(f"dt: expected a positive finite time step, got {dt!r}")
+    if isinstance(out_every, bool) or not isinstance(out_every, (int, np.integer)) or out_every < 1:
+        raise ArgumentError(f"out_every: expected a positive integer, got {out_every!r}")
+    nsteps = max(1, int(math.ceil(T / dt - 1e-9)))
+    step = T / nsteps
+    return np.arange(0, nsteps + 1, int(out_every)) * step, step, nsteps
+
+
+def time_arguments(T, dt, t, out_every: int = 1, *, default_T: float = 1.0,
+                   default_dt: float = 0.01) -> np.ndarray:
+    """The output times from either ``T``/``dt`` (the grid of :func:`output_grid`) or an
+    explicit grid ``t`` (1-D, finite, non-negative, strictly increasing); never both."""
+    if t is not None:
+        if T is not None or dt is not None or out_every != 1:
+            raise ArgumentError("t: give either an explicit grid t or the horizon T and step dt "
+                                "(with out_every), not both")
+        try:
+            grid = np.asarray(t, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"t: expected a 1-D array of times, got {t!r}") from None
+        if grid.ndim != 1 or grid.size < 1:
+            raise ArgumentError(f"t: expected a non-empty 1-D array of times, got shape {grid.shape}")
+        if not np.all(np.isfinite(grid)) or grid[0] < 0 or np.any(np.diff(grid) <= 0):
+            raise ArgumentError("t: expected finite, non-negative, strictly increasing times")
+        return grid
+    return output_grid(default_T if T is None else T, default_dt if dt is None else dt,
+                       out_every)[0]
+
+
+def _precision_context(precision):
+    """``evaluation_precision(precision)``, or no change (an enclosing context stays) for None."""
+    return contextlib.nullcontext() if precision is None else evaluation_precision(precision)
+
+
+def predict(net, u, *, order: int, eps: float = 1.0, T: float | None = None,
+            dt: float | None = None, t=None, out_every: int = 1, method: str = "taylor",
+            taylor: int = 6, samples=None, via: str = "recursion", q: int = 16,
+            min_steps: int = 2000, precision: int | None = None, quiet: bool = True) -> Prediction:
+    """The truncated Volterra series of the output on a time grid.
+
+        E[f(h_t)] ≈ V_0(t) + Σ_{n=1}^{N} εⁿ V_n[u](t),
+        V_n[u](t) = ∫_{t>s_1>…>s_n>0} Σ_k K⁽ⁿ⁾_k(t; s) u^{k_1}(s_1)⋯u^{k_n}(s_n) ds.
+
+    Parameters
+    ----------
+    net : SRNN
+    u : anything :func:`symresp.model.inputs.parse_input` accepts (expressions in t, a
+        callable, a table whose first column is time).
+    order : int ≥ 1
+        The truncation order N.
+    eps : float
+        The input amplitude ε.
+    T, dt, out_every : the output grid of :func:`symresp.montecarlo.simulate`,
+        ``t_i = i·out_every·Δ`` (``Δ = T/⌈T/dt⌉``); defaults T = 1, dt = 0.01.
+    t : array, optional
+        An explicit grid of output times instead (exclusive with T, dt and out_every:
+        ArgumentError otherwise).
+    method : "taylor" | "exact"
+        Short-time kernels ``K = Σ_p c_{k,p} τ^p/p!`` (trusted inside their radius), or
+        the exact kernels of the linear network.
+    via : "recursion" | "quadrature"
+        "recursion" evaluates every V_n on the whole grid in linear time (iterated integrals
+        ``t^{q_0} ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds`` for Taylor kernels; the
+        pathwise shift ``h^ε = h^0 + εx`` for the linear network) by the trapezoidal rule
+        on a grid refined to at least ``min_steps`` steps (error O(dt²));
+        "quadrature" uses Gauss–Legendre rules on the simplex at each output time (``q``
+        nodes per dimension).
+    samples : stationary samples for the expectation when no closed route exists.
+    precision : int ≥ 16, optional
+        Evaluate the observables' expectations at this many decimal digits (exact rational
+        coefficients, mpmath) instead of float64: the remedy for a cancellation warning.
+
+    Returns
+    -------
+    Prediction
+        ``t``, ``mean`` (n_timepoints, p) and ``scaled_terms`` ``εⁿ V_n`` (order + 1,
+        n_timepoints, p).
     """
     if via not in ("recursion", "quadrature"):
         raise ArgumentError(f"via: expected 'recursion' or 'quadrature', got {via!r}")
-    from symresp.symbolic.recursion import derive
-    from symresp.kernels.taylor import taylor_kernel, stationary_mean
+    if method not in ("taylor", "exact"):
+        raise ArgumentError(f"method: expected 'taylor' or 'exact', got {method!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
+    if not (_real(eps) and np.isfinite(eps)):
+        raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
+    grid = time_arguments(T, dt, t, out_every)
+    with _precision_context(precision):
+        # the recursion integrates from t = 0: a grid starting later gets t = 0 prepended
+        pad = grid[0] > 0
+        full = np.concatenate([[0.0], grid]) if pad else grid
+        v0, terms = _series_terms(net, u, full, int(order), method, taylor, samples, via, q,
+                                  min_steps, quiet)
+    if pad:
+        v0, terms = v0[1:], terms[:, 1:]
+    scaled = np.concatenate([np.asarray(v0, float)[None],
+                             float(eps) ** np.arange(1, order + 1)[:, None, None] * terms])
+    return Prediction(grid, scaled.sum(axis=0), scaled, float(eps), int(order), method, via)
 
-    from symresp.model.inputs import parse_input
 
-    t_grid = np.asarray(t_grid, float)
+def _series_terms(net, u, t_grid, order, method, taylor, samples, via, q, min_steps, quiet):
+    """V_0 (len(t), p) and V_n for n = 1..order (order, len(t), p) on ``t_grid``."""
     u = parse_input(u, net.m)
     start = net.start
     der = derive(net, order, taylor if method == "taylor" else 0)
@@ -112,31 +265,24 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
         for index in der.indices(n):
             if method == "taylor":
                 kernels[(n, index)] = _quiet(taylor_kernel(der, n, index, samples=samples))
-            elif method == "exact":
-                from symresp.kernels.exact import exact_kernel
-                kernels[(n, index)] = exact_kernel(net, n, index)
             else:
-                raise ArgumentError(f"method: expected 'taylor' or 'exact', got {method!r}")
+                kernels[(n, index)] = exact_kernel(net, n, index)
     if start == "stationary":
         v0 = np.broadcast_to(stationary_mean(der, samples)[0], (len(t_grid), net.p))
     elif method == "exact":
-        from symresp.kernels.exact import exact_kernel
         v0 = np.asarray(exact_kernel(net, 0)(t_grid[:, None]), float).reshape(len(t_grid), net.p)
     else:
         # V_0(t) = Σ_p t^p/p! (𝓛₀^p f)(h_0)
-        from math import factorial
-        from symresp.expectation.start_law import expect as _expect
         obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
-        vals, _ = _expect(der, [g for _, gs in obs for g in gs])
+        vals, _ = expect(der, [g for _, gs in obs for g in gs])
         coeff = vals.reshape(len(obs), net.p)
         v0 = sum(coeff[i] * t_grid[:, None] ** p[0] / factorial(p[0]) for i, (p, _) in enumerate(obs))
     monomials = der.monomials
 
     def u_monomials(times):
         """The monomials' inputs u^ν (the channels themselves for an additive input)."""
-        from symresp.symbolic.generators import monomial_inputs
         return monomial_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
-                             monomials)
+                               monomials)
 
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
@@ -149,15 +295,13 @@ def predict(net, u, eps: float, t_grid, order: int, *, method: str = "taylor", t
     else:
         bar = None
         if not quiet:
-            from tqdm import tqdm
+            from tqdm import tqdm  # optional dependency: only for a progress bar
             bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False, delay=2)
         terms = volterra_quadrature(kernels, u_monomials, t_grid, order, len(monomials), start, q=q,
                                     progress=bar, weight=der.weight)
         if bar is not None:
             bar.close()
-    eps_pow = eps ** np.arange(1, order + 1)
-    mean = v0 + np.tensordot(eps_pow, terms, axes=(0, 0))
-    return {"t": t_grid, "mean": mean, "terms": terms, "V0": np.asarray(v0)}
+    return np.asarray(v0, float), terms
 
 
 def _refined(t_grid, min_steps):
@@ -167,7 +311,7 @@ def _refined(t_grid, min_steps):
     uniform = M >= 1 and t_grid[0] == 0 and np.allclose(np.diff(t_grid), t_grid[1] - t_grid[0])
     if not uniform:
         if t_grid[0] != 0:
-            raise ArgumentError("the recursion needs a grid starting at t = 0; use via='quadrature'")
+            raise ArgumentError("via='recursion' needs a grid starting at t = 0; use via='quadrature'")
         return t_grid, 1
     stride = max(1, -(-min_steps // M))
     return np.linspace(0.0, t_grid[-1], M * stride + 1), stride
@@ -186,7 +330,7 @@ class _quiet:
 
 # ------------------------------------------------------------------ linear-time routes
 def iterated_integral_form(kernels: dict, start: str) -> dict:
-    """Taylor kernels rewritten as time-weighted iterated integrals (THEORY §6).
+    """Taylor kernels rewritten as time-weighted iterated integrals.
 
     Expanding every ``(s_{j−1} − s_j)^{p_j}`` (``s_0 = t``) binomially,
 
@@ -200,8 +344,6 @@ def iterated_integral_form(kernels: dict, start: str) -> dict:
     ``kernels``: {(n, index): TaylorKernel}.  Returns {n: {(q_0, pairs): coefficient (p,)}},
     pairs = ((q_1, k_1), …, (q_n, k_n)) with 0-based channels.
     """
-    from math import comb, factorial
-
     out: dict = {}
     for (n, index), K in kernels.items():
         terms = out.setdefault(n, {})
@@ -227,8 +369,6 @@ def iterated_integrals(u_vals: np.ndarray, t: np.ndarray, pairs_list) -> dict:
     each step a cumulative trapezoid (O(M) per multi-index, shared suffixes computed once;
     error O(dt²) for smooth inputs).
     """
-    from scipy.integrate import cumulative_trapezoid
-
     memo = {(): np.ones_like(t)}
 
     def J(suffix):
@@ -242,7 +382,7 @@ def iterated_integrals(u_vals: np.ndarray, t: np.ndarray, pairs_list) -> dict:
 
 def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: int,
                        start: str, weight=None) -> np.ndarray:
-    """V_n[u](t) for n = 1..order on the grid ``t`` in O(M) per multi-index (THEORY §6).
+    """V_n[u](t) for n = 1..order on the grid ``t`` in O(M) per multi-index.
 
     ``u_vals`` holds the input on the grid, shaped (M, m).  ``weight`` as in
     :func:`volterra_quadrature`.  Returns (order, M, p): the terms by power of ε.
@@ -262,7 +402,7 @@ def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: 
 
 
 def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) -> np.ndarray:
-    """Exact V_n of the linear network with constant coupling, in O(M) (THEORY §4.1).
+    """Exact V_n of the linear network with constant coupling, in O(M).
 
     The input enters additively, so ``h^ε_t = h^0_t + ε x_t`` pathwise with
     ``ẋ = −A x + C u``, ``x_0 = 0``, and for a polynomial readout
@@ -273,11 +413,6 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     S_t = S − e^{−At} S e^{−Aᵀt}).  x is advanced exactly for an input linear between
     grid points (block matrix exponential), Gaussian moments by Stein's recursion.
     """
-    import scipy.linalg as sla
-    import sympy as sp
-
-    from symresp.expectation.evaluator import gaussian_stationary
-
     if not net.is_linear or not net.constant_coupling:
         raise ArgumentError("volterra_linear_exact needs the identity activation and a constant coupling")
     f64 = lambda M: np.array(M.evalf(), float)

@@ -1,0 +1,153 @@
+"""Validation of series arrays, shared by every function of :mod:`symresp.features`.
+
+Convention (aeon/sktime): a batch of series is ``(n_cases, n_channels, n_timepoints)``; a
+single series may be given as ``(n_channels, n_timepoints)`` (or ``(n_timepoints,)`` for one
+channel); series of unequal lengths as a list of ``(n_channels, n_timepoints_i)`` arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from symresp.errors import ArgumentError, ArgumentTypeError
+
+__all__ = ["as_series", "as_grids", "n_channels_of", "lengths_of", "cases_by_length", "SHAPES"]
+
+#: The accepted shapes, for messages.
+SHAPES = ("(n_cases, n_channels, n_timepoints), a single series (n_channels, n_timepoints), "
+          "or a list of (n_channels, n_timepoints_i) arrays for unequal lengths")
+
+
+def _real_array(x, name: str) -> np.ndarray:
+    """x → a real numeric numpy array (no copy when possible); type errors named."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ArgumentError(f"{name}: expected {SHAPES}; got an object numpy cannot convert "
+                            f"({exc}).") from None
+    if np.iscomplexobj(arr):
+        raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}.")
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str, axes: tuple[str, ...]) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = ", ".join(f"{a} {i}" for a, i in zip(axes, np.argwhere(bad)[0]))
+        raise ArgumentError(f"{name}: expected finite values, got {float(arr[bad][0])} at {where} "
+                            f"({int(bad.sum())} non-finite value(s) in all).")
+
+
+def _one_case(x, name: str) -> np.ndarray:
+    """One series of a list → float64 (n_channels, n_timepoints_i)."""
+    arr = _real_array(x, name)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2:
+        raise ArgumentError(f"{name}: expected one series shaped (n_channels, n_timepoints), "
+                            f"got shape {arr.shape}.")
+    arr = np.asarray(arr, dtype=np.float64)
+    _check_finite(arr, name, ("channel", "timepoint"))
+    return arr
+
+
+def as_series(X, name: str = "X", *, min_timepoints: int = 1):
+    """Validate series input and return ``(data, single)``.
+
+    ``data`` is a float64 array ``(n_cases, n_channels, n_timepoints)``, or, for a list of
+    series of unequal lengths, a list of float64 ``(n_channels, n_timepoints_i)`` arrays
+    (a list of equal-length series is stacked).  ``single`` is true when ``X`` was one
+    series (2-D or 1-D), whose case axis the caller drops from its result.
+
+    Raises ArgumentTypeError for complex or non-numeric input, ArgumentError for a wrong
+    number of dimensions, too few channels or time points, mismatched channels in a list,
+    and NaN or infinity (with the case, channel and time point of the first one).
+    """
+    if isinstance(X, (list, tuple)) and len(X) > 0 and all(
+            isinstance(e, np.ndarray) or (isinstance(e, (list, tuple))) for e in X):
+        try:
+            arr = np.asarray(X)
+            ragged = arr.dtype == object
+        except ValueError:
+            ragged = True
+        if ragged:
+            cases = [_one_case(e, f"{name}[{i}]") for i, e in enumerate(X)]
+            channels = {c.shape[0] for c in cases}
+            if len(channels) > 1:
+                raise ArgumentError(f"{name}: every series of the list needs the same number "
+                                    f"of channels (axis 0 of each (n_channels, n_timepoints_i) "
+                                    f"array), got {sorted(channels)}.")
+            for i, c in enumerate(cases):
+                _check_sizes(c.shape[0], c.shape[1], f"{name}[{i}]", min_timepoints)
+            if len({c.shape[1] for c in cases}) == 1:
+                return np.ascontiguousarray(np.stack(cases)), False
+            return cases, False
+    arr = _real_array(X, name)
+    if arr.ndim not in (1, 2, 3):
+        raise ArgumentError(f"{name}: expected {SHAPES}; got an array with {arr.ndim} "
+                            f"dimension(s), shape {arr.shape}.")
+    single = arr.ndim < 3
+    while arr.ndim < 3:
+        arr = arr[None]
+    _, n_channels, n_timepoints = arr.shape
+    _check_sizes(n_channels, n_timepoints, name, min_timepoints, arr.shape)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    _check_finite(arr, name, ("case", "channel", "timepoint"))
+    return arr, single
+
+
+def _check_sizes(n_channels, n_timepoints, name, min_timepoints, shape=None):
+    what = f" (shape {shape}, axes n_cases, n_channels, n_timepoints)" if shape is not None else ""
+    if n_channels < 1:
+        raise ArgumentError(f"{name}: expected at least one channel (n_channels >= 1), "
+                            f"got n_channels = {n_channels}{what}.")
+    if n_timepoints < min_timepoints:
+        raise ArgumentError(f"{name}: expected at least {min_timepoints} time point(s) per "
+                            f"series (n_timepoints >= {min_timepoints}), got {n_timepoints}{what}.")
+
+
+def n_channels_of(data) -> int:
+    """The number of channels of validated ``data``."""
+    return data[0].shape[0] if isinstance(data, list) else data.shape[1]
+
+
+def lengths_of(data) -> list[int]:
+    """n_timepoints of each case of validated ``data``."""
+    return [c.shape[1] for c in data] if isinstance(data, list) else [data.shape[2]] * data.shape[0]
+
+
+def cases_by_length(data):
+    """Yield ``(indices, batch)`` with ``batch`` float64 (len(indices), n_channels, n_i): the
+    cases of one length together, never padded."""
+    if not isinstance(data, list):
+        yield np.arange(data.shape[0]), data
+        return
+    lengths = np.array([c.shape[1] for c in data])
+    for n in np.unique(lengths):
+        idx = np.nonzero(lengths == n)[0]
+        yield idx, np.stack([data[i] for i in idx])
+
+
+def as_grids(t, lengths: list[int], name: str = "t"):
+    """``t`` → a list of 1-D float64 grids, one per case: ``t`` is one grid shared by every
+    case (all of its length) or a list of grids (one per case).  Finite and 1-D checked
+    here; monotonicity and origin are the caller's."""
+    if isinstance(t, (list, tuple)) and len(t) == len(lengths) and len(t) > 0 and all(
+            np.ndim(e) == 1 for e in t) and not all(np.ndim(e) == 0 for e in t):
+        grids = [np.asarray(_real_array(e, f"{name}[{i}]"), dtype=np.float64)
+                 for i, e in enumerate(t)]
+    else:
+        g = np.asarray(_real_array(t, name), dtype=np.float64)
+        if g.ndim != 1:
+            raise ArgumentError(f"{name}: expected a 1-D time grid (n_timepoints,), or a list of "
+                                f"such grids (one per series), got shape {g.shape}.")
+        grids = [g] * len(lengths)
+    for i, (g, n) in enumerate(zip(grids, lengths)):
+        label = name if len(set(map(id, grids))) == 1 else f"{name}[{i}]"
+        if g.ndim != 1 or g.size != n:
+            raise ArgumentError(f"{label}: expected one time per time point of the series "
+                                f"(n_timepoints = {n}), got shape {g.shape}.")
+        if not np.all(np.isfinite(g)):
+            raise ArgumentError(f"{label}: expected finite times, got NaN or infinity.")
+    return grids
