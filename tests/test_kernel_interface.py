@@ -177,7 +177,9 @@ def test_exact_equals_taylor_within_the_truncation_bound(lin, P):
     bound2 = (2 * np.linalg.norm(Q_LIN, 2) * np.linalg.norm(C_LIN) ** 2 * x2 ** (P + 1)
               / math.factorial(P + 1) * np.exp(x2))
     assert np.all(err2 <= bound2 + 1e-13), (err2, bound2)
-    assert bound1[0] < 1e-7 and bound2[0] < 1e-6       # the bound has teeth at small lags
+    # the bound is tight (observed err/bound in 0.15–0.66): a series truncated one degree
+    # higher would be ≈ ‖A‖τ/(P+2) < 0.1 times smaller at the smallest lags and fail this
+    assert np.all(err1 >= bound1 / 20) and np.all(err2 >= bound2 / 20), (err1 / bound1, err2 / bound2)
     assert np.all(ty1.trusted(taus[:, None])) and np.all(ty2.trusted(lags2))
 
 
@@ -197,6 +199,9 @@ def test_taylor_trusted_region_is_half_the_radius(lin, tanh):
                                   [True, True, False, False])
 
 
+# at a fixed point many Taylor coefficients vanish (φ(h*) = 0), so their relative cancellation
+# ratio is large while their absolute error stays ~1e-15: the tolerance below is absolute
+@pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
 def test_deterministic_equals_taylor_of_the_noiseless_network_at_its_fixed_point(tanh):
     P = 6
     det2 = symresp.kernel(tanh, 2, method="deterministic", start="point")
