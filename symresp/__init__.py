@@ -39,6 +39,9 @@ _PUBLIC = {
     "conjugate_observable": "symresp.expectation.evaluator",
     "gaussian_stationary": "symresp.expectation.evaluator",
     # kernels
+    "kernel": "symresp.kernels.entry", "Kernel": "symresp.kernels.base",
+    "ExactKernel": "symresp.kernels.exact", "DeterministicKernel": "symresp.kernels.deterministic",
+    "MonteCarloKernel": "symresp.kernels.montecarlo",
     "TaylorKernel": "symresp.kernels.taylor", "taylor_kernel": "symresp.kernels.taylor",
     "stationary_mean": "symresp.kernels.taylor", "fdt_kernel": "symresp.kernels.taylor",
     "exact_kernel": "symresp.kernels.exact", "has_exact": "symresp.kernels.exact",

@@ -88,7 +88,7 @@ def cmd_derive(args) -> dict:
             try:
                 K = taylor_kernel(der, n, index, samples=samples)
                 kernels[(n, tuple(index))] = K
-                vals = {tuple(p): (K.coeffs[i].tolist(), None if K.stderr is None else K.stderr[i].tolist())
+                vals = {tuple(p): (K.coeffs[i].tolist(), None if K.coeff_stderr is None else K.coeff_stderr[i].tolist())
                         for i, p in enumerate(map(tuple, K.powers))}
             except ValueError as exc:
                 vals = {}
@@ -172,65 +172,50 @@ def _monomial_index(net, text: str, order: int):
 
 
 def cmd_kernel(args) -> dict:
+    """A thin layer over :func:`symresp.kernel`: 1-based --index in, Kernel.to_dict() out."""
+    import warnings
+    from symresp.errors import ArgumentError
+    from symresp.kernels.entry import kernel, route_applies
     net = _load(args.spec, args)
-    # deterministic kernels live at a fixed point: point-start lags (τ_1..τ_n, s_n) always
-    start = "point" if args.method == "deterministic" else net.start
-    local = net.input_site == "activation" and not net.is_linear and \
-        args.method in ("taylor", "mc", "deterministic")
+    # with the input inside a nonlinear activation the index holds monomials u^ν
+    local = net.input_site == "activation" and not net.is_linear
     if local:
         index, monomials, weight = _monomial_index(net, args.index, args.order)
     else:
         index, weight = _parse_index(args.index, args.order, net.m), args.order
-    nlags = args.order + (1 if start == "point" else 0)
-    lags = _parse_lags(args.lags, nlags, start)
-    out = {"order": args.order, "index": [k + 1 for k in index], "method": args.method,
-           "lags": lags.tolist()}
-    if args.method == "taylor":
-        from symresp.symbolic.recursion import derive
-        from symresp.kernels.taylor import taylor_kernel
-        der = derive(net, weight, args.taylor)
-        samples = _samples_for(net, start, args)
-        try:
-            K = taylor_kernel(der, args.order, index, samples=samples)
-        except ValueError as exc:
-            raise UsageError(f"{exc} (with the CLI: --samples N --seed S draws them by simulation)") from None
-        import warnings
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            vals = K(lags)
-        out["values"] = vals.tolist()
-        out["radius"] = K.radius.tolist()
-        if K.cov is not None:
-            out["stderr"] = K.stderr_at(lags).tolist()
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
-    elif args.method == "exact":
-        from symresp.kernels.exact import exact_kernel, has_exact
-        ok, reason = has_exact(net)
+    start = net.start
+    lags = _parse_lags(args.lags, args.order + (1 if start == "point" else 0), start)
+    if args.method != "auto":
+        ok, reason = route_applies(args.method, net, args.order)
         if not ok:
-            raise UsageError(f"--method exact does not apply to this network: {reason}.")
-        K = exact_kernel(net, args.order, index)
-        out["values"] = np.asarray(K(lags)).tolist()
-    elif args.method == "deterministic":
-        from symresp.kernels.deterministic import deterministic_kernel
-        import warnings
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            K = deterministic_kernel(net, args.order, index)
-        out["values"] = np.asarray(K(lags)).tolist()
-        out["fixed_point"] = np.asarray(K.h_star).tolist()
-        out["eigenvalues"] = [[float(e.real), float(e.imag)] for e in np.asarray(K.eigenvalues)]
-        out["stable"] = bool(K.stable)
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
+            raise UsageError(f"--method {args.method} does not apply to this network: {reason}.")
+    options = {}
+    if args.method in ("auto", "taylor"):
+        options.update(taylor=args.taylor, samples=args.samples or None, seed=args.seed,
+                       quiet=args.quiet)
     elif args.method == "mc":
-        from symresp.montecarlo.engine import kernel_json
-        out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
-                          dt=args.dt, quiet=args.quiet)
-        out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere
-    if local:  # the index holds monomials
+        options.update(paths=args.paths, seed=args.seed, dt=args.dt, quiet=args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            K = kernel(net, args.order, index, method=args.method, start=start, **options)
+        except ArgumentError as exc:
+            if "stationary samples" not in str(exc):
+                raise
+            raise UsageError(f"{exc} (with the CLI: --samples N --seed S draws them by simulation)") from None
+        assert K.nlags == lags.shape[1], (K.nlags, lags.shape)
+        values = K(lags)
+        stderr = K.stderr(lags)
+    out = K.to_dict()
+    out.pop("ignored_options", None)  # the CLI passes the taylor options under auto anyway
+    out.update(index=[k + 1 for k in index], lags=lags.tolist(), values=np.asarray(values).tolist())
+    if stderr is not None:
+        out["stderr"] = np.asarray(stderr).tolist()
+    if local:  # the index holds monomials, numbered 1-based as in derive --json
         out.update(weight=weight, monomials=[{"weight": q, "channel_powers": list(c)}
                                            for q, c in monomials])
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     return out
 
 
@@ -269,12 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--order", type=_positive_int("--order"), required=True)
     k.add_argument("--index", required=True,
                    help="channels k1,...,kn (1-based); with the input inside a nonlinear "
-                        "activation (methods taylor, mc, deterministic): monomials (see derive --json)")
+                        "activation: monomials (see derive --json)")
     k.add_argument("--lags", required=True,
                    help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
-    k.add_argument("--method", choices=["exact", "taylor", "mc", "deterministic"], default="taylor",
-                   help="exact (linear networks), taylor (short-time series), mc (Monte Carlo), "
-                        "deterministic (σ = 0 limit at a fixed point, orders 1-2)")
+    k.add_argument("--method", choices=["auto", "exact", "taylor", "mc", "deterministic"], default="auto",
+                   help="auto (exact where it applies, else taylor), exact (linear networks), taylor "
+                        "(short-time series), mc (Monte Carlo), deterministic (σ = 0 limit at a fixed "
+                        "point, orders 1-2)")
     k.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     k.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     k.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)

@@ -139,7 +139,7 @@ def _kernel_budget(entry):
     taylor = KTh(lags, warn=False)
     parts = {
         "stat_mc": mch.stderr,                              # × z below
-        "stat_taylor": KTh.stderr_at(lags),                 # × z below
+        "stat_taylor": KTh.stderr(lags),                    # × z below
         "dt_mc": np.abs(mc.values - mch.values),            # O(dt) Euler bias of the dt/2 run
         "dt_samples": np.abs(KT(lags, warn=False) - taylor),  # O(dt) bias of the Euler ρ∞
         "kick": np.abs(mc2a.values - mch.values) / 3,       # O(α²): K(2α) − K(α) = 3cα²
@@ -153,7 +153,7 @@ def test_tanh2_kicked_mc_matches_taylor(tanh2_kernels):
     kernels (orders 1 and 2, 4 lags each) against Taylor kernels with coefficients from
     10000 stationary samples.  All lags lie inside half the Taylor radius of convergence.
 
-        budget = z·(MC stderr + Taylor stderr (stderr_at))       z: Bonferroni, 8 comparisons
+        budget = z·(MC stderr + Taylor stderr (stderr(lags)))       z: Bonferroni, 8 comparisons
                + |K_MC(dt) − K_MC(dt/2)|         (O(dt) Euler bias, incl. the burn-in law)
                + |K_T(samples dt) − K_T(samples dt/2)|  (O(dt) bias of the sampled ρ∞)
                + |K_MC(2α) − K_MC(α)|/3          (central difference: bias cα², so 3cα²/3)

@@ -224,7 +224,9 @@ def test_kernel_exact_linear_matches_closed_form(capsys):
     lags = [[0.0], [0.3], [1.7]]
     out = run_json(capsys, "kernel", LINEAR, "--order", 1, "--index", "1", "--method", "exact",
                    "--lags", ";".join(",".join(map(str, r)) for r in lags), "--json")
-    assert set(out) == {"order", "index", "method", "lags", "values"}
+    # Kernel.to_dict() (the exact route's metadata) plus lags and values; no stderr (exact)
+    assert set(out) == {"order", "index", "start", "method", "nlags", "auto", "basis_degree",
+                        "basis_size", "zero", "lags", "values"}
     assert (out["order"], out["index"], out["method"], out["lags"]) == (1, [1], "exact", lags)
     assert len(out["values"]) == 3 and all(len(row) == 1 for row in out["values"])
     np.testing.assert_allclose(out["values"], [LIN.K1(0, t) for (t,) in lags], rtol=1e-10, atol=1e-13)

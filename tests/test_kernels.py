@@ -684,11 +684,11 @@ def test_samples_route_agrees_with_exact_within_4_standard_errors():
     for n in (1, 2):
         exact = taylor_kernel(der, n, (0,) * n)
         est = taylor_kernel(der, n, (0,) * n, samples=X)
-        assert exact.stderr is None and est.stderr is not None
+        assert exact.coeff_stderr is None and est.coeff_stderr is not None
         assert np.array_equal(est.powers, exact.powers)
         diff = np.abs(est.coeffs - exact.coeffs)
-        assert np.all(diff <= 4 * est.stderr + 1e-12 * np.maximum(np.abs(exact.coeffs), 1)), \
-            np.column_stack([est.powers, est.coeffs, exact.coeffs, est.stderr])
+        assert np.all(diff <= 4 * est.coeff_stderr + 1e-12 * np.maximum(np.abs(exact.coeffs), 1)), \
+            np.column_stack([est.powers, est.coeffs, exact.coeffs, est.coeff_stderr])
 
 
 def test_samples_route_stderr_matches_spread_and_scales_like_inverse_sqrt_N():
@@ -711,7 +711,7 @@ def test_samples_route_stderr_matches_spread_and_scales_like_inverse_sqrt_N():
         X = np.random.default_rng(seed).multivariate_normal(orc.m, orc.S, size=1000)
         k = taylor_kernel(der, 1, (0,), samples=X)
         ests.append(k.coeffs[:, 0])
-        ses.append(k.stderr[:, 0])
+        ses.append(k.coeff_stderr[:, 0])
     ests, ses = np.array(ests), np.array(ses)
     live = ses.mean(axis=0) > 0
     assert live.sum() >= 3
@@ -719,6 +719,6 @@ def test_samples_route_stderr_matches_spread_and_scales_like_inverse_sqrt_N():
     np.testing.assert_allclose(spread / ses[:, live].mean(axis=0), 1.0, atol=0.3)
     rng = np.random.default_rng(7)
     X = rng.multivariate_normal(orc.m, orc.S, size=8000)
-    se_small = taylor_kernel(der, 1, (0,), samples=X[:2000]).stderr[live, 0]
-    se_big = taylor_kernel(der, 1, (0,), samples=X).stderr[live, 0]
+    se_small = taylor_kernel(der, 1, (0,), samples=X[:2000]).coeff_stderr[live, 0]
+    se_big = taylor_kernel(der, 1, (0,), samples=X).coeff_stderr[live, 0]
     np.testing.assert_allclose(se_small / se_big, 2.0, rtol=0.1)

@@ -16,13 +16,14 @@ import sympy as sp
 from symresp.symbolic.generators import monomial_fields, monomials_through
 from symresp.model.network import SRNN
 from symresp.errors import ArgumentError, UnsupportedError
+from symresp.kernels.base import Kernel
 
 __all__ = ["deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
 
 
 # ------------------------------------------------------ deterministic limit
 def find_fixed_point(net: SRNN, guess=None, *, tol: float = 1e-12):
-    """Solve φ(h*) = 0 (THEORY §4.2) from ``guess`` (default h_0, else 0).
+    """Solve φ(h*) = 0 from ``guess`` (default h_0, else 0).
 
     Returns (h*, residual ‖φ(h*)‖_∞).  Uses scipy.optimize.root (hybrid Powell) with
     the exact Jacobian, then Newton polishing; raises if the residual stays above
@@ -58,8 +59,8 @@ def _bilinear_tensor(exprs: sp.Matrix, hs, point: dict) -> np.ndarray:
                       for a in range(n)] for e in exprs], float)
 
 
-class DeterministicKernel:
-    """Volterra kernels of the noiseless network linearised at a fixed point (THEORY §4.2).
+class DeterministicKernel(Kernel):
+    """Volterra kernels of the noiseless network expanded at a fixed point (σ → 0).
 
     Derivation.  Put σ = 0, h_0 = h*, φ(h*) = 0, J = Dφ(h*), Γ* = γ(h*) (columns C_k),
     and expand h = h* + εx_1 + ε²x_2 + …:
@@ -70,8 +71,9 @@ class DeterministicKernel:
 
     with x_1(r) = ∫_0^r e^{J(r−s)} Γ* u(s) ds.  Order 1: K⁽¹⁾_k(t; s) = ∇f e^{J(t−s)} C_k.
     Order 2: the ½ D²φ and ½ D²f terms are double integrals over the cube [0, r]² with
-    a kernel symmetric under exchanging (s_1, k_1) ↔ (s_2, k_2); the simplex kernel of
-    THEORY §3.1 is the sum over both argument orders, which cancels the ½:
+    a kernel symmetric under exchanging (s_1, k_1) ↔ (s_2, k_2); the simplex kernel
+    (t > s_1 > s_2, V_2 = ∫_{t>s_1>s_2} K⁽²⁾ u u) is the sum over both argument orders, which
+    cancels the ½:
 
         K⁽²⁾_{k_1k_2}(t; s_1, s_2) = ∫_{s_1}^{t} ∇f e^{J(t−r)} D²φ[e^{J(r−s_1)}C_{k_1}, e^{J(r−s_2)}C_{k_2}] dr
                                    + D²f[e^{J(t−s_1)}C_{k_1}, e^{J(t−s_2)}C_{k_2}]
@@ -80,7 +82,8 @@ class DeterministicKernel:
     (the last line only for a state-dependent coupling: the input at the later time
     s_1 acts through Dγ on the first-order deviation caused at s_2).
 
-    With the input inside a nonlinear activation (THEORY §3.4) the same formulas hold with
+    With the input inside a nonlinear activation, φ(h, u) = −Γh + M a(Wh + b + εCu), the same
+    formulas hold with
     the channels replaced by monomials ν (``index`` numbers them as
     :attr:`symresp.kernels.Derivation.monomials`) and γ_ν = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
     every monomial is a first-order operator; the series at order n sums words of weight n.
@@ -91,19 +94,23 @@ class DeterministicKernel:
     expm(τ [[J, B], [0, J⊕J]]) (Van Loan 1978): exact, no quadrature error, valid for
     unstable J as well, and cheap (size n + n²).
 
-    Lags are those of a point start, (τ_1..τ_n, s_n); at a fixed point the solution is
-    time-translation invariant, so the kernel does not depend on s_n (it is accepted
-    and ignored).  Attributes ``h_star``, ``residual``, ``jacobian``, ``eigenvalues``,
+    Lags.  At a fixed point the solution is time-translation invariant, so the kernel
+    depends on (τ_1..τ_n) only.  ``start="stationary"`` (the noiseless network's invariant
+    law at a stable fixed point is δ_{h*}) takes the lags of a stationary kernel,
+    (τ_1..τ_n), ``nlags = n``; ``start="point"`` takes those of a point start,
+    (τ_1..τ_n, s_n), ``nlags = n + 1``, and ignores s_n.  Either way the kernel is the one
+    of the network started at h* (h_0, when given, is only the guess for the root of φ).
+    Attributes ``h_star``, ``residual``, ``jacobian``, ``eigenvalues``,
     ``stable`` (all eigenvalues of J with negative real part).
     """
 
     method = "deterministic"
 
-    def __init__(self, net: SRNN, order: int, index, h_star=None):
+    def __init__(self, net: SRNN, order: int, index, h_star=None, start: str = "point"):
         if order not in (1, 2):
             raise UnsupportedError(f"deterministic kernels are implemented for orders 1 and 2, "
                                       f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'")
-        self.net, self.order, self.index, self.start = net, order, tuple(index), "point"
+        self.net, self.order, self.index, self.start = net, order, tuple(index), start
         hs = list(net.h)
         if h_star is None:
             self.h_star, self.residual = find_fixed_point(net)
@@ -117,7 +124,7 @@ class DeterministicKernel:
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
         phi = sp.Matrix(net.drift)
-        if _has_monomials(net):  # the input inside a nonlinear activation: monomials, §3.4
+        if _has_monomials(net):  # the input inside a nonlinear activation: monomials u^ν
             gamma = monomial_fields(net, monomials_through(net.m, max(self.index)))
         else:
             gamma = net.input_field
@@ -142,15 +149,16 @@ class DeterministicKernel:
             Bm = self.hess_phi.reshape(n, n * n)           # D²φ[x, y] = Bm (x ⊗ y)
             self._vanloan = np.block([[J, Bm], [np.zeros((n * n, n)), K]])
 
-    @property
-    def nlags(self) -> int:
-        return self.order + 1
+    def _metadata(self) -> dict:
+        return {"h_star": self.h_star.tolist(), "residual": float(self.residual),
+                "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
+                "stable": bool(self.stable),
+                "ignored_lag": "s_n" if self.start == "point" else None}
 
-    def __call__(self, lags) -> np.ndarray:
-        lags = np.asarray(lags, dtype=float)
-        if lags.shape[-1:] != (self.nlags,):
-            raise ArgumentError(f"lags: expected a last axis of length {self.nlags} (τ_1..τ_n, s_n), "
-                             f"got shape {lags.shape}")
+    def _repr_fields(self) -> dict:
+        return {"h_star": [round(float(x), 6) for x in self.h_star], "stable": self.stable}
+
+    def _evaluate(self, lags) -> np.ndarray:
         batch = lags.shape[:-1]
         flat = lags.reshape(int(np.prod(batch)), self.nlags)
         J, n = self.jacobian, self.net.n
@@ -177,18 +185,26 @@ def _has_monomials(net: SRNN) -> bool:
     return net.input_site == "activation" and not net.is_linear
 
 
-def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None) -> DeterministicKernel:
-    """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point (THEORY §4.2).
+def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None, *,
+                         start: str = "point") -> DeterministicKernel:
+    """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point h*, φ(h*) = 0.
 
     σ of the spec is ignored (the limit σ = 0).  ``h_star`` defaults to the root of φ
-    found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.
+    found from h_0 (or 0); see :class:`DeterministicKernel` for the formulas.  ``start``
+    only sets the lag convention: "point" (the default here, lags (τ_1..τ_n, s_n) with s_n
+    ignored) or "stationary" (lags (τ_1..τ_n)); :func:`symresp.kernel` passes the spec's.
     """
+    if start not in ("stationary", "point"):
+        raise ArgumentError(f"start: expected 'stationary' or 'point', got {start!r}")
+    if not isinstance(order, (int, np.integer)) or order < 1:
+        raise ArgumentError(f"order: expected 1 or 2, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
     top = 10 ** 6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
     if len(index) != order or any(not 0 <= k < top for k in index):
-        raise ArgumentError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
-                         f"got {list(index)}")
+        what = "monomial(s), each 0-based ≥ 0" if _has_monomials(net) else \
+            f"channel(s), each 0-based in 0..{net.m - 1}"
+        raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")
     if not net.derivable:
         raise ArgumentError(f"the activation {net.activation.name!r} is not smooth: no Jacobian at the "
                          "fixed point; use the method 'mc'")
-    return DeterministicKernel(net, int(order), index, h_star)
+    return DeterministicKernel(net, int(order), index, h_star, start)

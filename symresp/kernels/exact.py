@@ -1,8 +1,8 @@
-"""Exact kernels where the theory gives them in closed form (THEORY §4.1, §4.2).
+"""Exact kernels of the linear network with a polynomial readout.
 
-Two routes, both exact up to floating-point rounding (no truncation in the lags):
+Exact up to floating-point rounding (no truncation in the lags).
 
-1. **Linear network, polynomial readout** (THEORY §4.1, §5).  With the identity
+**Linear network, polynomial readout.**  With the identity
    activation the drift is ``φ(h) = −A h + M b`` (``A = Γ − M W``) and
 
        𝓛₀ = (−A h + M b)·∇ + ½ Σ:∇∇
@@ -12,8 +12,9 @@ Two routes, both exact up to floating-point rounding (no truncation in the lags)
    exponential ``expm(τL)``.  The input operators ``𝓛₁ᵏ = γ_k·∇`` are matrices too:
    a constant coupling lowers the degree by one, an affine coupling keeps it, and a
    polynomial coupling of degree q raises it by q − 1 (the basis degree D is chosen
-   large enough for the whole chain, so nothing is truncated).  The kernels of
-   THEORY §3.1 are then finite products of matrices:
+   large enough for the whole chain, so nothing is truncated).  The kernels
+   K⁽ⁿ⁾ = μ_0[P_{s_n} 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f] are then finite products of
+   matrices:
 
        stationary:  K⁽ⁿ⁾_k(τ_1..τ_n)      = E_∞[ 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f ]
        point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n) = ( P_{s_n} 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f )(h_0)
@@ -21,9 +22,8 @@ Two routes, both exact up to floating-point rounding (no truncation in the lags)
    with the stationary expectation taken against the exact moments of
    ``ρ_∞ = N(m_∞, S)`` (:func:`symresp.expectation.gaussian_stationary`).
 
-2. **Deterministic limit at a fixed point** (THEORY §4.2): σ = 0, ``φ(h*) = 0``,
-   ``J = Dφ(h*)``; first- and second-order Volterra kernels of any smooth network,
-   the second one evaluated exactly by a block-matrix (Van Loan) exponential.
+The deterministic limit at a fixed point (σ = 0, φ(h*) = 0) lives in
+:mod:`symresp.kernels.deterministic`.
 
 Why ``scipy.linalg.expm`` on ``L`` (and not an eigen-decomposition): the
 eigenvalues of ``L`` are the sums ``−Σ_i α_i λ_i(A)`` over multi-indices, which
@@ -47,9 +47,9 @@ import sympy as sp
 from symresp.symbolic.generators import monomial_fields, monomials_through
 from symresp.model.network import SRNN
 from symresp.errors import ArgumentError
+from symresp.kernels.base import Kernel
 
-__all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis",
-           "deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
+__all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis"]
 
 
 # ---------------------------------------------------------------- eligibility
@@ -66,25 +66,27 @@ def _poly_degree(expr: sp.Expr, hs) -> int | None:
 def has_exact(net: SRNN) -> tuple[bool, str]:
     """Whether :func:`exact_kernel` applies to ``net``, and why (or why not).
 
-    Applies to the linear network (identity activation, THEORY §4.1) with a
+    Applies to the linear network (identity activation, φ(h) = −A h + M b) with a
     polynomial readout and a polynomial input coupling (constant, affine, ...),
     at either start.  A stationary start also needs ``A = Γ − M W`` positive stable.
     """
     if not net.is_linear:
-        return False, (f"exact kernels need the identity activation (THEORY §4.1); this network uses "
-                       f"{net.activation.name!r}: use the methods 'taylor' (short-time series, §5) or "
-                       "'mc' (Monte Carlo, §3.3), or 'deterministic' at a fixed point with σ = 0 (§4.2)")
+        return False, (f"exact kernels need the identity activation (a linear drift); this network "
+                       f"uses {net.activation.name!r}: use the methods 'taylor' (short-time series in "
+                       "the lags) or 'mc' (Monte Carlo with kicked copies), or 'deterministic' at a "
+                       "fixed point with σ = 0")
     hs = net.h
     for i, e in enumerate(net.readout):
         if _poly_degree(e, hs) is None:
-            return False, (f"exact kernels need a polynomial readout; readout component {i + 1} is "
+            return False, (f"exact kernels need a polynomial readout; readout component {i} (0-based) is "
                            f"{e}: use the methods 'taylor' or 'mc'")
     for (i, k), e in np.ndenumerate(np.array(net.coupling.tolist(), dtype=object)):
         if _poly_degree(e, hs) is None:
-            return False, (f"exact kernels need a polynomial input coupling; coupling[{i + 1},{k + 1}] "
+            return False, (f"exact kernels need a polynomial input coupling; coupling[{i}, {k}] (0-based) "
                            f"is {e}: use the methods 'taylor' or 'mc'")
     return True, ("linear network with polynomial readout: 𝓛₀ is a finite matrix on polynomials "
-                  "of bounded degree, kernels exact at all lags (THEORY §4.1, §5)")
+                  "of bounded degree and P_τ = exp(τ𝓛₀) its matrix exponential, so the kernels are "
+                  "exact at all lags")
 
 
 # ------------------------------------------------------------ monomial basis
@@ -202,8 +204,9 @@ def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) ->
 
 
 # --------------------------------------------------------------- exact kernel
-class ExactKernel:
-    """Exact kernel K⁽ⁿ⁾_k of a linear network with polynomial readout (THEORY §3.1, §4.1).
+class ExactKernel(Kernel):
+    """Exact kernel K⁽ⁿ⁾_k = μ_0[P_{s_n} 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f] of a linear
+    network with polynomial readout (at a stationary start μ_0 = ρ_∞ absorbs P_{s_n}).
 
     Call with lags shaped (..., nlags) — (τ_1..τ_n) at a stationary start,
     (τ_1..τ_n, s_n) at a point start, τ_1 = t − s_1, τ_j = s_{j−1} − s_j — to get
@@ -263,23 +266,16 @@ class ExactKernel:
             self.moments = None
             self.h0 = np.array(net.h0.evalf(), float).ravel()
 
-    @property
-    def nlags(self) -> int:
-        return self.order + (1 if self.start == "point" else 0)
+    def _metadata(self) -> dict:
+        return {"basis_degree": int(self.basis.degree), "basis_size": int(len(self.basis)),
+                "zero": bool(self.zero)}
 
     def _propagate(self, taus: np.ndarray, V: np.ndarray) -> np.ndarray:
         """expm(τ L0) applied to V (npts, N, p), one τ per point."""
         E = scipy.linalg.expm(taus[:, None, None] * self.L0[None, :, :])
         return E @ V
 
-    def __call__(self, lags) -> np.ndarray:
-        lags = np.asarray(lags, dtype=float)
-        if lags.shape[-1:] != (self.nlags,):
-            what = "τ_1..τ_n" + (", s_n" if self.start == "point" else "")
-            raise ArgumentError(f"lags: expected a last axis of length {self.nlags} ({what}), "
-                             f"got shape {lags.shape}")
-        if np.any(lags < 0):
-            raise ArgumentError("lags must be ≥ 0 (kernels live on the ordered simplex t > s_1 > … > s_n)")
+    def _evaluate(self, lags) -> np.ndarray:
         batch = lags.shape[:-1]
         p = self.F.shape[1]
         if self.zero:
@@ -313,10 +309,10 @@ def _stationary(net):
 
 
 def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None) -> ExactKernel:
-    """The exact kernel K⁽ⁿ⁾_k of a linear SRNN with polynomial readout (THEORY §4.1).
+    """The exact kernel K⁽ⁿ⁾_k of a linear SRNN with polynomial readout (see :class:`ExactKernel`).
 
     ``index`` holds 0-based channels (length ``order``; default all zeros).  ``start``
-    defaults to ``net.start``.  Raises ``ValueError`` naming the applicable methods
+    defaults to ``net.start``.  Raises ArgumentError (a ``ValueError``) naming the applicable methods
     ("taylor", "mc") when the network is not linear or the readout not polynomial.
     Orders above the readout degree vanish identically for a constant coupling
     (each 𝓛₁ᵏ lowers the degree by one and 𝓛₀ preserves it).
@@ -328,7 +324,7 @@ def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None)
         raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
     if len(index) != order or any(not 0 <= k < net.m for k in index):
-        raise ArgumentError(f"index: expected {order} channel(s) in 1..{net.m} (0-based in the API), "
+        raise ArgumentError(f"index: expected {order} channel(s), each 0-based in 0..{net.m - 1}, "
                          f"got {list(index)}")
     start = net.start if start is None else start
     if start not in ("stationary", "point"):

@@ -12,8 +12,8 @@ and the kernels are the polynomials in the lags
 
 with lags τ_1 = t − s_1, τ_j = s_{j−1} − s_j.  ``truncation="total"`` keeps
 lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
-``truncation="box"`` keeps every p_j ≤ P (the sum written in THEORY §5, same
-error order, far more work).  The observables are exact symbolic
+``truncation="box"`` keeps every p_j ≤ P (same error order O(|τ|^{P+1}), far
+more work).  The observables are exact symbolic
 polynomials; only the expectation (:mod:`symresp.expectation`) is numerical.
 """
 from __future__ import annotations
@@ -21,37 +21,48 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from symresp.expectation.start_law import expect as _expect
 from symresp.errors import ArgumentError
+from symresp.kernels.base import Kernel
 
 __all__ = ["TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean"]
 
 
-class TaylorKernel:
+class TaylorKernel(Kernel):
     """A kernel as a polynomial in the lags: K(τ) = Σ_p c_p Π_j τ_j^{p_j}/p_j!.
 
     Call it with lags shaped (..., nlags) to get values shaped (..., p).
     ``cov`` is the covariance of the coefficient estimates when they come from stationary
-    samples (flattened in (power, readout) order); ``stderr`` their standard errors, and
-    :meth:`stderr_at` the standard error of the kernel value.
+    samples (flattened in (power, readout) order); ``coeff_stderr`` their standard errors
+    (shaped like ``coeffs``), and :meth:`stderr` the standard error of the kernel value,
+    √(wᵀ Cov w) with w_p = Π_j τ_j^{p_j}/p_j!.
     ``radius`` estimates the radius of convergence in each lag (root test on the
-    coefficients of the highest degrees); values at lags beyond half of it warn.
+    coefficients of the highest pure powers, (|c_d|/d!)^(−1/d)); the truncated series is
+    trusted where |τ_j| ≤ radius_j/2 for every j (there the next terms shrink at least like
+    2^{−d}), and values beyond warn.  This holds for the linear network too: its series
+    converges at every lag, but the degree-P truncation does not (its error grows like
+    |τ|^{P+1}), and the root-test radius grows with P.
     """
 
+    negative_lags_allowed = True  # a polynomial in the lags
+
     def __init__(self, order, index, powers, coeffs, cov=None, start="stationary",
-                 method="taylor"):
+                 method="taylor", *, P=None, truncation=None, expectation=None):
         self.order = order
         self.index = tuple(index)
         self.powers = np.asarray(powers, dtype=np.int64).reshape(len(powers), -1)
         self.coeffs = np.asarray(coeffs, dtype=float).reshape(len(powers), -1)
         self.cov = None if cov is None else np.asarray(cov, float)
-        self.stderr = None if cov is None else np.sqrt(np.diag(self.cov)).reshape(self.coeffs.shape)
+        self.coeff_stderr = (None if cov is None
+                             else np.sqrt(np.diag(self.cov)).reshape(self.coeffs.shape))
         self.start = start
         self.method = method
+        self.P = int(self.powers.sum(axis=1).max(initial=0)) if P is None else int(P)
+        self.truncation = truncation
+        self.expectation = expectation
         self._factorials = np.array([np.prod([math.factorial(int(x)) for x in p])
                                      for p in self.powers], float)
         self._scaled = self.coeffs / self._factorials[:, None]
@@ -74,17 +85,15 @@ class TaylorKernel:
                     break
         return rad
 
-    def __call__(self, lags, *, warn: bool = True) -> np.ndarray:
-        lags = np.asarray(lags, dtype=float)
-        if lags.shape[-1:] != (self.nlags,):
-            raise ArgumentError(f"lags: expected a last axis of length {self.nlags} "
-                             f"({'τ_1..τ_n' if self.start == 'stationary' else 'τ_1..τ_n, s_n'}), "
-                             f"got shape {lags.shape}")
-        if warn and np.any(np.abs(lags) > 0.5 * self.radius):
+    def _trusted(self, lags):
+        return np.all(np.abs(lags) <= 0.5 * self.radius, axis=-1)
+
+    def _evaluate(self, lags, *, warn: bool = True) -> np.ndarray:
+        if warn and not np.all(self._trusted(lags)):
             warnings.warn(f"Taylor kernel evaluated at lags beyond half its estimated radius of "
                           f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
                           "may be inaccurate there; use more terms, smaller lags, or another method.",
-                          stacklevel=2)
+                          stacklevel=3)
         return self._monomials(lags) @ self._scaled
 
     def _monomials(self, lags):
@@ -93,11 +102,10 @@ class TaylorKernel:
             mono = mono * lags[..., j:j + 1] ** self.powers[:, j]
         return mono
 
-    def stderr_at(self, lags) -> np.ndarray | None:
-        """Standard error of K(τ) from the coefficient covariance (None when exact)."""
+    def _stderr(self, lags) -> np.ndarray | None:
+        """√(wᵀ Cov w) per output from the coefficient covariance (None when exact)."""
         if self.cov is None:
             return None
-        lags = np.asarray(lags, dtype=float)
         w = self._monomials(lags) / self._factorials  # (..., npowers)
         p_out = self.coeffs.shape[1]
         out = np.empty(lags.shape[:-1] + (p_out,))
@@ -106,9 +114,17 @@ class TaylorKernel:
             out[..., o] = np.sqrt(np.einsum("...i,ij,...j->...", w, C, w))
         return out
 
+    def _metadata(self) -> dict:
+        return {"P": self.P, "truncation": self.truncation, "radius": self.radius.tolist(),
+                "expectation": self.expectation, "n_terms": int(len(self.powers))}
+
+    def _repr_fields(self) -> dict:
+        return {"P": self.P, "expectation": self.expectation}
+
 
 def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKernel:
-    """The Taylor kernel K⁽ⁿ⁾_k of THEORY §5 with coefficients c_{k,p} = μ₀[G_{k,p}].
+    """The Taylor kernel K⁽ⁿ⁾_k(τ) ≈ Σ_p c_{k,p} Π_j τ_j^{p_j}/p_j! with coefficients
+    c_{k,p} = μ₀[G_{k,p}], G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ 𝓛₁^{k_1} 𝓛₀^{p_1} f.
 
     ``index`` holds 0-based channels (monomials when the input is inside a nonlinear
     activation: :attr:`Derivation.monomials`; ``order`` is then the word's length, the
@@ -122,17 +138,25 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     nl = len(der.monomials)
     what = "channel(s)" if not der.local_terms else "monomial(s)"
     if len(index) != order or any(not 0 <= k < nl for k in index):
-        raise ArgumentError(f"index: expected {order} {what} in 1..{nl}, got "
-                         f"{[k + 1 for k in index]}")
+        raise ArgumentError(f"index: expected {order} {what}, each 0-based in 0..{nl - 1}, got "
+                         f"{list(index)}")
     if der.weight(index) > der.order:
-        raise ArgumentError(f"index: the monomials {[k + 1 for k in index]} have weight "
+        raise ArgumentError(f"index: the monomials {list(index)} (0-based) have weight "
                          f"{der.weight(index)} > the derived order {der.order}")
     terms = der.terms(order, index)
     powers = sorted(terms)
     flat = [g for p in powers for g in terms[p]]
     vals, cov = _expect(der, flat, samples)
     return TaylorKernel(order, index, powers, vals.reshape(len(powers), der.net.p), cov=cov,
-                        start=der.start)
+                        start=der.start, P=der.P, truncation=der.truncation,
+                        expectation=_route_name(der, samples))
+
+
+def _route_name(der, samples) -> str:
+    """The start law's route: 'gaussian', 'gibbs', 'point' or 'samples[N]'."""
+    from symresp.expectation.evaluator import expectation_method
+    route = expectation_method(der.net, der.start, samples)
+    return f"samples[{np.shape(samples)[0]}]" if route == "samples" else route
 
 
 def stationary_mean(der: Derivation, samples=None):
@@ -142,7 +166,7 @@ def stationary_mean(der: Derivation, samples=None):
 
 
 def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
-    """First-order kernel in correlation (fluctuation–dissipation) form, THEORY §3.2:
+    """First-order kernel in correlation (fluctuation–dissipation) form:
 
         K⁽¹⁾_k(τ) = E_∞[f(h_τ) A_k(h_0)] ≈ Σ_p E_∞[A_k · 𝓛₀ᵖ f] τᵖ/p!,
         A_k = −∇·γ_k − γ_k·∇log ρ_∞,
@@ -169,5 +193,6 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     flat = [A_el * g for gs in chain for g in gs]
     vals, cov = _expect(der, flat, samples)
     return TaylorKernel(1, (k,), powers, vals.reshape(len(powers), der.net.p), cov=cov,
-                        start="stationary", method="fdt")
+                        start="stationary", method="fdt", P=der.P, truncation="total",
+                        expectation=_route_name(der, samples))
 

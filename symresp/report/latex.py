@@ -810,7 +810,7 @@ def _values(der, kernels):
             if tk is not None:
                 entry = {}
                 for r, p in enumerate(tk.powers.tolist()):
-                    se = None if tk.stderr is None else list(tk.stderr[r])
+                    se = None if tk.coeff_stderr is None else list(tk.coeff_stderr[r])
                     entry[tuple(p)] = (list(tk.coeffs[r]), se)
                 values[key] = entry
                 continue

@@ -1,0 +1,252 @@
+"""One entry point for every kernel route: ``kernel(net, order, index, method=...)``.
+
+The routes, each returning a :class:`~symresp.kernels.base.Kernel`:
+
+=============== ===============================================================================
+exact           linear network, polynomial readout: 𝓛₀ is a finite matrix on polynomials of
+                bounded degree, P_τ = exp(τ𝓛₀), kernels exact at every lag
+deterministic   σ → 0 at a fixed point φ(h*) = 0, orders 1–2: K⁽¹⁾ = ∇f e^{Jτ_1} C_k and the
+                second-order formula with D²φ, D²f, Dγ (J = Dφ(h*))
+taylor          short-time series K⁽ⁿ⁾(τ) ≈ Σ_{|p|≤P} μ_0[G_{k,p}] Π_j τ_j^{p_j}/p_j!, error
+                O(|τ|^{P+1}), trusted for |τ_j| ≤ radius_j/2
+mc              Monte Carlo with kicked copies sharing their noise (statistical error reported)
+=============== ===============================================================================
+
+``method="auto"`` tries the routes of :data:`AUTO` in order and takes the first that
+applies.  Adding a route is one entry of :data:`ROUTES` (and its name in :data:`AUTO` when it
+should be chosen automatically).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from symresp.errors import ArgumentError
+from symresp.kernels.base import Kernel
+from symresp.kernels.montecarlo import MC_OPTIONS
+
+__all__ = ["kernel", "route_applies", "ROUTES", "AUTO", "Route"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One kernel route: ``build(net, order, index, start, **options) -> Kernel``, the keyword
+    ``options`` it accepts, and ``applies(net, order) -> (bool, reason)``."""
+    build: Callable[..., Kernel]
+    options: tuple
+    applies: Callable
+    summary: str
+
+
+# ------------------------------------------------------------------ the routes
+def _exact_applies(net, order):
+    from symresp.kernels.exact import has_exact
+    return has_exact(net)
+
+
+def _build_exact(net, order, index, start):
+    from symresp.kernels.exact import exact_kernel
+    return exact_kernel(net, order, index, start=start)
+
+
+def _deterministic_applies(net, order):
+    if not net.derivable:
+        return False, (f"the activation {net.activation.name!r} is not smooth: no Jacobian at a "
+                       "fixed point; use the method 'mc'")
+    if order not in (1, 2):
+        return False, (f"deterministic kernels are implemented for orders 1 and 2, not {order}; "
+                       "use the methods 'taylor' or 'mc'")
+    return True, ("σ → 0 limit at a fixed point φ(h*) = 0: kernels of the noiseless network "
+                  "expanded in ε at h*")
+
+
+def _build_deterministic(net, order, index, start, *, h_star=None):
+    from symresp.kernels.deterministic import deterministic_kernel
+    return deterministic_kernel(net, order, index, h_star, start=start)
+
+
+def _taylor_applies(net, order):
+    if not net.derivable:
+        return False, (f"the activation {net.activation.name!r} is not smooth (no Taylor expansion); "
+                       "use the method 'mc'")
+    return True, ("short-time series in the lags with coefficients μ_0[G_{k,p}]: error "
+                  "O(|τ|^{P+1}), trusted where |τ_j| ≤ radius_j/2")
+
+
+def _weight(net, index) -> int:
+    """The power of ε of a word: Σ_j q_{ν_j} (= its length unless the input sits inside a
+    nonlinear activation, where index holds monomials u^ν of weight q_ν)."""
+    if not _has_monomials(net) or not index:
+        return len(index)
+    from symresp.symbolic.generators import monomials_through
+    monomials = monomials_through(net.m, max(index))
+    return sum(monomials[k][0] for k in index)
+
+
+def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0,
+                  truncation="total", precision=None, derivation=None, quiet=True):
+    from symresp.expectation.evaluator import evaluation_precision, expectation_method
+    from symresp.kernels.taylor import taylor_kernel
+    weight = max(_weight(net, index), order)
+    if derivation is not None:
+        der = derivation
+        if der.net is not net and der.net != net:
+            raise ArgumentError("derivation: it was derived for another network than net")
+        if der.start != start:
+            raise ArgumentError(f"derivation: it was derived at a {der.start} start, the kernel "
+                                f"asks for a {start} start")
+        if taylor is not None and int(taylor) != der.P:
+            raise ArgumentError(f"taylor: {taylor} differs from the derivation's lag degree P = {der.P}")
+        if der.order < weight:
+            raise ArgumentError(f"derivation: derived up to order {der.order}, the index needs "
+                                f"{weight}")
+    else:
+        from symresp.symbolic.recursion import derive
+        der = derive(net, weight, 6 if taylor is None else taylor, start=start,
+                     truncation=truncation)
+    X = samples
+    if samples is not None and np.ndim(samples) == 0:
+        n_samples = samples
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+            raise ArgumentError(f"samples: expected an (N, n) array of stationary states or a number "
+                                f"N ≥ 2 of states to draw, got {samples!r}")
+        X = None
+        if start == "stationary":
+            try:
+                expectation_method(net, start, None)    # a closed route: no samples needed
+            except ArgumentError:
+                # the engine loads numba: import it only when states must be simulated
+                from symresp.montecarlo.engine import stationary_samples
+                X = stationary_samples(net, int(n_samples), seed=seed, quiet=quiet)
+    with evaluation_precision(precision):
+        return taylor_kernel(der, order, index, samples=X)
+
+
+def _mc_applies(net, order):
+    if order not in (1, 2, 3):
+        return False, f"the kicked-copies estimator supports orders 1–3, not {order}"
+    return True, "Monte Carlo with kicked copies sharing their noise (any activation)"
+
+
+def _build_mc(net, order, index, start, **options):
+    from symresp.kernels.montecarlo import MonteCarloKernel
+    return MonteCarloKernel(net, order, index, start, **options)
+
+
+#: name -> Route.  A new route (e.g. a Galerkin projection of 𝓛₀) is one entry here.
+ROUTES: dict[str, Route] = {
+    "exact": Route(_build_exact, (), _exact_applies,
+                   "linear network, polynomial readout: exact at every lag"),
+    "deterministic": Route(_build_deterministic, ("h_star",), _deterministic_applies,
+                           "σ → 0 at a fixed point, orders 1–2"),
+    "taylor": Route(_build_taylor, ("taylor", "samples", "seed", "truncation", "precision",
+                                    "derivation", "quiet"), _taylor_applies,
+                    "short-time series in the lags"),
+    "mc": Route(_build_mc, MC_OPTIONS, _mc_applies, "Monte Carlo, kicked copies"),
+}
+
+#: the routes ``method="auto"`` tries, best first
+AUTO: tuple = ("exact", "taylor")
+
+
+def _has_monomials(net) -> bool:
+    return net.input_site == "activation" and not net.is_linear
+
+
+def route_applies(method: str, net, order: int) -> tuple[bool, str]:
+    """Whether the route ``method`` applies to ``net`` at ``order``, and why (or why not)."""
+    if method not in ROUTES:
+        raise ArgumentError(f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, "
+                            f"got {method!r}")
+    return ROUTES[method].applies(net, order)
+
+
+def kernel(net, order: int, index=None, *, method: str = "auto", start: str | None = None,
+           **options) -> Kernel:
+    """The kernel K⁽ⁿ⁾_k of ``net`` by one route, as a :class:`~symresp.kernels.base.Kernel`.
+
+    Parameters
+    ----------
+    net : SRNN
+    order : int
+        n, the number of input times (0 is allowed by the exact route: K⁽⁰⁾ = μ_0[P_t f]).
+    index : sequence of int, optional
+        k_1..k_n, 0-based channels (k_j belongs to s_j, s_1 the latest); input monomials u^ν
+        when the input sits inside a nonlinear activation.  Default all zeros.
+    method : {"auto", "exact", "deterministic", "taylor", "mc"}
+        ``"auto"`` takes the first route of :data:`AUTO` that applies (exact where the network
+        is linear with a polynomial readout, else taylor); the kernel's ``method`` names the
+        route taken and its ``to_dict()`` has ``"auto": true`` and the ``"reason"``.
+    start : {"stationary", "point"}, optional
+        Default ``net.start``.  Sets the lags: (τ_1..τ_n) or (τ_1..τ_n, s_n).
+    **options
+        Route options.  taylor: ``taylor`` (lag degree P, default 6), ``samples`` ((N, n)
+        stationary states, or a number N of states to simulate where ρ_∞ has no closed route),
+        ``seed`` (for those draws), ``truncation`` ("total" | "box"), ``precision`` (digits of
+        exact evaluation), ``derivation`` (a :class:`~symresp.symbolic.recursion.Derivation`
+        to reuse), ``quiet``.  mc: ``paths``, ``dt``, ``seed``, ``estimator`` ("kicked" |
+        "tangent"), ``alpha``, ``richardson``, ``burn_in``, ``bound``, ``on_divergence``,
+        ``threads``, ``block``, ``quiet``, ``h0``.  deterministic: ``h_star``.  exact: none.
+        An option no route accepts raises ArgumentError; under ``"auto"`` options of the
+        candidate routes that the chosen one does not take are listed in
+        ``to_dict()["ignored_options"]``.
+    """
+    if not isinstance(method, str) or (method != "auto" and method not in ROUTES):
+        raise ArgumentError(f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, "
+                            f"got {method!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
+        raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
+    order = int(order)
+    if index is None:
+        index = (0,) * order
+    elif np.ndim(index) == 0:
+        index = (index,)
+    try:
+        index = tuple(int(k) for k in index)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"index: expected {order} integer(s), 0-based, got {index!r}") from None
+    if len(index) != order or any(k < 0 for k in index) or \
+            (not _has_monomials(net) and any(k >= net.m for k in index)):
+        what = "monomial(s), each 0-based ≥ 0" if _has_monomials(net) else \
+            f"channel(s), each 0-based in 0..{net.m - 1}"
+        raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")
+    start = net.start if start is None else start
+    if start not in ("stationary", "point"):
+        raise ArgumentError(f"start: expected 'stationary' or 'point', got {start!r}")
+
+    if method == "auto":
+        candidates = AUTO
+        accepted = {o for name in candidates for o in ROUTES[name].options}
+        _check_options(options, accepted, "auto (" + ", ".join(candidates) + ")")
+        refusals = []
+        for name in candidates:
+            ok, why = ROUTES[name].applies(net, order)
+            if ok:
+                break
+            refusals.append(f"{name}: {why}")
+        else:
+            raise ArgumentError("method='auto': no automatic route applies (" + "; ".join(refusals)
+                                + "); use method='mc'")
+        reason = "; ".join([f"{r} (not taken)" for r in refusals] + [f"{name}: {why}"])
+        used = {k: v for k, v in options.items() if k in ROUTES[name].options}
+        K = ROUTES[name].build(net, order, index, start, **used)
+        K.selection = {"auto": True, "reason": reason,
+                       "ignored_options": sorted(set(options) - set(used))}
+        return K
+    route = ROUTES[method]
+    _check_options(options, set(route.options), repr(method))
+    ok, why = route.applies(net, order)
+    if not ok:
+        raise ArgumentError(f"method={method!r} does not apply: {why}")
+    K = route.build(net, order, index, start, **options)
+    K.selection = {"auto": False}
+    return K
+
+
+def _check_options(options, accepted, what):
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ArgumentError(f"{unknown[0]}: not an option of method={what}; accepted options: "
+                            f"{', '.join(sorted(accepted)) or 'none'}")
