@@ -73,7 +73,7 @@ def _positive_int(name, minimum: int = 0):
 def cmd_derive(args) -> dict:
     from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import taylor_kernel, stationary_mean
-    from symresp.expectation.evaluator import conjugate_observable
+    from symresp.expectation.conjugate import conjugate_observable
 
     net = _load(args.spec, args)
     t0 = time.perf_counter()
@@ -130,7 +130,7 @@ def cmd_derive(args) -> dict:
 
 def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
-    from symresp.expectation.evaluator import expectation_method
+    from symresp.expectation.start_law import expectation_method
     if start != "stationary":
         return None
     try:
@@ -141,7 +141,7 @@ def _samples_for(net, start, args, default=0):
     n_samples = getattr(args, "samples", None) or default
     if not n_samples:
         return None
-    from symresp.montecarlo.engine import stationary_samples
+    from symresp.montecarlo.estimators import stationary_samples
     return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
 
 
@@ -224,7 +224,7 @@ def cmd_kernel(args) -> dict:
         for w in caught:
             print(f"warning: {w.message}", file=sys.stderr)
     elif args.method == "mc":
-        from symresp.montecarlo.engine import kernel_json
+        from symresp.montecarlo.estimators import kernel_json
         out = kernel_json(net, args.order, index, lags, paths=args.paths, seed=args.seed,
                           dt=args.dt, quiet=args.quiet)
         out["index"] = [k + 1 for k in index]  # 1-based on the command line, as elsewhere

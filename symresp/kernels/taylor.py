@@ -150,7 +150,7 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     available where log ρ_∞ is known (linear, 1-D, Hopfield form with isotropic noise).
     It must equal :func:`taylor_kernel` (operator form) coefficient by coefficient.
     """
-    from symresp.expectation.evaluator import conjugate_observable
+    from symresp.expectation.conjugate import conjugate_observable
 
     if der.start != "stationary":
         raise ArgumentError("the correlation form holds at a stationary start")

@@ -147,7 +147,7 @@ def check(net, u, eps: float, T: float, order: int, *, method: str = "taylor", t
     copies.  ``level`` is the family-wise false-alarm rate of the statistical part.
     """
     from symresp.model.inputs import parse_input
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.estimators import simulate
 
     if not (isinstance(order, (int, np.integer)) and order >= 1):
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
@@ -207,7 +207,7 @@ def eps_sweep(net, u, eps_values, T: float, order: int, *, method: str = "taylor
     correlated and only their separate errors are known.
     """
     from symresp.model.inputs import parse_input
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.estimators import simulate
 
     _validate(T=T, dt=dt, paths=paths, n_times=n_times)
     eps_values = np.asarray(sorted(float(e) for e in eps_values))

@@ -14,6 +14,7 @@ import itertools
 
 import numpy as np
 from symresp.errors import ArgumentError
+from symresp.expectation.gaussian import stein_moments
 
 __all__ = ["volterra_quadrature", "simplex_rule"]
 
@@ -276,7 +277,7 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     import scipy.linalg as sla
     import sympy as sp
 
-    from symresp.expectation.evaluator import gaussian_stationary
+    from symresp.expectation.gaussian import gaussian_stationary
 
     if not net.is_linear or not net.constant_coupling:
         raise ArgumentError("volterra_linear_exact needs the identity activation and a constant coupling")
@@ -326,24 +327,5 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
 
 
 def _gaussian_moment(alpha, m, S):
-    """E[h^α] for h ~ N(m_t, S_t), vectorised over t (Stein: E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g])."""
-    memo = {}
-
-    def mom(a):
-        if a in memo:
-            return memo[a]
-        if not any(a):
-            return np.ones(m.shape[0])
-        i = next(j for j, x in enumerate(a) if x)
-        rest = list(a)
-        rest[i] -= 1
-        val = m[:, i] * mom(tuple(rest))
-        for j in range(m.shape[1]):
-            if rest[j]:
-                r2 = list(rest)
-                r2[j] -= 1
-                val = val + S[:, i, j] * rest[j] * mom(tuple(r2))
-        memo[a] = val
-        return val
-
-    return mom(tuple(int(a) for a in alpha))
+    """E[h^α] for h ~ N(m_t, S_t), vectorised over t: m (T, n), S (T, n, n)."""
+    return stein_moments(m.T, S.transpose(1, 2, 0), np.ones(m.shape[0]))(alpha)
