@@ -308,7 +308,7 @@ def _grid(T: float, dt: float) -> np.ndarray:
 
 
 def cmd_simulate(args) -> dict:
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.estimators import simulate  # numba: loaded only when simulating
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
@@ -316,7 +316,7 @@ def cmd_simulate(args) -> dict:
     res = simulate(net, args.input, eps=args.eps, T=args.T, dt=args.dt, paths=args.paths,
                    seed=args.seed, response=args.response, richardson=args.richardson,
                    out_every=args.every, quiet=args.quiet)
-    return res.to_json()
+    return res.to_dict()
 
 
 def _simulate_text(out: dict) -> str:
