@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from symresp import SRNN  # noqa: E402
-from symresp.montecarlo.engine import simulate  # noqa: E402
+from symresp.montecarlo.estimators import simulate  # noqa: E402
 
 N, M, P = 8, 2, 2
 

@@ -58,7 +58,7 @@ import symresp
 from symresp.features.response_features import response_feature
 from symresp.features.estimators import ResponseFeatureRegressor
 from symresp.series.response_map import response_functional
-from symresp.montecarlo.engine import simulate
+from symresp.montecarlo.estimators import simulate
 
 
 # --------------------------------------------------------------------------- network, inputs

@@ -52,7 +52,7 @@ import numpy as np
 
 import symresp
 from symresp.features.estimators import ResponseFeatureClassifier
-from symresp.montecarlo.engine import simulate
+from symresp.montecarlo.estimators import simulate
 
 DATASETS = ("GunPoint", "BasicMotions", "JapaneseVowels")
 

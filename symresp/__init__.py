@@ -36,8 +36,8 @@ _PUBLIC = {
     "Generators": "symresp.symbolic.generators",
     "Derivation": "symresp.symbolic.recursion", "derive": "symresp.symbolic.recursion",
     # expectation
-    "conjugate_observable": "symresp.expectation.evaluator",
-    "gaussian_stationary": "symresp.expectation.evaluator",
+    "conjugate_observable": "symresp.expectation.conjugate",
+    "gaussian_stationary": "symresp.expectation.gaussian",
     # kernels
     "kernel": "symresp.kernels.entry", "Kernel": "symresp.kernels.base",
     "ExactKernel": "symresp.kernels.exact", "DeterministicKernel": "symresp.kernels.deterministic",
@@ -48,8 +48,8 @@ _PUBLIC = {
     "deterministic_kernel": "symresp.kernels.deterministic",
     "find_fixed_point": "symresp.kernels.deterministic",
     # Monte Carlo
-    "simulate": "symresp.montecarlo.engine", "response": "symresp.montecarlo.engine",
-    "kernel_mc": "symresp.montecarlo.engine", "stationary_samples": "symresp.montecarlo.engine",
+    "simulate": "symresp.montecarlo.estimators", "response": "symresp.montecarlo.estimators",
+    "kernel_mc": "symresp.montecarlo.estimators", "stationary_samples": "symresp.montecarlo.estimators",
     # series and checks
     "predict": "symresp.series.volterra", "Prediction": "symresp.series.volterra",
     "volterra_quadrature": "symresp.series.volterra",

@@ -73,7 +73,7 @@ def _positive_int(name, minimum: int = 0):
 def cmd_derive(args) -> dict:
     from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import taylor_kernel, stationary_mean
-    from symresp.expectation.evaluator import conjugate_observable
+    from symresp.expectation.conjugate import conjugate_observable
 
     net = _load(args.spec, args)
     t0 = time.perf_counter()
@@ -130,7 +130,7 @@ def cmd_derive(args) -> dict:
 
 def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
-    from symresp.expectation.evaluator import expectation_method
+    from symresp.expectation.start_law import expectation_method
     if start != "stationary":
         return None
     try:
@@ -141,7 +141,7 @@ def _samples_for(net, start, args, default=0):
     n_samples = getattr(args, "samples", None) or default
     if not n_samples:
         return None
-    from symresp.montecarlo.engine import stationary_samples
+    from symresp.montecarlo.estimators import stationary_samples
     return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
 
 
@@ -294,7 +294,7 @@ def _grid(T: float, dt: float) -> np.ndarray:
 
 
 def cmd_simulate(args) -> dict:
-    from symresp.montecarlo.engine import simulate
+    from symresp.montecarlo.estimators import simulate  # numba: loaded only when simulating
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
@@ -302,7 +302,7 @@ def cmd_simulate(args) -> dict:
     res = simulate(net, args.input, eps=args.eps, T=args.T, dt=args.dt, paths=args.paths,
                    seed=args.seed, response=args.response, richardson=args.richardson,
                    out_every=args.every, quiet=args.quiet)
-    return res.to_json()
+    return res.to_dict()
 
 
 def _simulate_text(out: dict) -> str:

@@ -19,7 +19,7 @@ from symresp.features.estimators import gram_matrix, response_feature_matrix
 from symresp.features.logsignatures import logsignature
 from symresp.features.response_features import response_feature, support_path
 from symresp.features.signatures import signature
-from symresp.montecarlo.engine import simulate
+from symresp.montecarlo.estimators import simulate
 from symresp.series.comparison import CheckResult, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import Prediction, predict

@@ -17,7 +17,7 @@ from symresp.series.comparison import check, eps_sweep
 from symresp.kernels.deterministic import find_fixed_point
 from symresp.symbolic.recursion import derive
 from symresp.kernels.taylor import taylor_kernel
-from symresp.montecarlo.engine import kernel_mc, stationary_samples
+from symresp.montecarlo.estimators import kernel_mc, stationary_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL = 0.01  # family-wise false-alarm rate of every statistical budget

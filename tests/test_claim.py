@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pytest
 
-from symresp.montecarlo.engine import simulate
+from symresp.montecarlo.estimators import simulate
 
 _path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "kernel_machine_claim.py"
 _spec = importlib.util.spec_from_file_location("kernel_machine_claim", _path)

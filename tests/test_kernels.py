@@ -20,7 +20,10 @@ import sympy as sp
 from scipy.linalg import expm, solve_continuous_lyapunov
 
 from symresp import SRNN, Generators, derive, load_spec, stationary_mean, taylor_kernel
-from symresp.expectation.evaluator import (Evaluator, GibbsQuadrature, conjugate_observable, gaussian_expectation)
+from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.evaluator import Evaluator
+from symresp.expectation.gaussian import gaussian_expectation
+from symresp.expectation.gibbs import GibbsQuadrature
 
 SPECS = Path(__file__).parent.parent / "derivations"
 

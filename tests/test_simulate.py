@@ -15,7 +15,7 @@ from scipy.integrate import quad_vec
 from scipy.linalg import expm, solve_continuous_lyapunov, solve_discrete_lyapunov
 
 from symresp import SRNN, load_spec
-from symresp.montecarlo import engine as S
+import symresp.montecarlo as S
 from symresp.model.inputs import InputError, parse_input, sample_input
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def test_bad_arguments(lin):
 _SNIPPET = """
 import json, sys, numba
 from symresp import load_spec
-from symresp.montecarlo.engine import simulate_json
+from symresp.montecarlo import simulate_json
 net = load_spec(sys.argv[1])
 out = simulate_json(net, "sin(t)", 0.5, 0.5, 0.01, 700, 11, quiet=True, block=128)
 print(json.dumps({"threads": numba.get_num_threads(), "mean": out["mean"], "stderr": out["stderr"]}))
@@ -222,7 +222,7 @@ def test_kicked_order1_linear(lin, lin_arrays):
     bias = 2 * np.abs(k1.values - k2.values)
     assert np.all(np.abs(k1.values - exact) <= 1.2 * bias + 1e-9)
     assert np.allclose(k1.values[0], exact[0], atol=1e-12)  # τ = 0: V C exactly
-    js = k1.to_json()
+    js = k1.to_dict()
     assert {"order", "index", "method", "lags", "values", "stderr"} <= set(js)
     assert js["method"] == "mc" and len(js["values"]) == 4 and len(js["values"][0]) == 2
 

@@ -1,32 +1,29 @@
-"""Applying the start law μ₀ to symbolic observables (THEORY §3.1, §4).
+"""Evaluating algebra elements (polynomials in h and the auxiliaries) at many states h.
 
-* point start ``μ₀ = δ_{h₀}``: evaluation at h₀ (exact up to float rounding);
-* linear network, stationary: ``ρ_∞ = N(m_∞, S)`` with ``A m_∞ = M b``,
-  ``A S + S Aᵀ = Σ`` solved exactly over Q, and Gaussian moments by Stein's
-  identity ``E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g]`` — exact rationals;
-* gradient networks (n = 1, or the Hopfield form with Σ = s²I) in one or two
-  dimensions: ``ρ_∞ ∝ exp(2 Φ/s²)``, ``∇Φ = φ``, by tensor Gauss–Legendre
-  quadrature on panels (THEORY §4.3, §4.4);
-* anything else: the mean over supplied stationary samples, with its
-  standard error.
-
-Also the conjugate observable ``A_k = −∇·γ_k − γ_k·∇log ρ_∞`` where log ρ_∞ is
-known (THEORY §3.2).
+:class:`Evaluator` picks a route by the size of the work (numpy, a compiled trie of
+monomials, or fixed-point high precision); :class:`evaluation_precision` sets the default
+precision of Evaluators made inside it.  Start laws live beside this module: the Gaussian
+law of a linear network (:mod:`symresp.expectation.gaussian`), Gibbs quadrature
+(:mod:`symresp.expectation.gibbs`), the conjugate observable
+(:mod:`symresp.expectation.conjugate`) and the choice among them
+(:mod:`symresp.expectation.start_law`).
 """
 from __future__ import annotations
 
-from fractions import Fraction
-from functools import lru_cache
+import operator
+import warnings
 
+import mpmath
 import numpy as np
 import sympy as sp
 
-from symresp.symbolic.algebra import RingAlgebra
-from symresp.model.network import SRNN
+from symresp import codegen
+from symresp.codegen.polyset import PolynomialSet
 from symresp.errors import ArgumentError
+from symresp.model.network import SRNN
+from symresp.symbolic.algebra import RingAlgebra
 
-__all__ = ["Evaluator", "evaluation_precision", "element_expr", "gaussian_stationary", "gaussian_expectation", "GibbsQuadrature",
-           "conjugate_observable", "expectation_method", "log_density_gradient"]
+__all__ = ["Evaluator", "evaluation_precision", "element_expr", "evaluate_expressions"]
 
 
 # ------------------------------------------------------------------ numerics
@@ -162,7 +159,6 @@ class Evaluator:
             except Exception as exc:  # noqa: BLE001 - fall back, but say why
                 if self.codegen is True:
                     raise
-                import warnings
                 warnings.warn(f"symresp: compiled evaluation unavailable ({type(exc).__name__}: "
                               f"{exc}); evaluating with numpy", RuntimeWarning, stacklevel=2)
         if out is None:
@@ -193,7 +189,6 @@ class Evaluator:
 
     def _polynomial_set(self, elements):
         """The trie tables of ``elements``, memoised per list of (identical) elements."""
-        from symresp.codegen.polyset import PolynomialSet
         key = tuple(map(id, elements))
         hit = self._sets.get(key)
         if hit is not None and all(a is b for a, b in zip(hit[0], elements)):
@@ -205,7 +200,6 @@ class Evaluator:
         return ps
 
     def _call_codegen(self, elements, H):
-        from symresp import codegen
         fn = codegen.points_function([sp.sympify(g) for g in elements], list(self.algebra.net.h),
                                      name="observables", cse=True)
         return fn(H)
@@ -236,7 +230,6 @@ class Evaluator:
         self.cancellation = kappa
         bad = np.nonzero(kappa > self.cancellation_warn)[0]
         if bad.size:
-            import warnings
             worst = float(np.max(kappa[bad]))
             warnings.warn(
                 f"symresp: severe cancellation in {bad.size} of {len(elements)} observable(s) "
@@ -246,7 +239,6 @@ class Evaluator:
                 f"(CLI: --precision 50)", RuntimeWarning, stacklevel=3)
 
     def _call_precise(self, elements, H):
-        import mpmath
         digits = self.precision
         bits = int(np.ceil(digits * 3.3219280948873626)) + 64
         out = np.empty((H.shape[0], len(elements)))
@@ -273,7 +265,6 @@ class _FixedPointPlan:
     monomial built once per point by one multiplication from a parent monomial."""
 
     def __init__(self, algebra, elements, bits):
-        import operator
         self.bits = bits
         index: dict = {}
         self.terms = []
@@ -388,209 +379,3 @@ def evaluate_expressions(net: SRNN, exprs, H) -> np.ndarray:
     H = np.atleast_2d(np.asarray(H, float))
     vals = fn(H.T)
     return np.column_stack([np.broadcast_to(np.asarray(v, float), (H.shape[0],)) for v in vals])
-
-
-# ------------------------------------------------------------- Gaussian (linear)
-def gaussian_stationary(net: SRNN) -> tuple[sp.Matrix, sp.Matrix]:
-    """Exact (m_∞, S) of the linear network: A m = M b, A S + S Aᵀ = Σ (THEORY §4.1)."""
-    if not net.is_linear:
-        raise ArgumentError("the Gaussian stationary law needs the identity activation")
-    A = net.A
-    m = A.LUsolve(net.M * net.b)
-    n = net.n
-    S = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"s_{min(i, j)}_{max(i, j)}"))
-    eqs = list(A * S + S * A.T - net.Sigma)
-    sol = sp.solve(eqs, sorted(S.free_symbols, key=str), dict=True)[0]
-    return m, S.xreplace(sol)
-
-
-def gaussian_expectation(net: SRNN, algebra, g) -> sp.Rational:
-    """E_∞[g] for a polynomial g in h under N(m_∞, S): exact, by Stein's identity."""
-    m, S = gaussian_stationary(net)
-    return _gaussian_moments(net, m, S)(algebra, g)
-
-
-def _gaussian_moments(net, m, S):
-    mf = [Fraction(int(sp.fraction(x)[0]), int(sp.fraction(x)[1])) for x in m]
-    Sf = [[Fraction(int(sp.fraction(x)[0]), int(sp.fraction(x)[1])) for x in row] for row in S.tolist()]
-    n = net.n
-
-    @lru_cache(maxsize=None)
-    def moment(alpha: tuple) -> Fraction:
-        if not any(alpha):
-            return Fraction(1)
-        i = next(j for j, a in enumerate(alpha) if a)
-        rest = list(alpha)
-        rest[i] -= 1
-        val = mf[i] * moment(tuple(rest))
-        for j in range(n):
-            if rest[j] and Sf[i][j]:
-                r2 = list(rest)
-                r2[j] -= 1
-                val += Sf[i][j] * rest[j] * moment(tuple(r2))
-        return val
-
-    def expect(algebra, g):
-        total = Fraction(0)
-        if isinstance(algebra, RingAlgebra):
-            for monom, c in g.to_dict().items():
-                total += Fraction(int(c.p), int(c.q)) * moment(tuple(int(x) for x in monom[:n]))
-        else:
-            poly = sp.Poly(sp.expand(g), *net.h)
-            for monom, c in poly.terms():
-                total += Fraction(int(c.p), int(c.q)) * moment(tuple(monom))
-        return sp.Rational(total.numerator, total.denominator)
-
-    return expect
-
-
-# ------------------------------------------------------------- gradient networks
-def log_density_gradient(net: SRNN):
-    """∇ log ρ_∞ as SymPy expressions where it is known in closed form, else None.
-
-    Linear: −S⁻¹(h − m_∞).  Gradient drift (n = 1, or Hopfield form with symmetric Γ)
-    with isotropic Σ = s² I: 2φ/s² (THEORY §4.3, §4.4).
-    """
-    h = sp.Matrix(net.h)
-    if net.is_linear:
-        m, S = gaussian_stationary(net)
-        if S.det() == 0:
-            return None
-        return -S.inv() * (h - m)
-    s2 = _isotropic_noise(net)
-    if s2 is not None and _is_gradient(net):
-        return net.drift * (2 / s2)
-    return None
-
-
-def _isotropic_noise(net):
-    Sig = net.Sigma
-    s2 = Sig[0, 0]
-    if s2 != 0 and Sig == s2 * sp.eye(net.n):
-        return s2
-    return None
-
-
-def _is_gradient(net) -> bool:
-    if net.n == 1:
-        return True
-    return net.form == "hopfield" and net.Gamma == net.Gamma.T
-
-
-def conjugate_observable(net: SRNN, k: int) -> sp.Expr | None:
-    """A_k = −∇·γ_k − γ_k·∇log ρ_∞ (THEORY §3.2), or None where log ρ_∞ is not known."""
-    grad = log_density_gradient(net)
-    if grad is None:
-        return None
-    gk = net.input_field[:, k]
-    div = sum(sp.diff(gk[i], net.h[i]) for i in range(net.n))
-    return sp.expand(-div - (gk.T * grad)[0, 0])
-
-
-class GibbsQuadrature:
-    """Expectations under ρ_∞ ∝ exp(2Φ/s²) for a gradient network in 1 or 2 dimensions.
-
-    Φ is built from the drift: in 1-D by integrating φ panel by panel with
-    Gauss–Legendre (no antiderivative needed); in 2-D (Hopfield form) from the
-    activation's antiderivative, Φ = −½hᵀΓh + Σ_i ∫^{z_i} a.  The domain is cut where the
-    density has dropped by e^{-40} relative to its peak.
-    """
-
-    def __init__(self, net: SRNN, panels: int = 200, order: int = 20, panels_2d: int = 16,
-                 order_2d: int = 10):
-        s2 = _isotropic_noise(net)
-        if s2 is None or not _is_gradient(net) or net.n > 2:
-            raise ArgumentError("Gibbs quadrature needs a gradient drift (n = 1, or the Hopfield form with "
-                             "symmetric Γ) with isotropic noise, in one or two dimensions; pass "
-                             "stationary samples instead.")
-        self.net = net
-        self.s2 = float(s2)
-        x, w = np.polynomial.legendre.leggauss(order)
-        if net.n == 1:
-            phi = sp.lambdify(net.h[0], net.drift[0], "numpy")
-            lo, hi = self._bounds_1d(phi)
-            edges = np.linspace(lo, hi, panels + 1)
-            mid, half = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
-            nodes = (mid[:, None] + half[:, None] * x[None, :])
-            # Φ at nodes: Φ(left edge of panel) + ∫_{edge}^{node} φ, the inner integral by a
-            # Gauss rule mapped to [edge, node]
-            phi_panel = (half[:, None] * w[None, :] * phi(nodes)).sum(axis=1)
-            left = np.concatenate([[0.0], np.cumsum(phi_panel)[:-1]])
-            frac = (nodes - edges[:-1, None])  # length from the panel's left edge to the node
-            sub = edges[:-1, None, None] + frac[:, :, None] * (x[None, None, :] + 1) / 2
-            inner = (frac[:, :, None] / 2 * w[None, None, :] * phi(sub)).sum(axis=2)
-            Phi = left[:, None] + inner
-            self.points = nodes.reshape(-1, 1)
-            logw = np.log((half[:, None] * w[None, :]).ravel()) + 2 * Phi.ravel() / self.s2
-        else:
-            U = self._potential_2d()
-            lo, hi = self._bounds_2d(U)
-            x, w = np.polynomial.legendre.leggauss(order_2d)
-            e0 = np.linspace(lo[0], hi[0], panels_2d + 1)
-            e1 = np.linspace(lo[1], hi[1], panels_2d + 1)
-            n0, w0 = _panel_nodes(e0, x, w)
-            n1, w1 = _panel_nodes(e1, x, w)
-            G0, G1 = np.meshgrid(n0, n1, indexing="ij")
-            self.points = np.column_stack([G0.ravel(), G1.ravel()])
-            logw = (np.log(np.outer(w0, w1).ravel()) - 2 * U(self.points) / self.s2)
-        logw -= logw.max()
-        wts = np.exp(logw)
-        self.weights = wts / wts.sum()
-
-    def _bounds_1d(self, phi):
-        # walk outwards from the mode until the log-density has fallen by 40·s²/2
-        grid = np.linspace(-50, 50, 200001)
-        vals = phi(grid)
-        Phi = np.concatenate([[0.0], np.cumsum((vals[1:] + vals[:-1]) / 2 * np.diff(grid))])
-        logd = 2 * Phi / self.s2
-        keep = np.nonzero(logd > logd.max() - 46)[0]
-        lo, hi = grid[keep[0]], grid[keep[-1]]
-        pad = 0.05 * (hi - lo)
-        return lo - pad, hi + pad
-
-    def _potential_2d(self):
-        net = self.net
-        act = net.activation
-        if act.antiderivative is None:
-            raise ArgumentError(f"no antiderivative known for activation {act.name!r}")
-        from symresp.model.activations import Z
-        h = sp.Matrix(net.h)
-        U = (h.T * net.Gamma * h)[0, 0] / 2 - sum(act.antiderivative.subs(Z, zi) for zi in net.z)
-        f = sp.lambdify([list(net.h)], U, "numpy")
-        return lambda P: np.asarray(f(P.T), float)
-
-    def _bounds_2d(self, U):
-        g = np.linspace(-30, 30, 601)
-        G0, G1 = np.meshgrid(g, g, indexing="ij")
-        P = np.column_stack([G0.ravel(), G1.ravel()])
-        logd = -2 * U(P) / self.s2
-        keep = P[logd > logd.max() - 46]
-        lo, hi = keep.min(axis=0), keep.max(axis=0)
-        pad = 0.1 * (hi - lo) + 0.2
-        return lo - pad, hi + pad
-
-    def mean(self, values: np.ndarray) -> np.ndarray:
-        """∫ g dρ_∞ for values (npoints, k) at :attr:`points`."""
-        return self.weights @ values
-
-
-def _panel_nodes(edges, x, w):
-    mid, half = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
-    return (mid[:, None] + half[:, None] * x[None, :]).ravel(), (half[:, None] * w[None, :]).ravel()
-
-
-def expectation_method(net: SRNN, start: str, samples=None) -> str:
-    """Which route μ₀ takes: 'point', 'gaussian', 'gibbs' or 'samples'."""
-    if start == "point":
-        return "point"
-    if samples is not None:
-        return "samples"
-    if net.is_linear:
-        return "gaussian"
-    if _is_gradient(net) and _isotropic_noise(net) is not None and net.n <= 2:
-        if net.n == 1 or net.activation.antiderivative is not None:
-            return "gibbs"
-    raise ArgumentError(
-        f"stationary expectations for this network ({net.activation.name}, n = {net.n}) have no "
-        "closed form or quadrature route: pass stationary samples (samples=array of shape "
-        "(N, n), e.g. from symresp.stationary_samples) or use a point start.")

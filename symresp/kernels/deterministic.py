@@ -10,11 +10,11 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 import sympy as sp
 
 from symresp.symbolic.generators import monomial_fields, monomials_through
 from symresp.model.network import SRNN
+from symresp.model.numeric import numeric_network
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.kernels.base import Kernel
 
@@ -23,33 +23,10 @@ __all__ = ["deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
 
 # ------------------------------------------------------ deterministic limit
 def find_fixed_point(net: SRNN, guess=None, *, tol: float = 1e-12):
-    """Solve φ(h*) = 0 from ``guess`` (default h_0, else 0).
+    """Solve φ(h*) = 0 from ``guess`` (default h_0, else 0): (h*, residual ‖φ(h*)‖_∞).
 
-    Returns (h*, residual ‖φ(h*)‖_∞).  Uses scipy.optimize.root (hybrid Powell) with
-    the exact Jacobian, then Newton polishing; raises if the residual stays above
-    ``tol`` (a fixed point may not exist near the guess — pass another one).
-    """
-    phi = sp.Matrix(net.drift)
-    hs = list(net.h)
-    f = sp.lambdify([hs], list(phi), "numpy")
-    Jf = sp.lambdify([hs], phi.jacobian(hs).tolist(), "numpy")
-    F = lambda x: np.asarray(f(x), float).ravel()
-    JF = lambda x: np.asarray(Jf(x), float).reshape(net.n, net.n)
-    if guess is None:
-        guess = np.array(net.h0.evalf(), float).ravel() if net.h0 is not None else np.zeros(net.n)
-    sol = scipy.optimize.root(F, np.asarray(guess, float).ravel(), jac=JF, method="hybr",
-                              options={"xtol": 1e-14})
-    x = sol.x
-    for _ in range(5):  # Newton polish: quadratic convergence to the rounding floor
-        try:
-            x = x - np.linalg.solve(JF(x), F(x))
-        except np.linalg.LinAlgError:
-            break
-    res = float(np.max(np.abs(F(x))))
-    if not np.isfinite(res) or res > tol:
-        raise ArgumentError(f"no fixed point φ(h*) = 0 found from {np.asarray(guess).tolist()} "
-                         f"(residual {res:.3g}); pass h_star or another guess")
-    return x, res
+    See :meth:`symresp.model.numeric.NumericNetwork.find_fixed_point`."""
+    return numeric_network(net).find_fixed_point(guess, tol=tol)
 
 
 def _bilinear_tensor(exprs: sp.Matrix, hs, point: dict) -> np.ndarray:

@@ -87,7 +87,8 @@ def _weight(net, index) -> int:
 
 def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0,
                   truncation="total", precision=None, derivation=None, quiet=True):
-    from symresp.expectation.evaluator import evaluation_precision, expectation_method
+    from symresp.expectation.evaluator import evaluation_precision
+    from symresp.expectation.start_law import expectation_method
     from symresp.kernels.taylor import taylor_kernel
     weight = max(_weight(net, index), order)
     if derivation is not None:
@@ -118,7 +119,7 @@ def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0
                 expectation_method(net, start, None)    # a closed route: no samples needed
             except ArgumentError:
                 # the engine loads numba: import it only when states must be simulated
-                from symresp.montecarlo.engine import stationary_samples
+                from symresp.montecarlo.estimators import stationary_samples
                 X = stationary_samples(net, int(n_samples), seed=seed, quiet=quiet)
     with evaluation_precision(precision):
         return taylor_kernel(der, order, index, samples=X)

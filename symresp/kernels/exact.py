@@ -46,6 +46,7 @@ import sympy as sp
 
 from symresp.symbolic.generators import monomial_fields, monomials_through
 from symresp.model.network import SRNN
+from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.errors import ArgumentError
 from symresp.kernels.base import Kernel
 
@@ -176,31 +177,12 @@ def _poly_dict(expr, hs) -> dict:
 
 
 def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) -> np.ndarray:
-    """E[h^α] under N(m, S) for every basis monomial, exactly (SymPy), then to float.
-
-    Stein's identity E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g] as a recursion on α.
-    """
-    n = basis.n
+    """E[h^α] under N(m, S) for every basis monomial, exactly (SymPy), then to float
+    (the Stein recursion of :func:`symresp.expectation.gaussian.stein_moments`)."""
     # m, S are exact SymPy numbers (rationals for a spec of decimals): keep them exact
-    mm = [sp.sympify(x) for x in m]
-    SS = [[sp.sympify(x) for x in row] for row in S.tolist()]
-
-    @lru_cache(maxsize=None)
-    def moment(alpha):
-        if not any(alpha):
-            return sp.Integer(1)
-        i = next(j for j, a in enumerate(alpha) if a)
-        rest = list(alpha)
-        rest[i] -= 1
-        val = mm[i] * moment(tuple(rest))
-        for j in range(n):
-            if rest[j] and SS[i][j] != 0:
-                r2 = list(rest)
-                r2[j] -= 1
-                val += SS[i][j] * rest[j] * moment(tuple(r2))
-        return val if val.is_Rational else sp.expand(val)
-
-    return np.array([float(moment(tuple(a))) for a in basis.exps])
+    moment = stein_moments([sp.sympify(x) for x in m], [[sp.sympify(x) for x in row] for row in S.tolist()],
+                           sp.Integer(1), normalize=lambda v: v if v.is_Rational else sp.expand(v))
+    return np.array([float(moment(a)) for a in basis.exps])
 
 
 # --------------------------------------------------------------- exact kernel
@@ -296,7 +278,6 @@ class ExactKernel(Kernel):
 
 @lru_cache(maxsize=32)
 def _stationary_cached(net):
-    from symresp.expectation.evaluator import gaussian_stationary
     return gaussian_stationary(net)
 
 

@@ -50,7 +50,7 @@ class MonteCarloKernel(Kernel):
             raise ArgumentError(f"estimator: expected 'kicked' or 'tangent', got "
                                 f"{self.options['estimator']!r}")
         # the engine loads numba: import it here, on the Monte Carlo route only
-        from symresp.montecarlo.engine import _check_common
+        from symresp.montecarlo.estimators import _check_common
         _check_common(self.options["dt"], self.options["paths"])
         self._cache: dict = {}
 
@@ -63,7 +63,7 @@ class MonteCarloKernel(Kernel):
         key = (flat.shape, flat.tobytes())
         if key not in self._cache:
             # the engine loads numba: import it here, on the Monte Carlo route only
-            from symresp.montecarlo.engine import kernel_mc
+            from symresp.montecarlo.estimators import kernel_mc
             opts = dict(self.options)
             est = opts.pop("estimator")
             self._cache[key] = kernel_mc(self.net, self.order, self.index, flat, method=est,

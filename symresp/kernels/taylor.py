@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from symresp.expectation.start_law import expect as _expect
+from symresp.symbolic.recursion import Derivation
 from symresp.errors import ArgumentError
 from symresp.kernels.base import Kernel
 
@@ -154,7 +155,7 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
 
 def _route_name(der, samples) -> str:
     """The start law's route: 'gaussian', 'gibbs', 'point' or 'samples[N]'."""
-    from symresp.expectation.evaluator import expectation_method
+    from symresp.expectation.start_law import expectation_method
     route = expectation_method(der.net, der.start, samples)
     return f"samples[{np.shape(samples)[0]}]" if route == "samples" else route
 
@@ -174,7 +175,7 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     available where log ρ_∞ is known (linear, 1-D, Hopfield form with isotropic noise).
     It must equal :func:`taylor_kernel` (operator form) coefficient by coefficient.
     """
-    from symresp.expectation.evaluator import conjugate_observable
+    from symresp.expectation.conjugate import conjugate_observable
 
     if der.start != "stationary":
         raise ArgumentError("the correlation form holds at a stationary start")

@@ -21,11 +21,15 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from typing import Callable
+
+import numpy as np
 import sympy as sp
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 from symresp.errors import ArgumentError
 
-__all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z"]
+__all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z", "NumericActivation",
+           "NUMERIC_ACTIVATIONS", "numeric_activation"]
 
 Z = sp.Symbol("z", real=True)
 
@@ -132,6 +136,67 @@ def _registry() -> dict[str, Activation]:
 _NON_SMOOTH = {"relu": sp.Max(0, Z), "abs": sp.Abs(Z)}
 
 KNOWN_ACTIVATIONS: dict[str, Activation] = _registry()
+
+
+# ------------------------------------------------------------------ numeric forms
+@dataclass(frozen=True)
+class NumericActivation:
+    """a, a', a'' as numpy-vectorised functions of z, and the simulator's activation code
+    (its index in :data:`NUMERIC_ACTIVATIONS`; −1 for a user expression, evaluated from
+    its SymPy form)."""
+
+    name: str
+    a: Callable
+    da: Callable
+    d2a: Callable
+    code: int = -1
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1/(1 + e^{−z}) without overflow
+
+
+def _numeric_table() -> dict[str, NumericActivation]:
+    """The numeric form of every registry activation (and of relu/abs, simulation only);
+    the key order fixes the simulator's activation codes.  tests/test_numeric_network.py
+    checks each against the SymPy expression of the registry."""
+    forms = {
+        "identity": (lambda z: 1.0 * z, lambda z: np.ones_like(z), lambda z: np.zeros_like(z)),
+        "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2,
+                 lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2)),
+        "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)),
+                    lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)) * (1.0 - 2.0 * _sigmoid(z))),
+        "softplus": (lambda z: np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))), _sigmoid,
+                     lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
+        "sin": (np.sin, np.cos, lambda z: -np.sin(z)),
+        "cubic": (lambda z: z - z ** 3 / 3.0, lambda z: 1.0 - z ** 2, lambda z: -2.0 * z),
+        "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0.0) * 1.0,
+                 lambda z: np.zeros_like(z)),
+        "abs": (np.abs, lambda z: np.sign(z) * 1.0, lambda z: np.zeros_like(z)),
+    }
+    return {name: NumericActivation(name, *fns, code=j) for j, (name, fns) in enumerate(forms.items())}
+
+
+NUMERIC_ACTIVATIONS: dict[str, NumericActivation] = _numeric_table()
+
+
+def registry_expr(name: str) -> sp.Expr | None:
+    """a(z) of a registry name (smooth or relu/abs), else None."""
+    if name in KNOWN_ACTIVATIONS:
+        return KNOWN_ACTIVATIONS[name].expr
+    return _NON_SMOOTH.get(name)
+
+
+def numeric_activation(act: "Activation") -> NumericActivation:
+    """The numeric form of ``act``: the registry's when ``act`` is a registry activation
+    (same name and expression), else a, a', a'' lambdified from its SymPy expression."""
+    ref = registry_expr(act.name)
+    if act.name in NUMERIC_ACTIVATIONS and ref is not None and sp.simplify(act.expr - ref) == 0:
+        return NUMERIC_ACTIVATIONS[act.name]
+    d1 = sp.diff(act.expr, Z)
+    fns = [sp.lambdify(Z, e, "numpy") for e in (act.expr, d1, sp.diff(d1, Z))]
+    vec = lambda f: (lambda z: np.broadcast_to(np.asarray(f(z), float), np.shape(z)).copy())
+    return NumericActivation(act.name, *(vec(f) for f in fns))
 
 
 _FUNCTION_NAMES = ("tanh", "sinh", "cosh", "exp", "log", "sin", "cos", "tan", "atan",

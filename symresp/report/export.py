@@ -132,7 +132,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
     """(module text, PolynomialSet of the observables or None)."""
     from symresp import __version__
     from symresp import codegen
-    from symresp.expectation.evaluator import expectation_method
+    from symresp.expectation.start_law import expectation_method
     from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import taylor_kernel
     from symresp.codegen.polyset import TABLE_FIELDS, PolynomialSet

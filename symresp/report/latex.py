@@ -503,7 +503,8 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
 
 
 def _stationary_law(net: SRNN) -> str:
-    from symresp.expectation import evaluator as ex
+    from symresp.expectation import gaussian as ex
+    from symresp.expectation.gibbs import is_gradient, isotropic_noise
     if net.is_linear:
         try:
             mvec, S = ex.gaussian_stationary(net)
@@ -514,8 +515,8 @@ def _stationary_law(net: SRNN) -> str:
                 r"$A S + S A^{\top} = \Sigma$:"
                 rf"\[ A = {_matrix(net.A)}, \qquad m_\infty = {_matrix(mvec)}, \qquad "
                 rf"S = {_matrix(S)}. \]")
-    s2 = ex._isotropic_noise(net)
-    if s2 is not None and ex._is_gradient(net):
+    s2 = isotropic_noise(net)
+    if s2 is not None and is_gradient(net):
         return (r"The drift is a gradient, $\varphi = \nabla\Phi$, and the noise isotropic, "
                 rf"$\Sigma = {_number_latex(s2)}\,I$, so $\rho_\infty \propto "
                 rf"\exp\bigl(2\Phi/{_wrap(_number_latex(s2))}\bigr)$ is known up to its "
@@ -682,7 +683,7 @@ def _monomials_text(monomials) -> str:
 
 
 def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
-    from symresp.expectation.evaluator import conjugate_observable
+    from symresp.expectation.conjugate import conjugate_observable
     out = [r"\section{Conjugate observable}"]
     out.append(r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
                r"observable")
@@ -786,7 +787,7 @@ def _values(der, kernels):
 
     Exact rationals for the linear stationary case, floats otherwise.
     """
-    from symresp.expectation import evaluator as ex
+    from symresp.expectation import gaussian as ex
     from symresp.expectation.start_law import expect as _expect
 
     net = der.net
@@ -798,7 +799,7 @@ def _values(der, kernels):
     if der.start == "stationary" and net.is_linear:
         try:
             mvec, S = ex.gaussian_stationary(net)
-            exact = ex._gaussian_moments(net, mvec, S)
+            exact = ex.gaussian_moments(net, mvec, S)
         except Exception:  # noqa: BLE001
             exact = None
     pending = []  # keys whose values come from one batched expectation below

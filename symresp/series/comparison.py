@@ -152,7 +152,7 @@ def check(net, u, *, order: int, eps: float = 1.0, T: float = 1.0, dt: float = 0
     -------
     CheckResult
     """
-    from symresp.montecarlo.engine import simulate  # numba: kept out of import symresp.series
+    from symresp.montecarlo.estimators import simulate  # numba: kept out of import symresp.series
 
     if isinstance(order, bool) or not (isinstance(order, (int, np.integer)) and order >= 1):
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
@@ -214,7 +214,7 @@ def eps_sweep(net, u, *, eps_values, order: int, T: float = 1.0, dt: float = 0.0
     standard error of a part is the bound (se(ε) + se(−ε))/2, since the two runs are
     correlated and only their separate errors are known.
     """
-    from symresp.montecarlo.engine import simulate  # numba: kept out of import symresp.series
+    from symresp.montecarlo.estimators import simulate  # numba: kept out of import symresp.series
 
     _validate(paths=paths, out_every=out_every)
     try:

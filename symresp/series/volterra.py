@@ -21,9 +21,10 @@ import numpy as np
 import scipy.linalg as sla
 import sympy as sp
 from scipy.integrate import cumulative_trapezoid
+from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 
 from symresp.errors import ArgumentError
-from symresp.expectation.evaluator import evaluation_precision, gaussian_stationary
+from symresp.expectation.evaluator import evaluation_precision
 from symresp.expectation.start_law import expect
 from symresp.kernels.exact import exact_kernel
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
@@ -461,24 +462,5 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
 
 
 def _gaussian_moment(alpha, m, S):
-    """E[h^α] for h ~ N(m_t, S_t), vectorised over t (Stein: E[h_i g] = m_i E[g] + Σ_j S_ij E[∂_j g])."""
-    memo = {}
-
-    def mom(a):
-        if a in memo:
-            return memo[a]
-        if not any(a):
-            return np.ones(m.shape[0])
-        i = next(j for j, x in enumerate(a) if x)
-        rest = list(a)
-        rest[i] -= 1
-        val = m[:, i] * mom(tuple(rest))
-        for j in range(m.shape[1]):
-            if rest[j]:
-                r2 = list(rest)
-                r2[j] -= 1
-                val = val + S[:, i, j] * rest[j] * mom(tuple(r2))
-        memo[a] = val
-        return val
-
-    return mom(tuple(int(a) for a in alpha))
+    """E[h^α] for h ~ N(m_t, S_t), vectorised over t: m (T, n), S (T, n, n)."""
+    return stein_moments(m.T, S.transpose(1, 2, 0), np.ones(m.shape[0]))(alpha)
