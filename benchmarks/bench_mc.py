@@ -123,7 +123,7 @@ def main(argv=None):
               f"{mem / 2**20:9.1f}")
     try:  # pragma: no cover - only when already installed; never installed here
         import torchsde  # noqa: F401
-        print("torchsde is importable but not timed here (FIELD-NOTES: 5.1e5 path-steps/s).")
+        print("torchsde is importable but not timed here.")
     except Exception:
         print("torchsde: not installed (not timed).")
     print(f"path-steps/s from {'CPU' if key == 2 else 'wall'} seconds; "

@@ -1,5 +1,5 @@
 """Benchmark: symresp.signature vs iisignature (and pysiglib if importable),
-plus a 200 × 200 Gram matrix of response features (issue 5, item 7).
+plus a 200 × 200 Gram matrix of response features.
 
     python benchmarks/bench_signature.py [--repeats R] [--threads T]
 

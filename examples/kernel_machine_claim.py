@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""THEORY §7, demonstrated: readout-only training of an SRNN is a kernel machine on the
-response feature R_T (THEORY §6).
+"""Demonstrated: readout-only training of an SRNN is a kernel machine on the
+response feature R_T.
 
 A fixed random SRNN (tanh, point start at its own fixed point) is driven by a family of random
 smooth inputs (random Fourier series on [0, T]).  For every input u_i the Monte Carlo engine
@@ -14,7 +14,7 @@ so they lie, by construction, in the class "this SRNN with a trained linear read
 (a) a ridge readout on the simulated mean states E[h_T | u_i] (the readout-only trained SRNN:
     it must reproduce the targets up to the ridge bias);
 (b) :class:`symresp.ResponseFeatureRegressor` on the *inputs alone* (no access to the network)
-    for levels N = 1..4 and degrees Q = 0..3.  THEORY §7 says (a) lives inside the RKHS of
+    for levels N = 1..4 and degrees Q = 0..3.  The theory says (a) lives inside the RKHS of
     ⟨R(u), R(v)⟩, so the held-out error of (b) must fall as N (amplitude order) and Q
     (polynomial degree of the kernels in the lags) grow.
 
@@ -25,7 +25,7 @@ expansion (the truncation estimate).
 
 Choices (and why):
 * σ = 0 by default: the point start at the fixed point h* is then the deterministic limit of
-  THEORY §4.2, E[h_T | u] is computed exactly by one Euler path (Richardson-extrapolated, weak
+  E[h_T | u] is computed exactly by one Euler path (Richardson-extrapolated, weak
   order 2), and the table measures approximation error only, with no Monte Carlo noise floor.
   The claim itself holds for σ > 0 (the kernels then carry Σ); ``--sigma 0.1 --paths 400``
   runs that case, with the same seed (common random numbers) for every input so that the
@@ -33,7 +33,7 @@ Choices (and why):
 * point start at the fixed point h* of φ (not at 0): V_0 is then a constant and the bias b ≠ 0
   breaks the odd symmetry of tanh, so all amplitude orders (levels) contribute.
 * T = 0.5 with Γ = 1: long enough for the recurrence to matter, short enough that the Taylor
-  kernels of the exact map (degree ≤ 4 in the lags) are accurate (THEORY §5).
+  kernels of the exact map (degree ≤ 4 in the lags) are accurate.
 * ε = 1 with unit-RMS inputs.  The input enters additively, so h_T is dominated by its linear
   part whatever ε (larger ε saturates tanh and makes the map *more* linear); the level-1 row
   of the table measures the nonlinear share of the targets, and levels ≥ 2 remove it.
@@ -306,7 +306,7 @@ def markdown(res, args, command):
         lines.append("\nAll sizes relative to the std of the simulated response.  The residual "
                      "error is the expected truncation: the last amplitude term is "
                      "resolved, and what is left has the size of the Taylor (lag-degree) "
-                     "truncation of the kernels (THEORY §5).")
+                     "truncation of the kernels.")
         lines.append(f"\nV_0 (constant at the fixed point) vs simulated rest output: "
                      f"{ex['v0_error']:.1e}.")
     lines.append(f"\nWall time {res['seconds']:.0f} s.")

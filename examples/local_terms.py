@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""THEORY §3.4, demonstrated: with the input inside the activation the second-order response
+"""Demonstrated: with the input inside the activation the second-order response
 holds local terms, and dropping them is wrong.
 
 A 1-D tanh SRNN  dh = (−h + tanh(0.8h + 0.3 + εCu)) dt + σ dW  at its stationary start (the

@@ -281,7 +281,7 @@ def parser():
     p.add_argument("--sigma", type=float, default=0.1, help="noise of the σ > 0 ESN (0: skip)")
     p.add_argument("--paths", type=int, default=16, help="Monte Carlo paths at σ > 0")
     p.add_argument("--input-site", default="activation", choices=("activation", "additive"),
-                   help="ESN input inside tanh (classical ESN) or additive (THEORY §1)")
+                   help="ESN input inside tanh (classical ESN) or additive")
     p.add_argument("--max-features", type=int, default=20000)
     p.add_argument("--results", metavar="OUT.md", help="write the markdown table here")
     return p

@@ -1,4 +1,4 @@
-"""Series versus Monte Carlo inside computed error budgets (symresp.check, THEORY §4.1, §3.3, §8).
+"""Series versus Monte Carlo inside computed error budgets (symresp.check).
 
 Every comparison states its budget and why.  The statistical part uses a Bonferroni z for a
 1 % family-wise false-alarm rate over the comparisons of the test, so a correct code fails
@@ -46,7 +46,7 @@ def linquad_check(linquad):
 
 
 def test_linear_quadratic_order2_exact_passes(linquad_check):
-    """THEORY §4.1: for the linear SRNN with quadratic readout the series is exact at order 2,
+    """Exact case: for the linear SRNN with quadratic readout the series is exact at order 2,
     so the truncation part of the budget (2|ε³V_3|, V_3 from the exact order-3 kernel) must be
     zero up to rounding, and the budget is statistical (z·stderr, Bonferroni over the 8
     times) + time step (|Y_dt − Y_dt/2|, the O(dt) bias of the dt/2 run).  The check must pass
@@ -149,7 +149,7 @@ def _kernel_budget(entry):
 
 
 def test_tanh2_kicked_mc_matches_taylor(tanh2_kernels):
-    """THEORY §3.3 vs §5 on the 2-D tanh network at a stationary start: kicked-copies MC
+    """Monte Carlo vs Taylor kernels on the 2-D tanh network at a stationary start: kicked-copies MC
     kernels (orders 1 and 2, 4 lags each) against Taylor kernels with coefficients from
     10000 stationary samples.  All lags lie inside half the Taylor radius of convergence.
 

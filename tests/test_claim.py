@@ -1,4 +1,4 @@
-"""THEORY §7 on a small instance: readout-only training of an SRNN is a kernel machine on the
+"""On a small instance: readout-only training of an SRNN is a kernel machine on the
 response feature, and the exact map ℓ(net) predicts the network without training.
 
 Setup (shared with examples/kernel_machine_claim.py): a fixed random tanh SRNN, n = 3, m = 1,

@@ -1,8 +1,8 @@
-"""Command line contract of ``symresp derive`` and ``symresp kernel`` (README, THEORY §3.1, §4.1, §5).
+"""Command line contract of ``symresp derive`` and ``symresp kernel`` (the documented output format).
 
 In-process through ``symresp.cli.main`` (stdout/stderr captured), plus one real call of
 the ``symresp`` console script.  Exact oracles: the linear SRNN with a quadratic readout
-(THEORY §4.1), computed here with scipy (expm, solve_continuous_lyapunov).
+(closed forms computed here with scipy (expm, solve_continuous_lyapunov)).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ h0 = [0.3, -0.2]
 
 
 class Linear:
-    """Closed forms of THEORY §4.1 for f_j(h) = hᵀQ_j h + V_j h, φ(h) = −A h + b."""
+    """Closed forms of the linear network for f_j(h) = hᵀQ_j h + V_j h, φ(h) = −A h + b."""
 
     def __init__(self, A, b, C, sigma, Q, V, h0=None):
         self.A, self.b, self.C = np.asarray(A, float), np.asarray(b, float), np.asarray(C, float)

@@ -225,7 +225,7 @@ def test_hostile_symbol_names_never_reach_code():
 
 
 def test_long_sum_becomes_bounded_statements(tmp_path):
-    """FIELD-NOTES: numba's parallel analysis died with RecursionError on one
+    """numba's parallel analysis died with RecursionError on one
     31 883-character sum.  A 1 500-term polynomial (> 31 883 characters) must become
     statements of at most CHUNK terms and bounded depth, and still be correct.  Checked
     on the generated Python (numba's pure-Python ``py_func``) to keep the test fast; the

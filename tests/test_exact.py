@@ -1,7 +1,7 @@
-"""Exact kernels (issue 2, items 5 and 8): symresp.exact against independent oracles.
+"""Exact kernels: symresp.exact against independent oracles.
 
 Oracles are written here with scipy only (expm, solve_continuous_lyapunov, solve_ivp)
-from the closed forms of THEORY §4.1 and §4.2; nothing in them uses symresp.exact.
+from the closed forms of the linear network and of the deterministic limit; nothing in them uses symresp.exact.
 """
 import functools
 
@@ -40,7 +40,7 @@ def linear_net(readout=None, V=None, c=None, start="stationary", **kw):
 
 
 def oracle_parts():
-    """A, m_∞, S, C, h0 as floats, computed independently of symresp (THEORY §4.1)."""
+    """A, m_∞, S, C, h0 as floats, computed independently of symresp."""
     A = np.array(GAMMA) - np.array(W_LIN)  # M = I (standard form)
     m = np.linalg.solve(A, np.array(B_LIN))
     sig = np.array(SIG_LIN)
@@ -86,7 +86,7 @@ def _point_linear_kernel(k):
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0.0, 20.0), st.integers(0, 1))
 def test_linear_readout_any_lag_point_start(tau, k):
-    """Point start, linear readout: K⁽¹⁾(τ, s) = V e^{−Aτ} C_k for every s (THEORY §4.1);
+    """Point start, linear readout: K⁽¹⁾(τ, s) = V e^{−Aτ} C_k for every s;
     lags up to 20 (decay ~e^{-20}): absolute tolerance TOL_EXACT as above."""
     V = np.array([[1.0, -0.5]])
     A, *_ = oracle_parts()
@@ -96,7 +96,7 @@ def test_linear_readout_any_lag_point_start(tau, k):
 
 
 def test_quadratic_readout_stationary():
-    """THEORY §4.1: K⁽¹⁾_k = 2 m_∞ᵀQ e^{−Aτ}C_k, K⁽²⁾ = 2(e^{−Aτ1}C_{k1})ᵀQ e^{−A(τ1+τ2)}C_{k2}, K⁽³⁾ = 0."""
+    """Quadratic readout: K⁽¹⁾_k = 2 m_∞ᵀQ e^{−Aτ}C_k, K⁽²⁾ = 2(e^{−Aτ1}C_{k1})ᵀQ e^{−A(τ1+τ2)}C_{k2}, K⁽³⁾ = 0."""
     net = linear_net(readout=Q_EXPR)
     A, m, S, C, _ = oracle_parts()
     # order 0: E_∞[hᵀQh] = m ᵀQm + tr(QS)
@@ -204,7 +204,7 @@ def test_refuses_nonlinear_network():
 
 
 def test_deterministic_linear_matches_exact():
-    """For a linear network the §4.2 kernels at h* = m_∞ equal the stochastic ones of §4.1
+    """For a linear network the deterministic kernels at h* = m_∞ equal the stochastic linear ones
     (noise does not enter K⁽¹⁾, K⁽²⁾ for a quadratic readout).  Tolerance TOL_EXACT."""
     net = linear_net(readout=Q_EXPR)
     A, m, *_ = oracle_parts()
@@ -312,7 +312,7 @@ def test_unstable_fixed_point_warns():
 @pytest.mark.parametrize("order,idx,P,lags", [(1, (1,), 4, [0.1, 0.05]),
                                               (2, (0, 1), 3, [0.08, 0.06, 0.04])])
 def test_taylor_point_start_tends_to_deterministic(order, idx, P, lags):
-    """THEORY §4.2: SRNN kernels at a point start h_0 = h* tend to the deterministic ones as σ → 0.
+    """Deterministic limit: SRNN kernels at a point start h_0 = h* tend to the deterministic ones as σ → 0.
 
     With σ = s·I the Taylor coefficients are polynomials in s² (𝓛₀ = φ·∇ + ½s²Δ), so
     T_s − T_0 = O(s²): halving s must divide the gap by ≈ 4 (checked in [3, 5]); and T_0

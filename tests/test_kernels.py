@@ -1,9 +1,9 @@
-"""Taylor (short-time) kernels against independent oracles (issue 2, item 8; THEORY §2–§5).
+"""Taylor (short-time) kernels against independent oracles.
 
 Every oracle here is computed in this file without going through the code under
-test: plain-SymPy generators for §2, scipy ``expm``/``solve_continuous_lyapunov``
-for the linear network of §4.1, a Chebyshev method-of-lines solution of the
-backward Kolmogorov equation for the 1-D tanh network of §4.3.  Each assertion
+test: plain-SymPy generators, scipy ``expm``/``solve_continuous_lyapunov``
+for the linear network, a Chebyshev method-of-lines solution of the
+backward Kolmogorov equation for the 1-D tanh network.  Each assertion
 states its tolerance and why that tolerance is the right one.
 """
 from __future__ import annotations
@@ -186,7 +186,7 @@ LIN = "linear_2d_quadratic"
 
 
 class LinearOracle:
-    """Exact kernels of the linear network (THEORY §4.1), computed with scipy only.
+    """Exact kernels of the linear network, computed with scipy only.
 
     Readout f = hᵀQh + vᵀh + c (quadratic part Q symmetric, linear part v); then
     P_τ f (h) = μᵀQμ + vᵀμ + const with μ = m + e^{−Aτ}(h − m), so
@@ -288,7 +288,7 @@ def test_linear_taylor_coefficients_are_exact_derivatives_of_the_exact_kernels()
 
 
 def test_linear_two_channels_index_convention():
-    """K⁽²⁾_{k1k2}: k_1 belongs to s_1 (the later input, lag τ_1), k_2 to s_2 (THEORY §3.1).
+    """K⁽²⁾_{k1k2}: k_1 belongs to s_1 (the later input, lag τ_1), k_2 to s_2.
 
     With C_1 ≠ C_2 the two orderings differ (K_{01} ≠ K_{10} away from τ = 0), so a swapped
     convention fails.  Tolerance: rounding only, as for the single-channel coefficients.
@@ -419,7 +419,7 @@ def test_linear_point_start_matches_exact_point_start_kernels():
 
 
 def test_deterministic_limit_point_start_at_fixed_point_sigmoid_3d():
-    """σ = 0, h0 = h* (φ(h*) = 0): K⁽¹⁾(τ; s) = ∇f e^{Jτ} C (THEORY §4.2), so the Taylor
+    """σ = 0, h0 = h* (φ(h*) = 0): K⁽¹⁾(τ; s) = ∇f e^{Jτ} C, so the Taylor
     coefficients are c_{p,0} = ∇f Jᵖ C and c_{p,q≥1} = 0 — an exact oracle for a nonlinear
     (sigmoid) 3-D network with two channels and two outputs.  h* by Newton on the hand-written
     φ (|φ(h*)| ~ 1e-16), J = −Γ + diag(S(1−S))W by hand.  Tolerance 1e-10·max(|c|, 1): the
@@ -534,7 +534,7 @@ def test_tanh_1d_taylor_kernel_matches_backward_kolmogorov_solution():
     tol = last + 3 * pde_err + 1e-12
     assert np.all(tol < 1e-8)                              # the comparison has teeth
     np.testing.assert_array_less(np.abs(taylor - op_f), tol)
-    # FDT form (THEORY §3.2/§4.3): E_∞[v(τ,·) A] with A = −(2C/σ²)φ gives the same numbers
+    # correlation (fluctuation–dissipation) form: E_∞[v(τ,·) A] with A = −(2C/σ²)φ gives the same numbers
     np.testing.assert_array_less(np.abs(taylor - fdt_f), tol)
     np.testing.assert_array_less(np.abs(op_f - fdt_f), 2 * tol)
 
@@ -604,7 +604,7 @@ def test_operator_form_equals_fdt_form_tanh_1d_quadrature():
 
 
 def test_operator_form_equals_fdt_form_state_dependent_coupling_1d():
-    """γ(h) = 1 + h²/2: A = −γ' − γ·2φ/σ² carries the divergence term of THEORY §3.2; same
+    """γ(h) = 1 + h²/2: A = −γ' − γ·2φ/σ² carries the divergence term −∇·γ; same
     quadrature argument and tolerance as the constant-coupling 1-D case."""
     net = SRNN.create(n=1, activation="tanh", W=[[0.8]], b=[0.1], coupling=[["1 + h1**2/2"]],
                       sigma=0.5, V=[[1.0]])

@@ -1,4 +1,4 @@
-"""LaTeX report of a derivation (issue 2, item 6): content, line splitting, pdflatex."""
+"""LaTeX report of a derivation: content, line splitting, pdflatex."""
 import re
 import shutil
 from functools import lru_cache
@@ -85,7 +85,7 @@ def test_common_pieces(name):
                   "Kernel recursion and short-time form", "Taylor coefficient observables",
                   "Volterra series"):
         assert rf"\section{{{title}}}" in tex
-    # model, generators and recursion in THEORY notation
+    # model, generators and recursion in the document's notation
     assert r"\Gamma = \begin{pmatrix}" in tex and r"W = \begin{pmatrix}" in tex
     assert r"\Sigma = \begin{pmatrix}" in tex
     assert r"\mathcal{L}_0\, g &=" in tex
@@ -114,7 +114,7 @@ def test_linear_quadratic_exact():
     assert r"\rho_\infty = \mathcal{N}(m_\infty, S)" in tex
     assert r"m_\infty = \begin{pmatrix}\tfrac{7}{64} \\ -\tfrac{23}{192}\end{pmatrix}" in tex
     assert r"V_0 &= -\tfrac{6979}{221184}" in tex
-    # second-order kernel at zero lag: 2 Cᵀ Q C = 5/2 (THEORY §4.1)
+    # second-order kernel at zero lag: 2 Cᵀ Q C = 5/2
     assert r"K^{(2)}_{1\,1}(\tau_{1}, \tau_{2}) &\approx \tfrac{5}{2}" in tex
     conj = _section(tex, "Conjugate observable")
     assert r"A_{1}(h) &= -\tfrac{1431}{1945} + \tfrac{23463}{1945}\,h_{1}" in conj
@@ -127,7 +127,7 @@ def test_tanh_1d_conjugate_and_auxiliaries():
     assert r"T_i &= \tanh{\left(z_{i} \right)}, & \frac{dT_i}{dz_i} &= 1 - T_i^{2}" in tex
     assert r"\partial_{1} T_{1} &= \tfrac{4}{5}\,\bigl(1 - T_{1}^{2}\bigr)" in tex
     assert r"\varphi_{1} &= -h_{1} + T_{1}" in tex
-    # A = −(2C/σ²) φ = 8 h − 8 T (THEORY §4.3), written in the auxiliary
+    # A = −(2C/σ²) φ = 8 h − 8 T, written in the auxiliary
     assert r"A_{1}(h) &= 8\,h_{1} - 8\,T_{1}" in _section(tex, "Conjugate observable")
     assert r"\mathcal{L}_0\, g &= \bigl(-h_{1} + T_{1}\bigr)\,\partial_{1} g + \tfrac{1}{8}\,\partial_{1}^{2} g" in tex
     assert "Estimated radius of convergence" in tex

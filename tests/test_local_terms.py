@@ -1,4 +1,4 @@
-"""Input inside a nonlinear activation (THEORY §3.4): monomials, local terms, predictions.
+"""Input inside a nonlinear activation: monomials, local terms, predictions.
 
 Oracle: with σ = 0 and a point start the network is the ODE
 h' = −Γh + a(Wh + b + εCu(t)), solved here by scipy (DOP853, rtol 1e-13) for
@@ -160,7 +160,7 @@ def test_linear_activation_has_no_local_terms():
 
 
 def test_conjugate_observable_uses_the_input_field():
-    # THEORY §3.2 with γ_k = a'(z) C_k (the first-order monomial): the correlation form equals
+    # with γ_k = a'(z) C_k (the first-order monomial): the correlation form equals
     # the operator form; Gibbs quadrature of the 1-D density (~1e-15 relative) on both sides
     from symresp.kernels.taylor import fdt_kernel
     net = symresp.SRNN.create(n=1, activation="tanh", W=[["0.8"]], b=["0.3"], C=[["1.5"]],
@@ -171,7 +171,7 @@ def test_conjugate_observable_uses_the_input_field():
 
 
 def test_response_feature_map_on_the_monomial_path():
-    # THEORY §6 with monomials: E[y_t] ≈ ⟨ℓ, R_t(ũ)⟩ for the path ũ of input monomials u^ν;
+    # with monomials: E[y_t] ≈ ⟨ℓ, R_t(ũ)⟩ for the path ũ of input monomials u^ν;
     # the feature is built by trapezoids and a piecewise-linear signature, so it agrees with
     # the series at O(dt²): the gap must fall by ~4 per halving (a wrong coefficient or weight
     # would leave an O(1) floor)
@@ -261,7 +261,7 @@ def test_kicked_mc_kernels_of_monomials():
 # ratio is large while their absolute error stays ~1e-15: the test's tolerance is absolute
 @pytest.mark.filterwarnings("ignore:symresp. severe cancellation")
 def test_deterministic_kernels_of_monomials():
-    # THEORY §4.2 with monomials (Van Loan exponentials, exact) vs the Taylor kernels of the
+    # with monomials (Van Loan exponentials, exact) vs the Taylor kernels of the
     # noiseless network started at the same fixed point (P = 8 at lag sums ≤ 0.4: the
     # remainder is ~0.4⁹/9! ≈ 7e-10 times coefficients of order one, and h* is a root of φ
     # to ~1e-15): every monomial of weight ≤ 2 alone, and two-monomial words

@@ -1,4 +1,4 @@
-"""Spec loading and validation (issue: derivation engine, item 2)."""
+"""Spec loading and validation: shapes, numbers, expressions and the messages that name them."""
 from pathlib import Path
 
 import pytest

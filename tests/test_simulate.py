@@ -1,5 +1,5 @@
-"""Monte Carlo (symresp.simulate, symresp.inputs): exact oracles of THEORY §4.1 with computed
-error budgets (THEORY §8), reproducibility across thread counts, divergence, bad inputs."""
+"""Monte Carlo (symresp.simulate, symresp.inputs): exact oracles of the linear network with computed
+error budgets, reproducibility across thread counts, divergence, bad inputs."""
 from __future__ import annotations
 
 import json
@@ -210,7 +210,7 @@ def test_linear_mean_and_response_match_exact(lin, lin_arrays):
 
 
 def test_kicked_order1_linear(lin, lin_arrays):
-    """K⁽¹⁾(τ) = V e^{−Aτ} C (THEORY §4.1).  For the linear network the kicked difference is
+    """K⁽¹⁾(τ) = V e^{−Aτ} C.  For the linear network the kicked difference is
     deterministic (stderr ≈ 0); budget = Euler bias from two step sizes."""
     A, num = lin_arrays
     taus = np.array([0.0, 0.3, 0.8, 1.6])
@@ -229,7 +229,7 @@ def test_kicked_order1_linear(lin, lin_arrays):
 
 def test_kicked_order2_quadratic_readout():
     """Linear network, quadratic readout f = hᵀQh + h2 (spec linear_2d_quadratic):
-    K⁽²⁾(t; s1, s2) = 2 (e^{−A(t−s1)}C)ᵀ Q e^{−A(t−s2)} C, order 3 vanishes (THEORY §4.1).
+    K⁽²⁾(t; s1, s2) = 2 (e^{−A(t−s1)}C)ᵀ Q e^{−A(t−s2)} C, order 3 vanishes.
     The mixed difference is exact for a quadratic f, so the error is the Euler bias
     (budget from two step sizes) plus roundoff of the 2ⁿ-point difference."""
     net = load_spec(ROOT / "derivations" / "linear_2d_quadratic.toml")
@@ -350,7 +350,7 @@ def test_vectorised_tanh_accuracy():
 
 
 def test_input_inside_activation_identity():
-    """THEORY §3.4 with the identity activation: a(Wh + b + εCu) = Wh + b + εCu, so the
+    """with the identity activation: a(Wh + b + εCu) = Wh + b + εCu, so the
     in-activation network equals the additive one on the same noise (tolerance 1e-12), and
     the kick direction a'(z) ⊙ C_k reduces to C_k."""
     base = dict(n=2, m=1, activation="identity", W=[[-0.5, 0.3], [-0.4, -0.2]], b=[0.2, -0.1],
@@ -370,7 +370,7 @@ def test_input_inside_activation_identity():
 
 
 def test_stationary_samples_1d_gibbs():
-    """1-D tanh network (THEORY §4.3): ρ∞ ∝ exp((2/σ²) ∫φ), φ(h) = −h + tanh(0.8h + 0.1).
+    """1-D tanh network: ρ∞ ∝ exp((2/σ²) ∫φ), φ(h) = −h + tanh(0.8h + 0.1).
     Burn-in samples' mean and second moment vs quadrature; budget = 4·stderr + the O(dt)
     Euler bias of the chain's stationary law at dt = 0.01, estimated from dt = 0.04 as
     |Y_0.04 − Y_0.01|/3, plus that estimate's own noise 4·√(se_0.04² + se_0.01²)/3."""

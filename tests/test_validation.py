@@ -1,4 +1,4 @@
-"""Spec validation (THEORY §1, spec contract): every refusal names the parameter, the
+"""Spec validation: every refusal names the parameter, the
 expected and the given shape or value, and what to do; accepted forms are read exactly.
 
 Checked both through ``SRNN.create`` and through TOML files written to ``tmp_path``.
@@ -188,7 +188,7 @@ def test_user_activation_expression_works():
     h = net.h[0]
     z = h / 2 + sp.Rational(1, 10)
     assert sp.simplify(net.drift[0] - (-h + z / (1 + z**2))) == 0
-    # c_{(1,0)} = (L1 L0 f)(h0) = φ'(h0) = −1 + W a'(W h0 + b)   (THEORY §5, point start)
+    # c_{(1,0)} = (L1 L0 f)(h0) = φ'(h0) = −1 + W a'(W h0 + b)  
     K = taylor_kernel(derive(net, 1, 1), 1, (0,))
     row = [i for i, p in enumerate(K.powers.tolist()) if p == [1, 0]][0]
     z0 = 0.5 * 0.2 + 0.1

@@ -58,7 +58,7 @@ def test_recursion_matches_quadrature_tanh(tanh1):
 
 def test_linear_exact_shift_matches_quadrature_of_exact_kernels(lin):
     """The O(M) exact route (h^ε = h^0 + εx) equals quadrature of exact kernels; order 3 vanishes
-    exactly (quadratic readout, THEORY §4.1)."""
+    exactly (quadratic readout)."""
     errs = []
     for M in (101, 201):
         t = np.linspace(0, 1.0, M)
@@ -119,7 +119,7 @@ def test_features_reproduce_series_two_channels():
 
 
 def test_functional_is_linear_in_readout(tanh1):
-    """THEORY §7: with f = V h the coefficients are linear in V."""
+    """Readout-only training: with f = V h the coefficients are linear in V."""
     n1 = tanh1
     n2 = symresp.SRNN.create(n=1, activation="tanh", W=[[0.8]], b=[0.1], C=[[1.0]], sigma=0.5, V=[[2.5]])
     F1 = response_functional(n1, 2, 4)
@@ -129,7 +129,7 @@ def test_functional_is_linear_in_readout(tanh1):
 
 @pytest.mark.parametrize("spec", ["linear_2d_quadratic", "tanh_1d", "hopfield_2d"])
 def test_fdt_kernel_equals_operator_form(spec):
-    """THEORY §3.2: E∞[A_k 𝓛₀ᵖ f] = E∞[𝓛₁ᵏ 𝓛₀ᵖ f]. Exact rationals for the linear network (0.0);
+    """Correlation form: E∞[A_k 𝓛₀ᵖ f] = E∞[𝓛₁ᵏ 𝓛₀ᵖ f]. Exact rationals for the linear network (0.0);
     quadrature (~1e-15 relative) for the gradient networks."""
     from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import fdt_kernel, taylor_kernel
