@@ -1,19 +1,35 @@
 """Command line: argument parsing and JSON output only; the mathematics lives elsewhere.
 
-Exit codes: 0 success, 2 bad input (message on stderr, no traceback).
+Exit codes: 0 success; 2 a mistake in the input (one line on stderr, no traceback); 1 a bug
+(traceback and a request to report it).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+import warnings
 import traceback
 from pathlib import Path
 
 import numpy as np
 
 from symresp import __version__, strict_json
-from symresp.errors import SymrespError
+from symresp.errors import ArgumentError, SymrespError
+from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.evaluator import evaluation_precision
+from symresp.expectation.start_law import expectation_method
+from symresp.kernels.entry import kernel, route_applies
+from symresp.kernels.taylor import stationary_mean, taylor_kernel
+from symresp.model.inputs import _load_table, parse_input
+from symresp.model.spec import load_spec
+from symresp.report.export import export_module, tables_name
+from symresp.report.latex import write_latex
+from symresp.series.comparison import check, eps_sweep
+from symresp.series.response_map import predict_via_features
+from symresp.series.volterra import output_grid, predict
+from symresp.symbolic.generators import monomials_through
+from symresp.symbolic.recursion import derive
 
 __all__ = ["main"]
 
@@ -51,7 +67,6 @@ def _parse_lags(text: str, nlags: int, start: str) -> np.ndarray:
 
 
 def _load(spec: str, args=None, **kw):
-    from symresp.model.spec import load_spec
     if args is not None and getattr(args, "start", None):
         kw["start"] = args.start
     return load_spec(spec, **kw)
@@ -71,9 +86,6 @@ def _positive_int(name, minimum: int = 0):
 
 # ---------------------------------------------------------------------- derive
 def cmd_derive(args) -> dict:
-    from symresp.symbolic.recursion import derive
-    from symresp.kernels.taylor import taylor_kernel, stationary_mean
-    from symresp.expectation.conjugate import conjugate_observable
 
     net = _load(args.spec, args)
     t0 = time.perf_counter()
@@ -122,7 +134,6 @@ def cmd_derive(args) -> dict:
     if note:
         out["note"] = note
     if args.latex:
-        from symresp.report.latex import write_latex
         path = write_latex(der, args.latex, kernels=kernels or None)
         out["latex"] = str(path)
     return out
@@ -130,7 +141,6 @@ def cmd_derive(args) -> dict:
 
 def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
-    from symresp.expectation.start_law import expectation_method
     if start != "stationary":
         return None
     try:
@@ -165,7 +175,6 @@ def _monomial_index(net, text: str, order: int):
     """--index for a network with the input inside a nonlinear activation: monomials
     numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
-    from symresp.symbolic.generators import monomials_through
     idx = _parse_index(text, order, 10 ** 6)
     monomials = monomials_through(net.m, max(idx))
     return idx, monomials, sum(monomials[k][0] for k in idx)
@@ -173,9 +182,6 @@ def _monomial_index(net, text: str, order: int):
 
 def cmd_kernel(args) -> dict:
     """A thin layer over :func:`symresp.kernel`: 1-based --index in, Kernel.to_dict() out."""
-    import warnings
-    from symresp.errors import ArgumentError
-    from symresp.kernels.entry import kernel, route_applies
     net = _load(args.spec, args)
     # with the input inside a nonlinear activation the index holds monomials u^ν
     local = net.input_site == "activation" and not net.is_linear
@@ -294,7 +300,9 @@ def _grid(T: float, dt: float) -> np.ndarray:
 
 
 def cmd_simulate(args) -> dict:
-    from symresp.montecarlo.estimators import simulate  # numba: loaded only when simulating
+    from symresp.montecarlo.estimators import (
+        simulate,  # numba: loaded only when simulating
+    )
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
@@ -314,8 +322,6 @@ def _simulate_text(out: dict) -> str:
 
 
 def cmd_predict(args) -> dict:
-    from symresp.series.volterra import predict
-    from symresp.model.inputs import parse_input
     net = _load(args.spec, args)
     _grid(args.T, args.dt)
     u = parse_input(args.input, net.m)
@@ -323,7 +329,6 @@ def cmd_predict(args) -> dict:
     kw = dict(order=args.order, eps=args.eps, T=args.T, dt=args.dt, taylor=args.taylor,
               samples=samples, precision=args.precision)
     if args.via == "features":
-        from symresp.series.response_map import predict_via_features
         pred = predict_via_features(net, u, **kw)
     else:
         pred = predict(net, u, method=args.method, via=args.via, quiet=args.quiet, **kw)
@@ -340,7 +345,6 @@ def _series_text(out: dict) -> str:
 
 
 def cmd_check(args) -> dict:
-    from symresp.series.comparison import check, eps_sweep
     net = _load(args.spec, args)
     samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
     _grid(args.T, args.dt)
@@ -369,7 +373,6 @@ def cmd_check(args) -> dict:
 
 def _out_every(T: float, dt: float, times: int) -> int:
     """--times (number of output times, t = 0 included) as the step stride of the grid."""
-    from symresp.series.volterra import output_grid
     _, _, nsteps = output_grid(T, dt)
     return max(1, nsteps // max(1, times - 1))
 
@@ -391,11 +394,8 @@ def _check_text(out: dict) -> str:
 
 
 def cmd_features(args) -> dict:
-    from pathlib import Path
 
     from symresp.features.response_features import features_json
-    from symresp.model.inputs import _load_table, parse_input
-    from symresp.series.volterra import output_grid
     _grid(args.T, args.dt)
     t = output_grid(args.T, args.dt)[0]
     if args.input.strip().lower().endswith((".npy", ".csv")):
@@ -410,7 +410,6 @@ def cmd_features(args) -> dict:
 
 
 def cmd_codegen(args) -> dict:
-    from symresp.report.export import export_module, tables_name
     net = _load(args.spec, args)
     if args.order < 1:
         raise UsageError("--order: expected at least 1")
@@ -515,7 +514,6 @@ def _precision_arg(text):
 def _with_precision(func):
     """Run a command with Evaluators at ``--precision`` digits (exact rationals, mpmath)."""
     def run(args):
-        from symresp.expectation.evaluator import evaluation_precision
         with evaluation_precision(getattr(args, "precision", None)):
             return func(args)
     return run

@@ -12,11 +12,11 @@ import numpy as np
 import scipy.linalg
 import sympy as sp
 
-from symresp.symbolic.generators import monomial_fields, monomials_through
-from symresp.model.network import SRNN
-from symresp.model.numeric import numeric_network
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.kernels.base import Kernel
+from symresp.model.network import SRNN
+from symresp.model.numeric import numeric_network
+from symresp.symbolic.generators import monomial_fields, monomials_through
 
 __all__ = ["deterministic_kernel", "DeterministicKernel", "find_fixed_point"]
 

@@ -24,8 +24,15 @@ from typing import Callable
 import numpy as np
 
 from symresp.errors import ArgumentError
+from symresp.expectation.evaluator import evaluation_precision
+from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
-from symresp.kernels.montecarlo import MC_OPTIONS
+from symresp.kernels.deterministic import deterministic_kernel
+from symresp.kernels.exact import exact_kernel, has_exact
+from symresp.kernels.montecarlo import MC_OPTIONS, MonteCarloKernel
+from symresp.kernels.taylor import taylor_kernel
+from symresp.symbolic.generators import monomials_through
+from symresp.symbolic.recursion import derive
 
 __all__ = ["kernel", "route_applies", "ROUTES", "AUTO", "Route"]
 
@@ -42,12 +49,10 @@ class Route:
 
 # ------------------------------------------------------------------ the routes
 def _exact_applies(net, order):
-    from symresp.kernels.exact import has_exact
     return has_exact(net)
 
 
 def _build_exact(net, order, index, start):
-    from symresp.kernels.exact import exact_kernel
     return exact_kernel(net, order, index, start=start)
 
 
@@ -63,7 +68,6 @@ def _deterministic_applies(net, order):
 
 
 def _build_deterministic(net, order, index, start, *, h_star=None):
-    from symresp.kernels.deterministic import deterministic_kernel
     return deterministic_kernel(net, order, index, h_star, start=start)
 
 
@@ -80,16 +84,12 @@ def _weight(net, index) -> int:
     nonlinear activation, where index holds monomials u^ν of weight q_ν)."""
     if not _has_monomials(net) or not index:
         return len(index)
-    from symresp.symbolic.generators import monomials_through
     monomials = monomials_through(net.m, max(index))
     return sum(monomials[k][0] for k in index)
 
 
 def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0,
                   truncation="total", precision=None, derivation=None, quiet=True):
-    from symresp.expectation.evaluator import evaluation_precision
-    from symresp.expectation.start_law import expectation_method
-    from symresp.kernels.taylor import taylor_kernel
     weight = max(_weight(net, index), order)
     if derivation is not None:
         der = derivation
@@ -104,7 +104,6 @@ def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0
             raise ArgumentError(f"derivation: derived up to order {der.order}, the index needs "
                                 f"{weight}")
     else:
-        from symresp.symbolic.recursion import derive
         der = derive(net, weight, 6 if taylor is None else taylor, start=start,
                      truncation=truncation)
     X = samples
@@ -132,7 +131,6 @@ def _mc_applies(net, order):
 
 
 def _build_mc(net, order, index, start, **options):
-    from symresp.kernels.montecarlo import MonteCarloKernel
     return MonteCarloKernel(net, order, index, start, **options)
 
 

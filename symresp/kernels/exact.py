@@ -36,7 +36,6 @@ block-triangular (by degree) matrices, and accepts a stack of lags at once.
 from __future__ import annotations
 
 import itertools
-import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -44,11 +43,10 @@ import scipy.linalg
 import scipy.optimize
 import sympy as sp
 
-from symresp.symbolic.generators import monomial_fields, monomials_through
-from symresp.model.network import SRNN
-from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.errors import ArgumentError
+from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.kernels.base import Kernel
+from symresp.model.network import SRNN, _is_positive_stable
 
 __all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis"]
 
@@ -282,7 +280,6 @@ def _stationary_cached(net):
 
 
 def _stationary(net):
-    from symresp.model.network import _is_positive_stable
     if not _is_positive_stable(net.A):
         raise ArgumentError("stationary start: A = Γ − M W is not positive stable, so the linear "
                          "network has no stationary law; use a point start")

@@ -18,16 +18,17 @@ polynomials; only the expectation (:mod:`symresp.expectation`) is numerical.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 
 import numpy as np
 
-from symresp.expectation.start_law import expect as _expect
-from symresp.symbolic.recursion import Derivation
 from symresp.errors import ArgumentError
+from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.start_law import expect as _expect
+from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
+from symresp.symbolic.recursion import Derivation
 
 __all__ = ["TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean"]
 
@@ -155,7 +156,6 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
 
 def _route_name(der, samples) -> str:
     """The start law's route: 'gaussian', 'gibbs', 'point' or 'samples[N]'."""
-    from symresp.expectation.start_law import expectation_method
     route = expectation_method(der.net, der.start, samples)
     return f"samples[{np.shape(samples)[0]}]" if route == "samples" else route
 
@@ -175,7 +175,6 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     available where log ρ_∞ is known (linear, 1-D, Hopfield form with isotropic noise).
     It must equal :func:`taylor_kernel` (operator form) coefficient by coefficient.
     """
-    from symresp.expectation.conjugate import conjugate_observable
 
     if der.start != "stationary":
         raise ArgumentError("the correlation form holds at a stationary start")

@@ -55,7 +55,7 @@ def fill_normals(state, out):
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     flat = out.reshape(-1)
     ki, wi, fi = _KI, _WI, _FI
-    u5, u7, u9 = np.uint64(5), np.uint64(7), np.uint64(9)
+    u5, u9 = np.uint64(5), np.uint64(9)
     m52 = np.uint64(0x000FFFFFFFFFFFFF)
     one, ff = np.uint64(1), np.uint64(0xFF)
     for j in range(flat.size):

@@ -32,7 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+
+from symresp import __version__, codegen
+from symresp.codegen.polyset import TABLE_FIELDS, PolynomialSet
 from symresp.errors import ArgumentError
+from symresp.expectation.start_law import expectation_method
+from symresp.kernels.taylor import taylor_kernel
+from symresp.symbolic.recursion import derive
 
 __all__ = ["export_module", "kernel_function_name", "tables_name"]
 
@@ -130,12 +136,6 @@ def tables_name(modname: str) -> str:
 
 def _export(net, order, taylor, *, name, truncation, parallel):
     """(module text, PolynomialSet of the observables or None)."""
-    from symresp import __version__
-    from symresp import codegen
-    from symresp.expectation.start_law import expectation_method
-    from symresp.symbolic.recursion import derive
-    from symresp.kernels.taylor import taylor_kernel
-    from symresp.codegen.polyset import TABLE_FIELDS, PolynomialSet
 
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")

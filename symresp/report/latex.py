@@ -29,9 +29,14 @@ import numpy as np
 import sympy as sp
 
 from symresp.errors import LatexError
-from symresp.model.activations import Z, _A
-from symresp.symbolic.algebra import RingAlgebra
+from symresp.expectation import gaussian as ex
+from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.gibbs import is_gradient, isotropic_noise
+from symresp.expectation.start_law import expect as _expect
+from symresp.kernels.taylor import TaylorKernel
+from symresp.model.activations import _A, Z
 from symresp.model.network import SRNN
+from symresp.symbolic.algebra import RingAlgebra
 
 __all__ = ["latex_document", "write_latex", "compile_latex", "LatexError"]
 
@@ -503,8 +508,6 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
 
 
 def _stationary_law(net: SRNN) -> str:
-    from symresp.expectation import gaussian as ex
-    from symresp.expectation.gibbs import is_gradient, isotropic_noise
     if net.is_linear:
         try:
             mvec, S = ex.gaussian_stationary(net)
@@ -683,7 +686,6 @@ def _monomials_text(monomials) -> str:
 
 
 def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
-    from symresp.expectation.conjugate import conjugate_observable
     out = [r"\section{Conjugate observable}"]
     out.append(r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
                r"observable")
@@ -787,8 +789,6 @@ def _values(der, kernels):
 
     Exact rationals for the linear stationary case, floats otherwise.
     """
-    from symresp.expectation import gaussian as ex
-    from symresp.expectation.start_law import expect as _expect
 
     net = der.net
     kernels = {} if kernels is None else {(int(o), tuple(int(x) for x in idx)): tk
@@ -1006,7 +1006,6 @@ def latex_document(der, *, kernels=None, title=None, max_terms: int = MAX_TERMS,
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values, note, kernels = _values(der, kernels)
     # also give radius estimates for kernels computed here
-    from symresp.kernels.taylor import TaylorKernel
     for (order, index), entry in values.items():
         if order and (order, index) not in kernels:
             ps = sorted(entry)

@@ -18,7 +18,6 @@ The feature code (numba) is imported inside the functions that evaluate features
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from math import factorial
 
