@@ -34,6 +34,7 @@ the geometric mean of naive/ring time ratios over the cases where both finished.
 Usage:  python benchmarks/bench_derive.py [--quick] [--cap 60] [--ring-cap 120]
                                           [--sizes 2,4,8] [--pmax 8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,13 +61,21 @@ def make_net(n: int, seed: int = 0):
 
     rng = np.random.default_rng(seed + 1000 * n)
     W = rng.normal(size=(n, n))
-    W /= np.max(np.abs(np.linalg.eigvals(W)))          # spectral radius ≈ 1
+    W /= np.max(np.abs(np.linalg.eigvals(W)))  # spectral radius ≈ 1
     b = 0.1 * rng.normal(size=n)
     c = 1.0 / math.sqrt(n)
     fmt = lambda x: f"{x:.2f}"
-    return SRNN.create(n=n, m=1, activation="tanh", Gamma=1,
-                       W=[[fmt(x) for x in row] for row in W], b=[fmt(x) for x in b],
-                       C=[[fmt(c)] for _ in range(n)], sigma="0.3", V=[1] + [0] * (n - 1))
+    return SRNN.create(
+        n=n,
+        m=1,
+        activation="tanh",
+        Gamma=1,
+        W=[[fmt(x) for x in row] for row in W],
+        b=[fmt(x) for x in b],
+        C=[[fmt(c)] for _ in range(n)],
+        sigma="0.3",
+        V=[1] + [0] * (n - 1),
+    )
 
 
 # --------------------------------------------------------------------------- naive route
@@ -176,7 +185,7 @@ def naive_derive(ops: NaiveOps, f, order: int, P: int) -> dict:
         for (k, p), g in frontier.items():
             observables[(k, p)] = g
             if lvl == order:
-                continue                      # the L0 chain is only needed below the last order
+                continue  # the L0 chain is only needed below the last order
             chain = [g]
             for _ in range(P - sum(p)):
                 chain.append(ops.L0(chain[-1]))
@@ -195,14 +204,14 @@ def run_chain(route: str, n: int, pmax: int, task: str, cap: float, ops_cap: flo
     pr.start()
     out = {}
     deadline = None
-    slack = ops_cap + 30.0          # time allowed between 'done' and the next message
+    slack = ops_cap + 30.0  # time allowed between 'done' and the next message
     try:
         while True:
             wait = slack if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 msg = q.get(timeout=wait + 0.5)
             except queue.Empty:
-                break                                   # over the cap: kill
+                break  # over the cap: kill
             if msg[0] == "start":
                 deadline = time.monotonic() + (cap - msg[2])
                 if msg[2] >= cap:
@@ -222,30 +231,62 @@ def run_chain(route: str, n: int, pmax: int, task: str, cap: float, ops_cap: flo
 
 # --------------------------------------------------------------------------- main
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="small run: sizes 2,4, pmax 4, caps 10 s, one repetition")
-    ap.add_argument("--cap", type=float, default=60.0,
-                    help="seconds of derivation time allowed to each naive chain (default 60)")
-    ap.add_argument("--ring-cap", type=float, default=120.0,
-                    help="seconds allowed to each ring chain (default 120)")
-    ap.add_argument("--ops-cap", type=float, default=20.0,
-                    help="seconds allowed to each sympy.count_ops call (default 20)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small run: sizes 2,4, pmax 4, caps 10 s, one repetition",
+    )
+    ap.add_argument(
+        "--cap",
+        type=float,
+        default=60.0,
+        help="seconds of derivation time allowed to each naive chain (default 60)",
+    )
+    ap.add_argument(
+        "--ring-cap",
+        type=float,
+        default=120.0,
+        help="seconds allowed to each ring chain (default 120)",
+    )
+    ap.add_argument(
+        "--ops-cap",
+        type=float,
+        default=20.0,
+        help="seconds allowed to each sympy.count_ops call (default 20)",
+    )
     ap.add_argument("--sizes", default="2,4,8", help="network sizes n (default 2,4,8)")
     ap.add_argument("--pmax", type=int, default=8, help="highest power of 𝓛₀ (default 8)")
-    ap.add_argument("--reps", type=int, default=3,
-                    help="repetitions of ring chains taking under 10 s (median reported)")
-    ap.add_argument("--no-derive", action="store_true", help=f"skip the {DERIVE_KEY} coefficient set")
+    ap.add_argument(
+        "--reps",
+        type=int,
+        default=3,
+        help="repetitions of ring chains taking under 10 s (median reported)",
+    )
+    ap.add_argument(
+        "--no-derive", action="store_true", help=f"skip the {DERIVE_KEY} coefficient set"
+    )
     ap.add_argument("--no-naive", action="store_true", help="skip the naive SymPy route")
     args = ap.parse_args(argv)
     if args.quick:
-        args.sizes, args.pmax, args.cap, args.ring_cap, args.ops_cap, args.reps = "2,4", 4, 10.0, 10.0, 5.0, 1
+        args.sizes, args.pmax, args.cap, args.ring_cap, args.ops_cap, args.reps = (
+            "2,4",
+            4,
+            10.0,
+            10.0,
+            5.0,
+            1,
+        )
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
-    print(f"# bench_derive: sizes {sizes}, pmax {args.pmax}, naive cap {args.cap:g} s, "
-          f"ring cap {args.ring_cap:g} s, count_ops cap {args.ops_cap:g} s, "
-          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"# bench_derive: sizes {sizes}, pmax {args.pmax}, naive cap {args.cap:g} s, "
+        f"ring cap {args.ring_cap:g} s, count_ops cap {args.ops_cap:g} s, "
+        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     rows = []
     for n in sizes:
         tasks = [("L0", args.pmax)] + ([] if args.no_derive else [("D", 0)])
@@ -257,7 +298,9 @@ def main(argv=None):
                 if total >= 10.0 or len(runs[0]) < len(keys):
                     break
                 runs.append(run_chain("ring", n, pmax, task, args.ring_cap, args.ops_cap))
-            naive = {} if args.no_naive else run_chain("naive", n, pmax, task, args.cap, args.ops_cap)
+            naive = (
+                {} if args.no_naive else run_chain("naive", n, pmax, task, args.cap, args.ops_cap)
+            )
             for key in keys:
                 rt = [r[key][0] for r in runs if key in r]
                 ring = (statistics.median(rt), runs[0][key][1]) if rt else None
@@ -286,8 +329,14 @@ def main(argv=None):
     print()
     d = [(n, ring) for n, key, ring, _ in rows if key == DERIVE_KEY]
     for n, ring in d:
-        print(f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}): "
-              + (f"{ring[0]:.3g} s, {ring[1]} terms" if ring else f"did not finish in {args.ring_cap:g} s"))
+        print(
+            f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}): "
+            + (
+                f"{ring[0]:.3g} s, {ring[1]} terms"
+                if ring
+                else f"did not finish in {args.ring_cap:g} s"
+            )
+        )
     if ratios:
         g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
         print(f"speedup vs naive sympy: {g:.1f}x")

@@ -16,6 +16,7 @@ simulator's peak is also shown for twice the number of steps (it must not grow).
 
 The last line is exactly ``speedup vs numpy: X.Xx`` (symresp vs numpy, same thread count).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,19 @@ def network():
     W *= 0.9 / max(abs(np.linalg.eigvals(W)))
     C = rng.standard_normal((N, M))
     V = rng.standard_normal((P, N))
-    net = SRNN.create(n=N, m=M, activation="tanh", Gamma=1.0, W=np.round(W, 6).tolist(),
-                      b=[0.0] * N, C=np.round(C, 6).tolist(), sigma=0.5,
-                      V=np.round(V, 6).tolist(), start="point", h0=[0.0] * N)
+    net = SRNN.create(
+        n=N,
+        m=M,
+        activation="tanh",
+        Gamma=1.0,
+        W=np.round(W, 6).tolist(),
+        b=[0.0] * N,
+        C=np.round(C, 6).tolist(),
+        sigma=0.5,
+        V=np.round(V, 6).tolist(),
+        start="point",
+        h0=[0.0] * N,
+    )
     return net
 
 
@@ -111,25 +122,38 @@ def main(argv=None):
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.abs(r.mean - m_np) / np.hypot(r.stderr, se_np)
     zmax = float(np.nanmax(z[1:]))
-    rows = [("symresp.simulate (numba)",) + tuple(best_s[1:]),
-            ("numpy vectorised + Generator",) + tuple(best_n[1:])]
-    print(f"n = {N}, m = {M}, tanh, {a.paths} paths × {a.steps} steps, dt = {a.dt}, "
-          f"threads = {a.threads}, stats of V h (p = {P}) at all {a.steps + 1} grid points")
-    print(f"{'route':30s} {'wall s':>8s} {'CPU s':>8s} {'path-steps/s':>13s} "
-          f"{'ns/path-step':>13s} {'peak MiB':>9s}")
+    rows = [
+        ("symresp.simulate (numba)",) + tuple(best_s[1:]),
+        ("numpy vectorised + Generator",) + tuple(best_n[1:]),
+    ]
+    print(
+        f"n = {N}, m = {M}, tanh, {a.paths} paths × {a.steps} steps, dt = {a.dt}, "
+        f"threads = {a.threads}, stats of V h (p = {P}) at all {a.steps + 1} grid points"
+    )
+    print(
+        f"{'route':30s} {'wall s':>8s} {'CPU s':>8s} {'path-steps/s':>13s} "
+        f"{'ns/path-step':>13s} {'peak MiB':>9s}"
+    )
     for name, t, cpu, mem in rows:
         tk = cpu if key == 2 else t
-        print(f"{name:30s} {t:8.2f} {cpu:8.2f} {ps / tk:13.3e} {tk / ps * 1e9:13.1f} "
-              f"{mem / 2**20:9.1f}")
+        print(
+            f"{name:30s} {t:8.2f} {cpu:8.2f} {ps / tk:13.3e} {tk / ps * 1e9:13.1f} "
+            f"{mem / 2**20:9.1f}"
+        )
     try:  # pragma: no cover - only when already installed; never installed here
         import torchsde  # noqa: F401
+
         print("torchsde is importable but not timed here.")
     except Exception:
         print("torchsde: not installed (not timed).")
-    print(f"path-steps/s from {'CPU' if key == 2 else 'wall'} seconds; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"symresp peak memory at {2 * a.steps} steps: {mem_s2 / 2**20:.1f} MiB "
-          f"(at {a.steps} steps: {best_s[3] / 2**20:.1f} MiB)")
+    print(
+        f"path-steps/s from {'CPU' if key == 2 else 'wall'} seconds; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"symresp peak memory at {2 * a.steps} steps: {mem_s2 / 2**20:.1f} MiB "
+        f"(at {a.steps} steps: {best_s[3] / 2**20:.1f} MiB)"
+    )
     print(f"max |symresp − numpy| / combined stderr over the grid: {zmax:.2f}")
     print(f"speedup vs numpy: {best_n[key] / best_s[key]:.1f}x")
 

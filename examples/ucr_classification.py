@@ -40,6 +40,7 @@ Needs aeon (``pip install symresp[data]``; aeon pins numba < 0.64 — where numb
 ``pip install --no-deps aeon`` plus pandas, scikit-learn and deprecated works: the loaders do
 not use numba).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,13 +60,16 @@ DATASETS = ("GunPoint", "BasicMotions", "JapaneseVowels")
 
 # --------------------------------------------------------------------------- data
 
+
 def load(name):
     """(Xtr, ytr, Xte, yte): X a list of (channels, length) float arrays (lengths may differ)."""
     try:
         from aeon.datasets import load_classification
-    except ImportError as exc:   # pragma: no cover - depends on the environment
-        raise SystemExit("this example needs aeon: pip install 'symresp[data]' (or "
-                         "pip install --no-deps aeon pandas scikit-learn deprecated)") from exc
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SystemExit(
+            "this example needs aeon: pip install 'symresp[data]' (or "
+            "pip install --no-deps aeon pandas scikit-learn deprecated)"
+        ) from exc
     out = []
     for split in ("train", "test"):
         X, y = load_classification(name, split=split)
@@ -103,9 +107,10 @@ def stratified_folds(y, k, seed):
 
 # --------------------------------------------------------------------------- response features
 
+
 def n_features(m, level, degree):
     D = m * (degree + 1)
-    return sum(D ** k for k in range(level + 1))
+    return sum(D**k for k in range(level + 1))
 
 
 def fit_features(Xtr, ytr, Xte, *, levels, degrees, alphas, max_features, folds, log):
@@ -115,9 +120,14 @@ def fit_features(Xtr, ytr, Xte, *, levels, degrees, alphas, max_features, folds,
         if n_features(m, N, Q) > max_features:
             continue
         for a in alphas:
-            acc = np.mean([ResponseFeatureClassifier(level=N, degree=Q, alpha=a)
-                           .fit(np.delete(Xtr, f, 0), np.delete(ytr, f))
-                           .score(Xtr[f], ytr[f]) for f in folds])
+            acc = np.mean(
+                [
+                    ResponseFeatureClassifier(level=N, degree=Q, alpha=a)
+                    .fit(np.delete(Xtr, f, 0), np.delete(ytr, f))
+                    .score(Xtr[f], ytr[f])
+                    for f in folds
+                ]
+            )
             if acc > best_acc + 1e-12:
                 best, best_acc = (N, Q, a), acc
     N, Q, a = best
@@ -128,15 +138,27 @@ def fit_features(Xtr, ytr, Xte, *, levels, degrees, alphas, max_features, folds,
 
 # --------------------------------------------------------------------------- echo-state SRNN
 
+
 def make_esn(n, m, rho, *, sigma, seed, input_site):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(n, n))
     W *= rho / max(abs(np.linalg.eigvals(W)))
     C = rng.normal(size=(n, m)) / np.sqrt(m)
     b = 0.1 * rng.normal(size=n)
-    return symresp.SRNN.create(n=n, m=m, activation="tanh", Gamma=1, W=W.tolist(), b=b.tolist(),
-                               C=C.tolist(), sigma=float(sigma), V=np.eye(n).tolist(),
-                               start="point", h0=[0.0] * n, input_site=input_site)
+    return symresp.SRNN.create(
+        n=n,
+        m=m,
+        activation="tanh",
+        Gamma=1,
+        W=W.tolist(),
+        b=b.tolist(),
+        C=C.tolist(),
+        sigma=float(sigma),
+        V=np.eye(n).tolist(),
+        start="point",
+        h0=[0.0] * n,
+        input_site=input_site,
+    )
 
 
 def esn_states(net, X, *, eps, delta, paths, seed, windows=4):
@@ -146,9 +168,19 @@ def esn_states(net, X, *, eps, delta, paths, seed, windows=4):
     for x in X:
         L = x.shape[1]
         T = (L - 1) * delta
-        r = simulate(net, np.ascontiguousarray(x.T), u_dt=delta, eps=eps, T=T, dt=delta,
-                     paths=paths, seed=seed, quiet=True, on_divergence="ignore")
-        H = r.mean                                           # (L, n) on the sample grid
+        r = simulate(
+            net,
+            np.ascontiguousarray(x.T),
+            u_dt=delta,
+            eps=eps,
+            T=T,
+            dt=delta,
+            paths=paths,
+            seed=seed,
+            quiet=True,
+            on_divergence="ignore",
+        )
+        H = r.mean  # (L, n) on the sample grid
         parts = [H[-1]] + [w.mean(axis=0) for w in np.array_split(H[1:], windows)]
         out.append(np.concatenate(parts))
     return np.array(out)
@@ -182,18 +214,40 @@ class RidgeOvR:
 
 
 def cv_alpha(F, y, alphas, folds):
-    scores = [np.mean([np.mean(RidgeOvR(a).fit(np.delete(F, f, 0), np.delete(y, f))
-                               .predict(F[f]) == y[f]) for f in folds]) for a in alphas]
+    scores = [
+        np.mean(
+            [
+                np.mean(RidgeOvR(a).fit(np.delete(F, f, 0), np.delete(y, f)).predict(F[f]) == y[f])
+                for f in folds
+            ]
+        )
+        for a in alphas
+    ]
     i = int(np.argmax(scores))
     return alphas[i], scores[i]
 
 
-def fit_esn(Xtr, ytr, Xte, *, n, rhos, eps_grid, deltas, alphas, folds, seed, input_site,
-            sigma, paths, log, fixed=None):
+def fit_esn(
+    Xtr,
+    ytr,
+    Xte,
+    *,
+    n,
+    rhos,
+    eps_grid,
+    deltas,
+    alphas,
+    folds,
+    seed,
+    input_site,
+    sigma,
+    paths,
+    log,
+    fixed=None,
+):
     m = Xtr[0].shape[0]
     best, best_acc = None, -1.0
-    configs = ([fixed] if fixed else
-               [(r, e, d) for r in rhos for e in eps_grid for d in deltas])
+    configs = [fixed] if fixed else [(r, e, d) for r in rhos for e in eps_grid for d in deltas]
     nets = {}
     for rho, eps, delta in configs:
         if rho not in nets:
@@ -205,8 +259,10 @@ def fit_esn(Xtr, ytr, Xte, *, n, rhos, eps_grid, deltas, alphas, folds, seed, in
         if acc > best_acc + 1e-12:
             best, best_acc, best_F = (rho, eps, delta, a), acc, F
     rho, eps, delta, a = best
-    log(f"    esn σ={sigma:g}: CV picks ρ = {rho}, ε = {eps}, Δ = {delta}, α = {a:g} "
-        f"(CV accuracy {best_acc:.3f})")
+    log(
+        f"    esn σ={sigma:g}: CV picks ρ = {rho}, ε = {eps}, Δ = {delta}, α = {a:g} "
+        f"(CV accuracy {best_acc:.3f})"
+    )
     Fte = esn_states(nets[rho], Xte, eps=eps, delta=delta, paths=paths, seed=seed)
     pred = RidgeOvR(a).fit(best_F, ytr).predict(Fte)
     return pred, dict(rho=rho, eps=eps, delta=delta, alpha=a, cv=best_acc)
@@ -214,74 +270,127 @@ def fit_esn(Xtr, ytr, Xte, *, n, rhos, eps_grid, deltas, alphas, folds, seed, in
 
 # --------------------------------------------------------------------------- driver
 
+
 def run_dataset(name, args, log):
     Xtr, ytr, Xte, yte = load(name)
     Xtr, Xte = zscore(Xtr, Xte)
     lengths = sorted({x.shape[1] for x in Xtr + Xte})
-    log(f"{name}: {len(Xtr)} train / {len(Xte)} test, {Xtr[0].shape[0]} channels, "
-        f"lengths {lengths[0]}–{lengths[-1]}, {len(np.unique(ytr))} classes")
+    log(
+        f"{name}: {len(Xtr)} train / {len(Xte)} test, {Xtr[0].shape[0]} channels, "
+        f"lengths {lengths[0]}–{lengths[-1]}, {len(np.unique(ytr))} classes"
+    )
     folds = stratified_folds(ytr, 5, args.seed)
     rows = []
     # response features
     t0 = time.perf_counter()
     L = lengths[-1]
     Rtr, Rte = resample(Xtr, L), resample(Xte, L)
-    pred, info = fit_features(Rtr, ytr, Rte, levels=args.levels, degrees=args.degrees,
-                              alphas=args.alphas, max_features=args.max_features, folds=folds,
-                              log=log)
-    rows.append(("ResponseFeatureClassifier", float(np.mean(pred == yte)),
-                 time.perf_counter() - t0,
-                 f"N = {info['level']}, Q = {info['degree']}, α = {info['alpha']:g}"))
+    pred, info = fit_features(
+        Rtr,
+        ytr,
+        Rte,
+        levels=args.levels,
+        degrees=args.degrees,
+        alphas=args.alphas,
+        max_features=args.max_features,
+        folds=folds,
+        log=log,
+    )
+    rows.append(
+        (
+            "ResponseFeatureClassifier",
+            float(np.mean(pred == yte)),
+            time.perf_counter() - t0,
+            f"N = {info['level']}, Q = {info['degree']}, α = {info['alpha']:g}",
+        )
+    )
     log(f"    → accuracy {rows[-1][1]:.3f} in {rows[-1][2]:.0f} s")
     # echo-state SRNN, σ = 0 then σ > 0
-    kw = dict(n=args.units, rhos=args.rhos, eps_grid=args.input_scales, deltas=args.deltas,
-              alphas=args.alphas, folds=folds, seed=args.seed, input_site=args.input_site,
-              log=log)
+    kw = dict(
+        n=args.units,
+        rhos=args.rhos,
+        eps_grid=args.input_scales,
+        deltas=args.deltas,
+        alphas=args.alphas,
+        folds=folds,
+        seed=args.seed,
+        input_site=args.input_site,
+        log=log,
+    )
     t0 = time.perf_counter()
     pred, info = fit_esn(Xtr, ytr, Xte, sigma=0.0, paths=1, **kw)
-    rows.append((f"ESN-SRNN n = {args.units}, σ = 0, 1 path", float(np.mean(pred == yte)),
-                 time.perf_counter() - t0,
-                 f"ρ = {info['rho']}, ε = {info['eps']}, Δ = {info['delta']}, "
-                 f"α = {info['alpha']:g}"))
+    rows.append(
+        (
+            f"ESN-SRNN n = {args.units}, σ = 0, 1 path",
+            float(np.mean(pred == yte)),
+            time.perf_counter() - t0,
+            f"ρ = {info['rho']}, ε = {info['eps']}, Δ = {info['delta']}, α = {info['alpha']:g}",
+        )
+    )
     log(f"    → accuracy {rows[-1][1]:.3f} in {rows[-1][2]:.0f} s")
     if args.sigma > 0:
         t0 = time.perf_counter()
-        pred, info2 = fit_esn(Xtr, ytr, Xte, sigma=args.sigma, paths=args.paths,
-                              fixed=(info["rho"], info["eps"], info["delta"]), **kw)
-        rows.append((f"ESN-SRNN n = {args.units}, σ = {args.sigma:g}, {args.paths} paths",
-                     float(np.mean(pred == yte)), time.perf_counter() - t0,
-                     f"ρ, ε, Δ as σ = 0; α = {info2['alpha']:g}"))
+        pred, info2 = fit_esn(
+            Xtr,
+            ytr,
+            Xte,
+            sigma=args.sigma,
+            paths=args.paths,
+            fixed=(info["rho"], info["eps"], info["delta"]),
+            **kw,
+        )
+        rows.append(
+            (
+                f"ESN-SRNN n = {args.units}, σ = {args.sigma:g}, {args.paths} paths",
+                float(np.mean(pred == yte)),
+                time.perf_counter() - t0,
+                f"ρ, ε, Δ as σ = 0; α = {info2['alpha']:g}",
+            )
+        )
         log(f"    → accuracy {rows[-1][1]:.3f} in {rows[-1][2]:.0f} s")
     return rows
 
 
 def markdown(results, args, command, seconds):
-    lines = [f"Command: `{command}`", "",
-             "Shipped train/test splits, z-scored with training statistics; hyperparameters by "
-             "stratified 5-fold CV on the training split only; accuracy on the test split; wall "
-             "time includes the CV search (2 shared cores).", "",
-             "| dataset | method | test accuracy | wall time (s) | chosen |", "|---|---|---|---|---|"]
+    lines = [
+        f"Command: `{command}`",
+        "",
+        "Shipped train/test splits, z-scored with training statistics; hyperparameters by "
+        "stratified 5-fold CV on the training split only; accuracy on the test split; wall "
+        "time includes the CV search (2 shared cores).",
+        "",
+        "| dataset | method | test accuracy | wall time (s) | chosen |",
+        "|---|---|---|---|---|",
+    ]
     for name, rows in results.items():
         for meth, acc, sec, chosen in rows:
             lines.append(f"| {name} | {meth} | {acc:.3f} | {sec:.0f} | {chosen} |")
-    lines += ["", f"Grids: features level ∈ {args.levels}, degree ∈ {args.degrees} (at most "
-                  f"{args.max_features} columns); ESN ρ ∈ {args.rhos}, input scale ε ∈ "
-                  f"{args.input_scales}, Δ ∈ {args.deltas}, input site '{args.input_site}'; "
-                  f"α ∈ {args.alphas}. Total wall time {seconds:.0f} s."]
+    lines += [
+        "",
+        f"Grids: features level ∈ {args.levels}, degree ∈ {args.degrees} (at most "
+        f"{args.max_features} columns); ESN ρ ∈ {args.rhos}, input scale ε ∈ "
+        f"{args.input_scales}, Δ ∈ {args.deltas}, input site '{args.input_site}'; "
+        f"α ∈ {args.alphas}. Total wall time {seconds:.0f} s.",
+    ]
     return "\n".join(lines)
 
 
 def parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="smaller grids and network")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     p.add_argument("--units", type=int, default=100, help="ESN hidden units (default 100)")
     p.add_argument("--sigma", type=float, default=0.1, help="noise of the σ > 0 ESN (0: skip)")
     p.add_argument("--paths", type=int, default=16, help="Monte Carlo paths at σ > 0")
-    p.add_argument("--input-site", default="activation", choices=("activation", "additive"),
-                   help="ESN input inside tanh (classical ESN) or additive")
+    p.add_argument(
+        "--input-site",
+        default="activation",
+        choices=("activation", "additive"),
+        help="ESN input inside tanh (classical ESN) or additive",
+    )
     p.add_argument("--max-features", type=int, default=20000)
     p.add_argument("--results", metavar="OUT.md", help="write the markdown table here")
     return p
@@ -301,7 +410,8 @@ def main(argv=None):
         args.alphas = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
         args.rhos, args.input_scales, args.deltas = [0.5, 0.9, 1.2], [0.3, 1.0, 3.0], [0.25, 1.0]
     command = "python examples/ucr_classification.py " + " ".join(
-        sys.argv[1:] if argv is None else argv)
+        sys.argv[1:] if argv is None else argv
+    )
     log = lambda s: print(s, flush=True)
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     t0 = time.perf_counter()

@@ -3,13 +3,14 @@
 Exit codes: 0 success; 2 a mistake in the input (one line on stderr, no traceback); 1 a bug
 (traceback and a request to report it).
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-import warnings
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,13 @@ def _parse_index(text: str, order: int, m: int) -> tuple[int, ...]:
     try:
         idx = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
     except ValueError:
-        raise UsageError(f"--index: expected comma-separated channel numbers such as 1,2, got {text!r}") from None
+        raise UsageError(
+            f"--index: expected comma-separated channel numbers such as 1,2, got {text!r}"
+        ) from None
     if len(idx) != order:
-        raise UsageError(f"--index: order {order} needs {order} channel(s), got {len(idx)} ({text!r})")
+        raise UsageError(
+            f"--index: order {order} needs {order} channel(s), got {len(idx)} ({text!r})"
+        )
     bad = [k for k in idx if not 1 <= k <= m]
     if bad:
         raise UsageError(f"--index: channels are numbered 1..{m} for this network, got {bad}")
@@ -56,11 +61,15 @@ def _parse_lags(text: str, nlags: int, start: str) -> np.ndarray:
     try:
         lags = np.array([[float(x) for x in r.split(",")] for r in rows], dtype=float)
     except ValueError:
-        raise UsageError(f"--lags: expected numbers like \"0.1,0.2;0.3,0.1\", got {text!r}") from None
+        raise UsageError(
+            f"--lags: expected numbers like \"0.1,0.2;0.3,0.1\", got {text!r}"
+        ) from None
     what = "τ_1..τ_n" if start == "stationary" else "τ_1..τ_n, s_n"
     if lags.ndim != 2 or lags.shape[1] != nlags or not rows:
-        raise UsageError(f"--lags: each lag tuple needs {nlags} entries ({what}) at a {start} start; "
-                         f"got {text!r}")
+        raise UsageError(
+            f"--lags: each lag tuple needs {nlags} entries ({what}) at a {start} start; "
+            f"got {text!r}"
+        )
     if np.any(lags < 0) or not np.all(np.isfinite(lags)):
         raise UsageError("--lags: lags are non-negative finite times")
     return lags
@@ -81,6 +90,7 @@ def _positive_int(name, minimum: int = 0):
         if v < minimum:
             raise argparse.ArgumentTypeError(f"{name}: expected an integer ≥ {minimum}, got {v}")
         return v
+
     return conv
 
 
@@ -100,26 +110,43 @@ def cmd_derive(args) -> dict:
             try:
                 K = taylor_kernel(der, n, index, samples=samples)
                 kernels[(n, tuple(index))] = K
-                vals = {tuple(p): (K.coeffs[i].tolist(), None if K.coeff_stderr is None else K.coeff_stderr[i].tolist())
-                        for i, p in enumerate(map(tuple, K.powers))}
+                vals = {
+                    tuple(p): (
+                        K.coeffs[i].tolist(),
+                        None if K.coeff_stderr is None else K.coeff_stderr[i].tolist(),
+                    )
+                    for i, p in enumerate(map(tuple, K.powers))
+                }
             except ValueError as exc:
                 vals = {}
                 note = f"{exc} On the command line: --samples N --seed S draws them by simulation."
             for p in sorted(terms):
                 v, se = vals.get(tuple(p), (None, None))
-                entry = {"order": n, "index": [k + 1 for k in index], "powers": list(p),
-                         "observable": [str(alg.to_expr(g)) for g in terms[p]],
-                         "terms": [alg.n_terms(g) for g in terms[p]], "value": v}
+                entry = {
+                    "order": n,
+                    "index": [k + 1 for k in index],
+                    "powers": list(p),
+                    "observable": [str(alg.to_expr(g)) for g in terms[p]],
+                    "terms": [alg.n_terms(g) for g in terms[p]],
+                    "value": v,
+                }
                 if der.local_terms:  # index holds monomials; their weight is the power of ε
                     entry["weight"] = der.weight(index)
                 if se is not None:
                     entry["stderr"] = se
                 coeffs.append(entry)
-    out = {"spec": str(args.spec), "network": net.summary(), "order": args.order, "taylor": args.taylor,
-           "truncation": args.truncation, "start": der.start, "seconds": round(elapsed, 4),
-           "n_terms": der.n_terms(),
-           "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
-           "coefficients": coeffs}
+    out = {
+        "spec": str(args.spec),
+        "network": net.summary(),
+        "order": args.order,
+        "taylor": args.taylor,
+        "truncation": args.truncation,
+        "start": der.start,
+        "seconds": round(elapsed, 4),
+        "n_terms": der.n_terms(),
+        "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
+        "coefficients": coeffs,
+    }
     if der.local_terms:
         # input inside a nonlinear activation: "index" numbers these monomials
         out["monomials"] = [{"weight": q, "channel_powers": list(c)} for q, c in der.monomials]
@@ -129,8 +156,9 @@ def cmd_derive(args) -> dict:
             out["V0"] = v0.tolist()
         except ValueError:
             out["V0"] = None
-        out["conjugate_observable"] = [None if (a := conjugate_observable(net, k)) is None else str(a)
-                                       for k in range(net.m)]
+        out["conjugate_observable"] = [
+            None if (a := conjugate_observable(net, k)) is None else str(a) for k in range(net.m)
+        ]
     if note:
         out["note"] = note
     if args.latex:
@@ -152,12 +180,16 @@ def _samples_for(net, start, args, default=0):
     if not n_samples:
         return None
     from symresp.montecarlo.estimators import stationary_samples
+
     return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
 
 
 def _derive_text(out: dict) -> str:
-    lines = [f"{out['network']}", f"derived orders ≤ {out['order']}, lag degree ≤ {out['taylor']} "
-             f"({out['truncation']}), {out['n_terms']} polynomial terms in {out['seconds']} s"]
+    lines = [
+        f"{out['network']}",
+        f"derived orders ≤ {out['order']}, lag degree ≤ {out['taylor']} "
+        f"({out['truncation']}), {out['n_terms']} polynomial terms in {out['seconds']} s",
+    ]
     for c in out["coefficients"][:40]:
         v = "?" if c["value"] is None else ", ".join(f"{x:.6g}" for x in c["value"])
         lines.append(f"  c[k={c['index']}, p={c['powers']}] = {v}   ({sum(c['terms'])} terms)")
@@ -175,7 +207,7 @@ def _monomial_index(net, text: str, order: int):
     """--index for a network with the input inside a nonlinear activation: monomials
     numbered as in ``symresp derive --json`` (weight 1 = the channels, then
     u_1², u_1u_2, … by weight; the list for a higher weight extends the one for a lower)."""
-    idx = _parse_index(text, order, 10 ** 6)
+    idx = _parse_index(text, order, 10**6)
     monomials = monomials_through(net.m, max(idx))
     return idx, monomials, sum(monomials[k][0] for k in idx)
 
@@ -197,8 +229,9 @@ def cmd_kernel(args) -> dict:
             raise UsageError(f"--method {args.method} does not apply to this network: {reason}.")
     options = {}
     if args.method in ("auto", "taylor"):
-        options.update(taylor=args.taylor, samples=args.samples or None, seed=args.seed,
-                       quiet=args.quiet)
+        options.update(
+            taylor=args.taylor, samples=args.samples or None, seed=args.seed, quiet=args.quiet
+        )
     elif args.method == "mc":
         options.update(paths=args.paths, seed=args.seed, dt=args.dt, quiet=args.quiet)
     with warnings.catch_warnings(record=True) as caught:
@@ -208,7 +241,9 @@ def cmd_kernel(args) -> dict:
         except ArgumentError as exc:
             if "stationary samples" not in str(exc):
                 raise
-            raise UsageError(f"{exc} (with the CLI: --samples N --seed S draws them by simulation)") from None
+            raise UsageError(
+                f"{exc} (with the CLI: --samples N --seed S draws them by simulation)"
+            ) from None
         assert K.nlags == lags.shape[1], (K.nlags, lags.shape)
         values = K(lags)
         stderr = K.stderr(lags)
@@ -218,8 +253,10 @@ def cmd_kernel(args) -> dict:
     if stderr is not None:
         out["stderr"] = np.asarray(stderr).tolist()
     if local:  # the index holds monomials, numbered 1-based as in derive --json
-        out.update(weight=weight, monomials=[{"weight": q, "channel_powers": list(c)}
-                                           for q, c in monomials])
+        out.update(
+            weight=weight,
+            monomials=[{"weight": q, "channel_powers": list(c)} for q, c in monomials],
+        )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return out
@@ -236,20 +273,35 @@ def _kernel_text(out: dict) -> str:
 
 # ------------------------------------------------------------------------ main
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="symresp", description="Response theory of stochastic RNNs: "
-                                "symbolic kernels, Monte Carlo checks, response features.")
+    p = argparse.ArgumentParser(
+        prog="symresp",
+        description="Response theory of stochastic RNNs: "
+        "symbolic kernels, Monte Carlo checks, response features.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("derive", help="derive generators, Taylor coefficients and LaTeX for a spec")
     d.add_argument("spec", help="TOML network spec")
-    d.add_argument("--order", type=_positive_int("--order"), default=2, help="highest Volterra order N")
-    d.add_argument("--taylor", type=_positive_int("--taylor"), default=4, help="highest lag degree P")
-    d.add_argument("--truncation", choices=["total", "box"], default="total",
-                   help="lag degrees with Σp ≤ P (total) or every p_j ≤ P (box)")
+    d.add_argument(
+        "--order", type=_positive_int("--order"), default=2, help="highest Volterra order N"
+    )
+    d.add_argument(
+        "--taylor", type=_positive_int("--taylor"), default=4, help="highest lag degree P"
+    )
+    d.add_argument(
+        "--truncation",
+        choices=["total", "box"],
+        default="total",
+        help="lag degrees with Σp ≤ P (total) or every p_j ≤ P (box)",
+    )
     d.add_argument("--latex", metavar="OUT.tex", help="write the LaTeX derivation document")
     d.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
-    d.add_argument("--samples", type=_positive_int("--samples"), default=0,
-                   help="stationary samples drawn by simulation when no closed route exists")
+    d.add_argument(
+        "--samples",
+        type=_positive_int("--samples"),
+        default=0,
+        help="stationary samples drawn by simulation when no closed route exists",
+    )
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", action="store_true", help="print JSON")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -258,20 +310,34 @@ def build_parser() -> argparse.ArgumentParser:
     k = sub.add_parser("kernel", help="evaluate a response kernel at given lags")
     k.add_argument("spec")
     k.add_argument("--order", type=_positive_int("--order"), required=True)
-    k.add_argument("--index", required=True,
-                   help="channels k1,...,kn (1-based); with the input inside a nonlinear "
-                        "activation: monomials (see derive --json)")
-    k.add_argument("--lags", required=True,
-                   help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)")
-    k.add_argument("--method", choices=["auto", "exact", "taylor", "mc", "deterministic"], default="auto",
-                   help="auto (exact where it applies, else taylor), exact (linear networks), taylor "
-                        "(short-time series), mc (Monte Carlo), deterministic (σ = 0 limit at a fixed "
-                        "point, orders 1-2)")
+    k.add_argument(
+        "--index",
+        required=True,
+        help="channels k1,...,kn (1-based); with the input inside a nonlinear "
+        "activation: monomials (see derive --json)",
+    )
+    k.add_argument(
+        "--lags",
+        required=True,
+        help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)",
+    )
+    k.add_argument(
+        "--method",
+        choices=["auto", "exact", "taylor", "mc", "deterministic"],
+        default="auto",
+        help="auto (exact where it applies, else taylor), exact (linear networks), taylor "
+        "(short-time series), mc (Monte Carlo), deterministic (σ = 0 limit at a fixed "
+        "point, orders 1-2)",
+    )
     k.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     k.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     k.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
-    k.add_argument("--samples", type=_positive_int("--samples"), default=0,
-                   help="stationary samples for --method taylor when no closed route exists")
+    k.add_argument(
+        "--samples",
+        type=_positive_int("--samples"),
+        default=0,
+        help="stationary samples for --method taylor when no closed route exists",
+    )
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--dt", type=float, default=0.01)
     k.add_argument("--json", action="store_true")
@@ -284,9 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _input_args(p, *, T_default=None):
-    p.add_argument("--input", required=True,
-                   help="u(t): expressions in t per channel separated by ';' (\"sin(2*t); cos(t)\"), "
-                        "or a .npy/.csv file (first column time)")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="u(t): expressions in t per channel separated by ';' (\"sin(2*t); cos(t)\"), "
+        "or a .npy/.csv file (first column time)",
+    )
     p.add_argument("--T", type=float, required=T_default is None, default=T_default, help="horizon")
 
 
@@ -303,18 +372,31 @@ def cmd_simulate(args) -> dict:
     from symresp.montecarlo.estimators import (
         simulate,  # numba: loaded only when simulating
     )
+
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
     _grid(args.T, args.dt)
-    res = simulate(net, args.input, eps=args.eps, T=args.T, dt=args.dt, paths=args.paths,
-                   seed=args.seed, response=args.response, richardson=args.richardson,
-                   out_every=args.every, quiet=args.quiet)
+    res = simulate(
+        net,
+        args.input,
+        eps=args.eps,
+        T=args.T,
+        dt=args.dt,
+        paths=args.paths,
+        seed=args.seed,
+        response=args.response,
+        richardson=args.richardson,
+        out_every=args.every,
+        quiet=args.quiet,
+    )
     return res.to_dict()
 
 
 def _simulate_text(out: dict) -> str:
-    lines = [f"{'response' if out.get('response') else 'mean'} over {out['paths']} paths, dt = {out['dt']:g}"]
+    lines = [
+        f"{'response' if out.get('response') else 'mean'} over {out['paths']} paths, dt = {out['dt']:g}"
+    ]
     step = max(1, len(out["t"]) // 20)
     for t, m, se in list(zip(out["t"], out["mean"], out["stderr"]))[::step]:
         lines.append(f"  t = {t:8.4f}: " + ", ".join(f"{a:.6g} ± {b:.2g}" for a, b in zip(m, se)))
@@ -326,22 +408,31 @@ def cmd_predict(args) -> dict:
     _grid(args.T, args.dt)
     u = parse_input(args.input, net.m)
     samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
-    kw = dict(order=args.order, eps=args.eps, T=args.T, dt=args.dt, taylor=args.taylor,
-              samples=samples, precision=args.precision)
+    kw = dict(
+        order=args.order,
+        eps=args.eps,
+        T=args.T,
+        dt=args.dt,
+        taylor=args.taylor,
+        samples=samples,
+        precision=args.precision,
+    )
     if args.via == "features":
         pred = predict_via_features(net, u, **kw)
     else:
         pred = predict(net, u, method=args.method, via=args.via, quiet=args.quiet, **kw)
     out = pred.to_dict()
-    del out["scaled_terms"]   # the CLI reports the total (JSON contract: t, mean, settings)
+    del out["scaled_terms"]  # the CLI reports the total (JSON contract: t, mean, settings)
     out["method"] = args.method if args.via != "features" else "taylor"
     return out
 
 
 def _series_text(out: dict) -> str:
     step = max(1, len(out["t"]) // 20)
-    return "\n".join(f"t = {t:8.4f}: " + ", ".join(f"{x:.8g}" for x in m)
-                     for t, m in list(zip(out["t"], out["mean"]))[::step])
+    return "\n".join(
+        f"t = {t:8.4f}: " + ", ".join(f"{x:.8g}" for x in m)
+        for t, m in list(zip(out["t"], out["mean"]))[::step]
+    )
 
 
 def cmd_check(args) -> dict:
@@ -349,21 +440,48 @@ def cmd_check(args) -> dict:
     samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
     _grid(args.T, args.dt)
     if args.times < 2:
-        raise UsageError(f"--times: expected at least 2 (t = 0 and one comparison time), got {args.times}")
-    res = check(net, args.input, order=args.order, eps=args.eps, T=args.T, dt=args.dt,
-                out_every=_out_every(args.T, args.dt, args.times), method=args.method,
-                taylor=args.taylor, paths=args.paths, seed=args.seed, samples=samples,
-                precision=args.precision, quiet=args.quiet)
+        raise UsageError(
+            f"--times: expected at least 2 (t = 0 and one comparison time), got {args.times}"
+        )
+    res = check(
+        net,
+        args.input,
+        order=args.order,
+        eps=args.eps,
+        T=args.T,
+        dt=args.dt,
+        out_every=_out_every(args.T, args.dt, args.times),
+        method=args.method,
+        taylor=args.taylor,
+        paths=args.paths,
+        seed=args.seed,
+        samples=samples,
+        precision=args.precision,
+        quiet=args.quiet,
+    )
     if args.eps_sweep:
         try:
             values = [float(x) for x in args.eps_sweep.split(",") if x.strip()]
         except ValueError:
-            raise UsageError(f"--eps-sweep: expected comma-separated amplitudes, got {args.eps_sweep!r}") from None
-        res.sweep = eps_sweep(net, args.input, eps_values=values, order=args.order, T=args.T,
-                              dt=args.dt, method=args.method, taylor=args.taylor,
-                              paths=args.paths, seed=args.seed, samples=samples,
-                              antithetic=args.antithetic, precision=args.precision,
-                              quiet=args.quiet)
+            raise UsageError(
+                f"--eps-sweep: expected comma-separated amplitudes, got {args.eps_sweep!r}"
+            ) from None
+        res.sweep = eps_sweep(
+            net,
+            args.input,
+            eps_values=values,
+            order=args.order,
+            T=args.T,
+            dt=args.dt,
+            method=args.method,
+            taylor=args.taylor,
+            paths=args.paths,
+            seed=args.seed,
+            samples=samples,
+            antithetic=args.antithetic,
+            precision=args.precision,
+            quiet=args.quiet,
+        )
     out = res.to_dict()
     if args.plot:
         res.plot(args.plot)
@@ -378,16 +496,28 @@ def _out_every(T: float, dt: float, times: int) -> int:
 
 
 def _check_text(out: dict) -> str:
-    lines = [f"verdict: {out['verdict']} (order {out['order']}, ε = {out['eps']}, {out['method']} kernels, "
-             f"{out['paths']} paths)"]
+    lines = [
+        f"verdict: {out['verdict']} (order {out['order']}, ε = {out['eps']}, {out['method']} kernels, "
+        f"{out['paths']} paths)"
+    ]
     for t, d, b in zip(out["t"], out["discrepancy"], out["budget"]):
         flag = "ok " if all(x <= y for x, y in zip(d, b)) else "FAIL"
-        lines.append(f"  t = {t:7.3f}: |MC − series| = " + ", ".join(f"{x:.3g}" for x in d)
-                     + "  budget " + ", ".join(f"{y:.3g}" for y in b) + f"  {flag}")
+        lines.append(
+            f"  t = {t:7.3f}: |MC − series| = "
+            + ", ".join(f"{x:.3g}" for x in d)
+            + "  budget "
+            + ", ".join(f"{y:.3g}" for y in b)
+            + f"  {flag}"
+        )
     if "slope" in out:
-        lines.append(f"ε-sweep slope {out['slope']:.3f} (expected {out['expected_slope']})"
-                     + ("" if out.get("resolved", True) else
-                        " — discrepancies within 3 standard errors of noise: the slope is not resolved"))
+        lines.append(
+            f"ε-sweep slope {out['slope']:.3f} (expected {out['expected_slope']})"
+            + (
+                ""
+                if out.get("resolved", True)
+                else " — discrepancies within 3 standard errors of noise: the slope is not resolved"
+            )
+        )
     if out.get("plot"):
         lines.append(f"plot written to {out['plot']}")
     return "\n".join(lines)
@@ -396,6 +526,7 @@ def _check_text(out: dict) -> str:
 def cmd_features(args) -> dict:
 
     from symresp.features.response_features import features_json
+
     _grid(args.T, args.dt)
     t = output_grid(args.T, args.dt)[0]
     if args.input.strip().lower().endswith((".npy", ".csv")):
@@ -406,26 +537,44 @@ def cmd_features(args) -> dict:
     else:
         u = parse_input(args.input, len([e for e in args.input.split(";") if e.strip()]))(t)
     # u(t) is (n_timepoints, m); the features take a series (n_channels, n_timepoints)
-    return features_json(np.asarray(u, float).T, t, args.level, args.degree, basis=args.basis, all_times=args.all_times)
+    return features_json(
+        np.asarray(u, float).T,
+        t,
+        args.level,
+        args.degree,
+        basis=args.basis,
+        all_times=args.all_times,
+    )
 
 
 def cmd_codegen(args) -> dict:
     net = _load(args.spec, args)
     if args.order < 1:
         raise UsageError("--order: expected at least 1")
-    path = export_module(net, args.order, args.taylor, args.output, name=args.name,
-                         truncation=args.truncation)
+    path = export_module(
+        net, args.order, args.taylor, args.output, name=args.name, truncation=args.truncation
+    )
     tables = path.with_name(tables_name(path.stem))
-    return {"module": str(path), "tables": str(tables) if tables.exists() else None,
-            "order": args.order, "taylor": args.taylor,
-            "start": net.start, "network": net.summary()}
+    return {
+        "module": str(path),
+        "tables": str(tables) if tables.exists() else None,
+        "order": args.order,
+        "taylor": args.taylor,
+        "start": net.start,
+        "network": net.summary(),
+    }
 
 
 def _precision_option(p):
     """--precision for predict and check: forwarded as ``precision=`` to the series."""
-    p.add_argument("--precision", type=_precision_arg, default=None, metavar="DIGITS",
-                   help="evaluate the series' expectations with exact rational coefficients at "
-                        "DIGITS digits (mpmath; slow; for severe cancellation)")
+    p.add_argument(
+        "--precision",
+        type=_precision_arg,
+        default=None,
+        metavar="DIGITS",
+        help="evaluate the series' expectations with exact rational coefficients at "
+        "DIGITS digits (mpmath; slow; for severe cancellation)",
+    )
 
 
 def _register_numeric(sub):
@@ -452,10 +601,18 @@ def _register_numeric(sub):
     p.add_argument("--order", type=_positive_int("--order"), default=2)
     p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
     p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
-    p.add_argument("--via", choices=["recursion", "quadrature", "features"], default="recursion",
-                   help="linear-time recursion of iterated integrals, simplex quadrature, or ⟨ℓ, R_t⟩")
-    p.add_argument("--samples", type=_positive_int("--samples"), default=20000,
-                   help="stationary samples when no closed route exists")
+    p.add_argument(
+        "--via",
+        choices=["recursion", "quadrature", "features"],
+        default="recursion",
+        help="linear-time recursion of iterated integrals, simplex quadrature, or ⟨ℓ, R_t⟩",
+    )
+    p.add_argument(
+        "--samples",
+        type=_positive_int("--samples"),
+        default=20000,
+        help="stationary samples when no closed route exists",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", choices=["stationary", "point"])
     _precision_option(p)
@@ -473,12 +630,19 @@ def _register_numeric(sub):
     c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--dt", type=float, default=0.01)
-    c.add_argument("--times", type=int, default=21,
-                   help="number of output times, t = 0 included (the grid of simulate)")
+    c.add_argument(
+        "--times",
+        type=int,
+        default=21,
+        help="number of output times, t = 0 included (the grid of simulate)",
+    )
     c.add_argument("--samples", type=_positive_int("--samples"), default=20000)
     c.add_argument("--eps-sweep", help="comma-separated amplitudes for the ε^(N+1) slope")
-    c.add_argument("--antithetic", action="store_true",
-                   help="sweep with ±ε on common noise, comparing even and odd parts separately")
+    c.add_argument(
+        "--antithetic",
+        action="store_true",
+        help="sweep with ±ε on common noise, comparing even and odd parts separately",
+    )
     c.add_argument("--plot", metavar="OUT.png")
     c.add_argument("--start", choices=["stationary", "point"])
     _precision_option(c)
@@ -505,7 +669,9 @@ def _precision_arg(text):
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--precision: expected a number of digits, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--precision: expected a number of digits, got {text!r}"
+        ) from None
     if v < 16:
         raise argparse.ArgumentTypeError(f"--precision: expected at least 16 digits, got {v}")
     return v
@@ -513,30 +679,49 @@ def _precision_arg(text):
 
 def _with_precision(func):
     """Run a command with Evaluators at ``--precision`` digits (exact rationals, mpmath)."""
+
     def run(args):
         with evaluation_precision(getattr(args, "precision", None)):
             return func(args)
+
     return run
 
 
 def _register_codegen(sub):
     g = sub.add_parser("codegen", help="write a standalone numba module of the Taylor kernels")
     g.add_argument("spec", help="TOML network spec")
-    g.add_argument("--order", type=_positive_int("--order"), default=2, help="highest Volterra order N")
-    g.add_argument("--taylor", type=_positive_int("--taylor"), default=4, help="highest lag degree P")
+    g.add_argument(
+        "--order", type=_positive_int("--order"), default=2, help="highest Volterra order N"
+    )
+    g.add_argument(
+        "--taylor", type=_positive_int("--taylor"), default=4, help="highest lag degree P"
+    )
     g.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the module")
     g.add_argument("--name", help="module name (default: <spec name>_kernels)")
     g.add_argument("--truncation", choices=["total", "box"], default="total")
     g.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     g.add_argument("--json", action="store_true")
-    g.set_defaults(func=cmd_codegen, text=lambda out: f"wrote {out['module']}"
-                   + (f" and its tables {out['tables']}" if out["tables"] else ""))
-    for name in ("kernel", "derive", "codegen"):  # evaluation precision for the float-sensitive routes
+    g.set_defaults(
+        func=cmd_codegen,
+        text=lambda out: (
+            f"wrote {out['module']}" + (f" and its tables {out['tables']}" if out["tables"] else "")
+        ),
+    )
+    for name in (
+        "kernel",
+        "derive",
+        "codegen",
+    ):  # evaluation precision for the float-sensitive routes
         p = sub.choices.get(name)
         if p is not None and "--precision" not in p._option_string_actions:
-            p.add_argument("--precision", type=_precision_arg, default=None, metavar="DIGITS",
-                           help="evaluate observables with exact rational coefficients at "
-                                "DIGITS digits (mpmath; slow; for severe cancellation)")
+            p.add_argument(
+                "--precision",
+                type=_precision_arg,
+                default=None,
+                metavar="DIGITS",
+                help="evaluate observables with exact rational coefficients at "
+                "DIGITS digits (mpmath; slow; for severe cancellation)",
+            )
             p.set_defaults(func=_with_precision(p.get_default("func")))
 
 
@@ -559,8 +744,11 @@ def main(argv=None) -> int:
         return 2
     except Exception:
         traceback.print_exc()
-        print(f"symresp {args.command}: internal error (a bug in symresp {__version__}); "
-              "please report it with the command line and the traceback above.", file=sys.stderr)
+        print(
+            f"symresp {args.command}: internal error (a bug in symresp {__version__}); "
+            "please report it with the command line and the traceback above.",
+            file=sys.stderr,
+        )
         return 1
     try:
         if getattr(args, "json", False):

@@ -10,11 +10,20 @@ The kinds also derive from the built-in exception a caller would expect
 (``ValueError`` for bad values, ``TypeError`` for a wrong type, ``RuntimeError`` for a
 run that failed), so ``except ValueError`` keeps working.
 """
+
 from __future__ import annotations
 
 __all__ = [
-    "SymrespError", "SpecError", "ArgumentError", "ArgumentTypeError", "InputError",
-    "UnsupportedError", "DivergenceError", "CodegenError", "LatexError", "DivergenceWarning",
+    "SymrespError",
+    "SpecError",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "InputError",
+    "UnsupportedError",
+    "DivergenceError",
+    "CodegenError",
+    "LatexError",
+    "DivergenceWarning",
 ]
 
 

@@ -6,6 +6,7 @@ place and, for every object that held such a number, adds a field
 ``"<key>_nonfinite"`` naming what the nulls stood for (``"nan"``, ``"inf"``,
 ``"-inf"`` with their positions), so nothing is lost silently.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@
 
 Messages name the argument, what was expected and what was given.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
     """``value`` as an ``int`` in ``[minimum, maximum]``; integral numpy scalars pass,
     bools and floats (even ``2.0``) do not."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{name}: expected an integer, got {value!r} "
-                                f"({type(value).__name__}).")
+        raise ArgumentTypeError(
+            f"{name}: expected an integer, got {value!r} ({type(value).__name__})."
+        )
     v = int(value)
     if minimum is not None and v < minimum:
         raise ArgumentError(f"{name}: expected an integer ≥ {minimum}, got {v}.")
@@ -38,17 +40,20 @@ def check_bool(value, name: str) -> bool:
     the strings ``"no"`` or ``"false"`` are not silently true."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise ArgumentTypeError(f"{name}: expected True or False, got {value!r} "
-                            f"({type(value).__name__}).")
+    raise ArgumentTypeError(
+        f"{name}: expected True or False, got {value!r} ({type(value).__name__})."
+    )
 
 
-def check_float(value, name: str, *, positive: bool = False, nonnegative: bool = False,
-                finite: bool = True) -> float:
+def check_float(
+    value, name: str, *, positive: bool = False, nonnegative: bool = False, finite: bool = True
+) -> float:
     """``value`` as a finite ``float`` (real numbers only; bools refused), optionally
     ``> 0`` (``positive``) or ``≥ 0`` (``nonnegative``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ArgumentTypeError(f"{name}: expected a real number, got {value!r} "
-                                f"({type(value).__name__}).")
+        raise ArgumentTypeError(
+            f"{name}: expected a real number, got {value!r} ({type(value).__name__})."
+        )
     v = float(value)
     if finite and not math.isfinite(v):
         raise ArgumentError(f"{name}: expected a finite number, got {v}.")

@@ -6,6 +6,7 @@
   n_timepoints), or lists of unequal lengths (computed per path, never padded);
 * results are dataclasses with to_dict() that survive strict JSON.
 """
+
 import inspect
 import json
 
@@ -28,8 +29,9 @@ from symresp.series.volterra import Prediction, predict
 @pytest.fixture(scope="module")
 def tiny():
     """A 1-D linear network (identity activation), stationary start."""
-    return symresp.SRNN.create(n=1, m=1, activation="identity", W=[[0.0]], b=[0.0], C=[[1.0]],
-                               sigma=0.5)
+    return symresp.SRNN.create(
+        n=1, m=1, activation="identity", W=[[0.0]], b=[0.0], C=[[1.0]], sigma=0.5
+    )
 
 
 @pytest.mark.parametrize("func", [simulate, predict, check, eps_sweep, predict_via_features])
@@ -47,8 +49,7 @@ def test_eps_is_keyword_only(func):
 def test_same_time_arguments_same_grid(tiny, T, dt, every):
     mc = simulate(tiny, "1", eps=0.1, T=T, dt=dt, paths=8, out_every=every, quiet=True)
     pr = predict(tiny, "1", order=1, eps=0.1, T=T, dt=dt, out_every=every, method="exact")
-    ck = check(tiny, "1", order=1, eps=0.1, T=T, dt=dt, out_every=every, method="exact",
-               paths=8)
+    ck = check(tiny, "1", order=1, eps=0.1, T=T, dt=dt, out_every=every, method="exact", paths=8)
     np.testing.assert_array_equal(pr.t, mc.t)
     np.testing.assert_array_equal(ck.t, mc.t)
     assert pr.mean.shape == (mc.t.size, 1) and pr.scaled_terms.shape == (2, mc.t.size, 1)
@@ -58,7 +59,7 @@ def test_predict_time_arguments_are_exclusive(tiny):
     with pytest.raises(ArgumentError, match="not both"):
         predict(tiny, "1", order=1, T=1.0, t=np.linspace(0, 1, 5))
     with pytest.raises(TypeError):
-        predict(tiny, "1", 0.1, np.linspace(0, 1, 5), 1)      # the old positional form
+        predict(tiny, "1", 0.1, np.linspace(0, 1, 5), 1)  # the old positional form
 
 
 def test_prediction_scaled_terms_and_to_dict(tiny):
@@ -67,8 +68,12 @@ def test_prediction_scaled_terms_and_to_dict(tiny):
     one = predict(tiny, "sin(t)", order=2, eps=1.0, T=0.5, dt=0.05, method="exact")
     assert isinstance(p, Prediction)
     np.testing.assert_allclose(p.mean, p.scaled_terms.sum(axis=0), rtol=1e-15)
-    np.testing.assert_allclose(p.scaled_terms, eps ** np.arange(3)[:, None, None] * one.scaled_terms,
-                               rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(
+        p.scaled_terms,
+        eps ** np.arange(3)[:, None, None] * one.scaled_terms,
+        rtol=1e-13,
+        atol=1e-16,
+    )
     d = json.loads(strict_json.dumps(p.to_dict()))
     assert d["t"] == p.t.tolist() and np.asarray(d["scaled_terms"]).shape == (3, 11, 1)
     assert d["eps"] == eps and d["order"] == 2
@@ -94,7 +99,9 @@ def test_precision_is_forwarded(tiny):
 @pytest.fixture(scope="module")
 def batch():
     rng = np.random.default_rng(3)
-    return rng.standard_normal((5, 2, 30)).cumsum(axis=-1) * 0.3      # (n_cases, n_channels, n_timepoints)
+    return (
+        rng.standard_normal((5, 2, 30)).cumsum(axis=-1) * 0.3
+    )  # (n_cases, n_channels, n_timepoints)
 
 
 def test_batch_equals_per_case(batch):
@@ -111,13 +118,14 @@ def test_batch_equals_per_case(batch):
         np.testing.assert_array_equal(X[i], support_path(batch[i], t, 1))
     F = response_feature_matrix(batch, level=2, degree=1)
     for i in range(5):
-        np.testing.assert_array_equal(F[i], response_feature_matrix(batch[i:i + 1], level=2,
-                                                                    degree=1)[0])
+        np.testing.assert_array_equal(
+            F[i], response_feature_matrix(batch[i : i + 1], level=2, degree=1)[0]
+        )
 
 
 def test_unequal_lengths_equal_per_path(batch):
-    cases = [batch[i, :, :12 + 4 * i] for i in range(5)]
-    cases.append(batch[0, :, :12])                                  # a repeated length
+    cases = [batch[i, :, : 12 + 4 * i] for i in range(5)]
+    cases.append(batch[0, :, :12])  # a repeated length
     S = signature(cases, 3)
     L = logsignature(cases, 2)
     F = response_feature_matrix(cases, level=2, degree=1)
@@ -137,7 +145,9 @@ def test_unequal_lengths_equal_per_path(batch):
 def test_feature_input_errors_name_the_axes():
     with pytest.raises(TypeError, match="complex"):
         signature(np.ones((2, 3, 4), dtype=complex), 2)
-    with pytest.raises(ValueError, match=r"finite values, got inf at case 1, channel 0, timepoint 2"):
+    with pytest.raises(
+        ValueError, match=r"finite values, got inf at case 1, channel 0, timepoint 2"
+    ):
         x = np.zeros((2, 1, 4))
         x[1, 0, 2] = np.inf
         signature(x, 2)

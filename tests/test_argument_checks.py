@@ -1,4 +1,5 @@
 """The shared argument checks: one error type per kind of mistake, messages naming the argument."""
+
 from __future__ import annotations
 
 import numpy as np

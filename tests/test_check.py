@@ -4,6 +4,7 @@ Every comparison states its budget and why.  The statistical part uses a Bonferr
 1 % family-wise false-alarm rate over the comparisons of the test, so a correct code fails
 a test with probability ≤ 1 %; with fixed seeds the tests are deterministic anyway.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,11 +14,11 @@ import pytest
 from scipy.stats import norm
 
 from symresp import SRNN, load_spec
-from symresp.series.comparison import check, eps_sweep
 from symresp.kernels.deterministic import find_fixed_point
-from symresp.symbolic.recursion import derive
 from symresp.kernels.taylor import taylor_kernel
 from symresp.montecarlo.estimators import kernel_mc, stationary_samples
+from symresp.series.comparison import check, eps_sweep
+from symresp.symbolic.recursion import derive
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL = 0.01  # family-wise false-alarm rate of every statistical budget
@@ -41,8 +42,19 @@ EPS1 = 0.5
 @pytest.fixture(scope="session")
 def linquad_check(linquad):
     """check(order=2, exact kernels) at t = 0 and 8 times in (0, 2]; 4000 paths, dt = 0.01 and 0.005."""
-    return check(linquad, U1, order=2, eps=EPS1, T=2.0, dt=0.01, out_every=25, method="exact",
-                 paths=4000, seed=11, quiet=True)
+    return check(
+        linquad,
+        U1,
+        order=2,
+        eps=EPS1,
+        T=2.0,
+        dt=0.01,
+        out_every=25,
+        method="exact",
+        paths=4000,
+        seed=11,
+        quiet=True,
+    )
 
 
 def test_linear_quadratic_order2_exact_passes(linquad_check):
@@ -70,12 +82,23 @@ def test_linear_quadratic_wrong_series_fails(linquad, linquad_check):
     Together with the previous test this shows the check can discriminate."""
     r = linquad_check
     honest = r.parts["statistical"] + r.parts["time_step"]
-    r1 = check(linquad, U1, order=1, eps=EPS1, T=2.0, dt=0.01, out_every=25, method="exact",
-               paths=4000, seed=11, quiet=True)
-    np.testing.assert_array_equal(r1.mc, r.mc)        # same seed: the same Monte Carlo
-    v1 = r1.series / EPS1                              # order-1 series: ε V_1
-    v2 = (r.series - r1.series) / EPS1 ** 2            # order-2 series adds ε² V_2
-    assert np.all(np.abs(EPS1 ** 2 * v2[-4:]) > 3 * honest[-4:])   # V_2 is resolved
+    r1 = check(
+        linquad,
+        U1,
+        order=1,
+        eps=EPS1,
+        T=2.0,
+        dt=0.01,
+        out_every=25,
+        method="exact",
+        paths=4000,
+        seed=11,
+        quiet=True,
+    )
+    np.testing.assert_array_equal(r1.mc, r.mc)  # same seed: the same Monte Carlo
+    v1 = r1.series / EPS1  # order-1 series: ε V_1
+    v2 = (r.series - r1.series) / EPS1**2  # order-2 series adds ε² V_2
+    assert np.all(np.abs(EPS1**2 * v2[-4:]) > 3 * honest[-4:])  # V_2 is resolved
     wrong_order1 = EPS1 * v1
     wrong_double = 2 * EPS1 * v1 + (2 * EPS1) ** 2 * v2
     for wrong in (wrong_order1, wrong_double):
@@ -84,8 +107,9 @@ def test_linear_quadratic_wrong_series_fails(linquad, linquad_check):
     # 2|ε²V_2| (V_2 from the exact kernel) covers the missing term; with that part
     # removed the order-1 series fails
     assert r1.verdict == "pass"
-    np.testing.assert_allclose(r1.parts["truncation"], 2 * np.abs(EPS1 ** 2 * v2), rtol=1e-6,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        r1.parts["truncation"], 2 * np.abs(EPS1**2 * v2), rtol=1e-6, atol=1e-12
+    )
     stripped = r1.parts["statistical"] + r1.parts["time_step"]
     assert np.any(r1.discrepancy > stripped)
 
@@ -115,11 +139,13 @@ def tanh2_kernels(tanh2):
         for dts in (DT2, DT2 / 2):
             out[o][("taylor", dts)] = taylor_kernel(der, o, idx, samples=X[dts])
         for dtm in (DT2, DT2 / 2):
-            out[o][("mc", dtm)] = kernel_mc(tanh2, o, idx, lags, dt=dtm, paths=4000, seed=5,
-                                            quiet=True)
+            out[o][("mc", dtm)] = kernel_mc(
+                tanh2, o, idx, lags, dt=dtm, paths=4000, seed=5, quiet=True
+            )
         a = out[o][("mc", DT2 / 2)].alpha
-        out[o]["mc2a"] = kernel_mc(tanh2, o, idx, lags, dt=DT2 / 2, paths=4000, seed=5,
-                                   alpha=2 * a, quiet=True)
+        out[o]["mc2a"] = kernel_mc(
+            tanh2, o, idx, lags, dt=DT2 / 2, paths=4000, seed=5, alpha=2 * a, quiet=True
+        )
     return out
 
 
@@ -138,12 +164,12 @@ def _kernel_budget(entry):
     np.testing.assert_allclose(mch.lags, lags)
     taylor = KTh(lags, warn=False)
     parts = {
-        "stat_mc": mch.stderr,                              # × z below
-        "stat_taylor": KTh.stderr(lags),                    # × z below
-        "dt_mc": np.abs(mc.values - mch.values),            # O(dt) Euler bias of the dt/2 run
+        "stat_mc": mch.stderr,  # × z below
+        "stat_taylor": KTh.stderr(lags),  # × z below
+        "dt_mc": np.abs(mc.values - mch.values),  # O(dt) Euler bias of the dt/2 run
         "dt_samples": np.abs(KT(lags, warn=False) - taylor),  # O(dt) bias of the Euler ρ∞
-        "kick": np.abs(mc2a.values - mch.values) / 3,       # O(α²): K(2α) − K(α) = 3cα²
-        "taylor_rem": 2 * _last_degree(KTh, lags),          # twice the last term
+        "kick": np.abs(mc2a.values - mch.values) / 3,  # O(α²): K(2α) − K(α) = 3cα²
+        "taylor_rem": 2 * _last_degree(KTh, lags),  # twice the last term
     }
     return taylor, mch.values, parts
 
@@ -167,8 +193,13 @@ def test_tanh2_kicked_mc_matches_taylor(tanh2_kernels):
         KT = entry[("taylor", DT2 / 2)]
         assert np.all(entry["lags"] < 0.5 * KT.radius), (entry["lags"], KT.radius)
         taylor, mc, parts = _kernel_budget(entry)
-        budget = (z * (parts["stat_mc"] + parts["stat_taylor"]) + parts["dt_mc"]
-                  + parts["dt_samples"] + parts["kick"] + parts["taylor_rem"])
+        budget = (
+            z * (parts["stat_mc"] + parts["stat_taylor"])
+            + parts["dt_mc"]
+            + parts["dt_samples"]
+            + parts["kick"]
+            + parts["taylor_rem"]
+        )
         disc = np.abs(mc - taylor)
         assert np.all(np.isfinite(budget))
         assert np.all(disc <= budget), (o, disc.ravel(), budget.ravel(), parts)
@@ -176,8 +207,13 @@ def test_tanh2_kicked_mc_matches_taylor(tanh2_kernels):
         assert np.all(parts["taylor_rem"] + parts["kick"] < z * parts["stat_mc"])
     # order 1 is resolved to better than 1 %: a 5 % error in the kernel fails its budget
     taylor, mc, parts = _kernel_budget(tanh2_kernels[1])
-    budget = (z * (parts["stat_mc"] + parts["stat_taylor"]) + parts["dt_mc"]
-              + parts["dt_samples"] + parts["kick"] + parts["taylor_rem"])
+    budget = (
+        z * (parts["stat_mc"] + parts["stat_taylor"])
+        + parts["dt_mc"]
+        + parts["dt_samples"]
+        + parts["kick"]
+        + parts["taylor_rem"]
+    )
     assert np.all(np.abs(mc - 1.05 * taylor) > budget)
 
 
@@ -186,14 +222,31 @@ def test_tanh2_kicked_mc_matches_taylor(tanh2_kernels):
 def sweep_net():
     """2-D tanh network with bias (so the even orders exist), small noise σ = 0.02, started
     at its fixed point h* (point start)."""
-    net = SRNN.create(n=2, m=1, activation="tanh", Gamma=1.0, W=[[0.5, -1.0], [1.0, 0.2]],
-                      b=[0.3, 0.0], C=[[1.0], [0.5]], sigma=0.02, V=[[1.0, 0.0]])
+    net = SRNN.create(
+        n=2,
+        m=1,
+        activation="tanh",
+        Gamma=1.0,
+        W=[[0.5, -1.0], [1.0, 0.2]],
+        b=[0.3, 0.0],
+        C=[[1.0], [0.5]],
+        sigma=0.02,
+        V=[[1.0, 0.0]],
+    )
     h_star, _ = find_fixed_point(net)
     return net.with_start("point", h0=h_star.tolist())
 
 
-SWEEP = dict(T=0.5, eps_values=[0.15, 0.3, 0.6], paths=16000, dt=0.0025, out_every=40, taylor=6,
-             seed=2, antithetic=True)
+SWEEP = dict(
+    T=0.5,
+    eps_values=[0.15, 0.3, 0.6],
+    paths=16000,
+    dt=0.0025,
+    out_every=40,
+    taylor=6,
+    seed=2,
+    antithetic=True,
+)
 
 
 @pytest.mark.parametrize("N", [1, 2])
@@ -218,6 +271,6 @@ def test_eps_sweep_slope(sweep_net, N):
     """
     s = eps_sweep(sweep_net, "1", order=N, **SWEEP, quiet=True)
     d, se = s["sweep_discrepancy"], s["sweep_stderr"]
-    assert np.all(d > 5 * se), (d, se)     # the signal is above the noise at every amplitude
+    assert np.all(d > 5 * se), (d, se)  # the signal is above the noise at every amplitude
     assert abs(s["slope"] - (N + 1)) <= 0.3, s
     assert s["expected_slope"] == N + 1 and s["antithetic"] is True

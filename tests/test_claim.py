@@ -13,6 +13,7 @@ order through the training targets).  Here s ≈ 7e-4 while the level-1 → leve
 ≈ 7.5e-3; the test asserts the decrease exceeds 5 s (and a factor 4 in the error itself), so
 no noise realisation can produce it.
 """
+
 import importlib.util
 import pathlib
 import warnings
@@ -37,7 +38,7 @@ def instance():
     H, S = claim.mean_final_states(net, inputs, eps=2.0, T=T, dt=DT, paths=PATHS, seed=0)
     Vs = info["V_star"]
     y = H @ Vs
-    se = np.sqrt((S ** 2) @ Vs ** 2)          # ≥ stderr of V*·mean when correlations are > 0
+    se = np.sqrt((S**2) @ Vs**2)  # ≥ stderr of V*·mean when correlations are > 0
     t = np.linspace(0.0, T, int(round(T / DT)) + 1)
     X = claim.tabulate(inputs, t)
     return dict(net=net, net_star=net_star, inputs=inputs, H=H, y=y, se=se, t=t, X=X, Vs=Vs)
@@ -45,8 +46,9 @@ def instance():
 
 def _feature_error(inst, level, degree):
     y, X, t = inst["y"], inst["X"], inst["t"]
-    pred, _ = claim.feature_model(X[:NTR], y[:NTR], X[NTR:], level=level, degree=degree, t=t,
-                                  alphas=(1e-10, 1e-6, 1e-4, 1e-2))
+    pred, _ = claim.feature_model(
+        X[:NTR], y[:NTR], X[NTR:], level=level, degree=degree, t=t, alphas=(1e-10, 1e-6, 1e-4, 1e-2)
+    )
     return claim.relative_rmse(y[NTR:], pred)
 
 
@@ -88,7 +90,7 @@ def test_exact_map_matches_simulation_small_eps(instance):
     The budget must also be tight: its RMS is well below that of the ε² term, so the order-2
     term is really tested, and order 2 beats order 1 by a wide factor."""
     eps, P = 0.2, 5
-    inputs = instance["inputs"][NTR:NTR + 8]
+    inputs = instance["inputs"][NTR : NTR + 8]
     t = instance["t"]
     t_fine = np.linspace(0.0, T, 2 * (len(t) - 1) + 1)
     u, u_fine = (np.stack([v(g) for v in inputs]) for g in (t, t_fine))
@@ -96,10 +98,12 @@ def test_exact_map_matches_simulation_small_eps(instance):
         # at the fixed point many observables vanish exactly; the cancellation diagnostic
         # Σ|terms|/|value| is then infinite although the value is right
         warnings.filterwarnings("ignore", message="symresp: severe cancellation")
-        cum, terms, _ = claim.exact_map(instance["net_star"], u_fine, t_fine, order=2,
-                                        taylor=P, eps=eps)
-        cum_lo, _, _ = claim.exact_map(instance["net_star"], u_fine, t_fine, order=2,
-                                       taylor=P - 1, eps=eps)
+        cum, terms, _ = claim.exact_map(
+            instance["net_star"], u_fine, t_fine, order=2, taylor=P, eps=eps
+        )
+        cum_lo, _, _ = claim.exact_map(
+            instance["net_star"], u_fine, t_fine, order=2, taylor=P - 1, eps=eps
+        )
         cum_h, _, _ = claim.exact_map(instance["net_star"], u, t, order=2, taylor=P, eps=eps)
     pred = cum[2] - cum[0]
     sim, se, coarse = [], [], []
@@ -109,11 +113,16 @@ def test_exact_map_matches_simulation_small_eps(instance):
         c = simulate(instance["net_star"], v, dt=DT, out_every=int(T / DT), **kw)
         sim.append(r.mean[-1, 0]), se.append(r.stderr[-1, 0]), coarse.append(c.mean[-1, 0])
     sim, se, coarse = map(np.array, (sim, se, coarse))
-    budget = (3 * se + np.abs(coarse - sim) + terms[2] ** 2 / np.abs(terms[1])
-              + np.abs(cum[2] - cum_lo[2]) + np.abs(cum[2] - cum_h[2]))
+    budget = (
+        3 * se
+        + np.abs(coarse - sim)
+        + terms[2] ** 2 / np.abs(terms[1])
+        + np.abs(cum[2] - cum_lo[2])
+        + np.abs(cum[2] - cum_h[2])
+    )
     err = np.abs(pred - sim)
     assert np.all(err <= budget), (err, budget)
-    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))
     order1_err = np.abs(cum[1] - cum[0] - sim)
     assert rms(budget) < 0.3 * rms(terms[2]), (budget, terms[2])
     assert rms(err) < 0.1 * rms(order1_err), (err, order1_err)

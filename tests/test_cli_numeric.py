@@ -5,6 +5,7 @@ The CLI runs in-process through ``symresp.cli.main`` (stdout captured with capsy
 runs the installed console script in a subprocess.  Sizes are tiny: these tests check the
 interface, the numerics are tested in test_check.py / test_simulate.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,8 @@ import pytest
 from symresp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-LIN = str(ROOT / "derivations" / "linear_2d_quadratic.toml")   # n = 2, m = 1, p = 1
-SIG = str(ROOT / "derivations" / "sigmoid_3d.toml")           # n = 3, m = 2, p = 2, point start
+LIN = str(ROOT / "derivations" / "linear_2d_quadratic.toml")  # n = 2, m = 1, p = 1
+SIG = str(ROOT / "derivations" / "sigmoid_3d.toml")  # n = 3, m = 2, p = 2, point start
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -43,9 +44,25 @@ def _assert_rows(data, key, n_t, p):
 # ------------------------------------------------------------------------ simulate
 def test_simulate_json_contract(capsys):
     """{"t", "mean", "stderr"}: one row of p values per output time (t_i = i·every·dt)."""
-    code, d, _ = _run(capsys, "simulate", SIG, "--input", "sin(t); 0.5", "--T", "0.2",
-                      "--dt", "0.01", "--every", "5", "--paths", "200", "--seed", "3",
-                      "--json", "--quiet")
+    code, d, _ = _run(
+        capsys,
+        "simulate",
+        SIG,
+        "--input",
+        "sin(t); 0.5",
+        "--T",
+        "0.2",
+        "--dt",
+        "0.01",
+        "--every",
+        "5",
+        "--paths",
+        "200",
+        "--seed",
+        "3",
+        "--json",
+        "--quiet",
+    )
     assert code == 0
     assert {"t", "mean", "stderr"} <= set(d)
     np.testing.assert_allclose(d["t"], [0.0, 0.05, 0.1, 0.15, 0.2], atol=1e-12)
@@ -59,8 +76,25 @@ def test_simulate_json_contract(capsys):
 def test_simulate_response_and_determinism(capsys):
     """--response is the CRN difference (0 at t = 0, small noise); the same seed gives
     byte-identical output, another seed another estimate."""
-    argv = ["simulate", LIN, "--input", "1", "--T", "0.3", "--dt", "0.01", "--every", "10",
-            "--paths", "300", "--eps", "0.2", "--response", "--json", "--quiet"]
+    argv = [
+        "simulate",
+        LIN,
+        "--input",
+        "1",
+        "--T",
+        "0.3",
+        "--dt",
+        "0.01",
+        "--every",
+        "10",
+        "--paths",
+        "300",
+        "--eps",
+        "0.2",
+        "--response",
+        "--json",
+        "--quiet",
+    ]
     code, a, _ = _run(capsys, *argv, "--seed", "7")
     assert code == 0 and a["response"] is True
     _assert_rows(a, "mean", 4, 1)
@@ -76,8 +110,26 @@ def test_simulate_response_and_determinism(capsys):
 
 # ------------------------------------------------------------------------ kernel
 def test_kernel_mc_json_adds_stderr_and_is_deterministic(capsys):
-    argv = ["kernel", LIN, "--order", "1", "--index", "1", "--lags", "0.1;0.3", "--method", "mc",
-            "--paths", "400", "--seed", "4", "--dt", "0.01", "--json", "--quiet"]
+    argv = [
+        "kernel",
+        LIN,
+        "--order",
+        "1",
+        "--index",
+        "1",
+        "--lags",
+        "0.1;0.3",
+        "--method",
+        "mc",
+        "--paths",
+        "400",
+        "--seed",
+        "4",
+        "--dt",
+        "0.01",
+        "--json",
+        "--quiet",
+    ]
     code, a, _ = _run(capsys, *argv)
     assert code == 0
     assert {"values", "stderr", "lags"} <= set(a) and a["method"] == "mc"
@@ -86,8 +138,20 @@ def test_kernel_mc_json_adds_stderr_and_is_deterministic(capsys):
     code, b, _ = _run(capsys, *argv)
     assert a["values"] == b["values"]
     # the exact kernel is within 5 standard errors (a sanity check of the wiring only)
-    code, ex, _ = _run(capsys, "kernel", LIN, "--order", "1", "--index", "1", "--lags", "0.1;0.3",
-                       "--method", "exact", "--json")
+    code, ex, _ = _run(
+        capsys,
+        "kernel",
+        LIN,
+        "--order",
+        "1",
+        "--index",
+        "1",
+        "--lags",
+        "0.1;0.3",
+        "--method",
+        "exact",
+        "--json",
+    )
     assert code == 0 and "stderr" not in ex
     diff = np.abs(np.asarray(a["values"]) - np.asarray(ex["values"]))
     assert np.all(diff < 5 * np.asarray(a["stderr"]) + 1e-3)
@@ -97,17 +161,36 @@ def test_kernel_mc_json_adds_stderr_and_is_deterministic(capsys):
 def test_predict_json_contract(capsys):
     """{"t", "mean"}: one row of p values per time of the grid 0, dt, …, T.  (--via quadrature
     keeps this fast; the default linear-time route gives the same numbers, see test_volterra.)"""
-    code, d, _ = _run(capsys, "predict", LIN, "--input", "sin(2*t)", "--T", "0.5", "--dt", "0.05",
-                      "--eps", "0.3", "--order", "2", "--method", "exact", "--via", "quadrature",
-                      "--json", "--quiet")
+    code, d, _ = _run(
+        capsys,
+        "predict",
+        LIN,
+        "--input",
+        "sin(2*t)",
+        "--T",
+        "0.5",
+        "--dt",
+        "0.05",
+        "--eps",
+        "0.3",
+        "--order",
+        "2",
+        "--method",
+        "exact",
+        "--via",
+        "quadrature",
+        "--json",
+        "--quiet",
+    )
     assert code == 0
     assert {"t", "mean"} <= set(d)
     np.testing.assert_allclose(d["t"], np.linspace(0, 0.5, 11), atol=1e-12)
     _assert_rows(d, "mean", 11, 1)
     # at t = 0 the series is the stationary mean V_0 (no input has acted yet)
     from symresp import load_spec
-    from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import stationary_mean
+    from symresp.symbolic.recursion import derive
+
     v0 = stationary_mean(derive(load_spec(LIN), 1, 0))[0]
     np.testing.assert_allclose(d["mean"][0], v0, rtol=1e-10, atol=1e-12)
 
@@ -119,12 +202,39 @@ def check_out(tmp_path_factory):
     png = tmp_path_factory.mktemp("plot") / "check.png"
     import io
     from contextlib import redirect_stderr, redirect_stdout
+
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["check", LIN, "--input", "sin(2*t)+0.5", "--T", "1", "--eps", "0.4",
-                     "--order", "2", "--method", "exact", "--paths", "1000", "--seed", "1",
-                     "--dt", "0.02", "--times", "6", "--eps-sweep", "0.2,0.4",
-                     "--plot", str(png), "--json", "--quiet"])
+        code = main(
+            [
+                "check",
+                LIN,
+                "--input",
+                "sin(2*t)+0.5",
+                "--T",
+                "1",
+                "--eps",
+                "0.4",
+                "--order",
+                "2",
+                "--method",
+                "exact",
+                "--paths",
+                "1000",
+                "--seed",
+                "1",
+                "--dt",
+                "0.02",
+                "--times",
+                "6",
+                "--eps-sweep",
+                "0.2,0.4",
+                "--plot",
+                str(png),
+                "--json",
+                "--quiet",
+            ]
+        )
     return code, json.loads(out.getvalue()), png
 
 
@@ -136,7 +246,7 @@ def test_check_json_contract_and_sweep(check_out):
     assert {"verdict", "t", "discrepancy", "budget", "slope"} <= set(d)
     assert d["verdict"] in ("pass", "fail")
     n_t = len(d["t"])
-    assert n_t == 6 and d["t"][0] == 0.0      # --times 6: the grid of simulate, t = 0 included
+    assert n_t == 6 and d["t"][0] == 0.0  # --times 6: the grid of simulate, t = 0 included
     _assert_rows(d, "discrepancy", n_t, 1)
     _assert_rows(d, "budget", n_t, 1)
     assert d["verdict"] == "pass"
@@ -152,8 +262,9 @@ def test_check_plot_is_png(check_out):
     head = png.read_bytes()[:8]
     assert head == b"\x89PNG\r\n\x1a\n"
     import matplotlib.image as mpimg
+
     img = mpimg.imread(png)
-    assert img.shape[0] >= 300 and img.shape[1] >= 1000      # two panels side by side
+    assert img.shape[0] >= 300 and img.shape[1] >= 1000  # two panels side by side
 
 
 # ------------------------------------------------------------------------ bad inputs
@@ -164,18 +275,93 @@ BAD = [
     (["check", LIN, "--input", "2*/t", "--T", "0.1", "--eps", "0.1", "--method", "exact"], "parse"),
     (["simulate", LIN, "--input", "1", "--T", "0.1", "--dt", "-0.01", "--paths", "10"], "dt"),
     (["predict", LIN, "--input", "1", "--T", "0.1", "--dt", "-0.01", "--eps", "0.1"], "dt"),
-    (["check", LIN, "--input", "1", "--T", "0.1", "--dt", "-0.01", "--eps", "0.1",
-      "--method", "exact"], "dt"),
-    (["kernel", LIN, "--order", "1", "--index", "1", "--lags", "0.1", "--method", "mc",
-      "--dt", "-0.01"], "dt"),
+    (
+        [
+            "check",
+            LIN,
+            "--input",
+            "1",
+            "--T",
+            "0.1",
+            "--dt",
+            "-0.01",
+            "--eps",
+            "0.1",
+            "--method",
+            "exact",
+        ],
+        "dt",
+    ),
+    (
+        [
+            "kernel",
+            LIN,
+            "--order",
+            "1",
+            "--index",
+            "1",
+            "--lags",
+            "0.1",
+            "--method",
+            "mc",
+            "--dt",
+            "-0.01",
+        ],
+        "dt",
+    ),
     (["simulate", LIN, "--input", "1", "--T", "0.1", "--paths", "0"], "paths"),
     (["simulate", LIN, "--input", "1", "--T", "0.1", "--paths", "-5"], "paths"),
-    (["check", LIN, "--input", "1", "--T", "0.1", "--eps", "0.1", "--paths", "0",
-      "--method", "exact"], "paths"),
-    (["check", LIN, "--input", "1", "--T", "0.1", "--eps", "0.1", "--paths", "-4",
-      "--method", "exact"], "paths"),
-    (["kernel", LIN, "--order", "1", "--index", "1", "--lags", "0.1", "--method", "mc",
-      "--paths", "0"], "paths"),
+    (
+        [
+            "check",
+            LIN,
+            "--input",
+            "1",
+            "--T",
+            "0.1",
+            "--eps",
+            "0.1",
+            "--paths",
+            "0",
+            "--method",
+            "exact",
+        ],
+        "paths",
+    ),
+    (
+        [
+            "check",
+            LIN,
+            "--input",
+            "1",
+            "--T",
+            "0.1",
+            "--eps",
+            "0.1",
+            "--paths",
+            "-4",
+            "--method",
+            "exact",
+        ],
+        "paths",
+    ),
+    (
+        [
+            "kernel",
+            LIN,
+            "--order",
+            "1",
+            "--index",
+            "1",
+            "--lags",
+            "0.1",
+            "--method",
+            "mc",
+            "--paths",
+            "0",
+        ],
+        "paths",
+    ),
     (["simulate", "no/such/spec.toml", "--input", "1", "--T", "0.1"], "spec.toml"),
     (["check", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
     (["predict", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
@@ -187,7 +373,7 @@ def test_bad_inputs_exit_2(capsys, argv, word):
     capsys.readouterr()
     try:
         code = main(argv + ["--quiet"])
-    except SystemExit as exc:          # argparse rejections exit(2) themselves
+    except SystemExit as exc:  # argparse rejections exit(2) themselves
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2, err
@@ -202,10 +388,30 @@ def test_console_script_subprocess():
     paths are covered in-process above (one subprocess only: interpreter start-up is slow)."""
     exe = shutil.which("symresp")
     cmd = [exe] if exe else [sys.executable, "-m", "symresp.cli"]
-    ok = subprocess.run(cmd + ["predict", LIN, "--input", "sin(t)", "--T", "0.2", "--dt", "0.1",
-                               "--eps", "0.5", "--method", "exact", "--via", "quadrature",
-                               "--json", "--quiet"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        cmd
+        + [
+            "predict",
+            LIN,
+            "--input",
+            "sin(t)",
+            "--T",
+            "0.2",
+            "--dt",
+            "0.1",
+            "--eps",
+            "0.5",
+            "--method",
+            "exact",
+            "--via",
+            "quadrature",
+            "--json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     d = json.loads(ok.stdout)
     assert len(d["t"]) == 3 and np.asarray(d["mean"]).shape == (3, 1)

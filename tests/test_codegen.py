@@ -4,6 +4,7 @@ numba compiles are the expensive part (seconds each on a shared machine), so eve
 compiled function is built once per session in a module-scoped fixture and the
 checks share it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -16,7 +17,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import mpmath
-import numba
 import numpy as np
 import pytest
 import sympy as sp
@@ -31,6 +31,7 @@ h = sp.symbols("h1:4")
 
 # --------------------------------------------------------------------------- helpers
 
+
 def _random_polynomial(nterms: int, seed: int, maxdeg: int = 14):
     """Random polynomial in h1..h3 with ``nterms`` distinct monomials and rational
     coefficients of both signs; also returns its exact (Fraction) term list."""
@@ -42,8 +43,12 @@ def _random_polynomial(nterms: int, seed: int, maxdeg: int = 14):
     for k, m in enumerate(sorted(monos)):
         c = Fraction(int(rng.integers(1, 99)) * (-1) ** k, int(rng.integers(1, 30)))
         terms.append((c, m))
-    poly = sp.Add(*[sp.Rational(c.numerator, c.denominator) * h[0]**a * h[1]**b * h[2]**e
-                    for c, (a, b, e) in terms])
+    poly = sp.Add(
+        *[
+            sp.Rational(c.numerator, c.denominator) * h[0] ** a * h[1] ** b * h[2] ** e
+            for c, (a, b, e) in terms
+        ]
+    )
     return poly, terms
 
 
@@ -53,7 +58,7 @@ def _exact(terms, point):
     val = Fraction(0)
     absval = Fraction(0)
     for c, (a, b, e) in terms:
-        t = c * px[0]**a * px[1]**b * px[2]**e
+        t = c * px[0] ** a * px[1] ** b * px[2] ** e
         val += t
         absval += abs(t)
     return val, absval
@@ -74,8 +79,15 @@ def _run_script(code: str, env_extra: dict, *, wait=True, **kw):
     env = dict(os.environ)
     env.update(env_extra)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
     if not wait:
         return proc
     out, err = proc.communicate(timeout=300)
@@ -89,14 +101,14 @@ def _run_script(code: str, env_extra: dict, *, wait=True, **kw):
 # conditioned there (no cancellation between large terms, no poles)
 ELEMENTARY = [
     x + 2 * y - z / 7,
-    x**3 * y**2 - sp.Rational(5, 3) * x**-2 + z**sp.Rational(3, 2) - 1 / sp.sqrt(x),
+    x**3 * y**2 - sp.Rational(5, 3) * x**-2 + z ** sp.Rational(3, 2) - 1 / sp.sqrt(x),
     sp.exp(-y) * sp.log(x + z) + sp.tanh(x * y),
     sp.sinh(y) + sp.cosh(y / 2) + sp.sin(3 * x) * sp.cos(z) + sp.tan(y),
     sp.atan(y + z) + sp.sqrt(x * z) + sp.Abs(y) + sp.erf(y - x / 3),
     sp.Max(0, y) + sp.Min(x, z, 1) + sp.Max(y, -y / 2),
     sp.Piecewise((sp.log(x), y > 0), (x**2, y < -sp.Rational(1, 2)), (sp.pi, True)),
     sp.pi * x + sp.E**y + sp.Rational(1, 3) - sp.Rational(10**20 + 1, 3 * 10**19),
-    (1 - sp.tanh(x + y)**2) * sp.tanh(x + y)**3 - sp.exp(2 * sp.tanh(x + y)),
+    (1 - sp.tanh(x + y) ** 2) * sp.tanh(x + y) ** 3 - sp.exp(2 * sp.tanh(x + y)),
 ]
 MEDIUM_POLY, MEDIUM_TERMS = _random_polynomial(70, seed=3, maxdeg=8)
 
@@ -111,20 +123,26 @@ def points_fn(cachedir):
     """One parallel points function for all value checks (one numba compile).  The
     medium polynomial (70 terms) is a sum chunked into 5 statements inside prange."""
     args = [x, y, z] + list(h)
-    return cg.points_function(ELEMENTARY + [MEDIUM_POLY], args, name="elem",
-                              cache_dir=cachedir)
+    return cg.points_function(ELEMENTARY + [MEDIUM_POLY], args, name="elem", cache_dir=cachedir)
 
 
 @pytest.fixture(scope="module")
 def points_data(points_fn):
     rng = np.random.default_rng(0)
     n = 64
-    X = np.column_stack([rng.uniform(0.5, 2, n), rng.uniform(-1, 1, n), rng.uniform(0.1, 3, n),
-                         rng.uniform(-1.1, 1.1, (n, 3))])
+    X = np.column_stack(
+        [
+            rng.uniform(0.5, 2, n),
+            rng.uniform(-1, 1, n),
+            rng.uniform(0.1, 3, n),
+            rng.uniform(-1.1, 1.1, (n, 3)),
+        ]
+    )
     return X, points_fn(X)
 
 
 # --------------------------------------------------------------------------- values
+
 
 def test_points_function_matches_mpmath(points_data):
     """Each elementary expression to 1e-12 relative error vs 50-digit mpmath.  They are a
@@ -149,8 +167,9 @@ def test_chunked_polynomial_in_prange(points_data):
 
 def test_points_wrapper_and_memo(points_fn, points_data, cachedir):
     X, out = points_data
-    again = cg.points_function(ELEMENTARY + [MEDIUM_POLY], [x, y, z] + list(h), name="elem",
-                               cache_dir=cachedir)
+    again = cg.points_function(
+        ELEMENTARY + [MEDIUM_POLY], [x, y, z] + list(h), name="elem", cache_dir=cachedir
+    )
     assert again is points_fn  # in-process memo: same request, same compiled function
     buf = np.full(out.shape, np.nan)
     assert points_fn(X, buf) is buf
@@ -187,10 +206,18 @@ def test_auto_method_routes_large_polynomials_to_the_trie(points_fn, cachedir):
 
 # --------------------------------------------------------------------------- printing
 
+
 def test_source_prints_max_and_exact_rational_literals():
-    src = cg.function_source([sp.Max(0, x) + sp.Rational(1, 3) * y, sp.Rational(-2, 7) * x**-3,
-                              x**sp.Rational(1, 3), sp.Float("0.1", 40) * x],
-                             [x, y], name="g")
+    src = cg.function_source(
+        [
+            sp.Max(0, x) + sp.Rational(1, 3) * y,
+            sp.Rational(-2, 7) * x**-3,
+            x ** sp.Rational(1, 3),
+            sp.Float("0.1", 40) * x,
+        ],
+        [x, y],
+        name="g",
+    )
     assert "max(0.0, a0)" in src
     code = src.split("import math")[1]
     assert repr(1 / 3) in code and repr(2 / 7) in code
@@ -211,6 +238,7 @@ def test_module_is_self_contained_with_header():
             imported.add(node.module)
     assert imported == {"math", "numba", "numpy"}
     from symresp import __version__
+
     assert f"symresp {__version__}" in src and "tanh(x)" in src
     # user symbol names appear only in comments / the docstring, never in code
     code_names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -232,8 +260,14 @@ def test_long_sum_becomes_bounded_statements(tmp_path):
     numba path of chunked sums is exercised by the 70-term polynomial in prange."""
     poly, terms = _random_polynomial(1500, seed=7)
     assert len(str(poly)) > 31883
-    fn = cg.points_function([poly, 2 * poly + h[0]], list(h), name="big", cse="tree",
-                            cache_dir=tmp_path, method="straight")
+    fn = cg.points_function(
+        [poly, 2 * poly + h[0]],
+        list(h),
+        name="big",
+        cse="tree",
+        cache_dir=tmp_path,
+        method="straight",
+    )
     tree = ast.parse(Path(fn.cache_path).read_text())
     point = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "big_point")
 
@@ -259,8 +293,9 @@ def test_long_sum_becomes_bounded_statements(tmp_path):
     for i in range(4):
         fn.codegen_module.big_point.py_func(X, out, i)  # CPython runs the generated code
     _assert_polynomial_close(out[:, 0], terms, X, 1e-13)
-    np.testing.assert_allclose(out[:, 1], 2 * out[:, 0] + X[:, 0], rtol=1e-12,
-                               atol=1e-12 * np.abs(out[:, 0]).max())
+    np.testing.assert_allclose(
+        out[:, 1], 2 * out[:, 0] + X[:, 0], rtol=1e-12, atol=1e-12 * np.abs(out[:, 0]).max()
+    )
 
 
 def test_deeply_nested_expression_is_hoisted(tmp_path):
@@ -269,8 +304,7 @@ def test_deeply_nested_expression_is_hoisted(tmp_path):
     same float recurrence does in Python (identical operations, so equality to 1e-15)."""
     e = x
     for _ in range(600):  # unevaluated: SymPy's evaluation of nested sin is slow
-        e = sp.Add(sp.Mul(sp.S.Half, sp.sin(e, evaluate=False), evaluate=False), y,
-                   evaluate=False)
+        e = sp.Add(sp.Mul(sp.S.Half, sp.sin(e, evaluate=False), evaluate=False), y, evaluate=False)
     fn = cg.points_function([e], [x, y], name="deep", cse=False, cache_dir=tmp_path)
     tree = ast.parse(Path(fn.cache_path).read_text())
     point = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "deep_point")
@@ -289,28 +323,33 @@ def test_deeply_nested_expression_is_hoisted(tmp_path):
 
 
 def test_matrix_inputs_and_piecewise_without_default():
-    src = cg.function_source(sp.Matrix([[x, y], [x * y, sp.Piecewise((x, x > 0))]]),
-                             sp.Matrix([x, y]), name="mat")
+    src = cg.function_source(
+        sp.Matrix([[x, y], [x * y, sp.Piecewise((x, x > 0))]]), sp.Matrix([x, y]), name="mat"
+    )
     assert "out[i, 3] = ((a0 if (a0 > 0.0) else math.nan))" in src
 
 
 # --------------------------------------------------------------------------- errors
+
 
 def test_symbol_not_in_args_is_named():
     with pytest.raises(cg.CodegenError, match=r"\['w'\]"):
         cg.function_source([x + sp.Symbol("w")], [x])
 
 
-@pytest.mark.parametrize("expr, pattern", [
-    (sp.gamma(x), "gamma"),
-    (sp.Function("a")(x), "a"),
-    (sp.I * x, "complex"),
-    (sp.Integral(x, x), "Integral"),
-    (sp.zeta(x), "zeta"),
-    (sp.Integer(10)**400 * x, "float64 range"),
-    ("x + 1", "string"),
-    (sp.Eq(x, 1), "scalar expression"),
-])
+@pytest.mark.parametrize(
+    "expr, pattern",
+    [
+        (sp.gamma(x), "gamma"),
+        (sp.Function("a")(x), "a"),
+        (sp.I * x, "complex"),
+        (sp.Integral(x, x), "Integral"),
+        (sp.zeta(x), "zeta"),
+        (sp.Integer(10) ** 400 * x, "float64 range"),
+        ("x + 1", "string"),
+        (sp.Eq(x, 1), "scalar expression"),
+    ],
+)
 def test_unsupported_inputs_raise_clear_errors(expr, pattern):
     with pytest.raises(cg.CodegenError, match=pattern):
         cg.function_source([expr], [x])
@@ -327,6 +366,7 @@ def test_bad_arguments_and_names():
 
 
 # --------------------------------------------------------------------------- cache
+
 
 def test_default_cache_dir_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("SYMRESP_CACHE_DIR", raising=False)
@@ -359,12 +399,18 @@ def test_corrupt_cache_entries_are_rebuilt(tmp_path):
         before = cg.cache_stats()["rebuilt"]
         if what.startswith("syntax"):
             with pytest.warns(RuntimeWarning, match="rebuilding"):
-                again = cg.points_function(expr, args, name="corr", cache_dir=tmp_path, method="straight")
+                again = cg.points_function(
+                    expr, args, name="corr", cache_dir=tmp_path, method="straight"
+                )
         else:
-            again = cg.points_function(expr, args, name="corr", cache_dir=tmp_path, method="straight")
+            again = cg.points_function(
+                expr, args, name="corr", cache_dir=tmp_path, method="straight"
+            )
         assert cg.cache_stats()["rebuilt"] == before + 1, what
         assert path.read_text() == good, what  # generation is deterministic
-    assert again(np.array([[0.5, 2.0]]))[0, 0] == pytest.approx(0.75 * np.tanh(0.5) + 4.0, rel=1e-15)
+    assert again(np.array([[0.5, 2.0]]))[0, 0] == pytest.approx(
+        0.75 * np.tanh(0.5) + 4.0, rel=1e-15
+    )
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
@@ -386,7 +432,7 @@ _CACHE_SCRIPT = """
                       "mtime": os.stat(f.cache_path).st_mtime_ns,
                       "numba_hits": sum(f.kernel.stats.cache_hits.values())}))
 """
-_CACHE_VALUE = np.tanh(1.3)**3 + 1.3 / 7 + 0.3
+_CACHE_VALUE = np.tanh(1.3) ** 3 + 1.3 / 7 + 0.3
 
 
 def test_cache_reused_by_a_fresh_process(tmp_path):

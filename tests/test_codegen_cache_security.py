@@ -6,6 +6,7 @@ symbolic link, and a corrupt numba index (which would make numba fail on every r
 Every case must end in generated code that computes the right value, and a planted
 module must never execute (it would create a marker file).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,9 +36,11 @@ def _build(name, cache_dir):
 
 
 def _planted_body(marker: Path, name: str) -> str:
-    return (f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
-            f"def {name}(X, out=None):\n    return X\n"
-            "# end of symresp generated module\n")
+    return (
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        f"def {name}(X, out=None):\n    return X\n"
+        "# end of symresp generated module\n"
+    )
 
 
 def test_directory_and_secret_are_private(tmp_path):

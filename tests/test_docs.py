@@ -6,6 +6,7 @@ repository root).  Lines of ```bash blocks that start with ``symresp `` go throu
 ``symresp.cli.main`` and must return 0; they run in document order with the page's Python
 blocks, in the same directory.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,10 @@ def symresp_commands(code: str):
 
 
 def runnable(page: Path) -> bool:
-    return any(lang == "python" or (lang == "bash" and symresp_commands(code))
-               for lang, code in blocks(page))
+    return any(
+        lang == "python" or (lang == "bash" and symresp_commands(code))
+        for lang, code in blocks(page)
+    )
 
 
 def test_pages_exist():
@@ -45,8 +48,9 @@ def test_pages_exist():
     assert sum(runnable(p) for p in PAGES) >= 5
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if runnable(p)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if runnable(p)], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
     from symresp.cli import main
 
@@ -69,8 +73,13 @@ def test_page_examples_run(page, tmp_path, monkeypatch, capsys):
 def _text_files():
     files = [ROOT / "README.md", ROOT / "mkdocs.yml"]
     for folder in ("docs", "symresp"):
-        files += [p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix in (".md", ".py", ".js", ".css", ".toml", ".txt", ".yml", ".html")]
+        files += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and p.suffix in (".md", ".py", ".js", ".css", ".toml", ".txt", ".yml", ".html")
+        ]
     return files
 
 
@@ -80,7 +89,9 @@ def test_no_internal_references():
     for path in _text_files():
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             # "THEORY" and "FIELD-NOTES" as written (the Theory pages are fine); "issue #" in any case
-            hits = [w for w in FORBIDDEN if (w.lower() in line.lower() if w == "issue #" else w in line)]
+            hits = [
+                w for w in FORBIDDEN if (w.lower() in line.lower() if w == "issue #" else w in line)
+            ]
             if hits:
                 offenders.append(f"{path.relative_to(ROOT)}:{lineno}: {', '.join(hits)}")
     assert not offenders, "internal references in shipped text:\n" + "\n".join(offenders)

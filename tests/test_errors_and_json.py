@@ -7,6 +7,7 @@
 * ``--json`` output is strict JSON: ``json.loads(..., parse_constant=reject)`` accepts it, and
   non-finite numbers become null with a ``<key>_nonfinite`` field saying what they were.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,16 @@ def _reject(token):
 
 
 def test_every_error_kind_derives_from_the_base():
-    kinds = [errors.SpecError, errors.ArgumentError, errors.ArgumentTypeError, errors.InputError,
-             errors.UnsupportedError, errors.DivergenceError, errors.CodegenError,
-             errors.LatexError]
+    kinds = [
+        errors.SpecError,
+        errors.ArgumentError,
+        errors.ArgumentTypeError,
+        errors.InputError,
+        errors.UnsupportedError,
+        errors.DivergenceError,
+        errors.CodegenError,
+        errors.LatexError,
+    ]
     for kind in kinds:
         assert issubclass(kind, symresp.SymrespError), kind
     assert issubclass(errors.SpecError, ValueError)
@@ -45,8 +53,14 @@ def test_library_validation_raises_the_base():
 
 
 def test_strict_json_replaces_non_finite_numbers_and_says_why():
-    out = {"values": [1.0, math.nan, -math.inf], "x": np.float64(np.inf), "n": np.int64(3),
-           "arr": np.array([[0.5, np.nan]]), "ok": True, "none": None}
+    out = {
+        "values": [1.0, math.nan, -math.inf],
+        "x": np.float64(np.inf),
+        "n": np.int64(3),
+        "arr": np.array([[0.5, np.nan]]),
+        "ok": True,
+        "none": None,
+    }
     text = strict_json.dumps(out)
     back = json.loads(text, parse_constant=_reject)
     assert back["values"] == [1.0, None, None]
@@ -81,8 +95,21 @@ def test_cli_bug_exits_1_with_traceback(capsys, monkeypatch):
 
 
 def test_cli_json_is_strict(capsys):
-    rc = main(["kernel", "derivations/linear_2d_quadratic.toml", "--order", "1", "--index", "1",
-               "--lags", "0.5;2", "--method", "exact", "--json"])
+    rc = main(
+        [
+            "kernel",
+            "derivations/linear_2d_quadratic.toml",
+            "--order",
+            "1",
+            "--index",
+            "1",
+            "--lags",
+            "0.5;2",
+            "--method",
+            "exact",
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out, parse_constant=_reject)
     assert len(out["values"]) == 2

@@ -3,12 +3,14 @@
 Oracles are written here with scipy only (expm, solve_continuous_lyapunov, solve_ivp)
 from the closed forms of the linear network and of the deterministic limit; nothing in them uses symresp.exact.
 """
+
 import functools
 
 import numpy as np
 import pytest
 import scipy.linalg as sl
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from symresp import SRNN, derive, taylor_kernel
@@ -27,8 +29,17 @@ Q_EXPR = "h1**2 + h1*h2/2 - h2**2/2"  # = hᵀ Q h
 
 
 def linear_net(readout=None, V=None, c=None, start="stationary", **kw):
-    args = dict(n=2, m=2, activation="identity", Gamma=GAMMA, W=W_LIN, b=B_LIN, sigma=SIG_LIN,
-                start=start, h0=H0_LIN if start == "point" else None)
+    args = dict(
+        n=2,
+        m=2,
+        activation="identity",
+        Gamma=GAMMA,
+        W=W_LIN,
+        b=B_LIN,
+        sigma=SIG_LIN,
+        start=start,
+        h0=H0_LIN if start == "point" else None,
+    )
     if "coupling" not in kw:
         args["C"] = C_LIN
     args.update(kw)
@@ -78,7 +89,7 @@ def test_linear_readout_first_order_and_zero_higher_orders():
         assert np.all(K(LAGS[:, :order]) == 0.0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _point_linear_kernel(k):
     return exact_kernel(linear_net(V=[[1.0, -0.5]], start="point"), 1, (k,))
 
@@ -100,8 +111,9 @@ def test_quadratic_readout_stationary():
     net = linear_net(readout=Q_EXPR)
     A, m, S, C, _ = oracle_parts()
     # order 0: E_∞[hᵀQh] = m ᵀQm + tr(QS)
-    np.testing.assert_allclose(exact_kernel(net, 0, ())(np.zeros((0,))),
-                               [m @ Q @ m + np.trace(Q @ S)], atol=TOL_EXACT)
+    np.testing.assert_allclose(
+        exact_kernel(net, 0, ())(np.zeros((0,))), [m @ Q @ m + np.trace(Q @ S)], atol=TOL_EXACT
+    )
     for k in range(2):
         got = exact_kernel(net, 1, (k,))(LAGS[:, :1])[:, 0]
         want = [2 * m @ Q @ E(A, t) @ C[:, k] for t in LAGS[:, 0]]
@@ -109,7 +121,9 @@ def test_quadratic_readout_stationary():
     for k1 in range(2):
         for k2 in range(2):
             got = exact_kernel(net, 2, (k1, k2))(LAGS[:, :2])[:, 0]
-            want = [2 * (E(A, t1) @ C[:, k1]) @ Q @ E(A, t1 + t2) @ C[:, k2] for t1, t2 in LAGS[:, :2]]
+            want = [
+                2 * (E(A, t1) @ C[:, k1]) @ Q @ E(A, t1 + t2) @ C[:, k2] for t1, t2 in LAGS[:, :2]
+            ]
             np.testing.assert_allclose(got, want, rtol=0, atol=TOL_EXACT)
     K3 = exact_kernel(net, 3, (0, 1, 1))
     assert np.all(K3(LAGS[:, :3]) == 0.0)
@@ -228,8 +242,18 @@ READOUT_T = ["h1", "h1**2 - h1*h2 + h2"]  # a nonlinear component exercises D²f
 
 
 def tanh_net(sigma=0.0, h0=(0.0, 0.0), readout=READOUT_T):
-    return SRNN.create(n=2, m=2, activation="tanh", W=W_T, b=B_T, C=C_T, sigma=sigma,
-                       start="point", h0=list(h0), readout=readout)
+    return SRNN.create(
+        n=2,
+        m=2,
+        activation="tanh",
+        W=W_T,
+        b=B_T,
+        C=C_T,
+        sigma=sigma,
+        start="point",
+        h0=list(h0),
+        readout=readout,
+    )
 
 
 def _ode_response(hstar, t, pulses, delta=1e-3):
@@ -268,8 +292,13 @@ def test_deterministic_first_order_vs_ode_pulse():
     for tau in (0.3, 1.2):
         for k in range(2):
             dk_k = deterministic_kernel(tanh_net(), 1, (k,), h_star=h)
-            D = lambda a: (_ode_response(h, tau + 0.5, [(0.5, k, a)])
-                           - _ode_response(h, tau + 0.5, [(0.5, k, -a)])) / (2 * a)
+            D = lambda a, tau=tau, k=k: (
+                (
+                    _ode_response(h, tau + 0.5, [(0.5, k, a)])
+                    - _ode_response(h, tau + 0.5, [(0.5, k, -a)])
+                )
+                / (2 * a)
+            )
             fd = (4 * D(0.01) - D(0.02)) / 3
             np.testing.assert_allclose(dk_k([tau, 0.5]), fd, rtol=0, atol=5e-7)
 
@@ -286,7 +315,7 @@ def test_deterministic_second_order_vs_ode_two_pulses():
     for k1, k2 in ((0, 1), (1, 1)):
         dk = deterministic_kernel(net, 2, (k1, k2), h_star=h)
 
-        def M(a):
+        def M(a, k1=k1, k2=k2):
             tot = 0.0
             for e1 in (1, -1):
                 for e2 in (1, -1):
@@ -301,16 +330,18 @@ def test_deterministic_second_order_vs_ode_two_pulses():
 
 
 def test_unstable_fixed_point_warns():
-    net = SRNN.create(n=1, activation="tanh", W=[[2.0]], b=[0.0], C=[[1.0]], sigma=0.0,
-                      start="point", h0=[0.0])
+    net = SRNN.create(
+        n=1, activation="tanh", W=[[2.0]], b=[0.0], C=[[1.0]], sigma=0.0, start="point", h0=[0.0]
+    )
     with pytest.warns(UserWarning, match="not stable"):
         dk = deterministic_kernel(net, 1)
     assert not dk.stable and dk.eigenvalues.real.max() == pytest.approx(1.0)
     assert dk([1.0, 0.0])[0] == pytest.approx(np.exp(1.0), rel=1e-12)  # K = e^{Jτ}C, J = 1
 
 
-@pytest.mark.parametrize("order,idx,P,lags", [(1, (1,), 4, [0.1, 0.05]),
-                                              (2, (0, 1), 3, [0.08, 0.06, 0.04])])
+@pytest.mark.parametrize(
+    "order,idx,P,lags", [(1, (1,), 4, [0.1, 0.05]), (2, (0, 1), 3, [0.08, 0.06, 0.04])]
+)
 def test_taylor_point_start_tends_to_deterministic(order, idx, P, lags):
     """Deterministic limit: SRNN kernels at a point start h_0 = h* tend to the deterministic ones as σ → 0.
 

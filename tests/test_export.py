@@ -4,6 +4,7 @@ standalone kernel export (``symresp codegen``).
 numba compiles dominate the cost: every compiled module is built once per session
 (module-scoped fixtures), with small P.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ import sympy as sp
 from symresp import load_spec
 from symresp.cli import main as cli_main
 from symresp.expectation.evaluator import Evaluator, element_expr, evaluation_precision
-from symresp.symbolic.recursion import derive
 from symresp.kernels.taylor import taylor_kernel
+from symresp.symbolic.recursion import derive
 
 REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "derivations"
@@ -136,11 +137,11 @@ def test_cancellation_is_reported(tanh2d):
     # at |h| ~ 100, so some values are ~1e-60 and only their absolute error is meaningful)
     j = int(np.nanargmax(ev.cancellation))
     pts = H[:5]
-    exact = Evaluator(big.algebra, precision=50)(els4[j:j + 1], pts)[:, 0]
-    abssum = ev._call_numpy(els4[j:j + 1], ev.state_variables(pts), 10**6, absolute=True)[:, 0]
+    exact = Evaluator(big.algebra, precision=50)(els4[j : j + 1], pts)[:, 0]
+    abssum = ev._call_numpy(els4[j : j + 1], ev.state_variables(pts), 10**6, absolute=True)[:, 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        floaterr = np.abs(ev(els4[j:j + 1], pts)[:, 0] - exact)
+        floaterr = np.abs(ev(els4[j : j + 1], pts)[:, 0] - exact)
     with mpmath.workdps(120):
         fn = sp.lambdify([list(net.h)], big.algebra.to_expr(els4[j], substitute=True), "mpmath")
         want = np.array([float(fn([mpmath.mpf(float(x)) for x in row])) for row in pts])
@@ -152,17 +153,46 @@ def test_cli_precision_flag(capsys, tmp_path):
     # a point start (one evaluation point) keeps the pure-Python route cheap; on the Gibbs
     # quadrature (25 600 nodes) it takes tens of seconds
     spec = tmp_path / "point.toml"
-    spec.write_text((SPECS / "tanh_2d.toml").read_text().replace(
-        'kind = "stationary"', 'kind = "point"\nh0 = [0.3, -0.2]'))
-    args = ["kernel", str(spec), "--order", "2", "--index", "1,1", "--lags", "0.1,0.2,0.3",
-            "--taylor", "4", "--json"]
+    spec.write_text(
+        (SPECS / "tanh_2d.toml")
+        .read_text()
+        .replace('kind = "stationary"', 'kind = "point"\nh0 = [0.3, -0.2]')
+    )
+    args = [
+        "kernel",
+        str(spec),
+        "--order",
+        "2",
+        "--index",
+        "1,1",
+        "--lags",
+        "0.1,0.2,0.3",
+        "--taylor",
+        "4",
+        "--json",
+    ]
     assert cli_main(args) == 0
     plain = json.loads(capsys.readouterr().out)
     assert cli_main(args + ["--precision", "30"]) == 0
     precise = json.loads(capsys.readouterr().out)
     np.testing.assert_allclose(precise["values"], plain["values"], rtol=1e-13)
-    assert cli_main(["derive", str(spec), "--order", "1", "--taylor", "2", "--precision", "25",
-                     "--json", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "derive",
+                str(spec),
+                "--order",
+                "1",
+                "--taylor",
+                "2",
+                "--precision",
+                "25",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["coefficients"][0]["value"] is not None
     with pytest.raises(SystemExit):  # argparse: at least 16 digits
@@ -193,16 +223,34 @@ def _run_standalone(directory: Path, module: str, lags: dict, samples=None) -> d
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
     env["PYTHONPATH"] = str(directory)
     cfg = json.dumps({"lags": lags, "samples": None if samples is None else str(samples)})
-    res = subprocess.run([sys.executable, "-c", _RUNNER.format(mod=module), cfg], cwd=directory,
-                         env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", _RUNNER.format(mod=module), cfg],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _cli_kernel(capsys, spec, order, index, lags, extra=()):
-    args = ["kernel", str(spec), "--order", str(order), "--index", ",".join(map(str, index)),
-            "--lags", ";".join(",".join(repr(x) for x in row) for row in lags),
-            "--method", "taylor", "--json", "--quiet", *extra]
+    args = [
+        "kernel",
+        str(spec),
+        "--order",
+        str(order),
+        "--index",
+        ",".join(map(str, index)),
+        "--lags",
+        ";".join(",".join(repr(x) for x in row) for row in lags),
+        "--method",
+        "taylor",
+        "--json",
+        "--quiet",
+        *extra,
+    ]
     assert cli_main(args) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -212,8 +260,12 @@ def test_export_samples_route_standalone(tmp_path, capsys):
 
     spec = SPECS / "tanh_2d.toml"
     out_dir = tmp_path / "mod"
-    assert cli_main(["codegen", str(spec), "--order", "2", "--taylor", "3", "-o", str(out_dir),
-                     "--json"]) == 0
+    assert (
+        cli_main(
+            ["codegen", str(spec), "--order", "2", "--taylor", "3", "-o", str(out_dir), "--json"]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     path = Path(info["module"])
     text = path.read_text()
@@ -224,13 +276,21 @@ def test_export_samples_route_standalone(tmp_path, capsys):
     n_samples, seed = 4000, 7
     X = stationary_samples(net, n_samples, seed=seed, quiet=True)
     np.save(tmp_path / "samples.npy", X)
-    lags = {"kernel_1_1": [[0.0], [0.05], [0.2]],
-            "kernel_2_1_1": [[0.0, 0.0], [0.05, 0.1], [0.2, 0.1]]}
+    lags = {
+        "kernel_1_1": [[0.0], [0.05], [0.2]],
+        "kernel_2_1_1": [[0.0, 0.0], [0.05, 0.1], [0.2, 0.1]],
+    }
     got = _run_standalone(out_dir, path.stem, lags, tmp_path / "samples.npy")
     for fname, L in lags.items():
         order = len(L[0])
-        ref = _cli_kernel(capsys, spec, order, [1] * order, L,
-                          ["--taylor", "3", "--samples", str(n_samples), "--seed", str(seed)])
+        ref = _cli_kernel(
+            capsys,
+            spec,
+            order,
+            [1] * order,
+            L,
+            ["--taylor", "3", "--samples", str(n_samples), "--seed", str(seed)],
+        )
         # Same samples (the CLI draws them with the same seed), same float64 observables:
         # the generated code and the library's numpy route differ only in summation order
         # and in tanh rounding (math.tanh vs numpy.tanh), each a few ulp amplified by the
@@ -244,24 +304,40 @@ def test_export_samples_route_standalone(tmp_path, capsys):
         t = {k: z[k] for k in z.files}
     t["coeff"] = t["coeff"] * (1 + 1e-12)
     np.savez(tables, **t)
-    probe = ("import sys, numpy as np; sys.path.insert(0, '.'); import {mod} as m\n"
-             "try:\n    m.observables_at(np.zeros((3, 2)))\n"
-             "except Exception as e:\n    print(type(e).__name__, e)")
+    probe = (
+        "import sys, numpy as np; sys.path.insert(0, '.'); import {mod} as m\n"
+        "try:\n    m.observables_at(np.zeros((3, 2)))\n"
+        "except Exception as e:\n    print(type(e).__name__, e)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    res = subprocess.run([sys.executable, "-c", probe.format(mod=path.stem)], cwd=out_dir,
-                         env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", probe.format(mod=path.stem)],
+        cwd=out_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "ValueError" in res.stdout and "checksum" in res.stdout, res.stdout + res.stderr
     tables.unlink()
-    res = subprocess.run([sys.executable, "-c", probe.format(mod=path.stem)], cwd=out_dir,
-                         env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-c", probe.format(mod=path.stem)],
+        cwd=out_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert "FileNotFoundError" in res.stdout and "copy both files" in res.stdout, res.stdout
 
 
 def test_export_baked_routes_standalone(tmp_path, capsys):
     from symresp.report.export import export_module
 
-    cases = [("hopfield_2d.toml", {}, "gibbs"),
-             ("tanh_2d.toml", {"start": "point", "h0": [0.3, -0.2]}, "point")]
+    cases = [
+        ("hopfield_2d.toml", {}, "gibbs"),
+        ("tanh_2d.toml", {"start": "point", "h0": [0.3, -0.2]}, "point"),
+    ]
     for specname, overrides, route in cases:
         net = load_spec(SPECS / specname, **overrides)
         d = tmp_path / route
@@ -269,8 +345,10 @@ def test_export_baked_routes_standalone(tmp_path, capsys):
         text = path.read_text()
         assert f"ROUTE = {route!r}" in text and "@numba" not in text
         nl = 2 if route == "gibbs" else 3
-        lags = {"kernel_1_1": [[0.0] * (nl - 1), [0.1] * (nl - 1)],
-                "kernel_2_1_1": [[0.0] * nl, [0.1, 0.05, 0.2][:nl]]}
+        lags = {
+            "kernel_1_1": [[0.0] * (nl - 1), [0.1] * (nl - 1)],
+            "kernel_2_1_1": [[0.0] * nl, [0.1, 0.05, 0.2][:nl]],
+        }
         got = _run_standalone(d, path.stem, lags)
         der = derive(net, 2, 3)
         for fname, L in lags.items():
@@ -281,8 +359,11 @@ def test_export_baked_routes_standalone(tmp_path, capsys):
             np.testing.assert_array_equal(got[fname], K(np.array(L), warn=False))
         if route == "point":
             spec = tmp_path / "point.toml"
-            spec.write_text((SPECS / specname).read_text().replace(
-                'kind = "stationary"', 'kind = "point"\nh0 = [0.3, -0.2]'))
+            spec.write_text(
+                (SPECS / specname)
+                .read_text()
+                .replace('kind = "stationary"', 'kind = "point"\nh0 = [0.3, -0.2]')
+            )
             ref = _cli_kernel(capsys, spec, 2, [1, 1], lags["kernel_2_1_1"], ["--taylor", "3"])
             np.testing.assert_array_equal(got["kernel_2_1_1"], ref["values"])
 

@@ -13,6 +13,7 @@ Routes must agree where the mathematics says they must:
   kick is exact and the Euler chain keeps the mean m_∞, so the estimator's mean is
   w (I − A dt)^k C (k = τ/dt); |mc − exact| ≤ z·stderr + |w((I − A dt)^k − e^{−Akdt})C|.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ C_LIN = np.array([1.0, 0.5])
 Q_LIN = np.array([[1.0, 0.25], [0.25, 0.0]])
 V_LIN = np.array([0.0, 1.0])
 M_LIN = np.linalg.solve(A_LIN, B_LIN)
-W_LIN = 2 * Q_LIN @ M_LIN + V_LIN          # K⁽¹⁾(τ) = W_LIN e^{−Aτ} C
+W_LIN = 2 * Q_LIN @ M_LIN + V_LIN  # K⁽¹⁾(τ) = W_LIN e^{−Aτ} C
 NA = np.linalg.norm(A_LIN, 2)
 
 
@@ -83,7 +84,9 @@ def assert_interface(K, lags, *, method, start, p=1, has_stderr=False):
         assert back[key] == d[key], key
     assert back["index"] == list(K.index) and back["nlags"] == K.nlags and back["method"] == method
     r = repr(K)
-    assert r.startswith(type(K).__name__ + "(") and f"order={K.order}" in r and f"start='{start}'" in r
+    assert (
+        r.startswith(type(K).__name__ + "(") and f"order={K.order}" in r and f"start='{start}'" in r
+    )
     # wrong shape and non-finite lags: ArgumentError naming the lags and the expected shape
     with pytest.raises(ArgumentError, match=rf"lags.*\(\.\.\., {K.nlags}\)"):
         K(np.zeros(lags.shape[:-1] + (K.nlags + 1,)))
@@ -98,23 +101,34 @@ def assert_interface(K, lags, *, method, start, p=1, has_stderr=False):
 
 # ------------------------------------------------------------------ every route, full interface
 def test_every_route_stationary_linear(lin):
-    lags1 = np.array([[[0.1], [0.2]], [[0.3], [0.0]]])        # (2, 2, 1)
+    lags1 = np.array([[[0.1], [0.2]], [[0.3], [0.0]]])  # (2, 2, 1)
     lags2 = np.array([[0.1, 0.2], [0.05, 0.0], [0.2, 0.1]])  # (3, 2)
-    assert_interface(symresp.kernel(lin, 1, method="exact"), lags1, method="exact", start="stationary")
-    assert_interface(symresp.kernel(lin, 2, (0, 0), method="exact"), lags2, method="exact",
-                     start="stationary")
-    assert_interface(symresp.kernel(lin, 2, method="taylor", taylor=4), lags2, method="taylor",
-                     start="stationary")
+    assert_interface(
+        symresp.kernel(lin, 1, method="exact"), lags1, method="exact", start="stationary"
+    )
+    assert_interface(
+        symresp.kernel(lin, 2, (0, 0), method="exact"), lags2, method="exact", start="stationary"
+    )
+    assert_interface(
+        symresp.kernel(lin, 2, method="taylor", taylor=4),
+        lags2,
+        method="taylor",
+        start="stationary",
+    )
     # the fixed point kernel is time-translation invariant: stationary lags, no dummy s_n
-    assert_interface(symresp.kernel(lin, 2, method="deterministic"), lags2, method="deterministic",
-                     start="stationary")
+    assert_interface(
+        symresp.kernel(lin, 2, method="deterministic"),
+        lags2,
+        method="deterministic",
+        start="stationary",
+    )
     K = symresp.kernel(lin, 1, method="mc", **MC)
     assert isinstance(K, MonteCarloKernel)
     vals, se, ok = assert_interface(K, lags1, method="mc", start="stationary", has_stderr=True)
     assert np.all(ok) and np.all(se > 0)
     d = K.to_dict()
     assert (d["paths"], d["dt"], d["seed"], d["estimator"]) == (256, 0.05, 3, "kicked")
-    assert d["sampling"] == "exact" and d["runs"] == 1   # one run served values, stderr, trusted
+    assert d["sampling"] == "exact" and d["runs"] == 1  # one run served values, stderr, trusted
 
 
 def test_every_route_tanh_1d(tanh):
@@ -123,15 +137,24 @@ def test_every_route_tanh_1d(tanh):
     assert isinstance(K, TaylorKernel)
     assert_interface(K, lags1, method="taylor", start="stationary")
     assert K.to_dict()["expectation"] == "gibbs" and K.to_dict()["P"] == 6
-    assert_interface(symresp.kernel(tanh, 2, method="deterministic"), [[0.1, 0.2]],
-                     method="deterministic", start="stationary")
-    assert_interface(symresp.kernel(tanh, 1, method="mc", **MC), lags1, method="mc",
-                     start="stationary", has_stderr=True)
+    assert_interface(
+        symresp.kernel(tanh, 2, method="deterministic"),
+        [[0.1, 0.2]],
+        method="deterministic",
+        start="stationary",
+    )
+    assert_interface(
+        symresp.kernel(tanh, 1, method="mc", **MC),
+        lags1,
+        method="mc",
+        start="stationary",
+        has_stderr=True,
+    )
 
 
 def test_every_route_point_start(lin):
     pt = lin.with_start("point", [0.3, -0.2])
-    lags = np.array([[0.1, 0.2, 0.0], [0.2, 0.05, 0.3]])    # (τ_1, τ_2, s_2)
+    lags = np.array([[0.1, 0.2, 0.0], [0.2, 0.05, 0.3]])  # (τ_1, τ_2, s_2)
     for method, kw in (("exact", {}), ("taylor", {"taylor": 4}), ("deterministic", {})):
         K = symresp.kernel(pt, 2, (0, 0), method=method, **kw)
         assert_interface(K, lags, method=method, start="point")
@@ -139,8 +162,9 @@ def test_every_route_point_start(lin):
     assert K.to_dict()["ignored_lag"] == "s_n"
     np.testing.assert_allclose(K([0.1, 0.2, 5.0]), K([0.1, 0.2, 0.0]), rtol=0, atol=1e-15)
     K = symresp.kernel(pt, 1, method="mc", **MC)
-    _, _, ok = assert_interface(K, [[0.1, 0.0], [0.2, 0.1]], method="mc", start="point",
-                                has_stderr=True)
+    _, _, ok = assert_interface(
+        K, [[0.1, 0.0], [0.2, 0.1]], method="mc", start="point", has_stderr=True
+    )
     assert np.all(ok) and K.to_dict()["sampling"] == "point"
     # start= overrides the spec's start
     assert symresp.kernel(lin, 1, method="exact").start == "stationary"
@@ -152,7 +176,9 @@ def test_auto_picks_exact_for_linear_and_taylor_for_tanh(lin, tanh):
     K = symresp.kernel(lin, 2, taylor=4)
     assert K.method == "exact"
     d = K.to_dict()
-    assert d["auto"] is True and "linear network" in d["reason"] and d["ignored_options"] == ["taylor"]
+    assert (
+        d["auto"] is True and "linear network" in d["reason"] and d["ignored_options"] == ["taylor"]
+    )
     K = symresp.kernel(tanh, 1, taylor=4)
     assert K.method == "taylor" and K.P == 4
     d = K.to_dict()
@@ -164,22 +190,42 @@ def test_auto_picks_exact_for_linear_and_taylor_for_tanh(lin, tanh):
 @pytest.mark.parametrize("P", [3, 5])
 def test_exact_equals_taylor_within_the_truncation_bound(lin, P):
     taus = np.array([0.02, 0.05, 0.1, 0.2])
-    ex1, ty1 = symresp.kernel(lin, 1, method="exact"), symresp.kernel(lin, 1, method="taylor", taylor=P)
+    ex1, ty1 = (
+        symresp.kernel(lin, 1, method="exact"),
+        symresp.kernel(lin, 1, method="taylor", taylor=P),
+    )
     err1 = np.abs(ex1(taus[:, None]) - ty1(taus[:, None], warn=False))[:, 0]
     x = NA * taus
-    bound1 = (np.linalg.norm(W_LIN) * np.linalg.norm(C_LIN) * x ** (P + 1) / math.factorial(P + 1)
-              * np.exp(x))
+    bound1 = (
+        np.linalg.norm(W_LIN)
+        * np.linalg.norm(C_LIN)
+        * x ** (P + 1)
+        / math.factorial(P + 1)
+        * np.exp(x)
+    )
     assert np.all(err1 <= bound1 + 1e-13), (err1, bound1)
     lags2 = np.column_stack([taus, taus / 2])
-    ex2, ty2 = symresp.kernel(lin, 2, method="exact"), symresp.kernel(lin, 2, method="taylor", taylor=P)
+    ex2, ty2 = (
+        symresp.kernel(lin, 2, method="exact"),
+        symresp.kernel(lin, 2, method="taylor", taylor=P),
+    )
     err2 = np.abs(ex2(lags2) - ty2(lags2, warn=False))[:, 0]
-    x2 = NA * (2 * lags2[:, 0] + lags2[:, 1])      # the exponents of g(λ): λτ_1 and λ(τ_1 + τ_2)
-    bound2 = (2 * np.linalg.norm(Q_LIN, 2) * np.linalg.norm(C_LIN) ** 2 * x2 ** (P + 1)
-              / math.factorial(P + 1) * np.exp(x2))
+    x2 = NA * (2 * lags2[:, 0] + lags2[:, 1])  # the exponents of g(λ): λτ_1 and λ(τ_1 + τ_2)
+    bound2 = (
+        2
+        * np.linalg.norm(Q_LIN, 2)
+        * np.linalg.norm(C_LIN) ** 2
+        * x2 ** (P + 1)
+        / math.factorial(P + 1)
+        * np.exp(x2)
+    )
     assert np.all(err2 <= bound2 + 1e-13), (err2, bound2)
     # the bound is tight (observed err/bound in 0.15–0.66): a series truncated one degree
     # higher would be ≈ ‖A‖τ/(P+2) < 0.1 times smaller at the smallest lags and fail this
-    assert np.all(err1 >= bound1 / 20) and np.all(err2 >= bound2 / 20), (err1 / bound1, err2 / bound2)
+    assert np.all(err1 >= bound1 / 20) and np.all(err2 >= bound2 / 20), (
+        err1 / bound1,
+        err2 / bound2,
+    )
     assert np.all(ty1.trusted(taus[:, None])) and np.all(ty2.trusted(lags2))
 
 
@@ -195,8 +241,9 @@ def test_taylor_trusted_region_is_half_the_radius(lin, tanh):
     assert err > 1e-2
     K = symresp.kernel(tanh, 1, method="taylor", taylor=6)
     r = K.radius[0]
-    np.testing.assert_array_equal(K.trusted([[0.4 * r], [0.5 * r], [0.6 * r], [-0.6 * r]]),
-                                  [True, True, False, False])
+    np.testing.assert_array_equal(
+        K.trusted([[0.4 * r], [0.5 * r], [0.6 * r], [-0.6 * r]]), [True, True, False, False]
+    )
 
 
 # at a fixed point many Taylor coefficients vanish (φ(h*) = 0), so their relative cancellation
@@ -206,19 +253,30 @@ def test_deterministic_equals_taylor_of_the_noiseless_network_at_its_fixed_point
     P = 6
     det2 = symresp.kernel(tanh, 2, method="deterministic", start="point")
     h = det2.h_star
-    net0 = symresp.SRNN.create(n=1, activation="tanh", Gamma=1.0, W=[[0.8]], b=[0.1], C=[[1.0]],
-                               sigma=0, V=[[1.0]], start="point", h0=[repr(float(h[0]))])
+    net0 = symresp.SRNN.create(
+        n=1,
+        activation="tanh",
+        Gamma=1.0,
+        W=[[0.8]],
+        b=[0.1],
+        C=[[1.0]],
+        sigma=0,
+        V=[[1.0]],
+        start="point",
+        h0=[repr(float(h[0]))],
+    )
     J, B = det2.jacobian[0, 0], det2.hess_phi[0, 0, 0]
     lags1 = np.array([[0.05, 0.0], [0.1, 0.3], [0.2, 0.1]])
     ty1 = symresp.kernel(net0, 1, method="taylor", taylor=P)
     det1 = symresp.kernel(net0, 1, method="deterministic", h_star=h)
     err1 = np.abs(det1(lags1) - ty1(lags1, warn=False))[:, 0]
-    bound1 = (abs(J) * lags1[:, 0]) ** (P + 1) / math.factorial(P + 1)   # |f'C| = 1, e^{Jλτ} ≤ 1
+    bound1 = (abs(J) * lags1[:, 0]) ** (P + 1) / math.factorial(P + 1)  # |f'C| = 1, e^{Jλτ} ≤ 1
     assert np.all(err1 <= bound1 + 1e-12), (err1, bound1)
     lags2 = np.array([[0.05, 0.05, 0.0], [0.1, 0.05, 0.2], [0.15, 0.1, 0.1]])
     ty2 = symresp.kernel(net0, 2, method="taylor", taylor=P)
-    err2 = np.abs(symresp.kernel(net0, 2, method="deterministic", h_star=h)(lags2)
-                  - ty2(lags2, warn=False))[:, 0]
+    err2 = np.abs(
+        symresp.kernel(net0, 2, method="deterministic", h_star=h)(lags2) - ty2(lags2, warn=False)
+    )[:, 0]
     a, b = 2 * lags2[:, 0] + lags2[:, 1], lags2[:, 0] + lags2[:, 1]
     bound2 = abs(B / J) * abs(J) ** (P + 1) * (a ** (P + 1) + b ** (P + 1)) / math.factorial(P + 1)
     assert np.all(err2 <= bound2 + 1e-12), (err2, bound2)
@@ -230,9 +288,11 @@ def test_mc_agrees_with_exact_within_the_stderr_budget(lin):
     vals, se = mc(taus[:, None])[:, 0], mc.stderr(taus[:, None])[:, 0]
     ex = symresp.kernel(lin, 1, method="exact")(taus[:, None])[:, 0]
     k = np.rint(taus / dt).astype(int)
-    euler = np.array([W_LIN @ np.linalg.matrix_power(np.eye(2) - A_LIN * dt, kk) @ C_LIN for kk in k])
+    euler = np.array(
+        [W_LIN @ np.linalg.matrix_power(np.eye(2) - A_LIN * dt, kk) @ C_LIN for kk in k]
+    )
     bias = np.abs(euler - np.array([W_LIN @ expm(-A_LIN * t) @ C_LIN for t in taus]))
-    z = norm.isf(1e-3 / (2 * len(taus)))          # Bonferroni, family-wise level 1e-3
+    z = norm.isf(1e-3 / (2 * len(taus)))  # Bonferroni, family-wise level 1e-3
     assert np.all(np.abs(vals - ex) <= z * se + bias + 1e-12), (vals, ex, se, bias)
     assert np.all(se < 0.1)
 
@@ -253,9 +313,12 @@ def test_bad_options_and_arguments(lin, tanh):
         symresp.kernel(tanh, 1, method="exact")
     with pytest.raises(ArgumentError, match="paths"):
         symresp.kernel(lin, 1, method="mc", paths=0)
-    with pytest.raises(ArgumentError, match=r"index: expected 1 channel\(s\), each 0-based in 0\.\.0, got \[1\]"):
+    with pytest.raises(
+        ArgumentError, match=r"index: expected 1 channel\(s\), each 0-based in 0\.\.0, got \[1\]"
+    ):
         symresp.kernel(lin, 1, (1,), method="taylor")
     from symresp.kernels.taylor import taylor_kernel
+
     with pytest.raises(ArgumentError, match=r"0-based in 0\.\.0, got \[1\]"):
         taylor_kernel(symresp.derive(lin, 1, 2), 1, (1,))
     with pytest.raises(ArgumentError, match="order"):
@@ -270,6 +333,7 @@ def test_taylor_reuses_a_derivation_and_draws_samples(lin, tanh):
     der = symresp.derive(tanh, 2, 4)
     K = symresp.kernel(tanh, 2, (0, 0), method="taylor", derivation=der)
     from symresp.kernels.taylor import taylor_kernel
+
     np.testing.assert_array_equal(K.coeffs, taylor_kernel(der, 2, (0, 0)).coeffs)
     with pytest.raises(ArgumentError, match="taylor.*P = 4"):
         symresp.kernel(tanh, 1, method="taylor", derivation=der, taylor=6)
@@ -281,15 +345,21 @@ def test_taylor_reuses_a_derivation_and_draws_samples(lin, tanh):
     X = np.random.default_rng(0).normal(size=(50, 2))
     K = symresp.kernel(lin, 1, method="taylor", taylor=2, samples=X)
     assert K.to_dict()["expectation"] == "samples[50]"
-    assert repr(K) == "TaylorKernel(order=1, index=(0,), start='stationary', P=2, expectation='samples[50]')"
+    assert (
+        repr(K)
+        == "TaylorKernel(order=1, index=(0,), start='stationary', P=2, expectation='samples[50]')"
+    )
     se = K.stderr([[0.0], [0.1]])
     assert se.shape == (2, 1) and np.all(se > 0)
 
 
 def test_entry_point_loads_no_numba():
-    code = ("import sys, symresp; net = symresp.load_spec(sys.argv[1]); "
-            "symresp.kernel(net, 1); symresp.kernel(net, 1, method='taylor', taylor=2); "
-            "assert 'numba' not in sys.modules, 'numba loaded'")
-    res = subprocess.run([sys.executable, "-c", code, str(LIN)], capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import sys, symresp; net = symresp.load_spec(sys.argv[1]); "
+        "symresp.kernel(net, 1); symresp.kernel(net, 1, method='taylor', taylor=2); "
+        "assert 'numba' not in sys.modules, 'numba loaded'"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(LIN)], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr

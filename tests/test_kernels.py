@@ -6,6 +6,7 @@ for the linear network, a Chebyshev method-of-lines solution of the
 backward Kolmogorov equation for the 1-D tanh network.  Each assertion
 states its tolerance and why that tolerance is the right one.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -40,18 +41,24 @@ def fnum(M) -> np.ndarray:
 def _phi_by_hand(net: SRNN):
     """φ(h) = −Γh + M a(Wh + b), written with numpy from the raw parameters (not from net.drift)."""
     G, W, b, M = fnum(net.Gamma), fnum(net.W), fnum(net.b).ravel(), fnum(net.M)
-    a = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "identity": lambda z: z,
-         "softplus": lambda z: np.logaddexp(0.0, z), "sin": np.sin,
-         "cubic": lambda z: z - z ** 3 / 3}[net.activation.name]
-    return lambda H: -H @ G.T + a(H @ W.T + b) @ M.T          # H: (npts, n)
+    a = {
+        "tanh": np.tanh,
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+        "identity": lambda z: z,
+        "softplus": lambda z: np.logaddexp(0.0, z),
+        "sin": np.sin,
+        "cubic": lambda z: z - z**3 / 3,
+    }[net.activation.name]
+    return lambda H: -H @ G.T + a(H @ W.T + b) @ M.T  # H: (npts, n)
 
 
 def _plain_L0(net: SRNN, g: sp.Expr) -> sp.Expr:
     """𝓛₀ g = Σ φ_i ∂_i g + ½ Σ Σ_ij ∂_i∂_j g with the activation written out (nested tanh)."""
     h, phi, Sig = net.h, net.drift, net.Sigma
     out = sum(phi[i] * sp.diff(g, h[i]) for i in range(net.n))
-    out += sp.Rational(1, 2) * sum(Sig[i, j] * sp.diff(g, h[i], h[j])
-                                   for i in range(net.n) for j in range(net.n) if Sig[i, j])
+    out += sp.Rational(1, 2) * sum(
+        Sig[i, j] * sp.diff(g, h[i], h[j]) for i in range(net.n) for j in range(net.n) if Sig[i, j]
+    )
     return out
 
 
@@ -69,8 +76,15 @@ GEN_NETS = {
     "hopfield_2d": lambda: spec("hopfield_2d"),
     # sigmoid, non-square noise matrix (Σ = σσᵀ full), non-diagonal Γ
     "sigmoid_full_noise": lambda: SRNN.create(
-        n=2, activation="sigmoid", Gamma=[[1.2, 0.3], [-0.1, 0.9]], W=[[0.7, -1.1], [0.4, 0.3]],
-        b=[0.2, -0.3], C=[[1.0], [-0.5]], sigma=[[0.5, 0.1, 0.0], [0.2, 0.3, 0.4]], V=[[1.0, 0.5]]),
+        n=2,
+        activation="sigmoid",
+        Gamma=[[1.2, 0.3], [-0.1, 0.9]],
+        W=[[0.7, -1.1], [0.4, 0.3]],
+        b=[0.2, -0.3],
+        C=[[1.0], [-0.5]],
+        sigma=[[0.5, 0.1, 0.0], [0.2, 0.3, 0.4]],
+        V=[[1.0, 0.5]],
+    ),
 }
 
 # 𝓛₀ on simple observables vs hand formulas, and 𝓛₀³ ring route vs plain SymPy route.
@@ -87,9 +101,17 @@ def _close(a, b, rtol=GEN_RTOL):
 
 
 def _other_activation(name):
-    return lambda: SRNN.create(n=2, activation=name, Gamma=[1.0, 1.5], W=[[0.4, -0.3], [0.5, 0.2]],
-                               b=[0.1, -0.2], C=[[1.0], [0.5]], sigma=[0.5, 0.3], V=[[1.0, 0.0]],
-                               assume_stationary=True)
+    return lambda: SRNN.create(
+        n=2,
+        activation=name,
+        Gamma=[1.0, 1.5],
+        W=[[0.4, -0.3], [0.5, 0.2]],
+        b=[0.1, -0.2],
+        C=[[1.0], [0.5]],
+        sigma=[0.5, 0.3],
+        V=[[1.0, 0.0]],
+        assume_stationary=True,
+    )
 
 
 SIMPLE_NETS = dict(GEN_NETS, **{a: _other_activation(a) for a in ("softplus", "sin", "cubic")})
@@ -107,8 +129,8 @@ def test_L0_on_simple_observables_matches_hand_formulas(name):
     # 𝓛₀ 1 = 0
     assert alg.n_terms(gens.L0(alg.lift(sp.Integer(1)))) == 0
     for i in range(net.n):
-        _close(_ring_values(gens, gens.L0(alg.lift(h[i])), H), phi[:, i])       # 𝓛₀ h_i = φ_i
-        for j in range(net.n):                                                    # 𝓛₀ h_i h_j
+        _close(_ring_values(gens, gens.L0(alg.lift(h[i])), H), phi[:, i])  # 𝓛₀ h_i = φ_i
+        for j in range(net.n):  # 𝓛₀ h_i h_j
             want = phi[:, i] * H[:, j] + phi[:, j] * H[:, i] + Sig[i, j]
             _close(_ring_values(gens, gens.L0(alg.lift(h[i] * h[j])), H), want)
     # 𝓛₀ h_1³ = 3 h_1² φ_1 + 3 Σ_11 h_1
@@ -118,9 +140,12 @@ def test_L0_on_simple_observables_matches_hand_formulas(name):
 
 # (name, observable, power): 𝓛₀³ on the 2-D tanh net; 𝓛₀² elsewhere (the plain route swells:
 # 𝓛₀³ of a cubic on a 2-D net costs seconds of sympy.diff, kept to one case for the time budget)
-ITERATED = [("tanh_2d", "h1*h2 + h1/3", 3), ("tanh_2d", "h1**2*h2 - h2/2", 2),
-            ("hopfield_2d", "h1**2*h2 - h2/2 + h1/3", 2),
-            ("sigmoid_full_noise", "h1**2*h2 - h2/2 + h1/3", 2)]
+ITERATED = [
+    ("tanh_2d", "h1*h2 + h1/3", 3),
+    ("tanh_2d", "h1**2*h2 - h2/2", 2),
+    ("hopfield_2d", "h1**2*h2 - h2/2 + h1/3", 2),
+    ("sigmoid_full_noise", "h1**2*h2 - h2/2 + h1/3", 2),
+]
 
 
 @pytest.mark.parametrize("name,obs,power", ITERATED)
@@ -131,7 +156,7 @@ def test_iterated_L0_ring_route_equals_plain_sympy_route(name, obs, power):
     f = sp.sympify(obs, locals={s.name: s for s in net.h})
     g_ring, g_plain = alg.lift(f), f
     H = np.random.default_rng(2).uniform(-2, 2, size=(20, net.n))
-    for p in range(1, power + 1):
+    for _p in range(1, power + 1):
         g_ring, g_plain = gens.L0(g_ring), _plain_L0(net, g_plain)
         _close(_ring_values(gens, g_ring, H), _values(net, g_plain, H))
     # the ring element is a polynomial in (h, auxiliaries): no tanh/exp inside
@@ -140,8 +165,15 @@ def test_iterated_L0_ring_route_equals_plain_sympy_route(name, obs, power):
 
 def test_L1_state_dependent_coupling_matches_plain_sympy():
     """𝓛₁ g = Σ γ_i(h) ∂_i g for a polynomial coupling γ = (1 + h1², h2), after 𝓛₀."""
-    net = SRNN.create(n=2, activation="tanh", W=[[0.5, -1.0], [1.0, 0.2]], b=[0.1, 0.0],
-                      coupling=[["1 + h1**2"], ["h2"]], sigma=0.5, V=[[1.0, 0.0]])
+    net = SRNN.create(
+        n=2,
+        activation="tanh",
+        W=[[0.5, -1.0], [1.0, 0.2]],
+        b=[0.1, 0.0],
+        coupling=[["1 + h1**2"], ["h2"]],
+        sigma=0.5,
+        V=[[1.0, 0.0]],
+    )
     gens = Generators(net)
     alg = gens.algebra
     h = net.h
@@ -153,26 +185,38 @@ def test_L1_state_dependent_coupling_matches_plain_sympy():
     _close(_ring_values(gens, ring, H), _values(net, plain, H))
 
 
-@pytest.mark.parametrize("P", [
-    2,
-    3,  # 2P + order ≥ 7 needs more than eight auxiliary placeholders
-])
+@pytest.mark.parametrize(
+    "P",
+    [
+        2,
+        3,  # 2P + order ≥ 7 needs more than eight auxiliary placeholders
+    ],
+)
 def test_user_expression_activation_derivative_chain_matches_plain_sympy(P):
     """A user activation without a closure uses the derivative chain D_j = a^{(j)}(z); the chain
     must be long enough for every observable of the derivation (a too-short chain would
     silently drop terms).  Every point-start observable of order 1 is compared with the plain
     SymPy route at random states.  Tolerance as for the other generator tests (rounding only)."""
-    net = SRNN.create(n=1, activation="atan(z)", W=[[0.8]], b=[0.1], C=[[1.0]], sigma=0.5,
-                      readout="h1**2", start="point", h0=[0.2])
+    net = SRNN.create(
+        n=1,
+        activation="atan(z)",
+        W=[[0.8]],
+        b=[0.1],
+        C=[[1.0]],
+        sigma=0.5,
+        readout="h1**2",
+        start="point",
+        h0=[0.2],
+    )
     der = derive(net, 1, P)
     H = np.random.default_rng(6).uniform(-2, 2, size=(15, 1))
     h = net.h[0]
-    chain = [net.readout[0]]                                   # plain 𝓛₀^q f, shared prefixes
+    chain = [net.readout[0]]  # plain 𝓛₀^q f, shared prefixes
     for _ in range(P):
         chain.append(_plain_L0(net, chain[-1]))
     checked = 0
     for q in range(P + 1):
-        e = net.coupling[0, 0] * sp.diff(chain[q], h)          # 𝓛₁ 𝓛₀^q f
+        e = net.coupling[0, 0] * sp.diff(chain[q], h)  # 𝓛₁ 𝓛₀^q f
         for r in range(P + 1 - q):
             g = der.observables[((0,), (q, r))][0]
             _close(_ring_values(der.generators, g, H), _values(net, e, H))
@@ -205,7 +249,7 @@ class LinearOracle:
         hs = net.h
         self.A = fnum(net.Gamma - net.M * net.W)
         self.b = fnum(net.M * net.b).ravel()
-        self.Cm = fnum(net.coupling)                  # n×m, one column per channel
+        self.Cm = fnum(net.coupling)  # n×m, one column per channel
         self.C = self.Cm[:, 0]
         self.Sigma = fnum(net.Sigma)
         f = sp.expand(net.readout[0])
@@ -213,7 +257,7 @@ class LinearOracle:
         self.Q = fnum(Hq) / 2
         self.v = fnum([sp.diff(f, x).subs({y: 0 for y in hs}) for x in hs]).ravel()
         self.m = np.linalg.solve(self.A, self.b)
-        self.S = solve_continuous_lyapunov(self.A, self.Sigma)      # A S + S Aᵀ = Σ
+        self.S = solve_continuous_lyapunov(self.A, self.Sigma)  # A S + S Aᵀ = Σ
         self.h0 = None if h0 is None else np.asarray(h0, float)
 
     def E(self, t):
@@ -240,21 +284,34 @@ class LinearOracle:
         out = self.c1(p) if q == 0 else 0.0
         d = self.h0 - self.m
         # 2 dᵀ e^{−Aᵀ(τ+s)} Q e^{−Aτ} C
-        out += 2 * sum(comb(p, j) * d @ self._pow(j + q).T @ self.Q @ self._pow(p - j) @ self.C
-                       for j in range(p + 1))
+        out += 2 * sum(
+            comb(p, j) * d @ self._pow(j + q).T @ self.Q @ self._pow(p - j) @ self.C
+            for j in range(p + 1)
+        )
         return out
 
     def c2(self, p1, p2, k1=0, k2=0):
         """∂_τ1^p1 ∂_τ2^p2 of 2 (e^{−Aτ1}C_{k1})ᵀ Q e^{−A(τ1+τ2)} C_{k2} at 0 (k1 ↔ s_1, the later input)."""
         C1, C2 = self.Cm[:, k1], self.Cm[:, k2]
-        return 2 * sum(comb(p1, j) * (self._pow(j) @ C1) @ self.Q @ (self._pow(p1 - j + p2) @ C2)
-                       for j in range(p1 + 1))
+        return 2 * sum(
+            comb(p1, j) * (self._pow(j) @ C1) @ self.Q @ (self._pow(p1 - j + p2) @ C2)
+            for j in range(p1 + 1)
+        )
 
 
 def _linear_readout_net():
     """The linear network of the spec with a linear readout V = (1, −1/2), c = 3."""
-    return SRNN.create(n=2, activation="identity", Gamma=1.0, W=[[-0.5, 0.3], [-0.4, -0.2]],
-                       b=[0.2, -0.1], C=[[1.0], [0.5]], sigma=0.5, V=[[1.0, -0.5]], c=[3.0])
+    return SRNN.create(
+        n=2,
+        activation="identity",
+        Gamma=1.0,
+        W=[[-0.5, 0.3], [-0.4, -0.2]],
+        b=[0.2, -0.1],
+        C=[[1.0], [0.5]],
+        sigma=0.5,
+        V=[[1.0, -0.5]],
+        c=[3.0],
+    )
 
 
 # Coefficients: exact rationals (Gaussian moments) vs float matrix powers; ‖A‖ ≈ 1.6 so
@@ -276,8 +333,9 @@ def test_linear_taylor_coefficients_are_exact_derivatives_of_the_exact_kernels()
     der = derive(net, 2, 6)
     _assert_coeffs(taylor_kernel(der, 1, (0,)), orc.c1)
     k2 = taylor_kernel(der, 2, (0, 0))
-    assert {tuple(p) for p in k2.powers} == {p for p in itertools.product(range(7), repeat=2)
-                                             if sum(p) <= 6}
+    assert {tuple(p) for p in k2.powers} == {
+        p for p in itertools.product(range(7), repeat=2) if sum(p) <= 6
+    }
     _assert_coeffs(k2, orc.c2)
     # linear readout: K⁽¹⁾ = V e^{−Aτ} C, every order-2 coefficient is exactly 0
     lnet = _linear_readout_net()
@@ -293,17 +351,29 @@ def test_linear_two_channels_index_convention():
     With C_1 ≠ C_2 the two orderings differ (K_{01} ≠ K_{10} away from τ = 0), so a swapped
     convention fails.  Tolerance: rounding only, as for the single-channel coefficients.
     """
-    net = SRNN.create(n=2, m=2, activation="identity", Gamma=1.0, W=[[-0.5, 0.3], [-0.4, -0.2]],
-                      b=[0.2, -0.1], C=[[1.0, 0.3], [0.5, -1.0]], sigma=0.5,
-                      readout="h1**2 + h1*h2/2 + h2")
+    net = SRNN.create(
+        n=2,
+        m=2,
+        activation="identity",
+        Gamma=1.0,
+        W=[[-0.5, 0.3], [-0.4, -0.2]],
+        b=[0.2, -0.1],
+        C=[[1.0, 0.3], [0.5, -1.0]],
+        sigma=0.5,
+        readout="h1**2 + h1*h2/2 + h2",
+    )
     orc = LinearOracle(net)
     der = derive(net, 2, 4)
     for k in range(2):
         C = orc.Cm[:, k]
-        _assert_coeffs(taylor_kernel(der, 1, (k,)),
-                       lambda p: (2 * orc.Q @ orc.m + orc.v) @ orc._pow(p) @ C)
+        _assert_coeffs(
+            taylor_kernel(der, 1, (k,)),
+            lambda p, C=C: (2 * orc.Q @ orc.m + orc.v) @ orc._pow(p) @ C,
+        )
     for k1, k2 in itertools.product(range(2), repeat=2):
-        _assert_coeffs(taylor_kernel(der, 2, (k1, k2)), lambda p1, p2: orc.c2(p1, p2, k1, k2))
+        _assert_coeffs(
+            taylor_kernel(der, 2, (k1, k2)), lambda p1, p2, k1=k1, k2=k2: orc.c2(p1, p2, k1, k2)
+        )
     a, b = taylor_kernel(der, 2, (0, 1)), taylor_kernel(der, 2, (1, 0))
     assert np.abs(a.coeffs - b.coeffs).max() > 0.1
 
@@ -325,7 +395,7 @@ def test_linear_stationary_mean_and_kernel_api_contract():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         k1(np.array([[0.4 * k1.radius[0]]]))
-    assert k1(np.zeros((3, 4, 1))).shape == (3, 4, 1)              # (..., nlags) → (..., p)
+    assert k1(np.zeros((3, 4, 1))).shape == (3, 4, 1)  # (..., nlags) → (..., p)
     with pytest.raises(ValueError, match="lags"):
         k1(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="order"):
@@ -365,9 +435,15 @@ def test_linear_taylor_error_falls_like_tau_to_the_P_plus_1(P):
     # τ = 1e-4 it is ≲ 1e-19, so agreement to 1e-12 is rounding-limited (checked for P ≥ 3)
     tiny = np.array([0.0, 1e-5, 1e-4])
     if P >= 3:
-        np.testing.assert_allclose(k1(tiny[:, None])[:, 0], [orc.K1(t) for t in tiny], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(k2(np.column_stack([tiny, tiny]))[:, 0],
-                                   [orc.K2(t, t) for t in tiny], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            k1(tiny[:, None])[:, 0], [orc.K1(t) for t in tiny], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            k2(np.column_stack([tiny, tiny]))[:, 0],
+            [orc.K2(t, t) for t in tiny],
+            rtol=0,
+            atol=1e-12,
+        )
 
 
 # =========================================================================== 5. point start
@@ -377,8 +453,11 @@ def _degree_terms(coeff, lags, degree):
     out = np.zeros(len(lags))
     for p in itertools.product(range(degree + 1), repeat=d):
         if sum(p) == degree:
-            out += abs(coeff(*p)) * np.prod(lags ** np.array(p), axis=1) / np.prod(
-                [math.factorial(x) for x in p])
+            out += (
+                abs(coeff(*p))
+                * np.prod(lags ** np.array(p), axis=1)
+                / np.prod([math.factorial(x) for x in p])
+            )
     return out
 
 
@@ -390,12 +469,12 @@ def test_linear_point_start_matches_exact_point_start_kernels():
     der = derive(net, 2, P)
     assert der.start == "point"
     k1 = taylor_kernel(der, 1, (0,))
-    assert k1.nlags == 2                                     # lags (τ_1, s_1)
+    assert k1.nlags == 2  # lags (τ_1, s_1)
     _assert_coeffs(k1, orc.c1_point)
     # at least one s-dependent coefficient is non-zero: the quadratic readout feels h0
     assert np.any((k1.powers[:, 1] > 0) & (np.abs(k1.coeffs[:, 0]) > 1e-3))
     k2 = taylor_kernel(der, 2, (0, 0))
-    assert k2.nlags == 3                                     # (τ_1, τ_2, s_2)
+    assert k2.nlags == 3  # (τ_1, τ_2, s_2)
     _assert_coeffs(k2, lambda p1, p2, q: orc.c2(p1, p2) if q == 0 else 0.0)
     # values at short lags vs the closed forms.  Tolerance = the computed remainder: twice the
     # first omitted degree, Σ_{|p|=P+1} |c_p| lag^p/p!, from the oracle's coefficients.  The
@@ -405,10 +484,16 @@ def test_linear_point_start_matches_exact_point_start_kernels():
     rng = np.random.default_rng(5)
     lags = rng.uniform(0, 0.05, size=(12, 2))
     tol1 = 2 * _degree_terms(orc.c1_point, lags, P + 1) + 1e-13
-    np.testing.assert_array_less(np.abs(k1(lags)[:, 0] - [orc.K1_point(t, s) for t, s in lags]), tol1)
+    np.testing.assert_array_less(
+        np.abs(k1(lags)[:, 0] - [orc.K1_point(t, s) for t, s in lags]), tol1
+    )
     lags3 = rng.uniform(0, 0.05, size=(12, 3))
-    tol2 = 2 * _degree_terms(lambda p1, p2, q: orc.c2(p1, p2) if q == 0 else 0.0, lags3, P + 1) + 1e-13
-    np.testing.assert_array_less(np.abs(k2(lags3)[:, 0] - [orc.K2(a, b) for a, b, _ in lags3]), tol2)
+    tol2 = (
+        2 * _degree_terms(lambda p1, p2, q: orc.c2(p1, p2) if q == 0 else 0.0, lags3, P + 1) + 1e-13
+    )
+    np.testing.assert_array_less(
+        np.abs(k2(lags3)[:, 0] - [orc.K2(a, b) for a, b, _ in lags3]), tol2
+    )
     assert tol1.max() < 1e-7 and tol2.max() < 1e-7
     # linear readout: V e^{−Aτ}C does not depend on s_1 — coefficients with an s-power are exactly 0
     lnet = _linear_readout_net().with_start("point", h0=h0)
@@ -446,7 +531,13 @@ def test_deterministic_limit_point_start_at_fixed_point_sigmoid_3d():
         assert K.coeffs.shape == (math.comb(6, 2), 2)
         for (p, q), c in zip(K.powers, K.coeffs):
             want = V @ np.linalg.matrix_power(J, p) @ C[:, k] if q == 0 else np.zeros(2)
-            assert np.all(np.abs(c - want) <= 1e-10 * np.maximum(np.abs(want), 1)), (k, p, q, c, want)
+            assert np.all(np.abs(c - want) <= 1e-10 * np.maximum(np.abs(want), 1)), (
+                k,
+                p,
+                q,
+                c,
+                want,
+            )
 
 
 # =========================================================================== 3. 1-D tanh vs PDE
@@ -464,10 +555,10 @@ def _clenshaw_curtis(N):
     w = np.zeros(N + 1)
     v = np.ones(N - 1)
     assert N % 2 == 0
-    w[0] = w[N] = 1.0 / (N ** 2 - 1)
+    w[0] = w[N] = 1.0 / (N**2 - 1)
     for k in range(1, N // 2):
         v -= 2 * np.cos(2 * k * theta[1:-1]) / (4 * k * k - 1)
-    v -= np.cos(N * theta[1:-1]) / (N ** 2 - 1)
+    v -= np.cos(N * theta[1:-1]) / (N**2 - 1)
     w[1:-1] = 2 * v / N
     return w
 
@@ -490,7 +581,7 @@ def _kolmogorov_1d(w, b, s2, C, N, L, dtau, nsteps):
     M = phi[:, None] * D + 0.5 * s2 * (D @ D)
     M[0, :] = 0.0
     M[-1, :] = 0.0
-    logr = (2 / s2) * (-h ** 2 / 2 + np.log(np.cosh(w * h + b)) / w)
+    logr = (2 / s2) * (-(h**2) / 2 + np.log(np.cosh(w * h + b)) / w)
     rho = L * _clenshaw_curtis(N) * np.exp(logr - logr.max())
     rho /= rho.sum()
     A = -(2 * C / s2) * phi
@@ -510,10 +601,10 @@ def test_tanh_1d_taylor_kernel_matches_backward_kolmogorov_solution():
     s2, C = float(net.Sigma[0, 0]), float(net.coupling[0, 0])
     assert net.activation.name == "tanh" and net.Gamma[0, 0] == 1 and net.readout[0] == net.h[0]
     dtau, nsteps = 0.05, 6
-    taus = dtau * np.arange(nsteps + 1)                    # τ ≤ 0.3
+    taus = dtau * np.arange(nsteps + 1)  # τ ≤ 0.3
     P = 8
     k1 = taylor_kernel(derive(net, 1, P), 1, (0,))
-    assert taus.max() < 0.5 * k1.radius[0]                 # inside the trusted region (no warning)
+    assert taus.max() < 0.5 * k1.radius[0]  # inside the trusted region (no warning)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         taylor = k1(taus[:, None])[:, 0]
@@ -526,13 +617,13 @@ def test_tanh_1d_taylor_kernel_matches_backward_kolmogorov_solution():
     # (R ≈ radius ≥ 4, τ ≤ 0.3, so q < 0.1); the tail after the last included term is then
     # ≤ |last term|·q/(1 − q) < |last term|, so |last term| bounds the remainder.
     cP = k1.coeffs[k1.powers[:, 0] == P, 0][0]
-    last = np.abs(cP) * taus ** P / math.factorial(P)
+    last = np.abs(cP) * taus**P / math.factorial(P)
     cPm1 = k1.coeffs[k1.powers[:, 0] == P - 1, 0][0]
-    ratio = np.abs(cP / P) / np.abs(cPm1) * taus             # |term_P / term_{P−1}|
+    ratio = np.abs(cP / P) / np.abs(cPm1) * taus  # |term_P / term_{P−1}|
     assert np.all(ratio < 0.5)
     # float floor: K = O(1), quadrature and D applied to O(1) data with condition ≲ N² → 1e-13
     tol = last + 3 * pde_err + 1e-12
-    assert np.all(tol < 1e-8)                              # the comparison has teeth
+    assert np.all(tol < 1e-8)  # the comparison has teeth
     np.testing.assert_array_less(np.abs(taylor - op_f), tol)
     # correlation (fluctuation–dissipation) form: E_∞[v(τ,·) A] with A = −(2C/σ²)φ gives the same numbers
     np.testing.assert_array_less(np.abs(taylor - fdt_f), tol)
@@ -567,8 +658,10 @@ def _fdt_sides(der, quad, A_expr):
     A_vals = _values(net, A_expr, quad.points)
     ev = Evaluator(alg)
     chain = gens.L0_powers(alg.lift(net.readout[0]), der.P)
-    G = ev(chain, quad.points)                                    # (npts, P+1)
-    return quad.mean(ev([gens.L1(g, 0) for g in chain], quad.points)), quad.mean(G * A_vals[:, None])
+    G = ev(chain, quad.points)  # (npts, P+1)
+    return quad.mean(ev([gens.L1(g, 0) for g in chain], quad.points)), quad.mean(
+        G * A_vals[:, None]
+    )
 
 
 def _fdt_check(net, P, tol, coarse_panels, A_expr):
@@ -583,9 +676,11 @@ def _fdt_check(net, P, tol, coarse_panels, A_expr):
     scale = np.maximum(np.abs(op), 1.0)
     kw = {"panels_2d": coarse_panels} if net.n == 2 else {"panels": coarse_panels}
     op_c, fdt_c = _fdt_sides(der, GibbsQuadrature(net, **kw), A_expr)
-    assert np.all(np.abs(op_c - op) <= 0.1 * tol * scale) and np.all(np.abs(fdt_c - fdt) <= 0.1 * tol * scale)
+    assert np.all(np.abs(op_c - op) <= 0.1 * tol * scale) and np.all(
+        np.abs(fdt_c - fdt) <= 0.1 * tol * scale
+    )
     assert np.all(np.abs(op - fdt) <= tol * scale), np.column_stack([op, fdt, op - fdt])
-    assert np.abs(op[1:]).max() > 0.1                             # non-trivial coefficients
+    assert np.abs(op[1:]).max() > 0.1  # non-trivial coefficients
 
 
 def test_operator_form_equals_fdt_form_tanh_1d_quadrature():
@@ -606,10 +701,11 @@ def test_operator_form_equals_fdt_form_tanh_1d_quadrature():
 def test_operator_form_equals_fdt_form_state_dependent_coupling_1d():
     """γ(h) = 1 + h²/2: A = −γ' − γ·2φ/σ² carries the divergence term −∇·γ; same
     quadrature argument and tolerance as the constant-coupling 1-D case."""
-    net = SRNN.create(n=1, activation="tanh", W=[[0.8]], b=[0.1], coupling=[["1 + h1**2/2"]],
-                      sigma=0.5, V=[[1.0]])
+    net = SRNN.create(
+        n=1, activation="tanh", W=[[0.8]], b=[0.1], coupling=[["1 + h1**2/2"]], sigma=0.5, V=[[1.0]]
+    )
     h = net.h[0]
-    gamma = 1 + h ** 2 / 2
+    gamma = 1 + h**2 / 2
     want = -sp.diff(gamma, h) - gamma * 2 * net.drift[0] / net.Sigma[0, 0]
     A = conjugate_observable(net, 0)
     Hs = np.linspace(-2, 2, 9)[:, None]
@@ -649,8 +745,10 @@ def test_box_truncation_contains_total_with_identical_values(case):
     for (k, p), g in tot.observables.items():
         assert sum(p) <= P
         gb = box.observables[(k, p)]
-        assert all(sp.expand(tot.algebra.to_expr(x) - box.algebra.to_expr(y)) == 0
-                   for x, y in zip(g, gb, strict=True)), (k, p)
+        assert all(
+            sp.expand(tot.algebra.to_expr(x) - box.algebra.to_expr(y)) == 0
+            for x, y in zip(g, gb, strict=True)
+        ), (k, p)
     for n in range(1, order + 1):
         kb = {tuple(p) for (k, p) in box.observables if len(k) == n}
         assert kb == set(itertools.product(range(P + 1), repeat=n + extra))
@@ -658,12 +756,17 @@ def test_box_truncation_contains_total_with_identical_values(case):
         bidx = {tuple(p): i for i, p in enumerate(kx.powers)}
         for i, p in enumerate(kt.powers):
             a, b = kt.coeffs[i, 0], kx.coeffs[bidx[tuple(p)], 0]
-            if exact:       # exact rationals (Gaussian) or one evaluation at h0: bit-identical
+            if exact:  # exact rationals (Gaussian) or one evaluation at h0: bit-identical
                 assert a == b, (n, p, a, b)
-            else:           # same element, same nodes; only the BLAS summation order of
-                assert abs(a - b) <= 1e-14 * max(abs(a), 1e-3), (n, p, a, b)  # weights @ values may differ
+            else:  # same element, same nodes; only the BLAS summation order of
+                assert abs(a - b) <= 1e-14 * max(abs(a), 1e-3), (
+                    n,
+                    p,
+                    a,
+                    b,
+                )  # weights @ values may differ
         assert len(kx.powers) == (P + 1) ** (n + extra)
-        assert len(kt.powers) == math.comb(P + n + extra, n + extra)   # #{p ∈ N^d : |p| ≤ P}
+        assert len(kt.powers) == math.comb(P + n + extra, n + extra)  # #{p ∈ N^d : |p| ≤ P}
 
 
 # =========================================================================== 7. samples route
@@ -678,9 +781,16 @@ def test_samples_route_agrees_with_exact_within_4_standard_errors():
     have stderr exactly 0 and must match to rounding.
     """
     net = SRNN.create(
-        n=2, activation="identity", Gamma=1.0, W=[[-0.5, 0.3], [-0.4, -0.2]], b=[0.2, -0.1],
-        C=[[1.0], [0.5]], sigma=0.5, readout="h1**3/3 + h1**2 + h1*h2/2 + h2")   # cubic: non-trivial
-    orc = LinearOracle(spec(LIN))                                                   # same m, S
+        n=2,
+        activation="identity",
+        Gamma=1.0,
+        W=[[-0.5, 0.3], [-0.4, -0.2]],
+        b=[0.2, -0.1],
+        C=[[1.0], [0.5]],
+        sigma=0.5,
+        readout="h1**3/3 + h1**2 + h1*h2/2 + h2",
+    )  # cubic: non-trivial
+    orc = LinearOracle(spec(LIN))  # same m, S
     der = derive(net, 2, 3)
     rng = np.random.default_rng(12345)
     X = rng.multivariate_normal(orc.m, orc.S, size=20000)
@@ -690,8 +800,9 @@ def test_samples_route_agrees_with_exact_within_4_standard_errors():
         assert exact.coeff_stderr is None and est.coeff_stderr is not None
         assert np.array_equal(est.powers, exact.powers)
         diff = np.abs(est.coeffs - exact.coeffs)
-        assert np.all(diff <= 4 * est.coeff_stderr + 1e-12 * np.maximum(np.abs(exact.coeffs), 1)), \
+        assert np.all(diff <= 4 * est.coeff_stderr + 1e-12 * np.maximum(np.abs(exact.coeffs), 1)), (
             np.column_stack([est.powers, est.coeffs, exact.coeffs, est.coeff_stderr])
+        )
 
 
 def test_samples_route_stderr_matches_spread_and_scales_like_inverse_sqrt_N():
@@ -704,9 +815,16 @@ def test_samples_route_stderr_matches_spread_and_scales_like_inverse_sqrt_N():
     * with the same seed, 4× more samples gives half the stderr within 10 % (the sample
       sd over N ≥ 2000 draws has a relative sd ≲ 3 % for these low-degree observables).
     """
-    net = SRNN.create(n=2, activation="identity", Gamma=1.0, W=[[-0.5, 0.3], [-0.4, -0.2]],
-                      b=[0.2, -0.1], C=[[1.0], [0.5]], sigma=0.5,
-                      readout="h1**3/3 + h1**2 + h1*h2/2 + h2")
+    net = SRNN.create(
+        n=2,
+        activation="identity",
+        Gamma=1.0,
+        W=[[-0.5, 0.3], [-0.4, -0.2]],
+        b=[0.2, -0.1],
+        C=[[1.0], [0.5]],
+        sigma=0.5,
+        readout="h1**3/3 + h1**2 + h1*h2/2 + h2",
+    )
     orc = LinearOracle(spec(LIN))
     der = derive(net, 1, 3)
     ests, ses = [], []

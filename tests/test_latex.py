@@ -1,7 +1,8 @@
 """LaTeX report of a derivation: content, line splitting, pdflatex."""
+
 import re
 import shutil
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ from symresp.report.latex import LatexError, compile_latex, latex_document, writ
 SPECS = Path(__file__).parent.parent / "derivations"
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
 needs_pdflatex = pytest.mark.skipif(
-    not HAVE_PDFLATEX, reason="pdflatex is not installed (CI installs texlive-latex-base)")
+    not HAVE_PDFLATEX, reason="pdflatex is not installed (CI installs texlive-latex-base)"
+)
 
 # (spec, order, taylor degree): small enough for a quick test, big enough for long expressions
 CASES = {
@@ -24,13 +26,13 @@ CASES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _der(name):
     order, P = CASES.get(name, (2, 2))
     return derive(load_spec(SPECS / f"{name}.toml"), order, P)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _doc(name):
     return latex_document(_der(name))
 
@@ -52,8 +54,12 @@ def _n_terms(row):
             depth += 1
         elif c in "})":
             depth -= 1
-        elif depth == 0 and row.startswith((" + ", " - "), i) and i > 0 and \
-                row[:i].strip() not in ("&", r"&\quad", r"&\qquad"):
+        elif (
+            depth == 0
+            and row.startswith((" + ", " - "), i)
+            and i > 0
+            and row[:i].strip() not in ("&", r"&\quad", r"&\qquad")
+        ):
             count += 1
         i += 1
     return count
@@ -81,9 +87,15 @@ def test_common_pieces(name):
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
     used = set(re.findall(r"\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}", tex))
     assert used <= {"amsmath", "amssymb", "geometry"}  # all in texlive-latex-base
-    for title in ("The model", "Auxiliary variables", "Generators", "Conjugate observable",
-                  "Kernel recursion and short-time form", "Taylor coefficient observables",
-                  "Volterra series"):
+    for title in (
+        "The model",
+        "Auxiliary variables",
+        "Generators",
+        "Conjugate observable",
+        "Kernel recursion and short-time form",
+        "Taylor coefficient observables",
+        "Volterra series",
+    ):
         assert rf"\section{{{title}}}" in tex
     # model, generators and recursion in the document's notation
     assert r"\Gamma = \begin{pmatrix}" in tex and r"W = \begin{pmatrix}" in tex
@@ -96,8 +108,11 @@ def test_common_pieces(name):
     # one G row per observable and readout component, one value row each when values exist
     obs = _section(tex, "Taylor coefficient observables")
     n_obs = len(der.observables) * net.p
-    assert len(re.findall(r"G_\{[^}]*\} = (?:\\mathcal|f)", obs)) + \
-        len(re.findall(r"\\bigl\[G_\{[^}]*\}\\bigr\]_\{\d\} = (?:\\mathcal|f)", obs)) == n_obs
+    assert (
+        len(re.findall(r"G_\{[^}]*\} = (?:\\mathcal|f)", obs))
+        + len(re.findall(r"\\bigl\[G_\{[^}]*\}\\bigr\]_\{\d\} = (?:\\mathcal|f)", obs))
+        == n_obs
+    )
     assert len(re.findall(r"c_\{[^}]*\}(?:\\bigr\]_\{\d\})? = ", obs)) == n_obs
     # Volterra series up to the derived order, with every kernel of every order
     vol = _section(tex, "Volterra series")
@@ -129,7 +144,10 @@ def test_tanh_1d_conjugate_and_auxiliaries():
     assert r"\varphi_{1} &= -h_{1} + T_{1}" in tex
     # A = −(2C/σ²) φ = 8 h − 8 T, written in the auxiliary
     assert r"A_{1}(h) &= 8\,h_{1} - 8\,T_{1}" in _section(tex, "Conjugate observable")
-    assert r"\mathcal{L}_0\, g &= \bigl(-h_{1} + T_{1}\bigr)\,\partial_{1} g + \tfrac{1}{8}\,\partial_{1}^{2} g" in tex
+    assert (
+        r"\mathcal{L}_0\, g &= \bigl(-h_{1} + T_{1}\bigr)\,\partial_{1} g + \tfrac{1}{8}\,\partial_{1}^{2} g"
+        in tex
+    )
     assert "Estimated radius of convergence" in tex
 
 
@@ -166,8 +184,14 @@ def test_long_expressions_split_and_truncated():
         rows = _align_rows(tex)
         assert max(_n_terms(r) for r in rows) <= 4
         # the longest polynomial spans many rows
-        assert sum(1 for r in rows if r.lstrip().startswith(r"&\quad +") or
-                   r.lstrip().startswith(r"&\quad -")) > 40
+        assert (
+            sum(
+                1
+                for r in rows
+                if r.lstrip().startswith(r"&\quad +") or r.lstrip().startswith(r"&\quad -")
+            )
+            > 40
+        )
     short = latex_document(der, max_terms=25)
     notes = re.findall(r"\\dots\$ (\d+) more terms; see JSON output", short)
     assert notes and max(int(n) for n in notes) == longest - 25
@@ -178,8 +202,13 @@ def test_samples_needed_and_given_kernels(tmp_path):
     tex = latex_document(der)
     assert "stationary samples are needed" in tex
     assert r"\Einf[G_{1;\,0}]" in _section(tex, "Volterra series")
-    tk = TaylorKernel(1, (0,), [(0,), (1,), (2,)], np.array([[0.123456], [-0.5], [0.25]]),
-                      cov=np.diag([0.001, 0.002, 0.003]) ** 2)
+    tk = TaylorKernel(
+        1,
+        (0,),
+        [(0,), (1,), (2,)],
+        np.array([[0.123456], [-0.5], [0.25]]),
+        cov=np.diag([0.001, 0.002, 0.003]) ** 2,
+    )
     tex2 = latex_document(der, kernels={(1, (0,)): tk}, title="Given kernels")
     assert r"\title{Given kernels}" in tex2
     assert r"c_{1;\,0} = \Einf[G_{1;\,0}] &= 0.123456 \pm 0.001" in tex2
@@ -189,11 +218,20 @@ def test_samples_needed_and_given_kernels(tmp_path):
 
 
 def test_expression_algebra_and_user_activation(tmp_path):
-    net = SRNN.create(n=2, activation="z/(1+z**2)", W=[[0.5, 0.1], [0.2, 0.3]],
-                      coupling=[["1+h2**2/2"], ["h1"]], sigma=0.5, name="user_act")
+    net = SRNN.create(
+        n=2,
+        activation="z/(1+z**2)",
+        W=[[0.5, 0.1], [0.2, 0.3]],
+        coupling=[["1+h2**2/2"], ["h1"]],
+        sigma=0.5,
+        name="user_act",
+    )
     tex = latex_document(derive(net, 1, 1))
     assert "derivative chain" in tex
-    assert r"\mathcal{L}_1^{1}\, g &= \bigl(1 + \tfrac{1}{2}\,h_{2}^{2}\bigr)\,\partial_{1} g + h_{1}\,\partial_{2} g" in tex
+    assert (
+        r"\mathcal{L}_1^{1}\, g &= \bigl(1 + \tfrac{1}{2}\,h_{2}^{2}\bigr)\,\partial_{1} g + h_{1}\,\partial_{2} g"
+        in tex
+    )
     assert max(_n_terms(r) for r in _align_rows(tex)) <= 4
     if HAVE_PDFLATEX:
         compile_latex(tex, tmp_path / "user_act.pdf")

@@ -10,6 +10,7 @@ The series uses Taylor kernels with P = 10 on t ≤ 0.5, well inside their radiu
 (Cu)²/2, several channel products) are worth O(0.5) here: dropping them, or weighting
 the cross term wrongly, misses by orders of magnitude more.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,10 @@ from scipy.integrate import solve_ivp
 
 import symresp
 from symresp.cli import main as cli_main
-from symresp.symbolic.generators import input_monomials
-from symresp.symbolic.recursion import derive
 from symresp.kernels.taylor import taylor_kernel
 from symresp.series.volterra import _quiet, _refined, predict, volterra_recursion
+from symresp.symbolic.generators import input_monomials
+from symresp.symbolic.recursion import derive
 
 C = (1.5, -0.7)
 T = np.linspace(0.0, 0.5, 11)
@@ -37,9 +38,19 @@ def _u(t):
 
 def _net(sigma="0", start="point"):
     where = dict(start="point", h0=["0.2"]) if start == "point" else dict(start="stationary")
-    return symresp.SRNN.create(n=1, m=2, activation="tanh", Gamma=1, W=[["0.8"]], b=["0.3"],
-                               C=[[str(c) for c in C]], sigma=sigma, V=[[1]],
-                               input_site="activation", **where)
+    return symresp.SRNN.create(
+        n=1,
+        m=2,
+        activation="tanh",
+        Gamma=1,
+        W=[["0.8"]],
+        b=["0.3"],
+        C=[[str(c) for c in C]],
+        sigma=sigma,
+        V=[[1]],
+        input_site="activation",
+        **where,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +59,10 @@ def oracle():
         def rhs(t, h):
             u = _u([t])[0]
             return -h + np.tanh(0.8 * h + 0.3 + eps * (C[0] * u[0] + C[1] * u[1]))
-        return solve_ivp(rhs, (0, T[-1]), [0.2], t_eval=T, method="DOP853", rtol=1e-13,
-                         atol=1e-14).y[0]
+
+        return solve_ivp(
+            rhs, (0, T[-1]), [0.2], t_eval=T, method="DOP853", rtol=1e-13, atol=1e-14
+        ).y[0]
 
     d = 0.005
     y0, yp, ym, yp2, ym2 = y(0.0), y(d), y(-d), y(2 * d), y(-2 * d)
@@ -60,7 +73,13 @@ def oracle():
 
 def test_monomials_enumerate_the_inputs():
     assert input_monomials(1, 3) == [(1, (1,)), (2, (2,)), (3, (3,))]
-    assert input_monomials(2, 2) == [(1, (1, 0)), (1, (0, 1)), (2, (2, 0)), (2, (1, 1)), (2, (0, 2))]
+    assert input_monomials(2, 2) == [
+        (1, (1, 0)),
+        (1, (0, 1)),
+        (2, (2, 0)),
+        (2, (1, 1)),
+        (2, (0, 2)),
+    ]
     der = derive(_net(), 2, 1)
     assert der.local_terms and der.monomials == input_monomials(2, 2)
     # words: every monomial alone, and pairs of weight-1 monomials (weight 2 ≤ order)
@@ -91,8 +110,9 @@ def test_local_terms_are_large_here(oracle):
     assert np.abs(part).max() > 0.1  # 10⁶ × the tolerance of the test above
     # with the cross monomial weighted as u1·u2/2 instead of u1·u2 the series would miss by
     # |part of the cross term|/2
-    cross = volterra_recursion({(1, (3,)): local[(1, (3,))]}, U, fine, 2, "point",
-                               weight=der.weight)[1, ::stride, 0]
+    cross = volterra_recursion(
+        {(1, (3,)): local[(1, (3,))]}, U, fine, 2, "point", weight=der.weight
+    )[1, ::stride, 0]
     assert np.abs(cross).max() / 2 > 1e-3
 
 
@@ -105,37 +125,72 @@ def test_noisy_network_passes_the_monte_carlo_check(start):
     # ε⁴V₄ term is comparable at ε = 0.4 (measured: ±ε Monte Carlo at ε = 0.2, 0.1, 0.05
     # converges to the series' V₂ at the stationary start, −0.1612 at t = 0.1)
     net = _net("0.4", start)  # stationary, 1-D: Gibbs quadrature for E∞
-    res = symresp.check(net, "cos(3*t) + 0.5; sin(2*t)", order=2, eps=0.2, T=0.5, dt=0.005,
-                        out_every=20, taylor=8, paths=20000)
+    res = symresp.check(
+        net,
+        "cos(3*t) + 0.5; sin(2*t)",
+        order=2,
+        eps=0.2,
+        T=0.5,
+        dt=0.005,
+        out_every=20,
+        taylor=8,
+        paths=20000,
+    )
     assert np.all(res.passed)
 
 
 def test_cli(tmp_path, capsys):
     spec = tmp_path / "act.toml"
-    spec.write_text('[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
-                    'b = [0.3]\nC = [[1.5]]\nsigma = 0.4\ninput_site = "activation"\n'
-                    '[readout]\nV = [[1]]\n[start]\nkind = "point"\nh0 = [0.2]\n')
-    assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--json",
-                     "--quiet"]) == 0
+    spec.write_text(
+        '[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
+        'b = [0.3]\nC = [[1.5]]\nsigma = 0.4\ninput_site = "activation"\n'
+        '[readout]\nV = [[1]]\n[start]\nkind = "point"\nh0 = [0.2]\n'
+    )
+    assert (
+        cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--json", "--quiet"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert out["monomials"] == [{"weight": 1, "channel_powers": [1]},
-                              {"weight": 2, "channel_powers": [2]}]
+    assert out["monomials"] == [
+        {"weight": 1, "channel_powers": [1]},
+        {"weight": 2, "channel_powers": [2]},
+    ]
     assert {c["weight"] for c in out["coefficients"] if c["order"] == 1} == {1, 2}
     # the LaTeX document explains the monomials and prints 𝓛₁^ν for each; it compiles
     tex = tmp_path / "x.tex"
-    assert cli_main(["derive", str(spec), "--order", "2", "--taylor", "2", "--latex",
-                     str(tex), "--quiet"]) == 0
+    assert (
+        cli_main(
+            ["derive", str(spec), "--order", "2", "--taylor", "2", "--latex", str(tex), "--quiet"]
+        )
+        == 0
+    )
     text = tex.read_text()
     assert r"\emph{input operator}" in text and r"\mathcal{L}_1^{2}\, g" in text
     assert r"q_{\nu_1} + \dots + q_{\nu_r} = n" in text
     if shutil.which("pdflatex"):
         from symresp.report.latex import compile_latex
+
         assert compile_latex(text, tmp_path / "x.pdf").exists()
     # the standalone export names the monomials; its weight-2 monomial kernel is the library's
-    assert cli_main(["codegen", str(spec), "--order", "2", "--taylor", "2", "-o",
-                     str(tmp_path / "mod"), "--name", "act_kernels"]) == 0
+    assert (
+        cli_main(
+            [
+                "codegen",
+                str(spec),
+                "--order",
+                "2",
+                "--taylor",
+                "2",
+                "-o",
+                str(tmp_path / "mod"),
+                "--name",
+                "act_kernels",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     import importlib.util
+
     path = tmp_path / "mod" / "act_kernels.py"
     modspec = importlib.util.spec_from_file_location("act_kernels", path)
     mod = importlib.util.module_from_spec(modspec)
@@ -143,14 +198,16 @@ def test_cli(tmp_path, capsys):
     assert mod.MONOMIALS == [(1, (1,)), (2, (2,))]
     lags = np.array([[0.1, 0.2], [0.3, 0.05]])
     from symresp import load_spec
+
     ref = taylor_kernel(derive(load_spec(spec), 2, 2), 1, (1,))(lags, warn=False)
     np.testing.assert_array_equal(mod.kernel_1_2(lags), ref)
 
 
 def test_linear_activation_has_no_local_terms():
     # a(z) = z: a(z + εCu) = z + εCu is the additive network with coupling M C
-    lin = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5,
-                              input_site="activation")
+    lin = symresp.SRNN.create(
+        n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5, input_site="activation"
+    )
     add = symresp.SRNN.create(n=1, activation="identity", W=[[0.5]], C=[[2.0]], sigma=0.5)
     dl = derive(lin, 2, 3)
     assert not dl.local_terms and dl.indices(2) == [(0, 0)]
@@ -163,11 +220,21 @@ def test_conjugate_observable_uses_the_input_field():
     # with γ_k = a'(z) C_k (the first-order monomial): the correlation form equals
     # the operator form; Gibbs quadrature of the 1-D density (~1e-15 relative) on both sides
     from symresp.kernels.taylor import fdt_kernel
-    net = symresp.SRNN.create(n=1, activation="tanh", W=[["0.8"]], b=["0.3"], C=[["1.5"]],
-                              sigma="0.6", V=[[1]], input_site="activation")
+
+    net = symresp.SRNN.create(
+        n=1,
+        activation="tanh",
+        W=[["0.8"]],
+        b=["0.3"],
+        C=[["1.5"]],
+        sigma="0.6",
+        V=[[1]],
+        input_site="activation",
+    )
     d = derive(net, 1, 4)
-    np.testing.assert_allclose(fdt_kernel(d, 0).coeffs, taylor_kernel(d, 1, (0,)).coeffs,
-                               rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(
+        fdt_kernel(d, 0).coeffs, taylor_kernel(d, 1, (0,)).coeffs, rtol=1e-11, atol=1e-13
+    )
 
 
 def test_response_feature_map_on_the_monomial_path():
@@ -176,6 +243,7 @@ def test_response_feature_map_on_the_monomial_path():
     # the series at O(dt²): the gap must fall by ~4 per halving (a wrong coefficient or weight
     # would leave an O(1) floor)
     from symresp.series.response_map import predict_via_features, response_functional
+
     net = _net()
     F = response_functional(net, 2, 6)
     assert F.monomials == input_monomials(2, 2) and F.channels == 5
@@ -195,9 +263,17 @@ def test_kicked_mc_kernel_in_the_hopfield_form():
     # Monte Carlo vs the Taylor kernel with Gibbs quadrature (2-D, isotropic noise); budget =
     # 4·stderr (4 lags) + |K(dt) − K(dt/2)| (Euler bias) + |K(2α) − K(α)|/3 (kick bias) +
     # 2·|last Taylor degree| (remainder)
-    net = symresp.SRNN.create(n=2, activation="tanh", W=[["0.5", "0.8"], ["-0.6", "0.3"]],
-                              b=["0.2", "-0.1"], C=[["1.0"], ["0.5"]], sigma="0.5",
-                              V=[[1, 0]], form="hopfield", input_site="activation")
+    net = symresp.SRNN.create(
+        n=2,
+        activation="tanh",
+        W=[["0.5", "0.8"], ["-0.6", "0.3"]],
+        b=["0.2", "-0.1"],
+        C=[["1.0"], ["0.5"]],
+        sigma="0.5",
+        V=[[1, 0]],
+        form="hopfield",
+        input_site="activation",
+    )
     K = taylor_kernel(derive(net, 1, 8), 1, (0,))
     lags = np.array([[0.0], [0.1], [0.2], [0.3]])
     kw = dict(paths=20000, quiet=True)
@@ -206,8 +282,12 @@ def test_kicked_mc_kernel_in_the_hopfield_form():
     kick2 = symresp.kernel_mc(net, 1, [0], lags, dt=0.005, alpha=2 * fine.alpha, **kw)
     P = K.powers.sum(axis=1)
     last = np.abs(K._monomials(lags)[..., P == P.max()] @ K._scaled[P == P.max()])
-    budget = (4 * fine.stderr + np.abs(coarse.values - fine.values)
-              + np.abs(kick2.values - fine.values) / 3 + 2 * last)
+    budget = (
+        4 * fine.stderr
+        + np.abs(coarse.values - fine.values)
+        + np.abs(kick2.values - fine.values) / 3
+        + 2 * last
+    )
     assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget)
     assert np.all(budget < 0.01)  # tight enough that the missing M (a 14× error) fails
 
@@ -216,17 +296,56 @@ def test_cli_kernel_takes_monomials(tmp_path, capsys):
     # monomials numbered as in derive --json; the kernel of monomial 2 (u², weight 2) is the
     # library's taylor_kernel on a derivation of order 2
     spec = tmp_path / "act.toml"
-    spec.write_text('[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
-                    'b = [0.3]\nC = [[1.5]]\nsigma = 0.4\ninput_site = "activation"\n'
-                    '[readout]\nV = [[1]]\n[start]\nkind = "point"\nh0 = [0.2]\n')
-    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "2", "--lags", "0,0;0.1,0.2",
-                     "--method", "taylor", "--taylor", "4", "--json"]) == 0
+    spec.write_text(
+        '[network]\nn = 1\nm = 1\nactivation = "tanh"\nGamma = 1\nW = [[0.8]]\n'
+        'b = [0.3]\nC = [[1.5]]\nsigma = 0.4\ninput_site = "activation"\n'
+        '[readout]\nV = [[1]]\n[start]\nkind = "point"\nh0 = [0.2]\n'
+    )
+    assert (
+        cli_main(
+            [
+                "kernel",
+                str(spec),
+                "--order",
+                "1",
+                "--index",
+                "2",
+                "--lags",
+                "0,0;0.1,0.2",
+                "--method",
+                "taylor",
+                "--taylor",
+                "4",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["weight"] == 2 and out["index"] == [2]
     K = taylor_kernel(derive(symresp.load_spec(spec), 2, 4), 1, (1,))
     np.testing.assert_array_equal(out["values"], K(np.array([[0, 0], [0.1, 0.2]]), warn=False))
-    assert cli_main(["kernel", str(spec), "--order", "1", "--index", "2", "--lags", "0,0",
-                     "--method", "mc", "--paths", "64", "--json", "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "kernel",
+                str(spec),
+                "--order",
+                "1",
+                "--index",
+                "2",
+                "--lags",
+                "0,0",
+                "--method",
+                "mc",
+                "--paths",
+                "64",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     mc = json.loads(capsys.readouterr().out)
     assert mc["index"] == [2] and mc["weight"] == 2
 
@@ -238,21 +357,26 @@ def test_kicked_mc_kernels_of_monomials():
     # test_kicked_mc_kernel_in_the_hopfield_form, z = 4 over the 4 comparisons.
     net = _net("0.4", "stationary")
     der = derive(net, 3, 8)
-    cases = [(1, (2,), [[0.0], [0.2]]),    # u1²: a''(z) C1²/2
-             (1, (3,), [[0.1]]),           # u1·u2: a''(z) C1 C2
-             (2, (0, 2), [[0.1, 0.1]])]    # u1 at s1, u1² at s2
+    cases = [
+        (1, (2,), [[0.0], [0.2]]),  # u1²: a''(z) C1²/2
+        (1, (3,), [[0.1]]),  # u1·u2: a''(z) C1 C2
+        (2, (0, 2), [[0.1, 0.1]]),
+    ]  # u1 at s1, u1² at s2
     for order, idx, lags in cases:
         K = taylor_kernel(der, order, idx)
         lags = np.array(lags)
         kw = dict(paths=20000, quiet=True)
         coarse = symresp.kernel_mc(net, order, list(idx), lags, dt=0.01, **kw)
         fine = symresp.kernel_mc(net, order, list(idx), lags, dt=0.005, **kw)
-        kick2 = symresp.kernel_mc(net, order, list(idx), lags, dt=0.005,
-                                  alpha=2 * fine.alpha, **kw)
+        kick2 = symresp.kernel_mc(net, order, list(idx), lags, dt=0.005, alpha=2 * fine.alpha, **kw)
         P = K.powers.sum(axis=1)
         last = np.abs(K._monomials(lags)[..., P == P.max()] @ K._scaled[P == P.max()])
-        budget = (4 * fine.stderr + np.abs(coarse.values - fine.values)
-                  + np.abs(kick2.values - fine.values) / 3 + 2 * last)
+        budget = (
+            4 * fine.stderr
+            + np.abs(coarse.values - fine.values)
+            + np.abs(kick2.values - fine.values) / 3
+            + 2 * last
+        )
         assert np.all(np.abs(fine.values - K(lags, warn=False)) <= budget), (idx, budget)
         assert np.all(budget < 0.02 * np.abs(fine.values))  # a resolved comparison
 
@@ -265,14 +389,24 @@ def test_deterministic_kernels_of_monomials():
     # noiseless network started at the same fixed point (P = 8 at lag sums ≤ 0.4: the
     # remainder is ~0.4⁹/9! ≈ 7e-10 times coefficients of order one, and h* is a root of φ
     # to ~1e-15): every monomial of weight ≤ 2 alone, and two-monomial words
-    base = dict(n=2, m=2, activation="tanh", Gamma=1, W=[["0.5", "0.8"], ["-0.6", "0.3"]],
-                b=["0.2", "-0.1"], C=[["1.0", "0.3"], ["0.5", "-0.4"]], V=[[1, 0]],
-                input_site="activation")
+    base = dict(
+        n=2,
+        m=2,
+        activation="tanh",
+        Gamma=1,
+        W=[["0.5", "0.8"], ["-0.6", "0.3"]],
+        b=["0.2", "-0.1"],
+        C=[["1.0", "0.3"], ["0.5", "-0.4"]],
+        V=[[1, 0]],
+        input_site="activation",
+    )
     from symresp.kernels.deterministic import deterministic_kernel
+
     net = symresp.SRNN.create(sigma="0.5", **base)
     K1 = deterministic_kernel(net, 1, (0,))
-    pt = symresp.SRNN.create(sigma="0", start="point", h0=[repr(float(x)) for x in K1.h_star],
-                             **base)
+    pt = symresp.SRNN.create(
+        sigma="0", start="point", h0=[repr(float(x)) for x in K1.h_star], **base
+    )
     der = derive(pt, 2, 8)
     for idx in [(0,), (2,), (3,), (4,), (0, 1), (1, 0)]:
         lags = np.array([[0.05] * len(idx) + [0.0], [0.1] * len(idx) + [0.2]])

@@ -10,6 +10,7 @@ errs by O(0.01) or more.  symresp takes series (n_cases, n_channels, n_timepoint
 points below are (…, length, d) as iisignature takes them, so every symresp call transposes
 with ``series()``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,7 +18,14 @@ import itertools
 import numpy as np
 import pytest
 
-from symresp.features.logsignatures import (logsig_dim, logsignature, lyndon_brackets, lyndon_words, tensor_exp, tensor_log)
+from symresp.features.logsignatures import (
+    logsig_dim,
+    logsignature,
+    lyndon_brackets,
+    lyndon_words,
+    tensor_exp,
+    tensor_log,
+)
 from symresp.features.signatures import signature, word_index
 
 
@@ -32,8 +40,12 @@ def _is_lyndon(w):
 
 @pytest.mark.parametrize("d,level", [(1, 4), (2, 6), (3, 4), (5, 3)])
 def test_lyndon_words_and_witt_count(d, level):
-    brute = [w for n in range(1, level + 1) for w in itertools.product(range(d), repeat=n)
-             if _is_lyndon(w)]
+    brute = [
+        w
+        for n in range(1, level + 1)
+        for w in itertools.product(range(d), repeat=n)
+        if _is_lyndon(w)
+    ]
     assert lyndon_words(d, level) == brute  # by length, lexicographic: product's order
     assert logsig_dim(d, level) == len(brute)
     assert lyndon_brackets(2, 3) == ["1", "2", "[1,2]", "[1,[1,2]]", "[[1,2],2]"]
@@ -49,8 +61,7 @@ def test_two_segments_follow_baker_campbell_hausdorff():
     path = np.array([np.zeros(3), a, a + b])
     log = logsignature(series(path), 3, basis="expanded")
     ab = _bracket(a, b)
-    want = np.concatenate([a + b, 0.5 * ab,
-                           (_bracket(a, ab) + _bracket(b, _bracket(b, a))) / 12.0])
+    want = np.concatenate([a + b, 0.5 * ab, (_bracket(a, ab) + _bracket(b, _bracket(b, a))) / 12.0])
     np.testing.assert_allclose(log, want, rtol=0, atol=1e-14)
     # Lyndon coordinates: level 2 is ½(a_i b_j − a_j b_i) on [i,j], i < j
     lyn = logsignature(series(path), 2)
@@ -71,8 +82,9 @@ def test_straight_line_and_exp_log_round_trip():
     # antisymmetric
     log = logsignature(series(paths), 2, basis="expanded")
     for i, j in itertools.product(range(3), repeat=2):
-        np.testing.assert_allclose(log[:, word_index((i, j), 3)], -log[:, word_index((j, i), 3)],
-                                   atol=1e-14)
+        np.testing.assert_allclose(
+            log[:, word_index((i, j), 3)], -log[:, word_index((j, i), 3)], atol=1e-14
+        )
 
 
 @pytest.mark.parametrize("d,level", [(2, 5), (3, 4), (4, 3)])
@@ -82,10 +94,15 @@ def test_matches_iisignature(d, level):
     s = iisignature.prepare(d, level)
     sx = iisignature.prepare(d, level, "x")
     assert list(iisignature.basis(s)) == lyndon_brackets(d, level)
-    np.testing.assert_allclose(logsignature(series(paths), level), iisignature.logsig(paths, s),
-                               rtol=0, atol=1e-12)
-    np.testing.assert_allclose(logsignature(series(paths), level, basis="expanded"),
-                               iisignature.logsig(paths, sx, "x"), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        logsignature(series(paths), level), iisignature.logsig(paths, s), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        logsignature(series(paths), level, basis="expanded"),
+        iisignature.logsig(paths, sx, "x"),
+        rtol=0,
+        atol=1e-12,
+    )
     assert logsignature(series(paths[0]), level).shape == (logsig_dim(d, level),)
 
 

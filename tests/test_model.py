@@ -1,11 +1,11 @@
 """Spec loading and validation: shapes, numbers, expressions and the messages that name them."""
+
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
-import symresp
-from symresp import SRNN, SpecError, load_spec
+from symresp import SRNN, load_spec
 
 SPECS = sorted((Path(__file__).parent.parent / "derivations").glob("*.toml"))
 

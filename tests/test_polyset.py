@@ -6,6 +6,7 @@ docstring, (|α|_max + nterms(e) + 1) · 2⁻⁵³ · Σ_t |c_t x^{α_t}| (the +
 of the exact coefficient to a double), times 1.01 for second-order terms.  A wrong
 table (a lost term, a wrong parent, a wrong variable) errs by a whole term, far above it.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,12 +20,12 @@ import pytest
 import sympy as sp
 
 from symresp import load_spec
+from symresp.codegen.polyset import PolynomialSet
 from symresp.expectation.evaluator import Evaluator
 from symresp.symbolic.recursion import derive
-from symresp.codegen.polyset import PolynomialSet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-U = 2.0 ** -53
+U = 2.0**-53
 
 
 def _exact(polys, X):
@@ -61,8 +62,9 @@ def _random_polys(rng, nvars, npolys, nterms, maxexp):
     for _ in range(npolys):
         d = {}
         for _ in range(rng.integers(0, nterms + 1)):
-            m = tuple(int(k) for k in rng.integers(0, maxexp + 1, nvars) *
-                      (rng.random(nvars) < 0.5))
+            m = tuple(
+                int(k) for k in rng.integers(0, maxexp + 1, nvars) * (rng.random(nvars) < 0.5)
+            )
             d[m] = Fraction(int(rng.integers(-999, 1000)), int(rng.integers(1, 60)))
         polys.append(d)
     return polys
@@ -84,11 +86,10 @@ def test_random_sets_within_rounding_bound(nvars, maxexp):
 def test_prefixes_are_added_and_repeats_merged():
     # x0^5 alone needs the chain x0, x0², …, x0⁴; a repeated (polynomial, monomial)
     # pair is summed, not overwritten
-    ps = PolynomialSet.from_arrays([[5, 0], [0, 3], [0, 3]], [0, 1, 1], [2.0, 1.0, 0.5],
-                                   2, 2)
+    ps = PolynomialSet.from_arrays([[5, 0], [0, 3], [0, 3]], [0, 1, 1], [2.0, 1.0, 0.5], 2, 2)
     assert ps.n_nodes == 1 + 5 + 3 and ps.n_terms == 2
     X = np.array([[1.5, -2.0], [0.0, 3.0]])
-    np.testing.assert_array_equal(ps(X), [[2 * 1.5 ** 5, 1.5 * -8.0], [0.0, 1.5 * 27.0]])
+    np.testing.assert_array_equal(ps(X), [[2 * 1.5**5, 1.5 * -8.0], [0.0, 1.5 * 27.0]])
 
 
 def test_ring_observables_within_rounding_bound():
@@ -102,8 +103,10 @@ def test_ring_observables_within_rounding_bound():
     assert ps.nout == len(els) and ps.n_terms == sum(len(g.to_dict()) for g in els)
     ev = Evaluator(der.algebra, codegen=False)
     X = ev.state_variables(np.random.default_rng(2).normal(scale=0.8, size=(6, 2)))
-    polys = [{tuple(int(k) for k in m): Fraction(int(c.p), int(c.q))
-              for m, c in g.to_dict().items()} for g in els]
+    polys = [
+        {tuple(int(k) for k in m): Fraction(int(c.p), int(c.q)) for m, c in g.to_dict().items()}
+        for g in els
+    ]
     _check_bound(ps, polys, X, ps(X))
     # and flint's own exact evaluation agrees with the Fraction reference used above
     g = els[-1]
@@ -121,26 +124,32 @@ def test_points_do_not_depend_on_chunking_or_threads(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ps(X[3:517]), full[3:517])
     # long calls run in blocks behind a progress bar: same bits
     import symresp.codegen.polyset as polyset
+
     monkeypatch.setattr(polyset, "_PROGRESS_WORK", 1e4)
     np.testing.assert_array_equal(ps(X), full)
     path = ps.save(tmp_path / "set.npz")
     np.save(tmp_path / "X.npy", X)
-    code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]);"
-            "from symresp.codegen.polyset import PolynomialSet;"
-            "ps = PolynomialSet.load(sys.argv[2]);"
-            "np.save(sys.argv[3], ps(np.load(sys.argv[4])))")
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[1]);"
+        "from symresp.codegen.polyset import PolynomialSet;"
+        "ps = PolynomialSet.load(sys.argv[2]);"
+        "np.save(sys.argv[3], ps(np.load(sys.argv[4])))"
+    )
     for threads in (1, 2):
         out = tmp_path / f"out{threads}.npy"
         env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-        subprocess.run([sys.executable, "-c", code, ROOT, str(path), str(out),
-                        str(tmp_path / "X.npy")], check=True, env=env, timeout=600)
+        subprocess.run(
+            [sys.executable, "-c", code, ROOT, str(path), str(out), str(tmp_path / "X.npy")],
+            check=True,
+            env=env,
+            timeout=600,
+        )
         np.testing.assert_array_equal(np.load(out), full)
 
 
 def test_from_exprs_matches_sympy():
     x, y, z = sp.symbols("x y z")
-    exprs = [x ** 3 * y - sp.Rational(1, 3) * z + 2, sp.Float(0.25) * (x + y) ** 4, sp.S(0),
-             y * z ** 2]
+    exprs = [x**3 * y - sp.Rational(1, 3) * z + 2, sp.Float(0.25) * (x + y) ** 4, sp.S(0), y * z**2]
     ps = PolynomialSet.from_exprs(exprs, [x, y, z])
     X = np.random.default_rng(7).normal(size=(200, 3))
     ref = sp.lambdify([x, y, z], exprs, "numpy")(*X.T)
@@ -162,7 +171,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="nonnegative"):
         PolynomialSet.from_arrays([[-1, 0]], [0], [1.0], 2, 1)
     with pytest.raises(ValueError, match="does not fit a double"):
-        PolynomialSet.from_terms([{(1, 0): Fraction(10 ** 400)}], 2)
+        PolynomialSet.from_terms([{(1, 0): Fraction(10**400)}], 2)
     # tables that do not describe a trie are refused, not evaluated
     with pytest.raises(ValueError, match="inconsistent"):
         PolynomialSet(2, 1, ps.var, ps.depth + 1, ps.ptr, ps.out_index, ps.coeff)

@@ -3,6 +3,7 @@ expected and the given shape or value, and what to do; accepted forms are read e
 
 Checked both through ``SRNN.create`` and through TOML files written to ``tmp_path``.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make(**kw):
-    args = dict(n=2, m=1, activation="tanh", Gamma=1, W=W2, b=[0.1, 0], C=[[1], [0.5]], sigma=0.5,
-                V=[[1, 0]])
+    args = dict(
+        n=2,
+        m=1,
+        activation="tanh",
+        Gamma=1,
+        W=W2,
+        b=[0.1, 0],
+        C=[[1], [0.5]],
+        sigma=0.5,
+        V=[[1, 0]],
+    )
     args.update(kw)
     return SRNN.create(**args)
 
@@ -95,8 +105,10 @@ SHAPE_CASES = {
     "b length": (dict(b=[1, 2, 3]), ["network.b", "list of 2 numbers", "length 3", "n = 2"]),
     "C cols": (dict(C=[[1, 2], [3, 4]]), ["network.C", "2×1", "lengths [2, 2]", "m = 1 columns"]),
     "C rows m=2": (dict(m=2, C=[[1, 0]]), ["network.C", "2×2", "1 rows"]),
-    "Gamma list": (dict(Gamma=[1, 2, 3]), ["network.Gamma", "list of 2 diagonal entries",
-                                           "length 3", "scalar"]),
+    "Gamma list": (
+        dict(Gamma=[1, 2, 3]),
+        ["network.Gamma", "list of 2 diagonal entries", "length 3", "scalar"],
+    ),
     "Gamma matrix": (dict(Gamma=[[1, 2, 3]]), ["network.Gamma", "2×2", "1 rows of lengths [3]"]),
     "Gamma unstable": (dict(Gamma=-1), ["network.Gamma", "positive stable", "eigenvalues", "-1.0"]),
     "Gamma rotation": (dict(Gamma=[[0, 1], [-1, 0]]), ["network.Gamma", "positive stable"]),
@@ -106,11 +118,15 @@ SHAPE_CASES = {
     "V cols": (dict(V=[[1, 0, 0]]), ["readout.V", "1×2", "lengths [3]", "n = 2 columns"]),
     "V ragged p=2": (dict(V=[[1, 0], [1]]), ["readout.V", "2×2", "lengths [2, 1]"]),
     "c length": (dict(c=[1, 2]), ["readout.c", "list of 1 numbers", "length 2", "p = 1"]),
-    "h0 length": (dict(start="point", h0=[1]), ["start.h0", "list of 2 numbers", "length 1",
-                                                "n = 2"]),
+    "h0 length": (
+        dict(start="point", h0=[1]),
+        ["start.h0", "list of 2 numbers", "length 1", "n = 2"],
+    ),
     "point without h0": (dict(start="point"), ["start.h0", "point start needs h0", "n = 2"]),
-    "start kind": (dict(start="equilibrium"), ["start.kind", "'stationary' or 'point'",
-                                               "'equilibrium'"]),
+    "start kind": (
+        dict(start="equilibrium"),
+        ["start.kind", "'stationary' or 'point'", "'equilibrium'"],
+    ),
     "n zero": (dict(n=0), ["network.n", "positive integer", "got 0"]),
     "n string": (dict(n="2"), ["network.n", "positive integer", "'2'"]),
     "n bool": (dict(n=True), ["network.n", "positive integer"]),
@@ -125,16 +141,26 @@ SHAPE_CASES = {
     "number bool": (dict(W=[[True, 0], [0, 0]]), ["network.W[1,1]", "boolean"]),
     "number nan": (dict(b=[float("nan"), 0]), ["network.b[1]", "finite", "nan"]),
     "number complex": (dict(b=["I", 0]), ["network.b[1]", "'I'"]),
-    "coupling shape": (dict(C=None, coupling=[["1 + h1**2"]]), ["network.coupling", "2×1",
-                                                                "expressions in h1..h2"]),
-    "coupling symbol": (dict(C=None, coupling=[["1 + h3"], ["h2"]]),
-                        ["network.coupling[1,1]", "unknown name(s) ['h3']", "['h1', 'h2']"]),
-    "readout symbol": (dict(V=None, readout="x*h1"), ["readout.expression[1]", "['x']",
-                                                      "['h1', 'h2']"]),
-    "readout syntax": (dict(V=None, readout="h1 +* 2"), ["readout.expression[1]",
-                                                         "could not parse", "h1**2"]),
-    "readout function": (dict(V=None, readout=["h1", "foo(h2)"]),
-                         ["readout.expression[2]", "unknown function(s) ['foo']", "tanh"]),
+    "coupling shape": (
+        dict(C=None, coupling=[["1 + h1**2"]]),
+        ["network.coupling", "2×1", "expressions in h1..h2"],
+    ),
+    "coupling symbol": (
+        dict(C=None, coupling=[["1 + h3"], ["h2"]]),
+        ["network.coupling[1,1]", "unknown name(s) ['h3']", "['h1', 'h2']"],
+    ),
+    "readout symbol": (
+        dict(V=None, readout="x*h1"),
+        ["readout.expression[1]", "['x']", "['h1', 'h2']"],
+    ),
+    "readout syntax": (
+        dict(V=None, readout="h1 +* 2"),
+        ["readout.expression[1]", "could not parse", "h1**2"],
+    ),
+    "readout function": (
+        dict(V=None, readout=["h1", "foo(h2)"]),
+        ["readout.expression[2]", "unknown function(s) ['foo']", "tanh"],
+    ),
 }
 
 
@@ -159,8 +185,10 @@ def test_unknown_activation_lists_known(name):
 
 @pytest.mark.parametrize("act", ["relu", "ReLU", "abs", "Abs(z)", "Max(0, z)", "z*Abs(z)"])
 def test_nonsmooth_activation_refused_for_derivation(act):
-    msg = refused(["network.activation", "not smooth", "Taylor", "derivable=False", "simulate"],
-                  activation=act)
+    msg = refused(
+        ["network.activation", "not smooth", "Taylor", "derivable=False", "simulate"],
+        activation=act,
+    )
     for known in KNOWN_ACTIVATIONS:
         assert known in msg
     net = make(activation=act, derivable=False, start="point", h0=[0, 0])  # simulation only
@@ -181,14 +209,23 @@ def test_user_activation_expression_works():
     from symresp import derive
     from symresp.kernels.taylor import taylor_kernel
 
-    net = SRNN.create(n=1, W=[[0.5]], b=[0.1], C=[[1]], sigma=0.5, activation="z/(1+z**2)",
-                      V=[[1]], start="point", h0=[0.2])
+    net = SRNN.create(
+        n=1,
+        W=[[0.5]],
+        b=[0.1],
+        C=[[1]],
+        sigma=0.5,
+        activation="z/(1+z**2)",
+        V=[[1]],
+        start="point",
+        h0=[0.2],
+    )
     assert sp.simplify(net.activation.expr - Z / (1 + Z**2)) == 0
     assert net.activation.smooth and net.derivable
     h = net.h[0]
     z = h / 2 + sp.Rational(1, 10)
     assert sp.simplify(net.drift[0] - (-h + z / (1 + z**2))) == 0
-    # c_{(1,0)} = (L1 L0 f)(h0) = φ'(h0) = −1 + W a'(W h0 + b)  
+    # c_{(1,0)} = (L1 L0 f)(h0) = φ'(h0) = −1 + W a'(W h0 + b)
     K = taylor_kernel(derive(net, 1, 1), 1, (0,))
     row = [i for i, p in enumerate(K.powers.tolist()) if p == [1, 0]][0]
     z0 = 0.5 * 0.2 + 0.1
@@ -197,15 +234,18 @@ def test_user_activation_expression_works():
     assert make(activation="z/(1+z**2)").start == "stationary"
 
 
-@pytest.mark.parametrize("act, fragments", [
-    ("z*y", ["network.activation", "unknown name(s) ['y']", "['z']"]),
-    ("tanh(x)", ["network.activation", "unknown name(s) ['x']", "['z']"]),
-    ("foo(z)", ["network.activation", "unknown function(s) ['foo']"]),
-    ("z +* 2", ["network.activation", "could not parse"]),
-    ("", ["network.activation", "non-empty"]),
-    ("z; z", ["network.activation", "';' is not allowed"]),
-    ("[z]", ["network.activation", "'[' is not allowed"]),
-])
+@pytest.mark.parametrize(
+    "act, fragments",
+    [
+        ("z*y", ["network.activation", "unknown name(s) ['y']", "['z']"]),
+        ("tanh(x)", ["network.activation", "unknown name(s) ['x']", "['z']"]),
+        ("foo(z)", ["network.activation", "unknown function(s) ['foo']"]),
+        ("z +* 2", ["network.activation", "could not parse"]),
+        ("", ["network.activation", "non-empty"]),
+        ("z; z", ["network.activation", "';' is not allowed"]),
+        ("[z]", ["network.activation", "'[' is not allowed"]),
+    ],
+)
 def test_bad_activation_expression_refused(act, fragments):
     msg = refused(fragments, activation=act)
     assert "Known activations" in msg
@@ -235,8 +275,10 @@ def _escape_payloads(marker: Path) -> list[str]:
         "open('/etc/passwd')",
     ]
     if idx:  # a classic escape through attribute access that SymPy's parser would evaluate
-        payloads.append(f"().__class__.__base__.__subclasses__()[{idx[0]}]"
-                        f".__init__.__globals__['system']('{cmd}')")
+        payloads.append(
+            f"().__class__.__base__.__subclasses__()[{idx[0]}]"
+            f".__init__.__globals__['system']('{cmd}')"
+        )
     return payloads
 
 
@@ -276,7 +318,9 @@ def test_code_in_toml_refused(tmp_path, monkeypatch):
 
 def test_allowed_expression_vocabulary():
     t = sp.Symbol("t")
-    e = parse_expression("2^3*sin(t) + exp(-t)/2 + sqrt(2)*pi + 1e-3 + .5 + sigmoid(t)", {"t": t}, "u")
+    e = parse_expression(
+        "2^3*sin(t) + exp(-t)/2 + sqrt(2)*pi + 1e-3 + .5 + sigmoid(t)", {"t": t}, "u"
+    )
     assert e.has(sp.sin(t)) and e.has(sp.exp(-t))
     assert sp.Rational(501, 1000) in e.atoms(sp.Rational)  # 1e-3 + .5, exact
     assert e.has(8 * sp.sin(t)) and e.has(sp.sqrt(2) * sp.pi) and not e.has(sp.Float)
@@ -284,8 +328,16 @@ def test_allowed_expression_vocabulary():
 
 # ------------------------------------------------------------ exact numbers
 def test_numbers_kept_exact():
-    net = make(W=[["3/2", 0.1], [-2, "-1/3"]], b=[0.1, "2/7"], Gamma="3/2", sigma=[0.25, "1/3"],
-               V=[[0.1, "1/2"]], c=[1e-3], start="point", h0=[0.3, "-5/4"])
+    net = make(
+        W=[["3/2", 0.1], [-2, "-1/3"]],
+        b=[0.1, "2/7"],
+        Gamma="3/2",
+        sigma=[0.25, "1/3"],
+        V=[[0.1, "1/2"]],
+        c=[1e-3],
+        start="point",
+        h0=[0.3, "-5/4"],
+    )
     R = sp.Rational
     assert net.W == sp.Matrix([[R(3, 2), R(1, 10)], [-2, R(-1, 3)]])
     assert net.b == sp.Matrix([R(1, 10), R(2, 7)])
@@ -332,7 +384,9 @@ def test_sigma_forms():
     assert net.r == 3 and net.sigma.shape == (2, 3)
     assert net.Sigma == sp.Matrix([[sp.Rational(5, 4), 0], [0, 1]])
     net = make(sigma=[[1], ["1/2"]])
-    assert net.r == 1 and net.Sigma == sp.Matrix([[1, sp.Rational(1, 2)], [sp.Rational(1, 2), sp.Rational(1, 4)]])
+    assert net.r == 1 and net.Sigma == sp.Matrix(
+        [[1, sp.Rational(1, 2)], [sp.Rational(1, 2), sp.Rational(1, 4)]]
+    )
     assert make(sigma=[0.5, 2]).sigma == sp.diag(sp.Rational(1, 2), 2)
     assert make(sigma=0.5).sigma == sp.eye(2) / 2
     assert make(sigma=[[1, 0], [0.5, 1]]).sigma == sp.Matrix([[1, 0], [sp.Rational(1, 2), 1]])
@@ -342,8 +396,8 @@ def test_readout_forms():
     net = make(V=[[1, 0], [0.5, -1]], c=[0, "1/4"])
     assert net.p == 2
     assert list(net.readout) == [h1, h1 / 2 - h2 + sp.Rational(1, 4)]
-    assert make(V=[1, 2]).readout[0] == h1 + 2 * h2          # flat list: p = 1
-    assert make(V=None).readout[0] == h1                      # API default: first unit
+    assert make(V=[1, 2]).readout[0] == h1 + 2 * h2  # flat list: p = 1
+    assert make(V=None).readout[0] == h1  # API default: first unit
     net = make(V=None, readout="h1**2 + h2")
     assert net.p == 1 and net.readout[0] == h1**2 + h2
     net = make(V=None, readout=["h1**2 + h2", "tanh(h2)", "3"])
@@ -386,11 +440,17 @@ def test_coupling_expressions_toml(tmp_path):
 
 
 def test_state_dependent_coupling_refused_inside_activation(tmp_path):
-    refused(["network.coupling", "input_site", "'additive'", "constant C"],
-            C=None, coupling=[["1 + h1**2"], ["h2"]], input_site="activation")
+    refused(
+        ["network.coupling", "input_site", "'additive'", "constant C"],
+        C=None,
+        coupling=[["1 + h1**2"], ["h2"]],
+        input_site="activation",
+    )
     net = make(input_site="activation")  # constant C inside the activation is fine
     assert net.input_site == "activation"
-    text = BASE_TOML.replace("C = [[1.0], [0.5]]", 'coupling = [["h1"], ["1"]]\ninput_site = "activation"')
+    text = BASE_TOML.replace(
+        "C = [[1.0], [0.5]]", 'coupling = [["h1"], ["1"]]\ninput_site = "activation"'
+    )
     toml_refused(tmp_path, text, ["network.coupling", "input_site", "constant C"])
 
 
@@ -404,11 +464,16 @@ def test_hopfield_form(tmp_path):
     net = load_spec(ROOT / "derivations" / "hopfield_2d.toml")
     assert net.form == "hopfield" and net.M == net.W.T
     # linear Hopfield network: A = Γ − WᵀW must be positive stable for a stationary start
-    msg = refused(["start.kind = 'stationary'", "Γ − WᵀW", "positive stable", "kind = 'point'"],
-                  form="hopfield", activation="identity", W=[[2, 0], [0, "1/2"]])
+    msg = refused(
+        ["start.kind = 'stationary'", "Γ − WᵀW", "positive stable", "kind = 'point'"],
+        form="hopfield",
+        activation="identity",
+        W=[[2, 0], [0, "1/2"]],
+    )
     assert "-3.0" in msg
-    assert make(form="hopfield", activation="identity", W=[["1/2", 0], [0, "1/2"]]).A == \
-        sp.eye(2) * sp.Rational(3, 4)
+    assert make(form="hopfield", activation="identity", W=[["1/2", 0], [0, "1/2"]]).A == sp.eye(
+        2
+    ) * sp.Rational(3, 4)
     text = BASE_TOML.replace('activation = "tanh"', 'activation = "tanh"\nform = "hopfield"')
     assert load_spec(toml(tmp_path, text)).form == "hopfield"
 
@@ -416,28 +481,49 @@ def test_hopfield_form(tmp_path):
 # ------------------------------------------------------- stationary start
 def test_stationary_refused_for_unstable_linear_network(tmp_path):
     kw = dict(activation="identity", W=[[2, 0], [0, 0]])
-    msg = refused(["start.kind = 'stationary'", "identity", "Γ − W", "positive stable",
-                   "eigenvalues", "kind = 'point'", "assume_stationary"], **kw)
+    msg = refused(
+        [
+            "start.kind = 'stationary'",
+            "identity",
+            "Γ − W",
+            "positive stable",
+            "eigenvalues",
+            "kind = 'point'",
+            "assume_stationary",
+        ],
+        **kw,
+    )
     assert "-1.0" in msg
     assert make(start="point", h0=[0, 0], **kw).start == "point"
     assert make(assume_stationary=True, **kw).start == "stationary"
     net = make(**kw, start="point", h0=[0, 0])
     assert "positive stable" in net.stationary_obstruction()
-    assert make(activation="identity", W=[[-0.5, 0.3], [-0.4, -0.2]]).stationary_obstruction() is None
+    assert (
+        make(activation="identity", W=[[-0.5, 0.3], [-0.4, -0.2]]).stationary_obstruction() is None
+    )
     text = edit(activation='"identity"', W="[[2, 0], [0, 0]]")
     toml_refused(tmp_path, text, ["Γ − W", "positive stable", "assume_stationary"])
-    net = load_spec(toml(tmp_path, text.replace("[readout]", "assume_stationary = true\n[readout]")))
+    net = load_spec(
+        toml(tmp_path, text.replace("[readout]", "assume_stationary = true\n[readout]"))
+    )
     assert net.start == "stationary"
-    net = load_spec(toml(tmp_path, text.replace('kind = "stationary"', 'kind = "point"\nh0 = [0, 0]')))
+    net = load_spec(
+        toml(tmp_path, text.replace('kind = "stationary"', 'kind = "point"\nh0 = [0, 0]'))
+    )
     assert net.start == "point" and net.h0 == sp.zeros(2, 1)
 
 
-@pytest.mark.parametrize("kw, fragments", [
-    (dict(activation="cubic"), ["'cubic'", "not globally Lipschitz", "kind = 'point'"]),
-    (dict(activation="softplus", W=[[3, 0], [0, 3]]), ["'softplus'", "Lip(a)·‖W‖₂", "(3)"]),
-    (dict(n=1, activation="z**3", W=[[1]], b=[0], C=[[1]], V=[[1]]),
-     ["1-D drift", "inwards", "kind = 'point'"]),
-])
+@pytest.mark.parametrize(
+    "kw, fragments",
+    [
+        (dict(activation="cubic"), ["'cubic'", "not globally Lipschitz", "kind = 'point'"]),
+        (dict(activation="softplus", W=[[3, 0], [0, 3]]), ["'softplus'", "Lip(a)·‖W‖₂", "(3)"]),
+        (
+            dict(n=1, activation="z**3", W=[[1]], b=[0], C=[[1]], V=[[1]]),
+            ["1-D drift", "inwards", "kind = 'point'"],
+        ),
+    ],
+)
 def test_stationary_refused_without_guarantee(kw, fragments):
     refused(["start.kind = 'stationary'", "assume_stationary"] + fragments, **kw)
 
@@ -458,19 +544,27 @@ def test_contract_example_loads(tmp_path):
     assert net.readout[0] == h1 and net.start == "stationary"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "derivations").glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "derivations").glob("*.toml")), ids=lambda p: p.stem
+)
 def test_committed_specs_validate(path):
     net = load_spec(path)
     assert net.derivable
 
 
 TOML_CASES = [
-    (BASE_TOML.replace("sigma = 0.5", "sigma = 0.5\nnoise = 1"),
-     ["network", "unknown key(s) ['noise']", "known keys", "'sigma'", "'W'"]),
-    (BASE_TOML.replace("V = [[1.0, 0.0]]", "V = [[1.0, 0.0]]\nQ = 1"),
-     ["readout", "unknown key(s) ['Q']", "V (and c) or expression"]),
-    (BASE_TOML.replace('kind = "stationary"', 'kind = "stationary"\nx0 = [0, 0]'),
-     ["start", "unknown key(s) ['x0']", "kind and h0"]),
+    (
+        BASE_TOML.replace("sigma = 0.5", "sigma = 0.5\nnoise = 1"),
+        ["network", "unknown key(s) ['noise']", "known keys", "'sigma'", "'W'"],
+    ),
+    (
+        BASE_TOML.replace("V = [[1.0, 0.0]]", "V = [[1.0, 0.0]]\nQ = 1"),
+        ["readout", "unknown key(s) ['Q']", "V (and c) or expression"],
+    ),
+    (
+        BASE_TOML.replace('kind = "stationary"', 'kind = "stationary"\nx0 = [0, 0]'),
+        ["start", "unknown key(s) ['x0']", "kind and h0"],
+    ),
     (BASE_TOML + "[inputs]\nu = 1\n", ["unknown table(s) ['inputs']", "[network]", "[readout]"]),
     (BASE_TOML.replace("[network]", "[netwrk]"), ["unknown table(s) ['netwrk']"]),
     ("[readout]\nV = [[1.0]]\n", ["missing the [network] table"]),
@@ -479,8 +573,10 @@ TOML_CASES = [
     (edit(drop=("activation",)), ["network.activation", "required", "tanh", "cubic"]),
     (edit(drop=("sigma",)), ["network.sigma", "required", "n×r"]),
     (edit(drop=("C",)), ["network.C", "required", "n×m", "coupling"]),
-    (BASE_TOML.split("[readout]")[0] + "[start]\nkind = \"stationary\"\n",
-     ["missing the [readout] table", "V", "expression"]),
+    (
+        BASE_TOML.split("[readout]")[0] + "[start]\nkind = \"stationary\"\n",
+        ["missing the [readout] table", "V", "expression"],
+    ),
     (BASE_TOML.replace("V = [[1.0, 0.0]]", "c = [1.0]"), ["readout", "give V", "expression"]),
     (edit(kind='"point"'), ["start.h0", "point start needs h0"]),
     (edit(kind='"steady"'), ["start.kind", "'steady'"]),
@@ -513,8 +609,10 @@ def test_toml_file_errors(tmp_path):
 
 
 def test_spec_from_dict_and_overrides():
-    data = {"network": dict(n=1, activation="tanh", W=[[0.8]], b=[0.1], C=[[1]], sigma=0.5),
-            "readout": {"V": [[1]]}}
+    data = {
+        "network": dict(n=1, activation="tanh", W=[[0.8]], b=[0.1], C=[[1]], sigma=0.5),
+        "readout": {"V": [[1]]},
+    }
     net = spec_from_dict(data, name="d")
     assert net.name == "d" and net.start == "stationary"
     net = spec_from_dict(data, start="point", h0=[0.5])

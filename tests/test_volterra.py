@@ -12,6 +12,7 @@ Independent routes compared here:
 Tolerances are therefore set by the O(dt²) discretisation, and each test checks the rate
 (halving dt divides the error by ≈ 4), so a wrong coefficient cannot hide inside the tolerance.
 """
+
 import numpy as np
 import pytest
 import scipy.linalg as sla
@@ -64,8 +65,9 @@ def test_linear_exact_shift_matches_quadrature_of_exact_kernels(lin):
         t = np.linspace(0, 1.0, M)
         ex = volterra_linear_exact(lin, u1(t), t, 3)
         stride = (M - 1) // 4
-        ref = predict(lin, u1, order=2, eps=1.0, t=t[::stride], method="exact", via="quadrature",
-                      q=12).scaled_terms[1:]
+        ref = predict(
+            lin, u1, order=2, eps=1.0, t=t[::stride], method="exact", via="quadrature", q=12
+        ).scaled_terms[1:]
         errs.append(np.abs(ex[:2, ::stride] - ref).max())
         assert np.all(ex[2] == 0.0)
     assert 1.7 < _rate(errs) < 2.3
@@ -92,8 +94,9 @@ def test_point_start_recursion(lin):
     t = np.linspace(0, 0.8, 5)
     ref = predict(pt, u1, order=2, eps=0.7, t=t, method="exact", via="quadrature", q=12)
     rec = predict(pt, u1, order=2, eps=0.7, t=t, method="exact", via="recursion", min_steps=4000)
-    tay = predict(pt, u1, order=2, eps=0.7, t=t, method="taylor", taylor=14, via="recursion",
-                  min_steps=4000)
+    tay = predict(
+        pt, u1, order=2, eps=0.7, t=t, method="taylor", taylor=14, via="recursion", min_steps=4000
+    )
     # O(dt²) with dt = 2e-4: ≲ 1e-7; the Taylor series (entire for the linear network) at P = 14
     # and t ≤ 0.8 is accurate to ~1e-9
     assert np.abs(rec.mean - ref.mean).max() < 1e-6
@@ -103,9 +106,17 @@ def test_point_start_recursion(lin):
 def test_features_reproduce_series_two_channels():
     """⟨ℓ, R_t⟩ equals the Taylor series by quadrature to O(dt²) (rate ≈ 2) for a 2-input network
     at both starts, and the Legendre basis gives the same numbers to round-off."""
-    net = symresp.SRNN.create(n=2, m=2, activation="tanh", W=[[0.4, -0.6], [0.7, 0.1]], b=[0.2, -0.1],
-                              C=[[1.0, 0.0], [0.3, 0.8]], sigma=[0.0, 0.0], start="point",
-                              h0=[0.1, -0.2])
+    net = symresp.SRNN.create(
+        n=2,
+        m=2,
+        activation="tanh",
+        W=[[0.4, -0.6], [0.7, 0.1]],
+        b=[0.2, -0.1],
+        C=[[1.0, 0.0], [0.3, 0.8]],
+        sigma=[0.0, 0.0],
+        start="point",
+        h0=[0.1, -0.2],
+    )
     errs = []
     for M in (101, 201):
         t = np.linspace(0, 0.4, M)
@@ -121,7 +132,9 @@ def test_features_reproduce_series_two_channels():
 def test_functional_is_linear_in_readout(tanh1):
     """Readout-only training: with f = V h the coefficients are linear in V."""
     n1 = tanh1
-    n2 = symresp.SRNN.create(n=1, activation="tanh", W=[[0.8]], b=[0.1], C=[[1.0]], sigma=0.5, V=[[2.5]])
+    n2 = symresp.SRNN.create(
+        n=1, activation="tanh", W=[[0.8]], b=[0.1], C=[[1.0]], sigma=0.5, V=[[2.5]]
+    )
     F1 = response_functional(n1, 2, 4)
     F2 = response_functional(n2, 2, 4)
     assert np.allclose(F2.by_order, 2.5 * F1.by_order, rtol=1e-12, atol=1e-14)
@@ -131,8 +144,9 @@ def test_functional_is_linear_in_readout(tanh1):
 def test_fdt_kernel_equals_operator_form(spec):
     """Correlation form: E∞[A_k 𝓛₀ᵖ f] = E∞[𝓛₁ᵏ 𝓛₀ᵖ f]. Exact rationals for the linear network (0.0);
     quadrature (~1e-15 relative) for the gradient networks."""
-    from symresp.symbolic.recursion import derive
     from symresp.kernels.taylor import fdt_kernel, taylor_kernel
+    from symresp.symbolic.recursion import derive
+
     net = symresp.load_spec(f"derivations/{spec}.toml")
     d = derive(net, 1, 4)
     a, b = taylor_kernel(d, 1, (0,)), fdt_kernel(d, 0)

@@ -23,15 +23,16 @@ Cache location: the ``cache_dir`` argument if given (used as is), else
 ``$SYMRESP_CACHE_DIR/codegen``, else ``$XDG_CACHE_HOME/symresp/codegen``, else
 ``~/.cache/symresp/codegen``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
+import os
 import pickle
 import secrets
 import stat
-import importlib.util
-import os
 import sys
 import tempfile
 import threading
@@ -42,7 +43,7 @@ from pathlib import Path
 import sympy as sp
 
 from symresp.codegen.lowering import CHUNK, MAX_DEPTH, _cse_mode, _deep_recursion
-from symresp.codegen.writer import FORMAT_VERSION, _END_LINE, _body, _numba_version, _version
+from symresp.codegen.writer import _END_LINE, FORMAT_VERSION, _body, _numba_version, _version
 from symresp.errors import CodegenError
 
 __all__ = ["default_cache_dir", "cache_stats", "clear_memo"]
@@ -56,9 +57,16 @@ _NUMBA_DIR = "__pycache__"
 def _request_key(exprs, args, name, parallel, use_cse) -> str:
     with _deep_recursion():
         options = (bool(parallel), _cse_mode(use_cse), CHUNK, MAX_DEPTH)
-        parts = [FORMAT_VERSION, "points", name, repr(options),
-                 sp.srepr(list(args), order="none"), sp.srepr(list(exprs), order="none"),
-                 _version(), _numba_version()]
+        parts = [
+            FORMAT_VERSION,
+            "points",
+            name,
+            repr(options),
+            sp.srepr(list(args), order="none"),
+            sp.srepr(list(exprs), order="none"),
+            _version(),
+            _numba_version(),
+        ]
     return hashlib.sha256("\n\x00".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -79,10 +87,11 @@ def _check_text(text: str, key: str, secret: bytes) -> bool:
         return False
     if not body.endswith(_END_LINE):
         return False
-    return hmac.compare_digest(_mac(secret, key, body), second[len(_MAC_PREFIX):])
+    return hmac.compare_digest(_mac(secret, key, body), second[len(_MAC_PREFIX) :])
 
 
 # --------------------------------------------------------------------------- cache
+
 
 def default_cache_dir() -> Path:
     """``$SYMRESP_CACHE_DIR/codegen``, else ``$XDG_CACHE_HOME/symresp/codegen``, else
@@ -158,8 +167,9 @@ def _secret(d: Path) -> bytes:
     except FileNotFoundError:
         value = secrets.token_bytes(32)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                         0o600)
+            fd = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
+            )
         except FileExistsError:  # created concurrently: read it
             fd = os.open(path, flags)
         else:
@@ -169,8 +179,11 @@ def _secret(d: Path) -> bytes:
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
         uid = _uid()
-        if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid) \
-                or st.st_mode & 0o077:
+        if (
+            not stat.S_ISREG(st.st_mode)
+            or (uid is not None and st.st_uid != uid)
+            or st.st_mode & 0o077
+        ):
             raise PermissionError(f"{path} is not a private file of this user")
         value = fh.read()
     if len(value) != 32:
@@ -187,14 +200,19 @@ def _resolve_dir(cache_dir):
         return d, _secret(d)
     except OSError as exc:
         if cache_dir is not None:
-            raise CodegenError(f"cache directory {d} is not usable: {exc}; pass a directory "
-                               "of your own (it is created with mode 0700)") from None
+            raise CodegenError(
+                f"cache directory {d} is not usable: {exc}; pass a directory "
+                "of your own (it is created with mode 0700)"
+            ) from None
         if str(d) not in _WARNED:
             _WARNED.add(str(d))
-            warnings.warn(f"symresp.codegen: cache directory {d} is not usable ({exc}); "
-                          "compiling in memory (nothing is cached on disk). Set "
-                          "SYMRESP_CACHE_DIR to a directory of your own to cache.",
-                          RuntimeWarning, stacklevel=4)
+            warnings.warn(
+                f"symresp.codegen: cache directory {d} is not usable ({exc}); "
+                "compiling in memory (nothing is cached on disk). Set "
+                "SYMRESP_CACHE_DIR to a directory of your own to cache.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         return None, None
 
 
@@ -321,17 +339,24 @@ def _get_module(exprs, args, name, parallel, use_cse, cache_dir):
         try:
             module = _import(text, _modname(path), path)
         except Exception as exc:  # authenticated but not importable: rebuild below
-            warnings.warn(f"symresp.codegen: rebuilding unusable cache entry {path} "
-                          f"({type(exc).__name__}: {exc})", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"symresp.codegen: rebuilding unusable cache entry {path} "
+                f"({type(exc).__name__}: {exc})",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         else:
             # numba reads its files at the first call, after this import: check them now
             # (the data files refer to the module, so they unpickle only once it exists)
             numba_files = _numba_files(path)
             if not _numba_cache_is_sound(numba_files):
                 _remove(numba_files)
-                warnings.warn(f"symresp.codegen: removed corrupt numba cache files of "
-                              f"{path.name} (numba compiles and rewrites them once)",
-                              RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    f"symresp.codegen: removed corrupt numba cache files of "
+                    f"{path.name} (numba compiles and rewrites them once)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             _STATS["loaded"] += 1
             return module, path
     if text is not None:

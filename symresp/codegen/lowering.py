@@ -6,6 +6,7 @@ nested deeper than :data:`MAX_DEPTH` is hoisted into its own temporary: numba's
 parallel array analysis recurses over nested binary expressions and fails with
 ``RecursionError`` on a single long sum, and CPython's compiler has a similar limit.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,15 +38,18 @@ def _as_expr_list(exprs) -> tuple[list[sp.Expr], bool]:
     out = []
     for j, e in enumerate(items):
         if isinstance(e, str):
-            raise CodegenError(f"expression {j} is a string ({e!r}); parse user text first "
-                               f"(symresp.activations.parse_expression), codegen never parses text")
+            raise CodegenError(
+                f"expression {j} is a string ({e!r}); parse user text first "
+                f"(symresp.activations.parse_expression), codegen never parses text"
+            )
         try:
             e = sp.sympify(e, strict=True)
         except (sp.SympifyError, TypeError):
             raise CodegenError(f"expression {j} is not a SymPy expression: {e!r}") from None
         if not isinstance(e, sp.Expr):
-            raise CodegenError(f"expression {j} is not a scalar expression "
-                               f"({type(e).__name__}): {e}")
+            raise CodegenError(
+                f"expression {j} is not a scalar expression ({type(e).__name__}): {e}"
+            )
         out.append(e)
     if not out:
         raise CodegenError("no expressions to generate code for")
@@ -60,8 +64,7 @@ def _as_args(args) -> list[sp.Symbol]:
     args = list(args)
     for k, a in enumerate(args):
         if not isinstance(a, sp.Symbol):
-            raise CodegenError(f"argument {k} must be a SymPy Symbol, got "
-                               f"{type(a).__name__} {a!r}")
+            raise CodegenError(f"argument {k} must be a SymPy Symbol, got {type(a).__name__} {a!r}")
     if len(set(args)) != len(args):
         dup = sorted({str(a) for a in args if args.count(a) > 1})
         raise CodegenError(f"repeated argument(s) {dup}")
@@ -91,7 +94,8 @@ def _validate(exprs: list[sp.Expr], args: list[sp.Symbol]) -> None:
             names = sorted(str(s) for s in missing)
             raise CodegenError(
                 f"expression {j} uses symbol(s) {names} that are not among the arguments "
-                f"{[str(a) for a in args]}")
+                f"{[str(a) for a in args]}"
+            )
         seen = set()
         stack = [e]
         while stack:  # iterative: expression trees can be deeper than Python's recursion limit
@@ -99,21 +103,26 @@ def _validate(exprs: list[sp.Expr], args: list[sp.Symbol]) -> None:
             if node in seen:
                 continue
             seen.add(node)
-            if isinstance(node, sp.Function) and \
-                    not isinstance(node, (sp.Max, sp.Min, sp.Piecewise)):
+            if isinstance(node, sp.Function) and not isinstance(
+                node, (sp.Max, sp.Min, sp.Piecewise)
+            ):
                 if node.func not in _MATH_FUNCS and node.func is not sp.log:
                     raise CodegenError(
                         f"expression {j}: unsupported function {node.func.__name__!s} "
                         f"(in {str(node)[:200]}); supported: "
-                        f"{sorted(f.__name__ for f in _MATH_FUNCS) + ['Max', 'Min', 'Piecewise']}")
+                        f"{sorted(f.__name__ for f in _MATH_FUNCS) + ['Max', 'Min', 'Piecewise']}"
+                    )
                 if node.func is sp.log and len(node.args) != 1:
                     raise CodegenError(f"expression {j}: log with a base is not supported")
             elif node is sp.zoo or node is sp.I or isinstance(node, sp.core.numbers.ImaginaryUnit):
-                raise CodegenError(f"expression {j}: complex value {node} is not supported "
-                                   f"(generated code is real float64)")
+                raise CodegenError(
+                    f"expression {j}: complex value {node} is not supported "
+                    f"(generated code is real float64)"
+                )
             elif not isinstance(node, _SUPPORTED_TYPES):
-                raise CodegenError(f"expression {j}: unsupported {type(node).__name__} "
-                                   f"({str(node)[:200]})")
+                raise CodegenError(
+                    f"expression {j}: unsupported {type(node).__name__} ({str(node)[:200]})"
+                )
             if isinstance(node, sp.Number):
                 _float_literal(node)  # range check of the constant
             stack.extend(node.args)
@@ -177,15 +186,17 @@ class _Lowerer:
 
     def _combine(self, node, kids):
         # keep every statement at most MAX_DEPTH deep: hoist deep children first
-        kids = [(self.hoist(e), 0) if d >= MAX_DEPTH and not isinstance(e, _PAIR) else (e, d)
-                for e, d in kids]
+        kids = [
+            (self.hoist(e), 0) if d >= MAX_DEPTH and not isinstance(e, _PAIR) else (e, d)
+            for e, d in kids
+        ]
         exprs = [e for e, _ in kids]
         if isinstance(node, (sp.Add, sp.Mul)) and len(exprs) > CHUNK:
             # long sums/products: accumulate CHUNK terms per statement (numba recursion)
             cls, op = (sp.Add, "+=") if isinstance(node, sp.Add) else (sp.Mul, "*=")
             t = self.temp()
             for start in range(0, len(exprs), CHUNK):
-                part = cls(*exprs[start:start + CHUNK], evaluate=False)
+                part = cls(*exprs[start : start + CHUNK], evaluate=False)
                 self.emit(t, "=" if start == 0 else op, part)
             return (t, 0)
         if all(e is a for e, a in zip(exprs, node.args)):
@@ -199,8 +210,7 @@ class _Lowerer:
         return (new, max(d for _, d in kids) + (0 if isinstance(node, _PAIR) else 1))
 
 
-def _statements(exprs: list[sp.Expr], args: list[sp.Symbol], arg_names: list[str],
-                use_cse):
+def _statements(exprs: list[sp.Expr], args: list[sp.Symbol], arg_names: list[str], use_cse):
     """(statements, result texts): straight-line code computing every expression."""
     names = dict(zip(args, arg_names))
     low = _Lowerer(names)
@@ -211,8 +221,9 @@ def _statements(exprs: list[sp.Expr], args: list[sp.Symbol], arg_names: list[str
             # subsets of Adds/Muls, which dominates cse time on polynomials with 10³+ terms
             reps, reduced = tree_cse(exprs, symbols, opt_subs={}, order="none")
         elif use_cse:
-            reps, reduced = sp.cse(exprs, symbols=symbols, optimizations=None, order="none",
-                                   list=True)
+            reps, reduced = sp.cse(
+                exprs, symbols=symbols, optimizations=None, order="none", list=True
+            )
         else:
             reps, reduced = [], list(exprs)
         for sym, rhs in reps:

@@ -54,6 +54,7 @@ unused branch may compute NaN or inf; that is harmless because the generated cod
 follows IEEE arithmetic (``error_model="numpy"``: division by zero gives inf/nan
 instead of raising).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,11 +80,22 @@ def _build(exprs, args, *, name, parallel=True, cse=True, cache_dir=None):
         exprs, _ = _as_expr_list(exprs)
         args = _as_args(args)
         _validate(exprs, args)
-        resolved = str(Path(cache_dir).expanduser().resolve()) if cache_dir is not None else \
-            str(default_cache_dir())
+        resolved = (
+            str(Path(cache_dir).expanduser().resolve())
+            if cache_dir is not None
+            else str(default_cache_dir())
+        )
         cse = _cse_mode(cse)
-        memo_key = ("straight", tuple(exprs), tuple(args), name, bool(parallel), cse,
-                    resolved, _version())
+        memo_key = (
+            "straight",
+            tuple(exprs),
+            tuple(args),
+            name,
+            bool(parallel),
+            cse,
+            resolved,
+            _version(),
+        )
         with _LOCK:
             fn = _MEMO.get(memo_key)
             if fn is not None:
@@ -99,8 +111,16 @@ def _build(exprs, args, *, name, parallel=True, cse=True, cache_dir=None):
             return fn
 
 
-def points_function(exprs, args, *, name: str = "f", parallel: bool = True,
-                    cse: bool | str = True, cache_dir=None, method: str = "auto"):
+def points_function(
+    exprs,
+    args,
+    *,
+    name: str = "f",
+    parallel: bool = True,
+    cse: bool | str = True,
+    cache_dir=None,
+    method: str = "auto",
+):
     """Compiled evaluator of ``exprs`` at many points.
 
     Returns ``fn(X, out=None) -> out`` with ``out[i, j] = exprs[j](X[i, 0], …, X[i, k-1])``
@@ -189,8 +209,9 @@ def _trie_function(exprs, args, name, required):
     return fn
 
 
-def function_source(exprs, args, *, name: str = "f", parallel: bool = True,
-                    cse: bool | str = True) -> str:
+def function_source(
+    exprs, args, *, name: str = "f", parallel: bool = True, cse: bool | str = True
+) -> str:
     """Text of the self-contained module (imports only math, numpy, numba) that
     :func:`points_function` with ``method="straight"`` would generate (without the cache
     header).  Nothing is written or compiled."""

@@ -23,6 +23,7 @@ to first order (the coefficients themselves are the correctly rounded doubles of
 exact rationals).  :meth:`PolynomialSet.abs` gives the set of ``|c_t|`` whose value at
 ``|x|`` is that right-hand sum.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
+
 from symresp.errors import ArgumentError
 
 __all__ = ["PolynomialSet"]
@@ -50,8 +52,10 @@ def _to_float(c) -> float:
         try:
             return int(p) / int(q)  # Python's int division rounds correctly
         except OverflowError:
-            raise ArgumentError(f"coefficient {c} does not fit a double; evaluate with "
-                             f"precision=50 (CLI: --precision 50)") from None
+            raise ArgumentError(
+                f"coefficient {c} does not fit a double; evaluate with "
+                f"precision=50 (CLI: --precision 50)"
+            ) from None
     return float(c)
 
 
@@ -75,19 +79,27 @@ class PolynomialSet:
         self.coeff = np.ascontiguousarray(coeff, dtype=np.float64)
         self.maxdepth = int(self.depth.max(initial=0))
         nodes = len(self.var)
-        if (nodes < 1 or self.depth[0] != 0 or len(self.depth) != nodes
-                or len(self.ptr) != nodes + 1 or self.ptr[0] != 0
-                or self.ptr[-1] != len(self.coeff) or len(self.out_index) != len(self.coeff)
-                or np.any(np.diff(self.ptr) < 0) or np.any(np.diff(self.depth) > 1)
-                or np.any(self.depth[1:] < 1)
-                or np.any((self.var[1:] < 0) | (self.var[1:] >= self.nvars))
-                or np.any((self.out_index < 0) | (self.out_index >= self.nout))):
-            raise ArgumentError("inconsistent polynomial-set tables (not built by "
-                             "PolynomialSet.from_terms?)")
+        if (
+            nodes < 1
+            or self.depth[0] != 0
+            or len(self.depth) != nodes
+            or len(self.ptr) != nodes + 1
+            or self.ptr[0] != 0
+            or self.ptr[-1] != len(self.coeff)
+            or len(self.out_index) != len(self.coeff)
+            or np.any(np.diff(self.ptr) < 0)
+            or np.any(np.diff(self.depth) > 1)
+            or np.any(self.depth[1:] < 1)
+            or np.any((self.var[1:] < 0) | (self.var[1:] >= self.nvars))
+            or np.any((self.out_index < 0) | (self.out_index >= self.nout))
+        ):
+            raise ArgumentError(
+                "inconsistent polynomial-set tables (not built by PolynomialSet.from_terms?)"
+            )
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_arrays(cls, exponents, out_index, coeff, nvars: int, nout: int) -> "PolynomialSet":
+    def from_arrays(cls, exponents, out_index, coeff, nvars: int, nout: int) -> PolynomialSet:
         """From one row per term: ``exponents`` (T, nvars) nonnegative integers,
         ``out_index`` (T,) the polynomial each term belongs to, ``coeff`` (T,) floats.
         Repeated (polynomial, monomial) pairs are summed."""
@@ -97,8 +109,9 @@ class PolynomialSet:
         if not (len(E) == len(out_index) == len(coeff)):
             raise ArgumentError("exponents, out_index and coeff must have one row per term")
         if np.any(E < 0):
-            raise ArgumentError("exponents must be nonnegative (a polynomial, not a Laurent "
-                             "polynomial)")
+            raise ArgumentError(
+                "exponents must be nonnegative (a polynomial, not a Laurent polynomial)"
+            )
         mons = _prefix_closure(np.vstack([np.zeros((1, nvars), np.int64), E]))
         deg = mons.sum(axis=1)
         maxdeg = int(deg.max(initial=0))
@@ -126,37 +139,43 @@ class PolynomialSet:
         return cls(nvars, nout, var, deg, ptr, out_index, coeff)
 
     @classmethod
-    def from_terms(cls, polys, nvars: int) -> "PolynomialSet":
+    def from_terms(cls, polys, nvars: int) -> PolynomialSet:
         """From a list of ``{exponent tuple: coefficient}`` dicts, one per polynomial
         (coefficients: floats or exact rationals, rounded to the nearest double)."""
         rows, idx, cf = [], [], []
         for e, d in enumerate(polys):
             for m, c in d.items():
                 if len(m) != nvars:
-                    raise ArgumentError(f"polynomial {e}: exponent {tuple(m)} has {len(m)} "
-                                     f"entries, expected nvars = {nvars}")
+                    raise ArgumentError(
+                        f"polynomial {e}: exponent {tuple(m)} has {len(m)} "
+                        f"entries, expected nvars = {nvars}"
+                    )
                 rows.append(tuple(int(k) for k in m))
                 idx.append(e)
                 cf.append(_to_float(c))
-        return cls.from_arrays(np.array(rows, np.int64).reshape(-1, nvars), idx, cf, nvars,
-                               len(polys))
+        return cls.from_arrays(
+            np.array(rows, np.int64).reshape(-1, nvars), idx, cf, nvars, len(polys)
+        )
 
     @classmethod
-    def from_ring(cls, algebra, elements) -> "PolynomialSet":
+    def from_ring(cls, algebra, elements) -> PolynomialSet:
         """From elements of a :class:`symresp.algebra.RingAlgebra` (variables in
         ``algebra.variables`` order: h, then the auxiliaries)."""
         nvars = len(algebra.variables)
         elements = list(elements)
         # monoms()/coeffs() are several times faster than to_dict() on large elements
         rows = [m for g in elements for m in g.monoms()]
-        idx = np.repeat(np.arange(len(elements)), [len(g.monoms()) for g in elements]) \
-            if elements else np.zeros(0, np.int64)
+        idx = (
+            np.repeat(np.arange(len(elements)), [len(g.monoms()) for g in elements])
+            if elements
+            else np.zeros(0, np.int64)
+        )
         cf = [_to_float(c) for g in elements for c in g.coeffs()]
         E = np.array(rows, dtype=np.int64).reshape(-1, nvars)
         return cls.from_arrays(E, idx, cf, nvars, len(elements))
 
     @classmethod
-    def from_exprs(cls, exprs, args) -> "PolynomialSet":
+    def from_exprs(cls, exprs, args) -> PolynomialSet:
         """From SymPy expressions polynomial in the Symbols ``args``; raises ValueError
         naming the first expression that is not.  Expanded sums are read term by term
         (linear time); anything else goes through :meth:`sympy.Expr.as_poly`."""
@@ -171,8 +190,10 @@ class PolynomialSet:
             if d is None:
                 p = e.as_poly(*args) if args else None
                 if p is None or not all(c.is_number for c in p.coeffs()):
-                    raise ArgumentError(f"expression {j} is not a polynomial in {args} with "
-                                     f"numeric coefficients: {sp.sstr(e)[:200]}")
+                    raise ArgumentError(
+                        f"expression {j} is not a polynomial in {args} with "
+                        f"numeric coefficients: {sp.sstr(e)[:200]}"
+                    )
                 d = dict(p.terms())
             polys.append(d)
         return cls.from_terms(polys, len(args))
@@ -186,11 +207,18 @@ class PolynomialSet:
     def n_nodes(self) -> int:
         return len(self.var)
 
-    def abs(self) -> "PolynomialSet":
+    def abs(self) -> PolynomialSet:
         """The set with coefficients ``|c_t|``: at ``|x|`` it gives Σ_t |c_t x^{α_t}|,
         the scale of the rounding error bound (module docstring)."""
-        return PolynomialSet(self.nvars, self.nout, self.var, self.depth, self.ptr,
-                             self.out_index, np.abs(self.coeff))
+        return PolynomialSet(
+            self.nvars,
+            self.nout,
+            self.var,
+            self.depth,
+            self.ptr,
+            self.out_index,
+            np.abs(self.coeff),
+        )
 
     def __call__(self, X, out=None, *, quiet: bool = False) -> np.ndarray:
         """Values at the rows of ``X``; long evaluations (more than ~10¹⁰ point-terms, a
@@ -198,19 +226,30 @@ class PolynomialSet:
         depend on how the rows are split, so blocks change nothing but the bar."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.nvars:
-            raise ArgumentError(f"X: expected shape (npoints, {self.nvars}) (one column per "
-                             f"variable), got {X.shape}")
+            raise ArgumentError(
+                f"X: expected shape (npoints, {self.nvars}) (one column per "
+                f"variable), got {X.shape}"
+            )
         X = np.ascontiguousarray(X)
         if out is None:
             out = np.empty((X.shape[0], self.nout))
-        elif out.shape != (X.shape[0], self.nout) or out.dtype != np.float64 \
-                or not out.flags.c_contiguous:
-            raise ArgumentError(f"out: expected a C-contiguous float64 array of shape "
-                             f"({X.shape[0]}, {self.nout}), got {out.dtype} {out.shape}")
+        elif (
+            out.shape != (X.shape[0], self.nout)
+            or out.dtype != np.float64
+            or not out.flags.c_contiguous
+        ):
+            raise ArgumentError(
+                f"out: expected a C-contiguous float64 array of shape "
+                f"({X.shape[0]}, {self.nout}), got {out.dtype} {out.shape}"
+            )
         n = X.shape[0]
         if n == 0:
             return out
-        from symresp.codegen.trie_kernel import TRIE_CHUNK, trie_eval  # numba: compiled on first use
+        from symresp.codegen.trie_kernel import (  # numba: compiled on first use
+            TRIE_CHUNK,
+            trie_eval,
+        )
+
         args = (self.var, self.depth, self.ptr, self.out_index, self.coeff, self.maxdepth)
         work = float(n) * (self.n_terms + self.n_nodes)
         if quiet or work < _PROGRESS_WORK:
@@ -219,7 +258,7 @@ class PolynomialSet:
         block = max(TRIE_CHUNK, int(n * _PROGRESS_WORK / 10 / work) // TRIE_CHUNK * TRIE_CHUNK)
         with tqdm(total=n, desc="polynomial set", unit="point", delay=2.0, leave=False) as bar:
             for a in range(0, n, block):
-                trie_eval(X[a:a + block], *args, out[a:a + block])
+                trie_eval(X[a : a + block], *args, out[a : a + block])
                 bar.update(min(block, n - a))
         return out
 
@@ -233,18 +272,21 @@ class PolynomialSet:
     def save(self, path) -> Path:
         """Write the tables to ``path`` (``.npz``, no pickles)."""
         path = Path(path)
-        np.savez(path, nvars=self.nvars, nout=self.nout,
-                 **{f: getattr(self, f) for f in TABLE_FIELDS})
+        np.savez(
+            path, nvars=self.nvars, nout=self.nout, **{f: getattr(self, f) for f in TABLE_FIELDS}
+        )
         return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
     @classmethod
-    def load(cls, path) -> "PolynomialSet":
+    def load(cls, path) -> PolynomialSet:
         with np.load(path, allow_pickle=False) as z:
             return cls(int(z["nvars"]), int(z["nout"]), *(z[f] for f in TABLE_FIELDS))
 
     def __repr__(self) -> str:
-        return (f"PolynomialSet({self.nout} polynomials in {self.nvars} variables, "
-                f"{self.n_terms} terms, {self.n_nodes} trie nodes, degree ≤ {self.maxdepth})")
+        return (
+            f"PolynomialSet({self.nout} polynomials in {self.nvars} variables, "
+            f"{self.n_terms} terms, {self.n_nodes} trie nodes, degree ≤ {self.maxdepth})"
+        )
 
 
 def _expanded_terms(e, pos: dict):
@@ -320,5 +362,5 @@ def _row_index(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
     _, inv = np.unique(both, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     where = np.empty(len(table), np.int64)
-    where[inv[:len(table)]] = np.arange(len(table))
-    return where[inv[len(table):]]
+    where[inv[: len(table)]] = np.arange(len(table))
+    return where[inv[len(table) :]]

@@ -4,6 +4,7 @@ Numbers are printed as exact double literals (``repr(float)`` of the correctly r
 value) and functions map to ``math`` (or builtins); anything else is refused by the
 validation before printing, so no user text ever reaches the source.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -19,17 +20,44 @@ __all__ = ["NumbaPrinter"]
 
 # SymPy function class -> numba-supported callable (all in ``math`` or builtins).
 _MATH_FUNCS = {
-    sp.exp: "math.exp", sp.log: "math.log", sp.sin: "math.sin", sp.cos: "math.cos",
-    sp.tan: "math.tan", sp.asin: "math.asin", sp.acos: "math.acos", sp.atan: "math.atan",
-    sp.atan2: "math.atan2", sp.sinh: "math.sinh", sp.cosh: "math.cosh",
-    sp.tanh: "math.tanh", sp.asinh: "math.asinh", sp.acosh: "math.acosh",
-    sp.atanh: "math.atanh", sp.erf: "math.erf", sp.erfc: "math.erfc",
-    sp.floor: "math.floor", sp.ceiling: "math.ceil", sp.Abs: "abs",
+    sp.exp: "math.exp",
+    sp.log: "math.log",
+    sp.sin: "math.sin",
+    sp.cos: "math.cos",
+    sp.tan: "math.tan",
+    sp.asin: "math.asin",
+    sp.acos: "math.acos",
+    sp.atan: "math.atan",
+    sp.atan2: "math.atan2",
+    sp.sinh: "math.sinh",
+    sp.cosh: "math.cosh",
+    sp.tanh: "math.tanh",
+    sp.asinh: "math.asinh",
+    sp.acosh: "math.acosh",
+    sp.atanh: "math.atanh",
+    sp.erf: "math.erf",
+    sp.erfc: "math.erfc",
+    sp.floor: "math.floor",
+    sp.ceiling: "math.ceil",
+    sp.Abs: "abs",
 }
-_SUPPORTED_TYPES = (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Number, sp.NumberSymbol,
-                    sp.Max, sp.Min, sp.Piecewise, sp.core.relational.Relational,
-                    sp.And, sp.Or, sp.Not, sp.logic.boolalg.BooleanAtom,
-                    sp.functions.elementary.piecewise.ExprCondPair)
+_SUPPORTED_TYPES = (
+    sp.Add,
+    sp.Mul,
+    sp.Pow,
+    sp.Symbol,
+    sp.Number,
+    sp.NumberSymbol,
+    sp.Max,
+    sp.Min,
+    sp.Piecewise,
+    sp.core.relational.Relational,
+    sp.And,
+    sp.Or,
+    sp.Not,
+    sp.logic.boolalg.BooleanAtom,
+    sp.functions.elementary.piecewise.ExprCondPair,
+)
 
 
 def _float_literal(value) -> str:
@@ -63,8 +91,14 @@ class NumbaPrinter(PythonCodePrinter):
     def __init__(self, names: dict):
         # order="none": keep SymPy's canonical argument order instead of sorting terms
         # (sorting thousands of terms dominated printing time)
-        super().__init__({"fully_qualified_modules": True, "standard": "python3",
-                          "allow_unknown_functions": False, "order": "none"})
+        super().__init__(
+            {
+                "fully_qualified_modules": True,
+                "standard": "python3",
+                "allow_unknown_functions": False,
+                "order": "none",
+            }
+        )
         self.names = names
 
     # atoms
@@ -141,10 +175,11 @@ class NumbaPrinter(PythonCodePrinter):
             raise CodegenError(f"log with a base is not supported: {expr}")
         return f"math.log({self._print(expr.args[0])})"
 
-    _print_exp = _print_sin = _print_cos = _print_tan = _print_asin = _print_acos = \
-        _print_atan = _print_atan2 = _print_sinh = _print_cosh = _print_tanh = \
-        _print_asinh = _print_acosh = _print_atanh = _print_erf = _print_erfc = \
-        _print_floor = _print_ceiling = _print_Abs = _print_Function
+    _print_exp = _print_sin = _print_cos = _print_tan = _print_asin = _print_acos = _print_atan = (
+        _print_atan2
+    ) = _print_sinh = _print_cosh = _print_tanh = _print_asinh = _print_acosh = _print_atanh = (
+        _print_erf
+    ) = _print_erfc = _print_floor = _print_ceiling = _print_Abs = _print_Function
 
     def _minmax(self, expr, fn):
         # nested two-argument calls: numba types max(a, b) on floats for sure

@@ -1,6 +1,7 @@
 """numba kernel of :mod:`symresp.codegen.polyset`: a set of sparse polynomials at many points,
 walking a monomial trie.  Needs only numpy and numba; ``symresp codegen`` copies this
 file's text verbatim into standalone modules, so keep it self-contained."""
+
 import numba
 import numpy as np
 

@@ -6,6 +6,7 @@ so that the first-order kernel is the correlation ``K⁽¹⁾_k(τ) = E_∞[f(h_
 ∇log ρ_∞ is ``−S⁻¹(h − m_∞)`` for the linear network (ρ_∞ = N(m_∞, S)) and ``2φ/s²``
 for a gradient drift φ = −∇U with isotropic noise Σ = s² I (ρ_∞ ∝ exp(−2U/s²)).
 """
+
 from __future__ import annotations
 
 import sympy as sp

@@ -8,6 +8,7 @@ law of a linear network (:mod:`symresp.expectation.gaussian`), Gibbs quadrature
 (:mod:`symresp.expectation.conjugate`) and the choice among them
 (:mod:`symresp.expectation.start_law`).
 """
+
 from __future__ import annotations
 
 import operator
@@ -41,8 +42,9 @@ class evaluation_precision:
 
     def __init__(self, digits: int | None):
         if digits is not None and (not isinstance(digits, (int, np.integer)) or digits < 16):
-            raise ArgumentError(f"precision: expected an integer number of digits ≥ 16 or None, "
-                             f"got {digits!r}")
+            raise ArgumentError(
+                f"precision: expected an integer number of digits ≥ 16 or None, got {digits!r}"
+            )
         self.digits = None if digits is None else int(digits)
 
     def __enter__(self):
@@ -100,19 +102,24 @@ class Evaluator:
         aux = algebra.aux_values()
         self._aux_syms = list(aux)
         self._aux_exprs = list(aux.values())
-        self._aux_fn = sp.lambdify([list(algebra.net.h)], list(aux.values()), "numpy") if aux else None
+        self._aux_fn = (
+            sp.lambdify([list(algebra.net.h)], list(aux.values()), "numpy") if aux else None
+        )
         if precision is None:
             precision = _DEFAULT_PRECISION[0]
-        if precision is not None and (not isinstance(precision, (int, np.integer)) or precision < 16):
-            raise ArgumentError(f"precision: expected an integer number of digits ≥ 16 or None, "
-                             f"got {precision!r}")
+        if precision is not None and (
+            not isinstance(precision, (int, np.integer)) or precision < 16
+        ):
+            raise ArgumentError(
+                f"precision: expected an integer number of digits ≥ 16 or None, got {precision!r}"
+            )
         self.precision = None if precision is None else int(precision)
         if codegen not in ("auto", True, False):
             raise ArgumentError(f"codegen: expected 'auto', True or False, got {codegen!r}")
         self.codegen = codegen
-        self.route = None            # route taken by the last call
-        self.cancellation = None     # κ per element of the last float64 call
-        self._sets = {}              # trie tables of recent element lists
+        self.route = None  # route taken by the last call
+        self.cancellation = None  # κ per element of the last float64 call
+        self._sets = {}  # trie tables of recent element lists
 
     def state_variables(self, H: np.ndarray) -> np.ndarray:
         """(npoints, nvars): h followed by the auxiliaries, in ring-variable order."""
@@ -145,8 +152,9 @@ class Evaluator:
             self.route = f"mpmath-{self.precision}"
             return self._call_precise(elements, H)
         threshold = self.codegen_threshold if self._ring() else self.codegen_threshold_expr
-        use_cg = self.codegen is True or (self.codegen == "auto" and elements
-                                          and self.work(elements, H) > threshold)
+        use_cg = self.codegen is True or (
+            self.codegen == "auto" and elements and self.work(elements, H) > threshold
+        )
         out = None
         if use_cg:
             try:
@@ -159,8 +167,12 @@ class Evaluator:
             except Exception as exc:  # noqa: BLE001 - fall back, but say why
                 if self.codegen is True:
                     raise
-                warnings.warn(f"symresp: compiled evaluation unavailable ({type(exc).__name__}: "
-                              f"{exc}); evaluating with numpy", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"symresp: compiled evaluation unavailable ({type(exc).__name__}: "
+                    f"{exc}); evaluating with numpy",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         if out is None:
             self.route = "numpy"
             if not self._ring():
@@ -184,7 +196,7 @@ class Evaluator:
                 coeffs = np.abs(coeffs)
             step = max(1, chunk_terms // max(1, len(coeffs)))
             for a in range(0, X.shape[0], step):
-                out[a:a + step, e] = _poly_values(X[a:a + step], monoms) @ coeffs
+                out[a : a + step, e] = _poly_values(X[a : a + step], monoms) @ coeffs
         return out
 
     def _polynomial_set(self, elements):
@@ -200,8 +212,12 @@ class Evaluator:
         return ps
 
     def _call_codegen(self, elements, H):
-        fn = codegen.points_function([sp.sympify(g) for g in elements], list(self.algebra.net.h),
-                                     name="observables", cse=True)
+        fn = codegen.points_function(
+            [sp.sympify(g) for g in elements],
+            list(self.algebra.net.h),
+            name="observables",
+            cse=True,
+        )
         return fn(H)
 
     def _check_cancellation(self, elements, H, out, weights=None):
@@ -236,7 +252,10 @@ class Evaluator:
                 f"(Σ|terms|/|value| up to {worst:.3g}: float64 keeps only about "
                 f"{max(0.0, 15.6 - np.log10(worst)):.0f} correct digits there; long lag degrees, "
                 f"large lags or large |h| cause this); evaluate with precision=50 "
-                f"(CLI: --precision 50)", RuntimeWarning, stacklevel=3)
+                f"(CLI: --precision 50)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _call_precise(self, elements, H):
         digits = self.precision
@@ -249,8 +268,11 @@ class Evaluator:
                     vals = fn([mpmath.mpf(float(x)) for x in row])
                     out[i] = [float(v) for v in vals]
                 return out
-            aux_fn = (sp.lambdify([list(self.algebra.net.h)], self._aux_exprs, "mpmath")
-                      if self._aux_exprs else None)
+            aux_fn = (
+                sp.lambdify([list(self.algebra.net.h)], self._aux_exprs, "mpmath")
+                if self._aux_exprs
+                else None
+            )
             plan = _FixedPointPlan(self.algebra, elements, bits)
             for i, row in enumerate(H):
                 hv = [mpmath.mpf(float(x)) for x in row]  # exact: floats are dyadic
@@ -287,7 +309,7 @@ class _FixedPointPlan:
             cur = m
             while cur not in known and sum(cur) > 0:
                 v = next(j for j, e in enumerate(cur) if e)
-                parent = cur[:v] + (cur[v] - 1,) + cur[v + 1:]
+                parent = cur[:v] + (cur[v] - 1,) + cur[v + 1 :]
                 chain.append((cur, parent, v))
                 known[cur] = None
                 cur = parent
@@ -348,7 +370,9 @@ def _arrays(algebra, g):
     if isinstance(algebra, RingAlgebra):
         items = list(g.to_dict().items())
         nv = len(algebra.variables)
-        monoms = np.array([[int(x) for x in m] for m, _ in items], dtype=np.int64).reshape(len(items), nv)
+        monoms = np.array([[int(x) for x in m] for m, _ in items], dtype=np.int64).reshape(
+            len(items), nv
+        )
         coeffs = np.array([int(c.p) / int(c.q) for _, c in items])
         return monoms, coeffs
     poly = sp.Poly(sp.expand(g), *algebra.variables) if g != 0 else None
@@ -367,7 +391,7 @@ def _poly_values(X, monoms):
         if top == 0:
             continue
         # a table of powers turns the per-term pow into a gather
-        table = np.cumprod(np.repeat(X[:, v:v + 1], top, axis=1), axis=1)
+        table = np.cumprod(np.repeat(X[:, v : v + 1], top, axis=1), axis=1)
         table = np.concatenate([np.ones((X.shape[0], 1)), table], axis=1)
         vals = table[:, e] if vals is None else vals * table[:, e]
     return np.ones((X.shape[0], monoms.shape[0])) if vals is None else vals

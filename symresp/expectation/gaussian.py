@@ -14,6 +14,7 @@ recursion (α = β + e_i)
 which this module implements once, for exact numbers (Fraction, SymPy) and for numpy
 arrays (moments of a family of Gaussians evaluated elementwise).
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -25,8 +26,14 @@ from symresp.errors import ArgumentError
 from symresp.model.network import SRNN
 from symresp.symbolic.algebra import RingAlgebra
 
-__all__ = ["gaussian_stationary", "gaussian_expectation", "gaussian_moments", "stein_moments",
-           "lyapunov_exact", "lyapunov_float"]
+__all__ = [
+    "gaussian_stationary",
+    "gaussian_expectation",
+    "gaussian_moments",
+    "stein_moments",
+    "lyapunov_exact",
+    "lyapunov_float",
+]
 
 
 # ------------------------------------------------------------------ Lyapunov equation
@@ -41,7 +48,10 @@ def lyapunov_exact(A: sp.Matrix, Sigma: sp.Matrix) -> sp.Matrix:
 
 def lyapunov_float(A: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
     """The symmetric S with ``A S + S Aᵀ = Σ`` in float64 (Bartels–Stewart), symmetrised."""
-    from scipy.linalg import solve_continuous_lyapunov  # scipy: heavy, only the numeric path needs it
+    from scipy.linalg import (
+        solve_continuous_lyapunov,  # scipy: heavy, only the numeric path needs it
+    )
+
     S = solve_continuous_lyapunov(A, Sigma)
     return (S + S.T) / 2
 
@@ -104,8 +114,9 @@ def _fraction(x) -> Fraction:
 def gaussian_moments(net: SRNN, m, S):
     """``expect(algebra, g) = E[g]`` under ``N(m, S)`` for a polynomial g in h, in exact
     rationals (``m``, ``S`` rational SymPy matrices)."""
-    moment = stein_moments([_fraction(x) for x in m],
-                           [[_fraction(x) for x in row] for row in S.tolist()], Fraction(1))
+    moment = stein_moments(
+        [_fraction(x) for x in m], [[_fraction(x) for x in row] for row in S.tolist()], Fraction(1)
+    )
     n = net.n
 
     def expect(algebra, g):

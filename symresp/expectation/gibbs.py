@@ -4,6 +4,7 @@ For a drift ``φ = ∇Φ`` (n = 1 always; the Hopfield form ``φ(h) = −Γh + W
 symmetric Γ, where ``Φ = −½hᵀΓh + Σ_i ∫^{z_i} a``) and isotropic noise ``Σ = s² I``
 the invariant law is ``ρ_∞ ∝ exp(2Φ/s²)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,13 +43,16 @@ class GibbsQuadrature:
     density has dropped by e^{-40} relative to its peak.
     """
 
-    def __init__(self, net: SRNN, panels: int = 200, order: int = 20, panels_2d: int = 16,
-                 order_2d: int = 10):
+    def __init__(
+        self, net: SRNN, panels: int = 200, order: int = 20, panels_2d: int = 16, order_2d: int = 10
+    ):
         s2 = isotropic_noise(net)
         if s2 is None or not is_gradient(net) or net.n > 2:
-            raise ArgumentError("Gibbs quadrature needs a gradient drift (n = 1, or the Hopfield form with "
-                             "symmetric Γ) with isotropic noise, in one or two dimensions; pass "
-                             "stationary samples instead.")
+            raise ArgumentError(
+                "Gibbs quadrature needs a gradient drift (n = 1, or the Hopfield form with "
+                "symmetric Γ) with isotropic noise, in one or two dimensions; pass "
+                "stationary samples instead."
+            )
         self.net = net
         self.s2 = float(s2)
         x, w = np.polynomial.legendre.leggauss(order)
@@ -58,12 +62,12 @@ class GibbsQuadrature:
             lo, hi = self._bounds_1d(phi)
             edges = np.linspace(lo, hi, panels + 1)
             mid, half = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
-            nodes = (mid[:, None] + half[:, None] * x[None, :])
+            nodes = mid[:, None] + half[:, None] * x[None, :]
             # Φ at nodes: Φ(left edge of panel) + ∫_{edge}^{node} φ, the inner integral by a
             # Gauss rule mapped to [edge, node]
             phi_panel = (half[:, None] * w[None, :] * phi(nodes)).sum(axis=1)
             left = np.concatenate([[0.0], np.cumsum(phi_panel)[:-1]])
-            frac = (nodes - edges[:-1, None])  # length from the panel's left edge to the node
+            frac = nodes - edges[:-1, None]  # length from the panel's left edge to the node
             sub = edges[:-1, None, None] + frac[:, :, None] * (x[None, None, :] + 1) / 2
             inner = (frac[:, :, None] / 2 * w[None, None, :] * phi(sub)).sum(axis=2)
             Phi = left[:, None] + inner
@@ -79,7 +83,7 @@ class GibbsQuadrature:
             n1, w1 = _panel_nodes(e1, x, w)
             G0, G1 = np.meshgrid(n0, n1, indexing="ij")
             self.points = np.column_stack([G0.ravel(), G1.ravel()])
-            logw = (np.log(np.outer(w0, w1).ravel()) - 2 * U(self.points) / self.s2)
+            logw = np.log(np.outer(w0, w1).ravel()) - 2 * U(self.points) / self.s2
         logw -= logw.max()
         wts = np.exp(logw)
         self.weights = wts / wts.sum()
@@ -123,4 +127,3 @@ class GibbsQuadrature:
 def _panel_nodes(edges, x, w):
     mid, half = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
     return (mid[:, None] + half[:, None] * x[None, :]).ravel(), (half[:, None] * w[None, :]).ravel()
-

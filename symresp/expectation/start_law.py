@@ -5,6 +5,7 @@ law ``N(m_∞, S)`` (exact Gaussian moments); Gibbs quadrature of ``ρ_∞ ∝ e
 gradient network with isotropic noise in one or two dimensions; otherwise the mean over
 supplied stationary samples, with the covariance of that estimate.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,8 @@ def expectation_method(net: SRNN, start: str, samples=None) -> str:
     raise ArgumentError(
         f"stationary expectations for this network ({net.activation.name}, n = {net.n}) have no "
         "closed form or quadrature route: pass stationary samples (samples=array of shape "
-        "(N, n), e.g. from symresp.stationary_samples) or use a point start.")
-
+        "(N, n), e.g. from symresp.stationary_samples) or use a point start."
+    )
 
 
 def expect(der, elements: list, samples=None):
@@ -61,8 +62,10 @@ def expect(der, elements: list, samples=None):
         return quad.mean(evaluator(elements, quad.points, weights=quad.weights)), None
     X = np.asarray(samples, float)
     if X.ndim != 2 or X.shape[1] != net.n:
-        raise ArgumentError(f"samples: expected an array of shape (N, n={net.n}) of stationary states, "
-                         f"got shape {X.shape}")
+        raise ArgumentError(
+            f"samples: expected an array of shape (N, n={net.n}) of stationary states, "
+            f"got shape {X.shape}"
+        )
     if X.shape[0] < 2:
         raise ArgumentError("samples: need at least 2 stationary samples for a standard error")
     vals = evaluator(elements, X)

@@ -20,6 +20,7 @@ parameters are stored unchanged by ``__init__`` and validated in ``fit``;
 (n_cases, n_channels, n_timepoints) (the aeon/sktime convention), or a list of
 (n_channels, n_timepoints_i) arrays for unequal lengths; fitted attributes end in ``_``.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -30,20 +31,35 @@ import scipy.linalg
 
 from symresp.errors import ArgumentError
 from symresp.features.response_features import BASES, _support_path, feature_words, response_letters
-from symresp.features.series_input import as_grids, as_series, cases_by_length, lengths_of, n_channels_of
+from symresp.features.series_input import (
+    as_grids,
+    as_series,
+    cases_by_length,
+    lengths_of,
+    n_channels_of,
+)
 from symresp.features.signatures import _signature_cases
 
-__all__ = ["response_feature_matrix", "component_weights", "gram_matrix",
-           "ResponseFeatureRegressor", "ResponseFeatureClassifier"]
+__all__ = [
+    "response_feature_matrix",
+    "component_weights",
+    "gram_matrix",
+    "ResponseFeatureRegressor",
+    "ResponseFeatureClassifier",
+]
 
 
 # ---------------------------------------------------------------------------
 # validation helpers
 # ---------------------------------------------------------------------------
 
+
 def _int_param(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-            or value < minimum:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+    ):
         raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value!r}.")
     return int(value)
 
@@ -60,11 +76,15 @@ def _weights_param(value, name: str, length: int, what: str):
     try:
         w = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ArgumentError(f"{name}: expected None or a sequence of {length} non-negative "
-                         f"numbers ({what}), got {value!r}.") from None
+        raise ArgumentError(
+            f"{name}: expected None or a sequence of {length} non-negative "
+            f"numbers ({what}), got {value!r}."
+        ) from None
     if w.ndim != 1 or w.size != length:
-        raise ArgumentError(f"{name}: expected None or a sequence of {length} non-negative "
-                         f"numbers ({what}), got shape {w.shape}.")
+        raise ArgumentError(
+            f"{name}: expected None or a sequence of {length} non-negative "
+            f"numbers ({what}), got shape {w.shape}."
+        )
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ArgumentError(f"{name}: expected finite non-negative weights, got {w.tolist()}.")
     return w
@@ -75,8 +95,9 @@ def _as_series(X, name: str = "X"):
     (n_channels, n_timepoints_i) arrays; a single 2-D series is one case."""
     data, _ = as_series(X, name, min_timepoints=2)
     if not isinstance(data, list) and data.shape[0] < 1:
-        raise ArgumentError(f"{name}: expected at least 1 series (n_cases >= 1), got shape "
-                            f"{data.shape}.")
+        raise ArgumentError(
+            f"{name}: expected at least 1 series (n_cases >= 1), got shape {data.shape}."
+        )
     return data
 
 
@@ -102,9 +123,17 @@ def _time_grids(t, lengths: list[int], normalize_time: bool) -> list[np.ndarray]
 # features, weights, Gram matrices
 # ---------------------------------------------------------------------------
 
-def response_feature_matrix(X, t=None, *, level: int = 3, degree: int = 1,
-                            basis: str = "legendre", normalize_time: bool = True,
-                            include_time_factors: bool = False) -> np.ndarray:
+
+def response_feature_matrix(
+    X,
+    t=None,
+    *,
+    level: int = 3,
+    degree: int = 1,
+    basis: str = "legendre",
+    normalize_time: bool = True,
+    include_time_factors: bool = False,
+) -> np.ndarray:
     """Response features ``R_T = {T^{q0} S(X)^w_{0,T}}`` of each series, one row per case.
 
     Parameters
@@ -133,13 +162,13 @@ def response_feature_matrix(X, t=None, *, level: int = 3, degree: int = 1,
     rows = [None] * len(lengths)
     # cases of one length share a grid unless t lists one grid per case
     shared = t is None or all(g is grids[0] for g in grids)
-    groups = cases_by_length(data) if shared else (
-        ([i], c[None]) for i, c in enumerate(data))
+    groups = cases_by_length(data) if shared else (([i], c[None]) for i, c in enumerate(data))
     for idx, batch in groups:
         tt = grids[idx[0]]
-        u = np.ascontiguousarray(batch.transpose(0, 2, 1))             # (cases, length, m)
-        sig = _signature_cases(np.ascontiguousarray(_support_path(u, tt, degree, basis)),
-                               level, False)
+        u = np.ascontiguousarray(batch.transpose(0, 2, 1))  # (cases, length, m)
+        sig = _signature_cases(
+            np.ascontiguousarray(_support_path(u, tt, degree, basis)), level, False
+        )
         block = np.concatenate([np.ones((sig.shape[0], 1)), sig], axis=1)
         if with_time:
             powers = tt[-1] ** np.arange(degree + 1, dtype=np.float64)
@@ -149,8 +178,14 @@ def response_feature_matrix(X, t=None, *, level: int = 3, degree: int = 1,
     return np.stack(rows)
 
 
-def component_weights(channels: int, level: int, degree: int, level_weights=None,
-                      degree_weights=None, include_time_factors: bool = False) -> np.ndarray:
+def component_weights(
+    channels: int,
+    level: int,
+    degree: int,
+    level_weights=None,
+    degree_weights=None,
+    include_time_factors: bool = False,
+) -> np.ndarray:
     """λ_c = level_weights[|w|] · degree_weights[q0 + Σ_j q_{w_j}] for every
     feature component in feature order.  ``level_weights`` has
     level + 1 entries (index 0: the empty word); ``degree_weights`` has
@@ -159,8 +194,9 @@ def component_weights(channels: int, level: int, degree: int, level_weights=None
     N = _int_param(level, "level", 1)
     Q = _int_param(degree, "degree", 0)
     lw = _weights_param(level_weights, "level_weights", N + 1, "levels 0..level")
-    dw = _weights_param(degree_weights, "degree_weights", Q * (N + 1) + 1,
-                        "total degrees 0..degree*(level+1)")
+    dw = _weights_param(
+        degree_weights, "degree_weights", Q * (N + 1) + 1, "total degrees 0..degree*(level+1)"
+    )
     letter_q = np.array([q for q, _ in response_letters(m, Q)], dtype=np.int64)
     ws = feature_words(m, N, Q)
     lev = np.array([len(w) for w in ws])
@@ -169,26 +205,42 @@ def component_weights(channels: int, level: int, degree: int, level_weights=None
     return np.concatenate([lw[lev] * dw[deg + q0] for q0 in powers])
 
 
-def gram_matrix(X, Y=None, *, t=None, t_Y=None, level: int = 3, degree: int = 1,
-                basis: str = "legendre", normalize_time: bool = True, level_weights=None,
-                degree_weights=None, include_time_factors: bool = False) -> np.ndarray:
+def gram_matrix(
+    X,
+    Y=None,
+    *,
+    t=None,
+    t_Y=None,
+    level: int = 3,
+    degree: int = 1,
+    basis: str = "legendre",
+    normalize_time: bool = True,
+    level_weights=None,
+    degree_weights=None,
+    include_time_factors: bool = False,
+) -> np.ndarray:
     """Gram matrix ``K[i, j] = ⟨R(X_i), R(Y_j)⟩_λ = Σ_c λ_c R_c(X_i) R_c(Y_j)``
     of raw (unstandardised) response features.  Y defaults to X.
     ``X``, ``Y``: (n_cases, n_channels, n_timepoints) or lists of (n_channels,
     n_timepoints_i) arrays.  Shape (n_cases of X, n_cases of Y)."""
-    kw = dict(level=level, degree=degree, basis=basis, normalize_time=normalize_time,
-              include_time_factors=include_time_factors)
+    kw = dict(
+        level=level,
+        degree=degree,
+        basis=basis,
+        normalize_time=normalize_time,
+        include_time_factors=include_time_factors,
+    )
     X = _as_series(X)
     m = n_channels_of(X)
     if Y is not None:
         Y = _as_series(Y, "Y")
         if n_channels_of(Y) != m:
-            raise ArgumentError(f"Y: expected {m} channels (axis n_channels) like X, got "
-                                f"{n_channels_of(Y)}.")
+            raise ArgumentError(
+                f"Y: expected {m} channels (axis n_channels) like X, got {n_channels_of(Y)}."
+            )
     F = response_feature_matrix(X, t, **kw)
     G = F if Y is None else response_feature_matrix(Y, t_Y, **kw)
-    lam = component_weights(m, level, degree, level_weights, degree_weights,
-                            include_time_factors)
+    lam = component_weights(m, level, degree, level_weights, degree_weights, include_time_factors)
     return (F * lam) @ G.T
 
 
@@ -196,12 +248,22 @@ def gram_matrix(X, Y=None, *, t=None, t_Y=None, level: int = 3, degree: int = 1,
 # estimators
 # ---------------------------------------------------------------------------
 
+
 class _ResponseFeatureRidge:
     """Shared machinery: features, standardisation, primal/dual ridge."""
 
-    def __init__(self, level=3, degree=1, basis="legendre", alpha=1.0, normalize_time=True,
-                 level_weights=None, degree_weights=None, include_time_factors=False,
-                 solver="auto"):
+    def __init__(
+        self,
+        level=3,
+        degree=1,
+        basis="legendre",
+        alpha=1.0,
+        normalize_time=True,
+        level_weights=None,
+        degree_weights=None,
+        include_time_factors=False,
+        solver="auto",
+    ):
         self.level = level
         self.degree = degree
         self.basis = basis
@@ -227,8 +289,10 @@ class _ResponseFeatureRidge:
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:
-                raise ArgumentError(f"set_params: {key!r} is not a parameter of "
-                                 f"{type(self).__name__}; valid parameters: {', '.join(valid)}.")
+                raise ArgumentError(
+                    f"set_params: {key!r} is not a parameter of "
+                    f"{type(self).__name__}; valid parameters: {', '.join(valid)}."
+                )
             setattr(self, key, value)
         return self
 
@@ -240,26 +304,40 @@ class _ResponseFeatureRidge:
         level = _int_param(self.level, "level", 1)
         degree = _int_param(self.degree, "degree", 0)
         if not isinstance(self.basis, str) or self.basis not in BASES:
-            raise ArgumentError(f"basis: expected one of {', '.join(map(repr, BASES))}, "
-                             f"got {self.basis!r}.")
-        if isinstance(self.alpha, (bool, np.bool_)) or not isinstance(self.alpha, numbers.Real) \
-                or not np.isfinite(self.alpha) or self.alpha < 0:
+            raise ArgumentError(
+                f"basis: expected one of {', '.join(map(repr, BASES))}, got {self.basis!r}."
+            )
+        if (
+            isinstance(self.alpha, (bool, np.bool_))
+            or not isinstance(self.alpha, numbers.Real)
+            or not np.isfinite(self.alpha)
+            or self.alpha < 0
+        ):
             raise ArgumentError(f"alpha: expected a finite number >= 0, got {self.alpha!r}.")
         _bool_param(self.normalize_time, "normalize_time")
         _bool_param(self.include_time_factors, "include_time_factors")
         if self.solver not in ("auto", "primal", "dual"):
-            raise ArgumentError(f"solver: expected 'auto', 'primal' or 'dual', got {self.solver!r}.")
+            raise ArgumentError(
+                f"solver: expected 'auto', 'primal' or 'dual', got {self.solver!r}."
+            )
         return level, degree
 
     def _features(self, X, t):
-        return response_feature_matrix(X, t, level=self.level, degree=self.degree,
-                                       basis=self.basis, normalize_time=self.normalize_time,
-                                       include_time_factors=self.include_time_factors)
+        return response_feature_matrix(
+            X,
+            t,
+            level=self.level,
+            degree=self.degree,
+            basis=self.basis,
+            normalize_time=self.normalize_time,
+            include_time_factors=self.include_time_factors,
+        )
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise RuntimeError(f"This {type(self).__name__} instance is not fitted yet; "
-                               f"call fit(X, y) first.")
+            raise RuntimeError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first."
+            )
 
     def transform(self, X, t=None):
         """Standardised, weighted response features Z = (R − mean) / scale · √λ
@@ -267,8 +345,10 @@ class _ResponseFeatureRidge:
         self._check_fitted()
         arr = _as_series(X)
         if n_channels_of(arr) != self.n_channels_:
-            raise ArgumentError(f"X: expected {self.n_channels_} channels (axis n_channels) as "
-                                f"in fit, got {n_channels_of(arr)}.")
+            raise ArgumentError(
+                f"X: expected {self.n_channels_} channels (axis n_channels) as "
+                f"in fit, got {n_channels_of(arr)}."
+            )
         return (self._features(arr, t) - self.mean_) * self._col_scale_
 
     # -- ridge ------------------------------------------------------------------
@@ -286,13 +366,21 @@ class _ResponseFeatureRidge:
         arr = _as_series(X)
         n, m = len(lengths_of(arr)), n_channels_of(arr)
         if Y.shape[0] != n:
-            hint = ("; a 2-D X is one series (n_channels, n_timepoints): a batch of univariate "
-                    "series is (n_cases, 1, n_timepoints)") if np.ndim(X) == 2 else ""
-            raise ArgumentError(f"y: expected {n} targets (one per case in X), got "
-                                f"{Y.shape[0]}{hint}.")
+            hint = (
+                (
+                    "; a 2-D X is one series (n_channels, n_timepoints): a batch of univariate "
+                    "series is (n_cases, 1, n_timepoints)"
+                )
+                if np.ndim(X) == 2
+                else ""
+            )
+            raise ArgumentError(
+                f"y: expected {n} targets (one per case in X), got {Y.shape[0]}{hint}."
+            )
         F = self._features(arr, t)
-        lam = component_weights(m, level, degree, self.level_weights, self.degree_weights,
-                                self.include_time_factors)
+        lam = component_weights(
+            m, level, degree, self.level_weights, self.degree_weights, self.include_time_factors
+        )
         self.n_channels_ = m
         self.mean_ = F.mean(axis=0)
         scale = F.std(axis=0)
@@ -366,7 +454,9 @@ class ResponseFeatureRegressor(_ResponseFeatureRidge):
     def fit(self, X, y, t=None):
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim not in (1, 2):
-            raise ArgumentError(f"y: expected shape (n_cases,) or (n_cases, targets), got {Y.shape}.")
+            raise ArgumentError(
+                f"y: expected shape (n_cases,) or (n_cases, targets), got {Y.shape}."
+            )
         if not np.all(np.isfinite(Y)):
             raise ArgumentError("y: expected finite targets, got NaN or infinity.")
         self._y_1d_ = Y.ndim == 1
@@ -402,11 +492,15 @@ class ResponseFeatureClassifier(_ResponseFeatureRidge):
     def fit(self, X, y, t=None):
         labels = np.asarray(y)
         if labels.ndim != 1:
-            raise ArgumentError(f"y: expected a 1-D array of class labels, got shape {labels.shape}.")
+            raise ArgumentError(
+                f"y: expected a 1-D array of class labels, got shape {labels.shape}."
+            )
         self.classes_, codes = np.unique(labels, return_inverse=True)
         if self.classes_.size < 2:
-            raise ArgumentError(f"y: expected at least 2 classes, got {self.classes_.size} "
-                             f"({self.classes_.tolist()}).")
+            raise ArgumentError(
+                f"y: expected at least 2 classes, got {self.classes_.size} "
+                f"({self.classes_.tolist()})."
+            )
         if self.classes_.size == 2:
             T = np.where(codes == 1, 1.0, -1.0)[:, None]
         else:

@@ -20,6 +20,7 @@ Two coordinate systems:
   default ``logsig`` basis.  Since ``P_w = w + (lexicographically larger words)``, the
   coordinates solve a unit triangular system on the Lyndon rows of ``log S``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -30,8 +31,14 @@ from symresp.errors import ArgumentError
 from symresp.features.series_input import as_series, n_channels_of
 from symresp.features.signatures import _check_int, level_offsets, signature
 
-__all__ = ["logsignature", "logsig_dim", "lyndon_words", "lyndon_brackets", "tensor_log",
-           "tensor_exp"]
+__all__ = [
+    "logsignature",
+    "logsig_dim",
+    "lyndon_words",
+    "lyndon_brackets",
+    "tensor_log",
+    "tensor_exp",
+]
 
 
 def lyndon_words(d: int, level: int) -> list[tuple[int, ...]]:
@@ -93,11 +100,13 @@ def _is_lyndon(w: tuple) -> bool:
 
 def lyndon_brackets(d: int, level: int) -> list[str]:
     """The bracketings ``P_w`` as text with 1-based letters (iisignature's ``basis``)."""
+
     def text(w):
         if len(w) == 1:
             return str(w[0] + 1)
         u, v = _standard_factorisation(w)
         return f"[{text(u)},{text(v)}]"
+
     return [text(w) for w in lyndon_words(d, level)]
 
 
@@ -131,13 +140,13 @@ def _lyndon_systems(d: int, level: int) -> tuple:
 
 def _levels(flat: np.ndarray, d: int, level: int) -> list[np.ndarray]:
     off = level_offsets(d, level)
-    return [flat[:, off[n - 1]:off[n]] for n in range(1, level + 1)]
+    return [flat[:, off[n - 1] : off[n]] for n in range(1, level + 1)]
 
 
 def _product(a: list, b: list, d: int, level: int) -> list:
     """Truncated tensor product of two elements with zero level-0 part (levels 1..N)."""
     batch = a[0].shape[0]
-    out = [np.zeros((batch, d ** n)) for n in range(1, level + 1)]
+    out = [np.zeros((batch, d**n)) for n in range(1, level + 1)]
     for i in range(1, level):
         for j in range(1, level - i + 1):
             out[i + j - 1] += (a[i - 1][:, :, None] * b[j - 1][:, None, :]).reshape(batch, -1)

@@ -37,6 +37,7 @@ related by ``S(X^leg)_n = (A ⊗ I_m)^{⊗n} S(X^mon)_n`` (also on the grid: the
 trapezoid rule is linear).  Time factors ``t^{q_0}`` are monomials in both
 bases.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -47,11 +48,21 @@ import numpy as np
 
 from symresp.errors import ArgumentError, ArgumentTypeError
 from symresp.features.series_input import as_grids, as_series, lengths_of, n_channels_of
-from symresp.features.signatures import _check_int, _signature_cases, sig_dim, word_index, words as _sig_words
+from symresp.features.signatures import _check_int, _signature_cases, sig_dim, word_index
+from symresp.features.signatures import words as _sig_words
 
-__all__ = ["ResponseFeature", "response_feature", "response_letters", "feature_index",
-           "integral_feature_index", "feature_words", "support_path", "basis_matrix",
-           "features_json", "BASES"]
+__all__ = [
+    "ResponseFeature",
+    "response_feature",
+    "response_letters",
+    "feature_index",
+    "integral_feature_index",
+    "feature_words",
+    "support_path",
+    "basis_matrix",
+    "features_json",
+    "BASES",
+]
 
 BASES = ("monomial", "legendre")
 
@@ -59,6 +70,7 @@ BASES = ("monomial", "legendre")
 # ---------------------------------------------------------------------------
 # bookkeeping: letters, words, indices
 # ---------------------------------------------------------------------------
+
 
 def response_letters(channels: int, degree: int) -> list[tuple[int, int]]:
     """The letters of the response path in array order: position
@@ -83,21 +95,31 @@ def _letter(letter, m: int, Q: int) -> int:
     if isinstance(letter, (tuple, list)) and len(letter) == 2:
         q, k = letter
         for name, v, top in (("q", q, Q), ("k", k, m - 1)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) \
-                    or not 0 <= v <= top:
-                raise ArgumentError(f"word: letter {tuple(letter)!r} has {name} = {v!r}; expected an "
-                                 f"integer in 0..{top} (degree Q = {Q}, channels m = {m}, "
-                                 f"k is the 0-based channel).")
+            if (
+                isinstance(v, (bool, np.bool_))
+                or not isinstance(v, numbers.Integral)
+                or not 0 <= v <= top
+            ):
+                raise ArgumentError(
+                    f"word: letter {tuple(letter)!r} has {name} = {v!r}; expected an "
+                    f"integer in 0..{top} (degree Q = {Q}, channels m = {m}, "
+                    f"k is the 0-based channel)."
+                )
         return int(q) * m + int(k)
-    if isinstance(letter, (bool, np.bool_)) or not isinstance(letter, numbers.Integral) \
-            or not 0 <= letter < D:
-        raise ArgumentError(f"word: expected letters (q, k) or integers ℓ in 0..{D - 1}, "
-                         f"got {letter!r}.")
+    if (
+        isinstance(letter, (bool, np.bool_))
+        or not isinstance(letter, numbers.Integral)
+        or not 0 <= letter < D
+    ):
+        raise ArgumentError(
+            f"word: expected letters (q, k) or integers ℓ in 0..{D - 1}, got {letter!r}."
+        )
     return int(letter)
 
 
-def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
-                  include_time_factors: bool = True) -> int:
+def feature_index(
+    word, q0: int = 0, *, channels: int, level: int, degree: int, include_time_factors: bool = True
+) -> int:
     """Index of ``t^{q0} S(X)^w_{0,t}`` in the response-feature vector.
 
     ``word`` is in signature order (``S^{w_1…w_n}``, w_1 the earliest
@@ -111,11 +133,16 @@ def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
     N = _check_int(level, "level", 1)
     Q = _check_int(degree, "degree", 0)
     top = Q if include_time_factors else 0
-    if isinstance(q0, (bool, np.bool_)) or not isinstance(q0, numbers.Integral) \
-            or not 0 <= q0 <= top:
-        raise ArgumentError(f"q0: expected an integer time power in 0..{top}"
-                         f"{'' if include_time_factors else ' (time factors excluded)'}, "
-                         f"got {q0!r}.")
+    if (
+        isinstance(q0, (bool, np.bool_))
+        or not isinstance(q0, numbers.Integral)
+        or not 0 <= q0 <= top
+    ):
+        raise ArgumentError(
+            f"q0: expected an integer time power in 0..{top}"
+            f"{'' if include_time_factors else ' (time factors excluded)'}, "
+            f"got {q0!r}."
+        )
     letters = [_letter(a, m, Q) for a in word]
     if len(letters) > N:
         raise ArgumentError(f"word: expected at most level = {N} letters, got {len(letters)}.")
@@ -124,18 +151,26 @@ def feature_index(word, q0: int = 0, *, channels: int, level: int, degree: int,
     return int(q0) * n_words + pos
 
 
-def integral_feature_index(pairs, q0: int = 0, *, channels: int, level: int, degree: int,
-                           include_time_factors: bool = True) -> int:
+def integral_feature_index(
+    pairs, q0: int = 0, *, channels: int, level: int, degree: int, include_time_factors: bool = True
+) -> int:
     """Index of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}(t)`` (k 0-based):
     the same as :func:`feature_index` of the reversed word, since
     ``I_{(q_1,k_1)…(q_n,k_n)} = S^{ℓ_n … ℓ_1}`` (s_1 is the latest time)."""
-    return feature_index(tuple(pairs)[::-1], q0, channels=channels, level=level,
-                         degree=degree, include_time_factors=include_time_factors)
+    return feature_index(
+        tuple(pairs)[::-1],
+        q0,
+        channels=channels,
+        level=level,
+        degree=degree,
+        include_time_factors=include_time_factors,
+    )
 
 
 # ---------------------------------------------------------------------------
 # the support path
 # ---------------------------------------------------------------------------
+
 
 def basis_matrix(degree: int, T: float) -> np.ndarray:
     """Lower-triangular ``A`` with ``ψ^leg_q(r) = Σ_j A[q, j] r^j`` for the
@@ -147,13 +182,17 @@ def basis_matrix(degree: int, T: float) -> np.ndarray:
     A = np.zeros((Q + 1, Q + 1))
     for q in range(Q + 1):
         for j in range(q + 1):
-            A[q, j] = (-1) ** (q + j) * comb(q, j) * comb(q + j, j) / T ** j
+            A[q, j] = (-1) ** (q + j) * comb(q, j) * comb(q + j, j) / T**j
     return A
 
 
 def _check_T(T) -> float:
-    if isinstance(T, (bool, np.bool_)) or not isinstance(T, numbers.Real) \
-            or not np.isfinite(T) or T <= 0:
+    if (
+        isinstance(T, (bool, np.bool_))
+        or not isinstance(T, numbers.Real)
+        or not np.isfinite(T)
+        or T <= 0
+    ):
         raise ArgumentError(f"T: expected a positive finite number, got {T!r}.")
     return float(T)
 
@@ -186,8 +225,10 @@ def _check_grid(tt: np.ndarray, name: str = "t") -> None:
     if tt.size < 2:
         raise ArgumentError(f"{name}: expected a grid of at least 2 times, got {tt.size}.")
     if tt[0] != 0.0:
-        raise ArgumentError(f"{name}: the grid must start at t_0 = 0 (the integrals run over "
-                            f"[0, t]), got t_0 = {tt[0]!r}; shift the grid.")
+        raise ArgumentError(
+            f"{name}: the grid must start at t_0 = 0 (the integrals run over "
+            f"[0, t]), got t_0 = {tt[0]!r}; shift the grid."
+        )
     if np.any(np.diff(tt) <= 0):
         raise ArgumentError(f"{name}: expected a strictly increasing time grid.")
 
@@ -235,7 +276,7 @@ def support_path(u, t, degree: int, basis: str = "monomial"):
 
 def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str) -> np.ndarray:
     batch, length, m = arr.shape
-    psi = _basis_values(tt, Q, basis, tt[-1])                     # (length, Q+1)
+    psi = _basis_values(tt, Q, basis, tt[-1])  # (length, Q+1)
     integrand = (psi[None, :, :, None] * arr[:, :, None, :]).reshape(batch, length, (Q + 1) * m)
     X = np.zeros_like(integrand)
     h = np.diff(tt)[None, :, None]
@@ -246,6 +287,7 @@ def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str) -> np.nda
 # ---------------------------------------------------------------------------
 # the feature
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class ResponseFeature:
@@ -258,6 +300,7 @@ class ResponseFeature:
     n_features), (n_timepoints, n_features) or (n_cases, n_timepoints, n_features)
     as requested (see :func:`response_feature`).
     """
+
     features: np.ndarray
     letters: list
     words: list
@@ -277,18 +320,29 @@ class ResponseFeature:
     def index(self, word, q0: int = 0) -> int:
         """Position of ``t^{q0} S^w`` (word in signature order, letters (q, k)
         or ℓ); see :func:`feature_index`."""
-        return feature_index(word, q0, channels=self.channels, level=self.level,
-                             degree=self.degree,
-                             include_time_factors=self.include_time_factors)
+        return feature_index(
+            word,
+            q0,
+            channels=self.channels,
+            level=self.level,
+            degree=self.degree,
+            include_time_factors=self.include_time_factors,
+        )
 
     def integral_index(self, pairs, q0: int = 0) -> int:
         """Position of ``t^{q0} I_{(q_1,k_1)…(q_n,k_n)}`` (``s_1`` the latest time)."""
         return self.index(tuple(pairs)[::-1], q0)
 
 
-def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
-                     all_times: bool = False, include_time_factors: bool = True
-                     ) -> ResponseFeature:
+def response_feature(
+    u,
+    t,
+    level: int,
+    degree: int,
+    basis: str = "monomial",
+    all_times: bool = False,
+    include_time_factors: bool = True,
+) -> ResponseFeature:
     """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}``, ``X_s = ∫_0^s ψ(r) ⊗ u(r) dr``.
 
     With the monomial basis ``S(X)^{ℓ_n…ℓ_1}_{0,t} = ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j}
@@ -331,21 +385,31 @@ def response_feature(u, t, level: int, degree: int, basis: str = "monomial",
     m = n_channels_of(data)
     powers = tuple(range(Q + 1)) if include_time_factors else (0,)
     if isinstance(data, list):
-        rows = [_features(c.T[None], g, N, Q, basis, all_times, powers)[0]
-                for c, g in zip(data, grids)]
+        rows = [
+            _features(c.T[None], g, N, Q, basis, all_times, powers)[0] for c, g in zip(data, grids)
+        ]
         feats = rows if all_times else np.stack(rows)
         tt = grids
     else:
-        feats = _features(np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], N, Q, basis,
-                          all_times, powers)
+        feats = _features(
+            np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], N, Q, basis, all_times, powers
+        )
         if single:
             feats = feats[0]
         tt = grids[0]
-    return ResponseFeature(features=feats, letters=response_letters(m, Q),
-                           words=feature_words(m, N, Q), time_powers=powers, t=tt,
-                           level=N, degree=Q, channels=m, basis=basis,
-                           all_times=bool(all_times),
-                           include_time_factors=bool(include_time_factors))
+    return ResponseFeature(
+        features=feats,
+        letters=response_letters(m, Q),
+        words=feature_words(m, N, Q),
+        time_powers=powers,
+        t=tt,
+        level=N,
+        degree=Q,
+        channels=m,
+        basis=basis,
+        all_times=bool(all_times),
+        include_time_factors=bool(include_time_factors),
+    )
 
 
 def _features(arr, tt, N, Q, basis, all_times, powers):
@@ -357,12 +421,19 @@ def _features(arr, tt, N, Q, basis, all_times, powers):
     if all_times:
         scale = tt[None, :, None] ** np.array(powers)[None, None, :]  # (1, length, P)
         return (scale[..., :, None] * block[..., None, :]).reshape(batch, length, -1)
-    scale = tt[-1] ** np.array(powers, dtype=np.float64)             # (P,)
+    scale = tt[-1] ** np.array(powers, dtype=np.float64)  # (P,)
     return (scale[None, :, None] * block[:, None, :]).reshape(batch, -1)
 
 
-def features_json(u, t, level: int, degree: int, basis: str = "monomial",
-                  all_times: bool = False, include_time_factors: bool = True) -> dict:
+def features_json(
+    u,
+    t,
+    level: int,
+    degree: int,
+    basis: str = "monomial",
+    all_times: bool = False,
+    include_time_factors: bool = True,
+) -> dict:
     """JSON-able response feature for the CLI (``symresp features … --json``).
 
     Keys: ``letters`` — ``[q, k]`` with k the **1-based** channel (as in specs
@@ -374,8 +445,15 @@ def features_json(u, t, level: int, degree: int, basis: str = "monomial",
     and per series for batched input); plus ``t`` (the times the features
     refer to), ``level``, ``degree``, ``basis``, ``channels``, ``T``.
     """
-    rf = response_feature(u, t, level, degree, basis=basis, all_times=all_times,
-                          include_time_factors=include_time_factors)
+    rf = response_feature(
+        u,
+        t,
+        level,
+        degree,
+        basis=basis,
+        all_times=all_times,
+        include_time_factors=include_time_factors,
+    )
     if isinstance(rf.t, list):
         raise ArgumentError("u: features_json takes series of one length (one grid t)")
     return {

@@ -4,6 +4,7 @@ Convention (aeon/sktime): a batch of series is ``(n_cases, n_channels, n_timepoi
 single series may be given as ``(n_channels, n_timepoints)`` (or ``(n_timepoints,)`` for one
 channel); series of unequal lengths as a list of ``(n_channels, n_timepoints_i)`` arrays.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,10 @@ from symresp.errors import ArgumentError, ArgumentTypeError
 __all__ = ["as_series", "as_grids", "n_channels_of", "lengths_of", "cases_by_length", "SHAPES"]
 
 #: The accepted shapes, for messages.
-SHAPES = ("(n_cases, n_channels, n_timepoints), a single series (n_channels, n_timepoints), "
-          "or a list of (n_channels, n_timepoints_i) arrays for unequal lengths")
+SHAPES = (
+    "(n_cases, n_channels, n_timepoints), a single series (n_channels, n_timepoints), "
+    "or a list of (n_channels, n_timepoints_i) arrays for unequal lengths"
+)
 
 
 def _real_array(x, name: str) -> np.ndarray:
@@ -22,8 +25,9 @@ def _real_array(x, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
-        raise ArgumentError(f"{name}: expected {SHAPES}; got an object numpy cannot convert "
-                            f"({exc}).") from None
+        raise ArgumentError(
+            f"{name}: expected {SHAPES}; got an object numpy cannot convert ({exc})."
+        ) from None
     if np.iscomplexobj(arr):
         raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
@@ -35,8 +39,10 @@ def _check_finite(arr: np.ndarray, name: str, axes: tuple[str, ...]) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         where = ", ".join(f"{a} {i}" for a, i in zip(axes, np.argwhere(bad)[0]))
-        raise ArgumentError(f"{name}: expected finite values, got {float(arr[bad][0])} at {where} "
-                            f"({int(bad.sum())} non-finite value(s) in all).")
+        raise ArgumentError(
+            f"{name}: expected finite values, got {float(arr[bad][0])} at {where} "
+            f"({int(bad.sum())} non-finite value(s) in all)."
+        )
 
 
 def _one_case(x, name: str) -> np.ndarray:
@@ -45,8 +51,9 @@ def _one_case(x, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2:
-        raise ArgumentError(f"{name}: expected one series shaped (n_channels, n_timepoints), "
-                            f"got shape {arr.shape}.")
+        raise ArgumentError(
+            f"{name}: expected one series shaped (n_channels, n_timepoints), got shape {arr.shape}."
+        )
     arr = np.asarray(arr, dtype=np.float64)
     _check_finite(arr, name, ("channel", "timepoint"))
     return arr
@@ -64,8 +71,11 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
     number of dimensions, too few channels or time points, mismatched channels in a list,
     and NaN or infinity (with the case, channel and time point of the first one).
     """
-    if isinstance(X, (list, tuple)) and len(X) > 0 and all(
-            isinstance(e, np.ndarray) or (isinstance(e, (list, tuple))) for e in X):
+    if (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(isinstance(e, np.ndarray) or (isinstance(e, (list, tuple))) for e in X)
+    ):
         try:
             arr = np.asarray(X)
             ragged = arr.dtype == object
@@ -75,9 +85,11 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
             cases = [_one_case(e, f"{name}[{i}]") for i, e in enumerate(X)]
             channels = {c.shape[0] for c in cases}
             if len(channels) > 1:
-                raise ArgumentError(f"{name}: every series of the list needs the same number "
-                                    f"of channels (axis 0 of each (n_channels, n_timepoints_i) "
-                                    f"array), got {sorted(channels)}.")
+                raise ArgumentError(
+                    f"{name}: every series of the list needs the same number "
+                    f"of channels (axis 0 of each (n_channels, n_timepoints_i) "
+                    f"array), got {sorted(channels)}."
+                )
             for i, c in enumerate(cases):
                 _check_sizes(c.shape[0], c.shape[1], f"{name}[{i}]", min_timepoints)
             if len({c.shape[1] for c in cases}) == 1:
@@ -85,8 +97,10 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
             return cases, False
     arr = _real_array(X, name)
     if arr.ndim not in (1, 2, 3):
-        raise ArgumentError(f"{name}: expected {SHAPES}; got an array with {arr.ndim} "
-                            f"dimension(s), shape {arr.shape}.")
+        raise ArgumentError(
+            f"{name}: expected {SHAPES}; got an array with {arr.ndim} "
+            f"dimension(s), shape {arr.shape}."
+        )
     single = arr.ndim < 3
     while arr.ndim < 3:
         arr = arr[None]
@@ -100,11 +114,15 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
 def _check_sizes(n_channels, n_timepoints, name, min_timepoints, shape=None):
     what = f" (shape {shape}, axes n_cases, n_channels, n_timepoints)" if shape is not None else ""
     if n_channels < 1:
-        raise ArgumentError(f"{name}: expected at least one channel (n_channels >= 1), "
-                            f"got n_channels = {n_channels}{what}.")
+        raise ArgumentError(
+            f"{name}: expected at least one channel (n_channels >= 1), "
+            f"got n_channels = {n_channels}{what}."
+        )
     if n_timepoints < min_timepoints:
-        raise ArgumentError(f"{name}: expected at least {min_timepoints} time point(s) per "
-                            f"series (n_timepoints >= {min_timepoints}), got {n_timepoints}{what}.")
+        raise ArgumentError(
+            f"{name}: expected at least {min_timepoints} time point(s) per "
+            f"series (n_timepoints >= {min_timepoints}), got {n_timepoints}{what}."
+        )
 
 
 def n_channels_of(data) -> int:
@@ -133,21 +151,31 @@ def as_grids(t, lengths: list[int], name: str = "t"):
     """``t`` → a list of 1-D float64 grids, one per case: ``t`` is one grid shared by every
     case (all of its length) or a list of grids (one per case).  Finite and 1-D checked
     here; monotonicity and origin are the caller's."""
-    if isinstance(t, (list, tuple)) and len(t) == len(lengths) and len(t) > 0 and all(
-            np.ndim(e) == 1 for e in t) and not all(np.ndim(e) == 0 for e in t):
-        grids = [np.asarray(_real_array(e, f"{name}[{i}]"), dtype=np.float64)
-                 for i, e in enumerate(t)]
+    if (
+        isinstance(t, (list, tuple))
+        and len(t) == len(lengths)
+        and len(t) > 0
+        and all(np.ndim(e) == 1 for e in t)
+        and not all(np.ndim(e) == 0 for e in t)
+    ):
+        grids = [
+            np.asarray(_real_array(e, f"{name}[{i}]"), dtype=np.float64) for i, e in enumerate(t)
+        ]
     else:
         g = np.asarray(_real_array(t, name), dtype=np.float64)
         if g.ndim != 1:
-            raise ArgumentError(f"{name}: expected a 1-D time grid (n_timepoints,), or a list of "
-                                f"such grids (one per series), got shape {g.shape}.")
+            raise ArgumentError(
+                f"{name}: expected a 1-D time grid (n_timepoints,), or a list of "
+                f"such grids (one per series), got shape {g.shape}."
+            )
         grids = [g] * len(lengths)
     for i, (g, n) in enumerate(zip(grids, lengths)):
         label = name if len(set(map(id, grids))) == 1 else f"{name}[{i}]"
         if g.ndim != 1 or g.size != n:
-            raise ArgumentError(f"{label}: expected one time per time point of the series "
-                                f"(n_timepoints = {n}), got shape {g.shape}.")
+            raise ArgumentError(
+                f"{label}: expected one time per time point of the series "
+                f"(n_timepoints = {n}), got shape {g.shape}."
+            )
         if not np.all(np.isfinite(g)):
             raise ArgumentError(f"{label}: expected finite times, got NaN or infinity.")
     return grids

@@ -29,6 +29,7 @@ the same update with the letters innermost, one path after the other.  The
 cost per segment and path is about ``sig_dim(d, N) · d/(d-1)`` fused
 multiply-adds.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -37,6 +38,7 @@ import numbers
 import numba
 import numpy as np
 from numba import njit, prange
+
 from symresp.errors import ArgumentError, ArgumentTypeError
 from symresp.features.series_input import as_series, cases_by_length, n_channels_of
 
@@ -75,6 +77,7 @@ def _chunk_width(batch: int) -> int:
         width = _LANES * -(-width // _LANES)
     return max(1, min(width, _MAX_CHUNK))
 
+
 # 'contract' lets LLVM fuse multiply-add pairs (one rounding instead of two);
 # no reassociation, so results do not depend on vector width.
 _FASTMATH = {"contract"}
@@ -84,10 +87,13 @@ _FASTMATH = {"contract"}
 # word bookkeeping
 # ---------------------------------------------------------------------------
 
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{name}: expected an integer >= {minimum}, got {value!r} "
-                        f"of type {type(value).__name__}.")
+        raise ArgumentTypeError(
+            f"{name}: expected an integer >= {minimum}, got {value!r} "
+            f"of type {type(value).__name__}."
+        )
     if value < minimum:
         raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value}.")
     return int(value)
@@ -98,7 +104,7 @@ def sig_dim(d: int, level: int) -> int:
     ``d + d² + … + d^level`` (level 0 omitted)."""
     d = _check_int(d, "d", 1)
     level = _check_int(level, "level", 1)
-    return sum(d ** n for n in range(1, level + 1))
+    return sum(d**n for n in range(1, level + 1))
 
 
 def level_offsets(d: int, level: int) -> np.ndarray:
@@ -108,7 +114,7 @@ def level_offsets(d: int, level: int) -> np.ndarray:
     level = _check_int(level, "level", 1)
     out = np.zeros(level + 1, dtype=np.int64)
     for n in range(1, level + 1):
-        out[n] = out[n - 1] + d ** n
+        out[n] = out[n - 1] + d**n
     return out
 
 
@@ -130,21 +136,28 @@ def word_index(word, d: int) -> int:
     d = _check_int(d, "d", 1)
     w = tuple(word)
     if len(w) == 0:
-        raise ArgumentError("word: the empty word is not part of the signature vector "
-                         "(level 0 is omitted, its value is 1).")
+        raise ArgumentError(
+            "word: the empty word is not part of the signature vector "
+            "(level 0 is omitted, its value is 1)."
+        )
     pos = 0
     for letter in w:
-        if isinstance(letter, (bool, np.bool_)) or not isinstance(letter, numbers.Integral) \
-                or not 0 <= letter < d:
-            raise ArgumentError(f"word: expected letters that are integers in 0..{d - 1}, "
-                             f"got {letter!r} in {w!r}.")
+        if (
+            isinstance(letter, (bool, np.bool_))
+            or not isinstance(letter, numbers.Integral)
+            or not 0 <= letter < d
+        ):
+            raise ArgumentError(
+                f"word: expected letters that are integers in 0..{d - 1}, got {letter!r} in {w!r}."
+            )
         pos = pos * d + int(letter)
-    return sum(d ** j for j in range(1, len(w))) + pos
+    return sum(d**j for j in range(1, len(w))) + pos
 
 
 # ---------------------------------------------------------------------------
 # numba kernels
 # ---------------------------------------------------------------------------
+
 
 @njit(cache=True, fastmath=_FASTMATH)
 def _chen_step(state, dx, dxs, buf_a, buf_b, d, level, offsets, C):
@@ -309,6 +322,7 @@ def _signature_few(paths, level, offsets, all_times, out):
 # public entry point
 # ---------------------------------------------------------------------------
 
+
 def _signature_cases(paths: np.ndarray, level: int, all_times: bool) -> np.ndarray:
     """The kernels on float64 C-contiguous (batch, length, d): (batch, [length,] sigdim)."""
     batch, length, d = paths.shape
@@ -360,14 +374,15 @@ def signature(X, level: int, *, all_times: bool = False):
         raise ArgumentTypeError(f"all_times: expected a bool, got {all_times!r}.")
     data, single = as_series(X, "X", min_timepoints=1)
     if not isinstance(data, list):
-        paths = np.ascontiguousarray(data.transpose(0, 2, 1))       # kernels: (batch, length, d)
+        paths = np.ascontiguousarray(data.transpose(0, 2, 1))  # kernels: (batch, length, d)
         out = _signature_cases(paths, level, bool(all_times))
         return out[0] if single else out
     sigdim = sig_dim(n_channels_of(data), level)
     results = [None] * len(data)
     for idx, batch in cases_by_length(data):
-        sig = _signature_cases(np.ascontiguousarray(batch.transpose(0, 2, 1)), level,
-                               bool(all_times))
+        sig = _signature_cases(
+            np.ascontiguousarray(batch.transpose(0, 2, 1)), level, bool(all_times)
+        )
         for i, row in zip(idx, sig):
             results[i] = row
     return results if all_times else np.stack(results).reshape(len(data), sigdim)

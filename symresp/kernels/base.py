@@ -9,6 +9,7 @@ monomials u^ν when the input sits inside a nonlinear activation) is a function 
 so ``nlags`` is n at a stationary start and n + 1 at a point start.  Every route
 validates the lags here (one place) and evaluates them in :meth:`Kernel._evaluate`.
 """
+
 from __future__ import annotations
 
 import abc
@@ -60,18 +61,24 @@ class Kernel(abc.ABC):
         try:
             arr = np.asarray(lags, dtype=float)
         except (TypeError, ValueError):
-            raise ArgumentError(f"lags: expected numbers shaped (..., {self.nlags}) "
-                                f"({self._lag_names()}), got {lags!r}") from None
+            raise ArgumentError(
+                f"lags: expected numbers shaped (..., {self.nlags}) "
+                f"({self._lag_names()}), got {lags!r}"
+            ) from None
         if arr.ndim == 0 or arr.shape[-1] != self.nlags:
-            raise ArgumentError(f"lags: expected a last axis of length {self.nlags} "
-                                f"({self._lag_names()} at a {self.start} start), so shape "
-                                f"(..., {self.nlags}); got shape {arr.shape}")
+            raise ArgumentError(
+                f"lags: expected a last axis of length {self.nlags} "
+                f"({self._lag_names()} at a {self.start} start), so shape "
+                f"(..., {self.nlags}); got shape {arr.shape}"
+            )
         if not np.all(np.isfinite(arr)):
-            raise ArgumentError(f"lags: expected finite numbers shaped (..., {self.nlags}), "
-                                "got NaN or infinity")
+            raise ArgumentError(
+                f"lags: expected finite numbers shaped (..., {self.nlags}), got NaN or infinity"
+            )
         if not self.negative_lags_allowed and np.any(arr < 0):
-            raise ArgumentError("lags: must be ≥ 0 (kernels live on the ordered simplex "
-                                "t > s_1 > … > s_n > 0)")
+            raise ArgumentError(
+                "lags: must be ≥ 0 (kernels live on the ordered simplex t > s_1 > … > s_n > 0)"
+            )
         return arr
 
     # ------------------------------------------------------------ interface
@@ -104,8 +111,13 @@ class Kernel(abc.ABC):
 
     def to_dict(self) -> dict:
         """JSON-able description: order, index (0-based), start, method, nlags, route metadata."""
-        out = {"order": int(self.order), "index": [int(k) for k in self.index],
-               "start": self.start, "method": self.method, "nlags": int(self.nlags)}
+        out = {
+            "order": int(self.order),
+            "index": [int(k) for k in self.index],
+            "start": self.start,
+            "method": self.method,
+            "nlags": int(self.nlags),
+        }
         out.update(self._metadata())
         out.update(getattr(self, "selection", None) or {})
         return out
@@ -115,6 +127,10 @@ class Kernel(abc.ABC):
         return {}
 
     def __repr__(self) -> str:
-        fields = {"order": self.order, "index": tuple(int(k) for k in self.index),
-                  "start": self.start, **self._repr_fields()}
+        fields = {
+            "order": self.order,
+            "index": tuple(int(k) for k in self.index),
+            "start": self.start,
+            **self._repr_fields(),
+        }
         return f"{type(self).__name__}(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"

@@ -4,6 +4,7 @@ Put σ = 0, h_0 = h*, φ(h*) = 0 and J = Dφ(h*); the first- and second-order ke
 of any smooth network follow from expanding h = h* + εx_1 + ε²x_2 + …, the second
 one evaluated exactly by a block-matrix (Van Loan) exponential.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -32,8 +33,13 @@ def find_fixed_point(net: SRNN, guess=None, *, tol: float = 1e-12):
 def _bilinear_tensor(exprs: sp.Matrix, hs, point: dict) -> np.ndarray:
     """Second derivatives ∂_a∂_b e_i at a point → array (len(exprs), n, n)."""
     n = len(hs)
-    return np.array([[[float(sp.diff(e, hs[a], hs[b]).subs(point)) for b in range(n)]
-                      for a in range(n)] for e in exprs], float)
+    return np.array(
+        [
+            [[float(sp.diff(e, hs[a], hs[b]).subs(point)) for b in range(n)] for a in range(n)]
+            for e in exprs
+        ],
+        float,
+    )
 
 
 class DeterministicKernel(Kernel):
@@ -85,8 +91,10 @@ class DeterministicKernel(Kernel):
 
     def __init__(self, net: SRNN, order: int, index, h_star=None, start: str = "point"):
         if order not in (1, 2):
-            raise UnsupportedError(f"deterministic kernels are implemented for orders 1 and 2, "
-                                      f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'")
+            raise UnsupportedError(
+                f"deterministic kernels are implemented for orders 1 and 2, "
+                f"not {order}; use the methods 'taylor' (point start, σ → 0) or 'mc'"
+            )
         self.net, self.order, self.index, self.start = net, order, tuple(index), start
         hs = list(net.h)
         if h_star is None:
@@ -96,8 +104,9 @@ class DeterministicKernel(Kernel):
             F = sp.lambdify([hs], list(net.drift), "numpy")
             self.residual = float(np.max(np.abs(np.asarray(F(self.h_star), float))))
             if self.residual > 1e-8:
-                warnings.warn(f"h_star is not a fixed point: ‖φ(h*)‖_∞ = {self.residual:.3g}",
-                              stacklevel=3)
+                warnings.warn(
+                    f"h_star is not a fixed point: ‖φ(h*)‖_∞ = {self.residual:.3g}", stacklevel=3
+                )
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
         phi = sp.Matrix(net.drift)
@@ -111,26 +120,32 @@ class DeterministicKernel(Kernel):
         self.eigenvalues = np.linalg.eigvals(J)
         self.stable = bool(np.all(self.eigenvalues.real < 0))
         if not self.stable:
-            warnings.warn(f"the fixed point {np.round(self.h_star, 6).tolist()} is not stable "
-                          f"(eigenvalues of J: {np.round(self.eigenvalues, 6).tolist()}); the kernels "
-                          "grow with the lags and describe a trajectory that leaves it", stacklevel=3)
-        self.C = ev(gamma)                                  # n×m, γ(h*)
-        self.grad_f = ev(f.jacobian(hs))                    # p×n
-        self.hess_f = _bilinear_tensor(f, hs, pt)           # p×n×n
-        self.hess_phi = _bilinear_tensor(phi, hs, pt)       # n×n×n
+            warnings.warn(
+                f"the fixed point {np.round(self.h_star, 6).tolist()} is not stable "
+                f"(eigenvalues of J: {np.round(self.eigenvalues, 6).tolist()}); the kernels "
+                "grow with the lags and describe a trajectory that leaves it",
+                stacklevel=3,
+            )
+        self.C = ev(gamma)  # n×m, γ(h*)
+        self.grad_f = ev(f.jacobian(hs))  # p×n
+        self.hess_f = _bilinear_tensor(f, hs, pt)  # p×n×n
+        self.hess_phi = _bilinear_tensor(phi, hs, pt)  # n×n×n
         # Dγ_k(h*): n×n per channel (zero for a constant coupling)
         self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(gamma.shape[1])]
         if order == 2:
             I = np.eye(n)
-            K = np.kron(J, I) + np.kron(I, J)              # J ⊕ J acts on x ⊗ y
-            Bm = self.hess_phi.reshape(n, n * n)           # D²φ[x, y] = Bm (x ⊗ y)
+            K = np.kron(J, I) + np.kron(I, J)  # J ⊕ J acts on x ⊗ y
+            Bm = self.hess_phi.reshape(n, n * n)  # D²φ[x, y] = Bm (x ⊗ y)
             self._vanloan = np.block([[J, Bm], [np.zeros((n * n, n)), K]])
 
     def _metadata(self) -> dict:
-        return {"h_star": self.h_star.tolist(), "residual": float(self.residual),
-                "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
-                "stable": bool(self.stable),
-                "ignored_lag": "s_n" if self.start == "point" else None}
+        return {
+            "h_star": self.h_star.tolist(),
+            "residual": float(self.residual),
+            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
+            "stable": bool(self.stable),
+            "ignored_lag": "s_n" if self.start == "point" else None,
+        }
 
     def _repr_fields(self) -> dict:
         return {"h_star": [round(float(x), 6) for x in self.h_star], "stable": self.stable}
@@ -139,19 +154,19 @@ class DeterministicKernel(Kernel):
         batch = lags.shape[:-1]
         flat = lags.reshape(int(np.prod(batch)), self.nlags)
         J, n = self.jacobian, self.net.n
-        E1 = scipy.linalg.expm(flat[:, 0, None, None] * J[None])            # e^{Jτ_1}
+        E1 = scipy.linalg.expm(flat[:, 0, None, None] * J[None])  # e^{Jτ_1}
         c1 = self.C[:, self.index[0]]
         if self.order == 1:
             out = np.einsum("pi,xij,j->xp", self.grad_f, E1, c1)
             return out.reshape(batch + (out.shape[-1],))
         c2 = self.C[:, self.index[1]]
-        E2 = scipy.linalg.expm(flat[:, 1, None, None] * J[None])            # e^{Jτ_2}
-        y2 = E2 @ c2                                                        # e^{Jτ_2} C_{k_2}
+        E2 = scipy.linalg.expm(flat[:, 1, None, None] * J[None])  # e^{Jτ_2}
+        y2 = E2 @ c2  # e^{Jτ_2} C_{k_2}
         X = scipy.linalg.expm(flat[:, 0, None, None] * self._vanloan[None])[:, :n, n:]
-        w = np.einsum("i,xj->xij", c1, y2).reshape(-1, n * n)               # C_{k_1} ⊗ e^{Jτ_2}C_{k_2}
+        w = np.einsum("i,xj->xij", c1, y2).reshape(-1, n * n)  # C_{k_1} ⊗ e^{Jτ_2}C_{k_2}
         integral = np.einsum("pi,xij,xj->xp", self.grad_f, X, w)
-        a = E1 @ c1                                                         # e^{Jτ_1} C_{k_1}
-        b = np.einsum("xij,xj->xi", E1, y2)                                 # e^{J(τ_1+τ_2)} C_{k_2}
+        a = E1 @ c1  # e^{Jτ_1} C_{k_1}
+        b = np.einsum("xij,xj->xi", E1, y2)  # e^{J(τ_1+τ_2)} C_{k_2}
         readout = np.einsum("pij,xi,xj->xp", self.hess_f, a, b)
         coupling = np.einsum("pi,xij,jk,xk->xp", self.grad_f, E1, self.dgamma[self.index[0]], y2)
         out = integral + readout + coupling
@@ -162,8 +177,9 @@ def _has_monomials(net: SRNN) -> bool:
     return net.input_site == "activation" and not net.is_linear
 
 
-def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None, *,
-                         start: str = "point") -> DeterministicKernel:
+def deterministic_kernel(
+    net: SRNN, order: int, index=None, h_star=None, *, start: str = "point"
+) -> DeterministicKernel:
     """K⁽ⁿ⁾ (n = 1, 2) of the noiseless network at a fixed point h*, φ(h*) = 0.
 
     σ of the spec is ignored (the limit σ = 0).  ``h_star`` defaults to the root of φ
@@ -176,12 +192,17 @@ def deterministic_kernel(net: SRNN, order: int, index=None, h_star=None, *,
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise ArgumentError(f"order: expected 1 or 2, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    top = 10 ** 6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
+    top = 10**6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
     if len(index) != order or any(not 0 <= k < top for k in index):
-        what = "monomial(s), each 0-based ≥ 0" if _has_monomials(net) else \
-            f"channel(s), each 0-based in 0..{net.m - 1}"
+        what = (
+            "monomial(s), each 0-based ≥ 0"
+            if _has_monomials(net)
+            else f"channel(s), each 0-based in 0..{net.m - 1}"
+        )
         raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")
     if not net.derivable:
-        raise ArgumentError(f"the activation {net.activation.name!r} is not smooth: no Jacobian at the "
-                         "fixed point; use the method 'mc'")
+        raise ArgumentError(
+            f"the activation {net.activation.name!r} is not smooth: no Jacobian at the "
+            "fixed point; use the method 'mc'"
+        )
     return DeterministicKernel(net, int(order), index, h_star, start)

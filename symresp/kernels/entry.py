@@ -16,10 +16,11 @@ mc              Monte Carlo with kicked copies sharing their noise (statistical 
 applies.  Adding a route is one entry of :data:`ROUTES` (and its name in :data:`AUTO` when it
 should be chosen automatically).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -41,6 +42,7 @@ __all__ = ["kernel", "route_applies", "ROUTES", "AUTO", "Route"]
 class Route:
     """One kernel route: ``build(net, order, index, start, **options) -> Kernel``, the keyword
     ``options`` it accepts, and ``applies(net, order) -> (bool, reason)``."""
+
     build: Callable[..., Kernel]
     options: tuple
     applies: Callable
@@ -58,13 +60,19 @@ def _build_exact(net, order, index, start):
 
 def _deterministic_applies(net, order):
     if not net.derivable:
-        return False, (f"the activation {net.activation.name!r} is not smooth: no Jacobian at a "
-                       "fixed point; use the method 'mc'")
+        return False, (
+            f"the activation {net.activation.name!r} is not smooth: no Jacobian at a "
+            "fixed point; use the method 'mc'"
+        )
     if order not in (1, 2):
-        return False, (f"deterministic kernels are implemented for orders 1 and 2, not {order}; "
-                       "use the methods 'taylor' or 'mc'")
-    return True, ("σ → 0 limit at a fixed point φ(h*) = 0: kernels of the noiseless network "
-                  "expanded in ε at h*")
+        return False, (
+            f"deterministic kernels are implemented for orders 1 and 2, not {order}; "
+            "use the methods 'taylor' or 'mc'"
+        )
+    return True, (
+        "σ → 0 limit at a fixed point φ(h*) = 0: kernels of the noiseless network "
+        "expanded in ε at h*"
+    )
 
 
 def _build_deterministic(net, order, index, start, *, h_star=None):
@@ -73,10 +81,14 @@ def _build_deterministic(net, order, index, start, *, h_star=None):
 
 def _taylor_applies(net, order):
     if not net.derivable:
-        return False, (f"the activation {net.activation.name!r} is not smooth (no Taylor expansion); "
-                       "use the method 'mc'")
-    return True, ("short-time series in the lags with coefficients μ_0[G_{k,p}]: error "
-                  "O(|τ|^{P+1}), trusted where |τ_j| ≤ radius_j/2")
+        return False, (
+            f"the activation {net.activation.name!r} is not smooth (no Taylor expansion); "
+            "use the method 'mc'"
+        )
+    return True, (
+        "short-time series in the lags with coefficients μ_0[G_{k,p}]: error "
+        "O(|τ|^{P+1}), trusted where |τ_j| ≤ radius_j/2"
+    )
 
 
 def _weight(net, index) -> int:
@@ -88,37 +100,62 @@ def _weight(net, index) -> int:
     return sum(monomials[k][0] for k in index)
 
 
-def _build_taylor(net, order, index, start, *, taylor=None, samples=None, seed=0,
-                  truncation="total", precision=None, derivation=None, quiet=True):
+def _build_taylor(
+    net,
+    order,
+    index,
+    start,
+    *,
+    taylor=None,
+    samples=None,
+    seed=0,
+    truncation="total",
+    precision=None,
+    derivation=None,
+    quiet=True,
+):
     weight = max(_weight(net, index), order)
     if derivation is not None:
         der = derivation
         if der.net is not net and der.net != net:
             raise ArgumentError("derivation: it was derived for another network than net")
         if der.start != start:
-            raise ArgumentError(f"derivation: it was derived at a {der.start} start, the kernel "
-                                f"asks for a {start} start")
+            raise ArgumentError(
+                f"derivation: it was derived at a {der.start} start, the kernel "
+                f"asks for a {start} start"
+            )
         if taylor is not None and int(taylor) != der.P:
-            raise ArgumentError(f"taylor: {taylor} differs from the derivation's lag degree P = {der.P}")
+            raise ArgumentError(
+                f"taylor: {taylor} differs from the derivation's lag degree P = {der.P}"
+            )
         if der.order < weight:
-            raise ArgumentError(f"derivation: derived up to order {der.order}, the index needs "
-                                f"{weight}")
+            raise ArgumentError(
+                f"derivation: derived up to order {der.order}, the index needs {weight}"
+            )
     else:
-        der = derive(net, weight, 6 if taylor is None else taylor, start=start,
-                     truncation=truncation)
+        der = derive(
+            net, weight, 6 if taylor is None else taylor, start=start, truncation=truncation
+        )
     X = samples
     if samples is not None and np.ndim(samples) == 0:
         n_samples = samples
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
-            raise ArgumentError(f"samples: expected an (N, n) array of stationary states or a number "
-                                f"N ≥ 2 of states to draw, got {samples!r}")
+        if (
+            isinstance(n_samples, bool)
+            or not isinstance(n_samples, (int, np.integer))
+            or n_samples < 2
+        ):
+            raise ArgumentError(
+                f"samples: expected an (N, n) array of stationary states or a number "
+                f"N ≥ 2 of states to draw, got {samples!r}"
+            )
         X = None
         if start == "stationary":
             try:
-                expectation_method(net, start, None)    # a closed route: no samples needed
+                expectation_method(net, start, None)  # a closed route: no samples needed
             except ArgumentError:
                 # the engine loads numba: import it only when states must be simulated
                 from symresp.montecarlo.estimators import stationary_samples
+
                 X = stationary_samples(net, int(n_samples), seed=seed, quiet=quiet)
     with evaluation_precision(precision):
         return taylor_kernel(der, order, index, samples=X)
@@ -136,13 +173,21 @@ def _build_mc(net, order, index, start, **options):
 
 #: name -> Route.  A new route (e.g. a Galerkin projection of 𝓛₀) is one entry here.
 ROUTES: dict[str, Route] = {
-    "exact": Route(_build_exact, (), _exact_applies,
-                   "linear network, polynomial readout: exact at every lag"),
-    "deterministic": Route(_build_deterministic, ("h_star",), _deterministic_applies,
-                           "σ → 0 at a fixed point, orders 1–2"),
-    "taylor": Route(_build_taylor, ("taylor", "samples", "seed", "truncation", "precision",
-                                    "derivation", "quiet"), _taylor_applies,
-                    "short-time series in the lags"),
+    "exact": Route(
+        _build_exact, (), _exact_applies, "linear network, polynomial readout: exact at every lag"
+    ),
+    "deterministic": Route(
+        _build_deterministic,
+        ("h_star",),
+        _deterministic_applies,
+        "σ → 0 at a fixed point, orders 1–2",
+    ),
+    "taylor": Route(
+        _build_taylor,
+        ("taylor", "samples", "seed", "truncation", "precision", "derivation", "quiet"),
+        _taylor_applies,
+        "short-time series in the lags",
+    ),
     "mc": Route(_build_mc, MC_OPTIONS, _mc_applies, "Monte Carlo, kicked copies"),
 }
 
@@ -157,13 +202,15 @@ def _has_monomials(net) -> bool:
 def route_applies(method: str, net, order: int) -> tuple[bool, str]:
     """Whether the route ``method`` applies to ``net`` at ``order``, and why (or why not)."""
     if method not in ROUTES:
-        raise ArgumentError(f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, "
-                            f"got {method!r}")
+        raise ArgumentError(
+            f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, got {method!r}"
+        )
     return ROUTES[method].applies(net, order)
 
 
-def kernel(net, order: int, index=None, *, method: str = "auto", start: str | None = None,
-           **options) -> Kernel:
+def kernel(
+    net, order: int, index=None, *, method: str = "auto", start: str | None = None, **options
+) -> Kernel:
     """The kernel K⁽ⁿ⁾_k of ``net`` by one route, as a :class:`~symresp.kernels.base.Kernel`.
 
     Parameters
@@ -193,8 +240,9 @@ def kernel(net, order: int, index=None, *, method: str = "auto", start: str | No
         ``to_dict()["ignored_options"]``.
     """
     if not isinstance(method, str) or (method != "auto" and method not in ROUTES):
-        raise ArgumentError(f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, "
-                            f"got {method!r}")
+        raise ArgumentError(
+            f"method: expected 'auto' or one of {', '.join(map(repr, ROUTES))}, got {method!r}"
+        )
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
         raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
     order = int(order)
@@ -206,10 +254,16 @@ def kernel(net, order: int, index=None, *, method: str = "auto", start: str | No
         index = tuple(int(k) for k in index)
     except (TypeError, ValueError):
         raise ArgumentError(f"index: expected {order} integer(s), 0-based, got {index!r}") from None
-    if len(index) != order or any(k < 0 for k in index) or \
-            (not _has_monomials(net) and any(k >= net.m for k in index)):
-        what = "monomial(s), each 0-based ≥ 0" if _has_monomials(net) else \
-            f"channel(s), each 0-based in 0..{net.m - 1}"
+    if (
+        len(index) != order
+        or any(k < 0 for k in index)
+        or (not _has_monomials(net) and any(k >= net.m for k in index))
+    ):
+        what = (
+            "monomial(s), each 0-based ≥ 0"
+            if _has_monomials(net)
+            else f"channel(s), each 0-based in 0..{net.m - 1}"
+        )
         raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")
     start = net.start if start is None else start
     if start not in ("stationary", "point"):
@@ -226,13 +280,19 @@ def kernel(net, order: int, index=None, *, method: str = "auto", start: str | No
                 break
             refusals.append(f"{name}: {why}")
         else:
-            raise ArgumentError("method='auto': no automatic route applies (" + "; ".join(refusals)
-                                + "); use method='mc'")
+            raise ArgumentError(
+                "method='auto': no automatic route applies ("
+                + "; ".join(refusals)
+                + "); use method='mc'"
+            )
         reason = "; ".join([f"{r} (not taken)" for r in refusals] + [f"{name}: {why}"])
         used = {k: v for k, v in options.items() if k in ROUTES[name].options}
         K = ROUTES[name].build(net, order, index, start, **used)
-        K.selection = {"auto": True, "reason": reason,
-                       "ignored_options": sorted(set(options) - set(used))}
+        K.selection = {
+            "auto": True,
+            "reason": reason,
+            "ignored_options": sorted(set(options) - set(used)),
+        }
         return K
     route = ROUTES[method]
     _check_options(options, set(route.options), repr(method))
@@ -247,5 +307,7 @@ def kernel(net, order: int, index=None, *, method: str = "auto", start: str | No
 def _check_options(options, accepted, what):
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ArgumentError(f"{unknown[0]}: not an option of method={what}; accepted options: "
-                            f"{', '.join(sorted(accepted)) or 'none'}")
+        raise ArgumentError(
+            f"{unknown[0]}: not an option of method={what}; accepted options: "
+            f"{', '.join(sorted(accepted)) or 'none'}"
+        )

@@ -33,6 +33,7 @@ ill-conditioned.  ``expm`` (Al-Mohy–Higham scaled and squared Padé) needs no
 diagonalisation, is accurate to a few ulps times ``‖τL‖`` for these small,
 block-triangular (by degree) matrices, and accepts a stack of lags at once.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -70,22 +71,30 @@ def has_exact(net: SRNN) -> tuple[bool, str]:
     at either start.  A stationary start also needs ``A = Γ − M W`` positive stable.
     """
     if not net.is_linear:
-        return False, (f"exact kernels need the identity activation (a linear drift); this network "
-                       f"uses {net.activation.name!r}: use the methods 'taylor' (short-time series in "
-                       "the lags) or 'mc' (Monte Carlo with kicked copies), or 'deterministic' at a "
-                       "fixed point with σ = 0")
+        return False, (
+            f"exact kernels need the identity activation (a linear drift); this network "
+            f"uses {net.activation.name!r}: use the methods 'taylor' (short-time series in "
+            "the lags) or 'mc' (Monte Carlo with kicked copies), or 'deterministic' at a "
+            "fixed point with σ = 0"
+        )
     hs = net.h
     for i, e in enumerate(net.readout):
         if _poly_degree(e, hs) is None:
-            return False, (f"exact kernels need a polynomial readout; readout component {i} (0-based) is "
-                           f"{e}: use the methods 'taylor' or 'mc'")
+            return False, (
+                f"exact kernels need a polynomial readout; readout component {i} (0-based) is "
+                f"{e}: use the methods 'taylor' or 'mc'"
+            )
     for (i, k), e in np.ndenumerate(np.array(net.coupling.tolist(), dtype=object)):
         if _poly_degree(e, hs) is None:
-            return False, (f"exact kernels need a polynomial input coupling; coupling[{i}, {k}] (0-based) "
-                           f"is {e}: use the methods 'taylor' or 'mc'")
-    return True, ("linear network with polynomial readout: 𝓛₀ is a finite matrix on polynomials "
-                  "of bounded degree and P_τ = exp(τ𝓛₀) its matrix exponential, so the kernels are "
-                  "exact at all lags")
+            return False, (
+                f"exact kernels need a polynomial input coupling; coupling[{i}, {k}] (0-based) "
+                f"is {e}: use the methods 'taylor' or 'mc'"
+            )
+    return True, (
+        "linear network with polynomial readout: 𝓛₀ is a finite matrix on polynomials "
+        "of bounded degree and P_τ = exp(τ𝓛₀) its matrix exponential, so the kernels are "
+        "exact at all lags"
+    )
 
 
 # ------------------------------------------------------------ monomial basis
@@ -126,7 +135,7 @@ class MonomialBasis:
         H = np.asarray(H, float)
         out = np.ones(H.shape[:-1] + (len(self),))
         for i in range(self.n):
-            out = out * H[..., i:i + 1] ** self.exps[:, i]
+            out = out * H[..., i : i + 1] ** self.exps[:, i]
         return out
 
     def derivative_operator(self, coeff_of_h: dict, i: int) -> np.ndarray:
@@ -178,8 +187,12 @@ def _gaussian_moment_vector(basis: MonomialBasis, m: sp.Matrix, S: sp.Matrix) ->
     """E[h^α] under N(m, S) for every basis monomial, exactly (SymPy), then to float
     (the Stein recursion of :func:`symresp.expectation.gaussian.stein_moments`)."""
     # m, S are exact SymPy numbers (rationals for a spec of decimals): keep them exact
-    moment = stein_moments([sp.sympify(x) for x in m], [[sp.sympify(x) for x in row] for row in S.tolist()],
-                           sp.Integer(1), normalize=lambda v: v if v.is_Rational else sp.expand(v))
+    moment = stein_moments(
+        [sp.sympify(x) for x in m],
+        [[sp.sympify(x) for x in row] for row in S.tolist()],
+        sp.Integer(1),
+        normalize=lambda v: v if v.is_Rational else sp.expand(v),
+    )
     return np.array([float(moment(a)) for a in basis.exps])
 
 
@@ -235,8 +248,10 @@ class ExactKernel(Kernel):
                 if Sig[i, j]:
                     L0 += 0.5 * Sig[i, j] * B.second_derivative_operator(i, j)
         self.L0 = L0
-        self.L1 = [sum(B.derivative_operator(_poly_dict(gamma[i, k], hs), i) for i in range(n))
-                   for k in range(net.m)]
+        self.L1 = [
+            sum(B.derivative_operator(_poly_dict(gamma[i, k], hs), i) for i in range(n))
+            for k in range(net.m)
+        ]
         self.F = np.column_stack([B.coefficients(e, hs) for e in net.readout])
         if start == "stationary":
             m, S = _stationary(net)
@@ -247,8 +262,11 @@ class ExactKernel(Kernel):
             self.h0 = np.array(net.h0.evalf(), float).ravel()
 
     def _metadata(self) -> dict:
-        return {"basis_degree": int(self.basis.degree), "basis_size": int(len(self.basis)),
-                "zero": bool(self.zero)}
+        return {
+            "basis_degree": int(self.basis.degree),
+            "basis_size": int(len(self.basis)),
+            "zero": bool(self.zero),
+        }
 
     def _propagate(self, taus: np.ndarray, V: np.ndarray) -> np.ndarray:
         """expm(τ L0) applied to V (npts, N, p), one τ per point."""
@@ -265,7 +283,7 @@ class ExactKernel(Kernel):
         V = np.broadcast_to(self.F, (npts,) + self.F.shape).copy()
         for j in range(self.order):
             V = self._propagate(flat[:, j], V)  # P_{τ_j}
-            V = self.L1[self.index[j]] @ V      # 𝓛₁^{k_j}
+            V = self.L1[self.index[j]] @ V  # 𝓛₁^{k_j}
         if self.start == "stationary":
             out = np.einsum("a,xap->xp", self.moments, V)
         else:
@@ -281,8 +299,10 @@ def _stationary_cached(net):
 
 def _stationary(net):
     if not _is_positive_stable(net.A):
-        raise ArgumentError("stationary start: A = Γ − M W is not positive stable, so the linear "
-                         "network has no stationary law; use a point start")
+        raise ArgumentError(
+            "stationary start: A = Γ − M W is not positive stable, so the linear "
+            "network has no stationary law; use a point start"
+        )
     return _stationary_cached(net)
 
 
@@ -302,11 +322,14 @@ def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None)
         raise ArgumentError(f"order: expected an integer ≥ 0, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
     if len(index) != order or any(not 0 <= k < net.m for k in index):
-        raise ArgumentError(f"index: expected {order} channel(s), each 0-based in 0..{net.m - 1}, "
-                         f"got {list(index)}")
+        raise ArgumentError(
+            f"index: expected {order} channel(s), each 0-based in 0..{net.m - 1}, got {list(index)}"
+        )
     start = net.start if start is None else start
     if start not in ("stationary", "point"):
         raise ArgumentError(f"start: expected 'stationary' or 'point', got {start!r}")
     if start == "point" and net.h0 is None:
-        raise ArgumentError("a point start needs h0 (start.h0 in the spec, or net.with_start('point', h0))")
+        raise ArgumentError(
+            "a point start needs h0 (start.h0 in the spec, or net.with_start('point', h0))"
+        )
     return ExactKernel(net, int(order), index, start)

@@ -11,6 +11,7 @@ or, at order 1, the pathwise tangent form E[∇f(h_t) J_{s→t} γ_k(h_s)] with 
 Its error is statistical (the standard error sd/√paths reported per lag) plus the
 Euler–Maruyama bias O(dt) and the difference bias O(α²); lags are rounded to multiples of dt.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,21 @@ from symresp.kernels.base import Kernel
 __all__ = ["MonteCarloKernel", "MC_OPTIONS"]
 
 #: keyword options forwarded to kernel_mc ("estimator" is kernel_mc's ``method``)
-MC_OPTIONS = ("paths", "dt", "seed", "estimator", "alpha", "richardson", "burn_in", "bound",
-              "on_divergence", "threads", "block", "quiet", "h0")
+MC_OPTIONS = (
+    "paths",
+    "dt",
+    "seed",
+    "estimator",
+    "alpha",
+    "richardson",
+    "burn_in",
+    "bound",
+    "on_divergence",
+    "threads",
+    "block",
+    "quiet",
+    "h0",
+)
 
 
 class MonteCarloKernel(Kernel):
@@ -40,17 +54,23 @@ class MonteCarloKernel(Kernel):
     def __init__(self, net, order: int, index, start: str, **options):
         unknown = sorted(set(options) - set(MC_OPTIONS))
         if unknown:
-            raise ArgumentError(f"{unknown[0]}: not an option of the Monte Carlo route; it accepts "
-                                f"{', '.join(MC_OPTIONS)}")
+            raise ArgumentError(
+                f"{unknown[0]}: not an option of the Monte Carlo route; it accepts "
+                f"{', '.join(MC_OPTIONS)}"
+            )
         if order not in (1, 2, 3) or isinstance(order, bool):
-            raise ArgumentError(f"order: the kicked-copies estimator supports orders 1–3, got {order!r}")
+            raise ArgumentError(
+                f"order: the kicked-copies estimator supports orders 1–3, got {order!r}"
+            )
         self.net, self.order, self.index, self.start = net, int(order), tuple(index), start
         self.options = {"paths": 20000, "dt": 0.01, "seed": 0, "estimator": "kicked", **options}
         if self.options["estimator"] not in ("kicked", "tangent"):
-            raise ArgumentError(f"estimator: expected 'kicked' or 'tangent', got "
-                                f"{self.options['estimator']!r}")
+            raise ArgumentError(
+                f"estimator: expected 'kicked' or 'tangent', got {self.options['estimator']!r}"
+            )
         # the engine loads numba: import it here, on the Monte Carlo route only
         from symresp.montecarlo.estimators import _check_common
+
         _check_common(self.options["dt"], self.options["paths"])
         self._cache: dict = {}
 
@@ -64,10 +84,12 @@ class MonteCarloKernel(Kernel):
         if key not in self._cache:
             # the engine loads numba: import it here, on the Monte Carlo route only
             from symresp.montecarlo.estimators import kernel_mc
+
             opts = dict(self.options)
             est = opts.pop("estimator")
-            self._cache[key] = kernel_mc(self.net, self.order, self.index, flat, method=est,
-                                         start=self.start, **opts)
+            self._cache[key] = kernel_mc(
+                self.net, self.order, self.index, flat, method=est, start=self.start, **opts
+            )
         return self._cache[key]
 
     def _batch(self, lags, field):
@@ -88,16 +110,28 @@ class MonteCarloKernel(Kernel):
     def _metadata(self) -> dict:
         o = self.options
         runs = list(self._cache.values())
-        meta = {"estimator": o["estimator"], "paths": int(o["paths"]), "dt": float(o["dt"]),
-                "seed": int(o["seed"]), "lags_rounded_to": float(o["dt"]), "runs": len(runs)}
+        meta = {
+            "estimator": o["estimator"],
+            "paths": int(o["paths"]),
+            "dt": float(o["dt"]),
+            "seed": int(o["seed"]),
+            "lags_rounded_to": float(o["dt"]),
+            "runs": len(runs),
+        }
         if runs:
             last = runs[-1]
-            meta.update(sampling=last.start, alpha=last.alpha,
-                        diverged=int(sum(r.diverged.get("count", 0) for r in runs)))
+            meta.update(
+                sampling=last.start,
+                alpha=last.alpha,
+                diverged=int(sum(r.diverged.get("count", 0) for r in runs)),
+            )
         elif o.get("alpha") is not None:
             meta["alpha"] = float(o["alpha"])
         return meta
 
     def _repr_fields(self) -> dict:
-        return {"paths": int(self.options["paths"]), "dt": float(self.options["dt"]),
-                "estimator": self.options["estimator"]}
+        return {
+            "paths": int(self.options["paths"]),
+            "dt": float(self.options["dt"]),
+            "estimator": self.options["estimator"],
+        }

@@ -16,6 +16,7 @@ lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
 more work).  The observables are exact symbolic
 polynomials; only the expectation (:mod:`symresp.expectation`) is numerical.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,22 +52,36 @@ class TaylorKernel(Kernel):
 
     negative_lags_allowed = True  # a polynomial in the lags
 
-    def __init__(self, order, index, powers, coeffs, cov=None, start="stationary",
-                 method="taylor", *, P=None, truncation=None, expectation=None):
+    def __init__(
+        self,
+        order,
+        index,
+        powers,
+        coeffs,
+        cov=None,
+        start="stationary",
+        method="taylor",
+        *,
+        P=None,
+        truncation=None,
+        expectation=None,
+    ):
         self.order = order
         self.index = tuple(index)
         self.powers = np.asarray(powers, dtype=np.int64).reshape(len(powers), -1)
         self.coeffs = np.asarray(coeffs, dtype=float).reshape(len(powers), -1)
         self.cov = None if cov is None else np.asarray(cov, float)
-        self.coeff_stderr = (None if cov is None
-                             else np.sqrt(np.diag(self.cov)).reshape(self.coeffs.shape))
+        self.coeff_stderr = (
+            None if cov is None else np.sqrt(np.diag(self.cov)).reshape(self.coeffs.shape)
+        )
         self.start = start
         self.method = method
         self.P = int(self.powers.sum(axis=1).max(initial=0)) if P is None else int(P)
         self.truncation = truncation
         self.expectation = expectation
-        self._factorials = np.array([np.prod([math.factorial(int(x)) for x in p])
-                                     for p in self.powers], float)
+        self._factorials = np.array(
+            [np.prod([math.factorial(int(x)) for x in p]) for p in self.powers], float
+        )
         self._scaled = self.coeffs / self._factorials[:, None]
         self.radius = self._radius()
 
@@ -92,16 +107,18 @@ class TaylorKernel(Kernel):
 
     def _evaluate(self, lags, *, warn: bool = True) -> np.ndarray:
         if warn and not np.all(self._trusted(lags)):
-            warnings.warn(f"Taylor kernel evaluated at lags beyond half its estimated radius of "
-                          f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
-                          "may be inaccurate there; use more terms, smaller lags, or another method.",
-                          stacklevel=3)
+            warnings.warn(
+                f"Taylor kernel evaluated at lags beyond half its estimated radius of "
+                f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
+                "may be inaccurate there; use more terms, smaller lags, or another method.",
+                stacklevel=3,
+            )
         return self._monomials(lags) @ self._scaled
 
     def _monomials(self, lags):
         mono = np.ones(lags.shape[:-1] + (len(self.powers),))
         for j in range(self.nlags):
-            mono = mono * lags[..., j:j + 1] ** self.powers[:, j]
+            mono = mono * lags[..., j : j + 1] ** self.powers[:, j]
         return mono
 
     def _stderr(self, lags) -> np.ndarray | None:
@@ -117,8 +134,13 @@ class TaylorKernel(Kernel):
         return out
 
     def _metadata(self) -> dict:
-        return {"P": self.P, "truncation": self.truncation, "radius": self.radius.tolist(),
-                "expectation": self.expectation, "n_terms": int(len(self.powers))}
+        return {
+            "P": self.P,
+            "truncation": self.truncation,
+            "radius": self.radius.tolist(),
+            "expectation": self.expectation,
+            "n_terms": int(len(self.powers)),
+        }
 
     def _repr_fields(self) -> dict:
         return {"P": self.P, "expectation": self.expectation}
@@ -135,23 +157,36 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     is linear (exact Gaussian moments) or a 1-/2-D gradient network (Gibbs quadrature).
     """
     if not 1 <= order <= der.order:
-        raise ArgumentError(f"order: expected 1..{der.order} (derived up to {der.order}), got {order}")
+        raise ArgumentError(
+            f"order: expected 1..{der.order} (derived up to {der.order}), got {order}"
+        )
     index = tuple(int(k) for k in index)
     nl = len(der.monomials)
     what = "channel(s)" if not der.local_terms else "monomial(s)"
     if len(index) != order or any(not 0 <= k < nl for k in index):
-        raise ArgumentError(f"index: expected {order} {what}, each 0-based in 0..{nl - 1}, got "
-                         f"{list(index)}")
+        raise ArgumentError(
+            f"index: expected {order} {what}, each 0-based in 0..{nl - 1}, got {list(index)}"
+        )
     if der.weight(index) > der.order:
-        raise ArgumentError(f"index: the monomials {list(index)} (0-based) have weight "
-                         f"{der.weight(index)} > the derived order {der.order}")
+        raise ArgumentError(
+            f"index: the monomials {list(index)} (0-based) have weight "
+            f"{der.weight(index)} > the derived order {der.order}"
+        )
     terms = der.terms(order, index)
     powers = sorted(terms)
     flat = [g for p in powers for g in terms[p]]
     vals, cov = _expect(der, flat, samples)
-    return TaylorKernel(order, index, powers, vals.reshape(len(powers), der.net.p), cov=cov,
-                        start=der.start, P=der.P, truncation=der.truncation,
-                        expectation=_route_name(der, samples))
+    return TaylorKernel(
+        order,
+        index,
+        powers,
+        vals.reshape(len(powers), der.net.p),
+        cov=cov,
+        start=der.start,
+        P=der.P,
+        truncation=der.truncation,
+        expectation=_route_name(der, samples),
+    )
 
 
 def _route_name(der, samples) -> str:
@@ -181,8 +216,10 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
     k = int(index[0]) if isinstance(index, (tuple, list)) else int(index)
     A = conjugate_observable(der.net, k)
     if A is None:
-        raise ArgumentError("the conjugate observable A_k needs log ρ_∞ in closed form (linear network, "
-                         "n = 1, or Hopfield form with isotropic noise)")
+        raise ArgumentError(
+            "the conjugate observable A_k needs log ρ_∞ in closed form (linear network, "
+            "n = 1, or Hopfield form with isotropic noise)"
+        )
     alg, gens = der.algebra, der.generators
     A_el = alg.lift_expr(A) if hasattr(alg, "lift_expr") else alg.lift(A)
     f = [alg.lift(e) for e in der.net.readout]
@@ -192,7 +229,15 @@ def fdt_kernel(der: Derivation, index: int, samples=None) -> TaylorKernel:
         chain.append([gens.L0(x) for x in chain[-1]])
     flat = [A_el * g for gs in chain for g in gs]
     vals, cov = _expect(der, flat, samples)
-    return TaylorKernel(1, (k,), powers, vals.reshape(len(powers), der.net.p), cov=cov,
-                        start="stationary", method="fdt", P=der.P, truncation="total",
-                        expectation=_route_name(der, samples))
-
+    return TaylorKernel(
+        1,
+        (k,),
+        powers,
+        vals.reshape(len(powers), der.net.p),
+        cov=cov,
+        start="stationary",
+        method="fdt",
+        P=der.P,
+        truncation="total",
+        expectation=_route_name(der, samples),
+    )

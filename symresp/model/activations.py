@@ -13,23 +13,31 @@ derivative chain ``D_j = a^{(j)}(z)``, ``dD_j/dz = D_{j+1}``, which is closed
 for any finite number of derivatives (the chain length is set per derivation).
 Polynomial activations (identity, cubic, user polynomials) need no auxiliary.
 """
+
 from __future__ import annotations
 
 import io
 import keyword
 import re
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from typing import Callable
 
 import numpy as np
 import sympy as sp
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
 from symresp.errors import ArgumentError
 
-__all__ = ["Activation", "get_activation", "KNOWN_ACTIVATIONS", "Z", "NumericActivation",
-           "NUMERIC_ACTIVATIONS", "numeric_activation"]
+__all__ = [
+    "Activation",
+    "get_activation",
+    "KNOWN_ACTIVATIONS",
+    "Z",
+    "NumericActivation",
+    "NUMERIC_ACTIVATIONS",
+    "numeric_activation",
+]
 
 Z = sp.Symbol("z", real=True)
 
@@ -90,7 +98,7 @@ class Activation:
     def is_polynomial(self) -> bool:
         return not self.aux
 
-    def with_chain_length(self, length: int) -> "Activation":
+    def with_chain_length(self, length: int) -> Activation:
         """For a derivative-chain activation, the closure with ``length`` derivatives
         (the last one is kept as an opaque variable whose derivative is never needed)."""
         if not self.chain:
@@ -98,38 +106,81 @@ class Activation:
         length = max(1, length)
         names = tuple(f"D{j}_" for j in range(length + 1))
         exprs = tuple(sp.diff(self.expr, Z, j) for j in range(length + 1))
-        syms = _A[:length + 1]
+        syms = _A[: length + 1]
         derivs = tuple(syms[j + 1] for j in range(length)) + (sp.Integer(0),)
         latex = tuple(rf"a^{{({j})}}" for j in range(length + 1))
         return Activation(
-            name=self.name, expr=self.expr, aux=names, aux_exprs=exprs, value=syms[0],
-            derivs=derivs, antiderivative=self.antiderivative, bounded=self.bounded,
-            lipschitz=self.lipschitz, smooth=True, chain=True, latex_aux=latex,
+            name=self.name,
+            expr=self.expr,
+            aux=names,
+            aux_exprs=exprs,
+            value=syms[0],
+            derivs=derivs,
+            antiderivative=self.antiderivative,
+            bounded=self.bounded,
+            lipschitz=self.lipschitz,
+            smooth=True,
+            chain=True,
+            latex_aux=latex,
         )
 
 
 def _registry() -> dict[str, Activation]:
-    T, = _A[:1]
+    (T,) = _A[:1]
     z = Z
     return {
-        "identity": Activation("identity", z, value=z, antiderivative=z**2 / 2,
-                               lipschitz=1.0),
-        "tanh": Activation("tanh", sp.tanh(z), ("T",), (sp.tanh(z),), T, (1 - T**2,),
-                           sp.log(sp.cosh(z)), bounded=True, lipschitz=1.0,
-                           latex_aux=(r"T",)),
-        "sigmoid": Activation("sigmoid", 1 / (1 + sp.exp(-z)), ("S",), (1 / (1 + sp.exp(-z)),),
-                              T, (T - T**2,), sp.log(1 + sp.exp(z)), bounded=True,
-                              lipschitz=0.25, latex_aux=(r"S",)),
-        "softplus": Activation("softplus", sp.log(1 + sp.exp(z)), ("P", "S"),
-                               (sp.log(1 + sp.exp(z)), 1 / (1 + sp.exp(-z))),
-                               _A[0], (_A[1], _A[1] - _A[1]**2),
-                               -sp.polylog(2, -sp.exp(z)), bounded=False, lipschitz=1.0,
-                               latex_aux=(r"P", r"S")),
-        "sin": Activation("sin", sp.sin(z), ("s", "c"), (sp.sin(z), sp.cos(z)), _A[0],
-                          (_A[1], -_A[0]), -sp.cos(z), bounded=True, lipschitz=1.0,
-                          latex_aux=(r"\sigma", r"\kappa")),
-        "cubic": Activation("cubic", z - z**3 / 3, value=z - z**3 / 3,
-                            antiderivative=z**2 / 2 - z**4 / 12),
+        "identity": Activation("identity", z, value=z, antiderivative=z**2 / 2, lipschitz=1.0),
+        "tanh": Activation(
+            "tanh",
+            sp.tanh(z),
+            ("T",),
+            (sp.tanh(z),),
+            T,
+            (1 - T**2,),
+            sp.log(sp.cosh(z)),
+            bounded=True,
+            lipschitz=1.0,
+            latex_aux=(r"T",),
+        ),
+        "sigmoid": Activation(
+            "sigmoid",
+            1 / (1 + sp.exp(-z)),
+            ("S",),
+            (1 / (1 + sp.exp(-z)),),
+            T,
+            (T - T**2,),
+            sp.log(1 + sp.exp(z)),
+            bounded=True,
+            lipschitz=0.25,
+            latex_aux=(r"S",),
+        ),
+        "softplus": Activation(
+            "softplus",
+            sp.log(1 + sp.exp(z)),
+            ("P", "S"),
+            (sp.log(1 + sp.exp(z)), 1 / (1 + sp.exp(-z))),
+            _A[0],
+            (_A[1], _A[1] - _A[1] ** 2),
+            -sp.polylog(2, -sp.exp(z)),
+            bounded=False,
+            lipschitz=1.0,
+            latex_aux=(r"P", r"S"),
+        ),
+        "sin": Activation(
+            "sin",
+            sp.sin(z),
+            ("s", "c"),
+            (sp.sin(z), sp.cos(z)),
+            _A[0],
+            (_A[1], -_A[0]),
+            -sp.cos(z),
+            bounded=True,
+            lipschitz=1.0,
+            latex_aux=(r"\sigma", r"\kappa"),
+        ),
+        "cubic": Activation(
+            "cubic", z - z**3 / 3, value=z - z**3 / 3, antiderivative=z**2 / 2 - z**4 / 12
+        ),
     }
 
 
@@ -162,19 +213,33 @@ def _numeric_table() -> dict[str, NumericActivation]:
     checks each against the SymPy expression of the registry."""
     forms = {
         "identity": (lambda z: 1.0 * z, lambda z: np.ones_like(z), lambda z: np.zeros_like(z)),
-        "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2,
-                 lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2)),
-        "sigmoid": (_sigmoid, lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)),
-                    lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)) * (1.0 - 2.0 * _sigmoid(z))),
-        "softplus": (lambda z: np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))), _sigmoid,
-                     lambda z: _sigmoid(z) * (1.0 - _sigmoid(z))),
+        "tanh": (
+            np.tanh,
+            lambda z: 1.0 - np.tanh(z) ** 2,
+            lambda z: -2.0 * np.tanh(z) * (1.0 - np.tanh(z) ** 2),
+        ),
+        "sigmoid": (
+            _sigmoid,
+            lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)),
+            lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)) * (1.0 - 2.0 * _sigmoid(z)),
+        ),
+        "softplus": (
+            lambda z: np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))),
+            _sigmoid,
+            lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)),
+        ),
         "sin": (np.sin, np.cos, lambda z: -np.sin(z)),
-        "cubic": (lambda z: z - z ** 3 / 3.0, lambda z: 1.0 - z ** 2, lambda z: -2.0 * z),
-        "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0.0) * 1.0,
-                 lambda z: np.zeros_like(z)),
+        "cubic": (lambda z: z - z**3 / 3.0, lambda z: 1.0 - z**2, lambda z: -2.0 * z),
+        "relu": (
+            lambda z: np.maximum(z, 0.0),
+            lambda z: (z > 0.0) * 1.0,
+            lambda z: np.zeros_like(z),
+        ),
         "abs": (np.abs, lambda z: np.sign(z) * 1.0, lambda z: np.zeros_like(z)),
     }
-    return {name: NumericActivation(name, *fns, code=j) for j, (name, fns) in enumerate(forms.items())}
+    return {
+        name: NumericActivation(name, *fns, code=j) for j, (name, fns) in enumerate(forms.items())
+    }
 
 
 NUMERIC_ACTIVATIONS: dict[str, NumericActivation] = _numeric_table()
@@ -187,7 +252,7 @@ def registry_expr(name: str) -> sp.Expr | None:
     return _NON_SMOOTH.get(name)
 
 
-def numeric_activation(act: "Activation") -> NumericActivation:
+def numeric_activation(act: Activation) -> NumericActivation:
     """The numeric form of ``act``: the registry's when ``act`` is a registry activation
     (same name and expression), else a, a', a'' lambdified from its SymPy expression."""
     ref = registry_expr(act.name)
@@ -195,12 +260,28 @@ def numeric_activation(act: "Activation") -> NumericActivation:
         return NUMERIC_ACTIVATIONS[act.name]
     d1 = sp.diff(act.expr, Z)
     fns = [sp.lambdify(Z, e, "numpy") for e in (act.expr, d1, sp.diff(d1, Z))]
-    vec = lambda f: (lambda z: np.broadcast_to(np.asarray(f(z), float), np.shape(z)).copy())
+    vec = lambda f: lambda z: np.broadcast_to(np.asarray(f(z), float), np.shape(z)).copy()
     return NumericActivation(act.name, *(vec(f) for f in fns))
 
 
-_FUNCTION_NAMES = ("tanh", "sinh", "cosh", "exp", "log", "sin", "cos", "tan", "atan",
-                   "sqrt", "erf", "Abs", "Max", "Min", "pi", "E")
+_FUNCTION_NAMES = (
+    "tanh",
+    "sinh",
+    "cosh",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "atan",
+    "sqrt",
+    "erf",
+    "Abs",
+    "Max",
+    "Min",
+    "pi",
+    "E",
+)
 _ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", ","}
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -220,32 +301,43 @@ def _check_tokens(text: str, symbols, local, what: str) -> None:
         toks = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
     except (tokenize.TokenError, SyntaxError) as exc:
         reason = exc.args[0] if exc.args else type(exc).__name__
-        raise ArgumentError(f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}") from None
+        raise ArgumentError(
+            f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}"
+        ) from None
     unknown, unknown_fn = [], []
     for i, tok in enumerate(toks):
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
             continue
         if tok.type == tokenize.NUMBER and _NUMBER.fullmatch(tok.string):
             continue
-        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string) \
-                and not tok.string.startswith("_"):
+        if (
+            tok.type == tokenize.NAME
+            and not keyword.iskeyword(tok.string)
+            and not tok.string.startswith("_")
+        ):
             if tok.string not in local:
                 called = i + 1 < len(toks) and toks[i + 1].string == "("
                 (unknown_fn if called else unknown).append(tok.string)
             continue
         if tok.type == tokenize.OP and tok.string in _ALLOWED_OPS:
             continue
-        raise ArgumentError(f"{what}: could not parse {text!r}: {tok.string!r} is not allowed in an "
-                         "expression; only "
-                         f"numbers, the variables {sorted(symbols)}, the functions "
-                         f"{', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid, softplus, the constants "
-                         "pi and E, and + - * / ** ^ ( ) , may be used.")
+        raise ArgumentError(
+            f"{what}: could not parse {text!r}: {tok.string!r} is not allowed in an "
+            "expression; only "
+            f"numbers, the variables {sorted(symbols)}, the functions "
+            f"{', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid, softplus, the constants "
+            "pi and E, and + - * / ** ^ ( ) , may be used."
+        )
     if unknown_fn:
-        raise ArgumentError(f"{what}: unknown function(s) {sorted(set(unknown_fn))} in {text!r}; "
-                         f"use {', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid or softplus.")
+        raise ArgumentError(
+            f"{what}: unknown function(s) {sorted(set(unknown_fn))} in {text!r}; "
+            f"use {', '.join(_FUNCTION_NAMES[:-2])}, abs, sigmoid or softplus."
+        )
     if unknown:
-        raise ArgumentError(f"{what}: unknown name(s) {sorted(set(unknown))} in {text!r}; "
-                         f"allowed variables are {sorted(symbols)}.")
+        raise ArgumentError(
+            f"{what}: unknown name(s) {sorted(set(unknown))} in {text!r}; "
+            f"allowed variables are {sorted(symbols)}."
+        )
 
 
 def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.Expr:
@@ -267,24 +359,40 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol], what: str) -> sp.
     # variables and the functions above may reach it (no attributes, strings, subscripts).
     _check_tokens(text, symbols, local, what)
     try:
-        expr = parse_expr(text, local_dict=local, global_dict={"Integer": sp.Integer,
-                          "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol,
-                          "Function": sp.Function},
-                          transformations=standard_transformations + (convert_xor,),
-                          evaluate=True)
+        expr = parse_expr(
+            text,
+            local_dict=local,
+            global_dict={
+                "Integer": sp.Integer,
+                "Float": sp.Float,
+                "Rational": sp.Rational,
+                "Symbol": sp.Symbol,
+                "Function": sp.Function,
+            },
+            transformations=standard_transformations + (convert_xor,),
+            evaluate=True,
+        )
     except Exception as exc:  # SymPy raises many types for malformed text
-        raise ArgumentError(f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
-                         f"{_how_to_write(symbols)}") from None
+        raise ArgumentError(
+            f"{what}: could not parse {text!r} ({type(exc).__name__}: {exc}). "
+            f"{_how_to_write(symbols)}"
+        ) from None
     if not isinstance(expr, sp.Expr):
-        raise ArgumentError(f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__}).")
+        raise ArgumentError(
+            f"{what}: {text!r} is not an expression (parsed to {type(expr).__name__})."
+        )
     unknown = {s.name for s in expr.free_symbols} - set(symbols)
     if unknown:
-        raise ArgumentError(f"{what}: unknown name(s) {sorted(unknown)} in {text!r}; "
-                         f"allowed variables are {sorted(symbols)}.")
+        raise ArgumentError(
+            f"{what}: unknown name(s) {sorted(unknown)} in {text!r}; "
+            f"allowed variables are {sorted(symbols)}."
+        )
     undefined = [f for f in expr.atoms(sp.core.function.AppliedUndef)]
     if undefined:
-        raise ArgumentError(f"{what}: unknown function(s) {sorted(str(f.func) for f in undefined)} "
-                         f"in {text!r}; use elementary SymPy functions such as tanh, exp, log.")
+        raise ArgumentError(
+            f"{what}: unknown function(s) {sorted(str(f.func) for f in undefined)} "
+            f"in {text!r}; use elementary SymPy functions such as tanh, exp, log."
+        )
     return _rationalize(expr)
 
 
@@ -316,37 +424,50 @@ def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
         name = spec.strip().lower()
     else:
         if isinstance(spec, str) and spec.strip().isidentifier() and spec.strip() != "z":
-            raise ArgumentError(f"network.activation: unknown activation {spec.strip()!r}. Known "
-                             f"activations: {', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation "
-                             "only), or any SymPy expression in z such as 'z/(1+z**2)'.")
+            raise ArgumentError(
+                f"network.activation: unknown activation {spec.strip()!r}. Known "
+                f"activations: {', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation "
+                "only), or any SymPy expression in z such as 'z/(1+z**2)'."
+            )
         if isinstance(spec, str):
             try:
                 expr = parse_expression(spec, {"z": Z}, "network.activation")
             except ValueError as exc:
-                raise ArgumentError(f"{exc} Known activations: "
-                                 f"{', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation only), "
-                                 "or any SymPy expression in z such as 'z/(1+z**2)'.") from None
+                raise ArgumentError(
+                    f"{exc} Known activations: "
+                    f"{', '.join(KNOWN_ACTIVATIONS)} (relu/abs for simulation only), "
+                    "or any SymPy expression in z such as 'z/(1+z**2)'."
+                ) from None
         elif isinstance(spec, sp.Expr):
             expr = _rationalize(spec.xreplace({s: Z for s in spec.free_symbols if s.name == "z"}))
         else:
-            raise ArgumentError(f"network.activation: expected a name ({', '.join(KNOWN_ACTIVATIONS)}) "
-                             f"or an expression in z, got {spec!r}.")
+            raise ArgumentError(
+                f"network.activation: expected a name ({', '.join(KNOWN_ACTIVATIONS)}) "
+                f"or an expression in z, got {spec!r}."
+            )
         name = str(expr)
         if expr.free_symbols - {Z}:
-            raise ArgumentError(f"network.activation: {spec!r} may depend on z only, found "
-                             f"{sorted(s.name for s in expr.free_symbols - {Z})}.")
+            raise ArgumentError(
+                f"network.activation: {spec!r} may depend on z only, found "
+                f"{sorted(s.name for s in expr.free_symbols - {Z})}."
+            )
     if not is_smooth(expr):
         if not allow_nonsmooth:
             raise ArgumentError(
                 f"network.activation: {name!r} is not smooth (it has no Taylor expansion), so "
                 "kernels cannot be derived for it. It can still be simulated (SRNN(..., "
                 "derivable=False) or symresp simulate); for derivation use a smooth activation: "
-                f"{', '.join(KNOWN_ACTIVATIONS)} or an expression such as 'log(1+exp(z))'.")
+                f"{', '.join(KNOWN_ACTIVATIONS)} or an expression such as 'log(1+exp(z))'."
+            )
         return Activation(name, expr, value=expr, smooth=False, lipschitz=1.0)
     if expr.is_polynomial(Z):
-        return Activation(name, expr, value=sp.expand(expr),
-                          antiderivative=sp.integrate(expr, Z),
-                          lipschitz=1.0 if sp.degree(expr, Z) <= 1 else None)
+        return Activation(
+            name,
+            expr,
+            value=sp.expand(expr),
+            antiderivative=sp.integrate(expr, Z),
+            lipschitz=1.0 if sp.degree(expr, Z) <= 1 else None,
+        )
     bounded = _is_bounded(expr)
     anti = None
     try:

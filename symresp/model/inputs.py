@@ -27,10 +27,11 @@ tabulated time range is an error (no silent extrapolation).
 uses; :class:`InputError` (a ``ValueError``) explains every refusal, naming the
 expected channel count ``m`` and the count given.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -50,8 +51,16 @@ class InputSignal:
     expressions of an expression input (used by the symbolic side, e.g. LaTeX).
     """
 
-    def __init__(self, kind: str, m: int, fn: Callable[[np.ndarray], np.ndarray], *,
-                 exprs: tuple[sp.Expr, ...] | None = None, t_range=None, text: str = ""):
+    def __init__(
+        self,
+        kind: str,
+        m: int,
+        fn: Callable[[np.ndarray], np.ndarray],
+        *,
+        exprs: tuple[sp.Expr, ...] | None = None,
+        t_range=None,
+        text: str = "",
+    ):
         self.kind, self.m, self._fn, self.exprs = kind, m, fn, exprs
         self.t_range, self.text = t_range, text
 
@@ -63,17 +72,21 @@ class InputSignal:
             if t.size and (t.min() < lo - tol or t.max() > hi + tol):
                 raise InputError(
                     f"input: the table covers times [{lo:g}, {hi:g}] but the simulation needs "
-                    f"[{t.min():g}, {t.max():g}]; extend the table or shorten T.")
+                    f"[{t.min():g}, {t.max():g}]; extend the table or shorten T."
+                )
         out = np.asarray(self._fn(t), dtype=float)
         if out.ndim == 1 and self.m == 1:
             out = out[:, None]
         if out.shape != (t.size, self.m):
-            raise InputError(f"input: expected values shaped ({t.size}, {self.m}) "
-                             f"(times × channels), got {out.shape}.")
+            raise InputError(
+                f"input: expected values shaped ({t.size}, {self.m}) "
+                f"(times × channels), got {out.shape}."
+            )
         if not np.all(np.isfinite(out)):
             bad = t[~np.all(np.isfinite(out), axis=1)]
-            raise InputError(f"input: non-finite values at t = {bad[:5].tolist()}"
-                             f"{' …' if bad.size > 5 else ''}.")
+            raise InputError(
+                f"input: non-finite values at t = {bad[:5].tolist()}{' …' if bad.size > 5 else ''}."
+            )
         return out
 
     def __repr__(self):
@@ -81,8 +94,10 @@ class InputSignal:
 
 
 def _count_error(m: int, given: int, what: str) -> InputError:
-    return InputError(f"input: the network has m = {m} input channel(s) but {what} gives "
-                      f"{given}; give one per channel (expressions separated by ';').")
+    return InputError(
+        f"input: the network has m = {m} input channel(s) but {what} gives "
+        f"{given}; give one per channel (expressions separated by ';')."
+    )
 
 
 def _from_exprs(exprs: list, m: int, what: str) -> InputSignal:
@@ -92,8 +107,10 @@ def _from_exprs(exprs: list, m: int, what: str) -> InputSignal:
             ex = e.xreplace({s: T_SYMBOL for s in e.free_symbols if s.name == "t"})
             extra = ex.free_symbols - {T_SYMBOL}
             if extra:
-                raise InputError(f"input channel u{j + 1}: only the variable t is allowed, found "
-                                 f"{sorted(s.name for s in extra)}.")
+                raise InputError(
+                    f"input channel u{j + 1}: only the variable t is allowed, found "
+                    f"{sorted(s.name for s in extra)}."
+                )
         elif isinstance(e, (int, float, np.integer, np.floating)) and not isinstance(e, bool):
             ex = sp.Float(float(e))
         elif isinstance(e, str):
@@ -109,10 +126,13 @@ def _from_exprs(exprs: list, m: int, what: str) -> InputSignal:
     fns = [sp.lambdify(T_SYMBOL, ex, "numpy") for ex in parsed]
 
     def fn(t):
-        return np.stack([np.broadcast_to(np.asarray(f(t), dtype=float), t.shape) for f in fns],
-                        axis=1)
-    return InputSignal("expression", m, fn, exprs=tuple(parsed),
-                       text="; ".join(str(e) for e in parsed))
+        return np.stack(
+            [np.broadcast_to(np.asarray(f(t), dtype=float), t.shape) for f in fns], axis=1
+        )
+
+    return InputSignal(
+        "expression", m, fn, exprs=tuple(parsed), text="; ".join(str(e) for e in parsed)
+    )
 
 
 def _load_table(path: Path) -> np.ndarray:
@@ -132,8 +152,9 @@ def _load_table(path: Path) -> np.ndarray:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"input: could not read {str(path)!r} ({type(exc).__name__}: {exc}).") \
-            from None
+        raise InputError(
+            f"input: could not read {str(path)!r} ({type(exc).__name__}: {exc})."
+        ) from None
     return arr
 
 
@@ -150,11 +171,15 @@ def _from_table(arr, m: int, dt: float | None, what: str) -> InputSignal:
         times = dt * np.arange(arr.shape[0])
     else:
         if arr.shape[1] < 2:
-            raise InputError(f"input: {what} has one column; without dt the first column is time "
-                             f"and the next m = {m} are channels (or pass dt=...).")
+            raise InputError(
+                f"input: {what} has one column; without dt the first column is time "
+                f"and the next m = {m} are channels (or pass dt=...)."
+            )
         times, values = arr[:, 0], arr[:, 1:]
     if values.shape[1] != m:
-        raise _count_error(m, values.shape[1], f"{what} (columns{' after time' if dt is None else ''})")
+        raise _count_error(
+            m, values.shape[1], f"{what} (columns{' after time' if dt is None else ''})"
+        )
     if dt is None and np.any(np.diff(times) <= 0):
         raise InputError(f"input: the time column of {what} must be strictly increasing.")
     if values.shape[0] < 1 or not np.all(np.isfinite(values)) or not np.all(np.isfinite(times)):
@@ -164,8 +189,8 @@ def _from_table(arr, m: int, dt: float | None, what: str) -> InputSignal:
         if times.size == 1:
             return np.repeat(values, t.size, axis=0)
         return np.stack([np.interp(t, times, values[:, j]) for j in range(m)], axis=1)
-    return InputSignal("table", m, fn, t_range=(float(times[0]), float(times[-1])),
-                       text=what)
+
+    return InputSignal("table", m, fn, t_range=(float(times[0]), float(times[-1])), text=what)
 
 
 def _from_callable(f, m: int) -> InputSignal:
@@ -178,8 +203,10 @@ def _from_callable(f, m: int) -> InputSignal:
                 return out.T
             if out.ndim == 0 or out.shape == (m,):
                 raise TypeError  # a scalar function: evaluate pointwise
-            raise InputError(f"input: the callable returned shape {out.shape} for {t.size} times; "
-                             f"expected ({t.size}, {m}) (m = {m} channels).")
+            raise InputError(
+                f"input: the callable returned shape {out.shape} for {t.size} times; "
+                f"expected ({t.size}, {m}) (m = {m} channels)."
+            )
         except InputError:
             raise
         except Exception:
@@ -187,6 +214,7 @@ def _from_callable(f, m: int) -> InputSignal:
             if rows and rows[0].size != m:
                 raise _count_error(m, rows[0].size, "the callable") from None
             return np.array(rows).reshape(t.size, m)
+
     return InputSignal("callable", m, fn, text=getattr(f, "__name__", "callable"))
 
 
@@ -204,21 +232,29 @@ def parse_input(spec, m: int, *, dt: float | None = None) -> InputSignal:
         if spec.m != m:
             raise _count_error(m, spec.m, "the input signal")
         return spec
-    if spec is None or (isinstance(spec, (int, float)) and not isinstance(spec, bool)
-                        and spec == 0 and not isinstance(spec, np.ndarray)):
+    if spec is None or (
+        isinstance(spec, (int, float))
+        and not isinstance(spec, bool)
+        and spec == 0
+        and not isinstance(spec, np.ndarray)
+    ):
         return InputSignal("zero", m, lambda t: np.zeros((t.size, m)), text="0")
-    if isinstance(spec, Path) or (isinstance(spec, str) and
-                                  spec.strip().lower().endswith((".npy", ".csv"))):
+    if isinstance(spec, Path) or (
+        isinstance(spec, str) and spec.strip().lower().endswith((".npy", ".csv"))
+    ):
         path = Path(spec).expanduser()
         return _from_table(_load_table(path), m, dt, f"file {path.name!r}")
     if isinstance(spec, str):
         parts = [p for p in spec.split(";")]
         if any(not p.strip() for p in parts):
-            raise InputError(f"input: empty channel expression in {spec!r}; write one expression "
-                             "in t per channel separated by ';', e.g. 'sin(2*t); cos(t)'.")
+            raise InputError(
+                f"input: empty channel expression in {spec!r}; write one expression "
+                "in t per channel separated by ';', e.g. 'sin(2*t); cos(t)'."
+            )
         return _from_exprs(parts, m, f"{spec!r}")
-    if isinstance(spec, sp.Expr) or (isinstance(spec, (int, float, np.integer, np.floating))
-                                     and not isinstance(spec, bool)):
+    if isinstance(spec, sp.Expr) or (
+        isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool)
+    ):
         return _from_exprs([spec], m, "a single expression")
     if isinstance(spec, sp.MatrixBase):
         return _from_exprs(list(spec), m, "the matrix")
@@ -230,8 +266,10 @@ def parse_input(spec, m: int, *, dt: float | None = None) -> InputSignal:
         return _from_table(np.asarray(spec, dtype=float), m, dt, "the list")
     if callable(spec):
         return _from_callable(spec, m)
-    raise InputError(f"input: cannot read {spec!r} ({type(spec).__name__}); give expressions in t "
-                     "separated by ';', a .npy/.csv file, an array, or a callable u(t).")
+    raise InputError(
+        f"input: cannot read {spec!r} ({type(spec).__name__}); give expressions in t "
+        "separated by ';', a .npy/.csv file, an array, or a callable u(t)."
+    )
 
 
 def sample_input(spec, m: int, t_grid, *, dt: float | None = None) -> np.ndarray:

@@ -9,6 +9,7 @@ Every number is kept exact (SymPy rationals); floats are read as the decimals
 they were written as.  Units and channels are 1-based in specs (h1, u1) and
 0-based in arrays.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from symresp.errors import SpecError
-from symresp.model.activations import (Activation, get_activation, parse_expression, Z)
+from symresp.model.activations import Activation, Z, get_activation, parse_expression
 
 __all__ = ["SRNN", "h_symbols"]
 
@@ -49,14 +50,17 @@ def _number(x, what: str) -> sp.Expr:
             except ValueError:
                 val = None
             if val is None or not val.is_number or not val.is_real:
-                raise SpecError(f"{what}: could not read {x!r} as a number; write e.g. 0.5, 3, "
-                                "\"3/2\" or \"sqrt(2)\".") from None
+                raise SpecError(
+                    f"{what}: could not read {x!r} as a number; write e.g. 0.5, 3, "
+                    "\"3/2\" or \"sqrt(2)\"."
+                ) from None
         return val
     raise SpecError(f"{what}: expected a number, got {x!r} ({type(x).__name__}).")
 
 
-def _matrix(x, shape: tuple[int, int], what: str, *, allow_scalar=False,
-            allow_diag=False, hint: str = "") -> sp.Matrix:
+def _matrix(
+    x, shape: tuple[int, int], what: str, *, allow_scalar=False, allow_diag=False, hint: str = ""
+) -> sp.Matrix:
     rows, cols = shape
     if isinstance(x, sp.MatrixBase):
         x = x.tolist()
@@ -65,8 +69,9 @@ def _matrix(x, shape: tuple[int, int], what: str, *, allow_scalar=False,
     if not isinstance(x, (list, tuple)):
         if allow_scalar:
             return _number(x, what) * sp.eye(rows)
-        raise SpecError(f"{what}: expected a {rows}×{cols} matrix (list of {rows} rows), "
-                        f"got {x!r}. {hint}")
+        raise SpecError(
+            f"{what}: expected a {rows}×{cols} matrix (list of {rows} rows), got {x!r}. {hint}"
+        )
     if x and all(not isinstance(r, (list, tuple)) for r in x):
         if allow_diag and len(x) == rows:
             return sp.diag(*[_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
@@ -74,13 +79,18 @@ def _matrix(x, shape: tuple[int, int], what: str, *, allow_scalar=False,
             return sp.Matrix([[_number(v, f"{what}[{j + 1}]") for j, v in enumerate(x)]])
         if cols == 1 and len(x) == rows:
             return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
-        exp = f"{rows}×{cols} matrix" + (f" or a list of {rows} diagonal entries" if allow_diag else "")
+        exp = f"{rows}×{cols} matrix" + (
+            f" or a list of {rows} diagonal entries" if allow_diag else ""
+        )
         raise SpecError(f"{what}: expected a {exp}, got a flat list of length {len(x)}. {hint}")
     if len(x) != rows or any(not isinstance(r, (list, tuple)) or len(r) != cols for r in x):
-        got = f"{len(x)} rows of lengths {[len(r) if isinstance(r, (list, tuple)) else 1 for r in x]}"
+        got = (
+            f"{len(x)} rows of lengths {[len(r) if isinstance(r, (list, tuple)) else 1 for r in x]}"
+        )
         raise SpecError(f"{what}: expected shape {rows}×{cols}, got {got}. {hint}")
-    return sp.Matrix([[_number(v, f"{what}[{i + 1},{j + 1}]") for j, v in enumerate(r)]
-                      for i, r in enumerate(x)])
+    return sp.Matrix(
+        [[_number(v, f"{what}[{i + 1},{j + 1}]") for j, v in enumerate(r)] for i, r in enumerate(x)]
+    )
 
 
 def _vector(x, length: int, what: str, hint: str = "") -> sp.Matrix:
@@ -90,7 +100,9 @@ def _vector(x, length: int, what: str, hint: str = "") -> sp.Matrix:
         raise SpecError(f"{what}: expected a list of {length} numbers, got {x!r}. {hint}".rstrip())
     x = list(np.asarray(x, dtype=object).ravel()) if isinstance(x, np.ndarray) else list(x)
     if len(x) != length:
-        raise SpecError(f"{what}: expected a list of {length} numbers, got length {len(x)}. {hint}".rstrip())
+        raise SpecError(
+            f"{what}: expected a list of {length} numbers, got length {len(x)}. {hint}".rstrip()
+        )
     return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
 
 
@@ -129,10 +141,29 @@ class SRNN:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def create(cls, *, n: int, m: int = 1, activation="tanh", Gamma=1, W=None, b=None,
-               C=None, coupling=None, sigma=1, V=None, c=None, readout=None,
-               start="stationary", h0=None, form="standard", input_site="additive",
-               name="srnn", derivable=True, assume_stationary=False) -> "SRNN":
+    def create(
+        cls,
+        *,
+        n: int,
+        m: int = 1,
+        activation="tanh",
+        Gamma=1,
+        W=None,
+        b=None,
+        C=None,
+        coupling=None,
+        sigma=1,
+        V=None,
+        c=None,
+        readout=None,
+        start="stationary",
+        h0=None,
+        form="standard",
+        input_site="additive",
+        name="srnn",
+        derivable=True,
+        assume_stationary=False,
+    ) -> SRNN:
         """Validate and build an SRNN.
 
         Parameters follow the TOML contract: ``Gamma`` scalar/diagonal list/matrix,
@@ -144,9 +175,13 @@ class SRNN:
         ``assume_stationary=True`` skips the check that a stationary law exists.
         """
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise SpecError(f"network.n: expected a positive integer (number of hidden units), got {n!r}.")
+            raise SpecError(
+                f"network.n: expected a positive integer (number of hidden units), got {n!r}."
+            )
         if not isinstance(m, (int, np.integer)) or isinstance(m, bool) or m < 1:
-            raise SpecError(f"network.m: expected a positive integer (number of input channels), got {m!r}.")
+            raise SpecError(
+                f"network.m: expected a positive integer (number of input channels), got {m!r}."
+            )
         n, m = int(n), int(m)
         hs = h_symbols(n)
         try:
@@ -155,30 +190,54 @@ class SRNN:
             raise SpecError(str(exc)) from None
         if form not in ("standard", "hopfield"):
             raise SpecError(f"network.form: expected 'standard' or 'hopfield', got {form!r}.")
-        Gm = _matrix(Gamma, (n, n), "network.Gamma", allow_scalar=True, allow_diag=True,
-                     hint="Give a scalar (times identity), a list of n diagonal entries or an n×n matrix.")
+        Gm = _matrix(
+            Gamma,
+            (n, n),
+            "network.Gamma",
+            allow_scalar=True,
+            allow_diag=True,
+            hint="Give a scalar (times identity), a list of n diagonal entries or an n×n matrix.",
+        )
         if not _is_positive_stable(Gm):
-            raise SpecError("network.Gamma: the damping must be positive stable (all eigenvalues "
-                            f"with positive real part); eigenvalues are "
-                            f"{np.round(np.linalg.eigvals(np.array(Gm.evalf(), float)), 6).tolist()}.")
+            raise SpecError(
+                "network.Gamma: the damping must be positive stable (all eigenvalues "
+                f"with positive real part); eigenvalues are "
+                f"{np.round(np.linalg.eigvals(np.array(Gm.evalf(), float)), 6).tolist()}."
+            )
         if W is None:
-            raise SpecError(f"network.W: required, a {n}×{n} matrix of recurrent weights "
-                            f"(one row per hidden unit), e.g. W = {np.eye(n, dtype=int).tolist()}.")
+            raise SpecError(
+                f"network.W: required, a {n}×{n} matrix of recurrent weights "
+                f"(one row per hidden unit), e.g. W = {np.eye(n, dtype=int).tolist()}."
+            )
         Wm = _matrix(W, (n, n), "network.W", hint=f"W has one row per hidden unit (n = {n}).")
-        bm = _vector([0] * n if b is None else b, n, "network.b",
-                     hint=f"b has one entry per hidden unit (n = {n}).")
+        bm = _vector(
+            [0] * n if b is None else b,
+            n,
+            "network.b",
+            hint=f"b has one entry per hidden unit (n = {n}).",
+        )
         if input_site not in ("additive", "activation"):
-            raise SpecError(f"network.input_site: expected 'additive' or 'activation', got {input_site!r}.")
+            raise SpecError(
+                f"network.input_site: expected 'additive' or 'activation', got {input_site!r}."
+            )
         if C is not None and coupling is not None:
-            raise SpecError("network: give either C (constant coupling) or coupling (expressions), not both.")
+            raise SpecError(
+                "network: give either C (constant coupling) or coupling (expressions), not both."
+            )
         if coupling is not None:
             if input_site == "activation":
-                raise SpecError("network.coupling: state-dependent coupling is only defined for "
-                                "input_site = 'additive'; inside the activation use a constant C.")
+                raise SpecError(
+                    "network.coupling: state-dependent coupling is only defined for "
+                    "input_site = 'additive'; inside the activation use a constant C."
+                )
             Cm = _expr_matrix(coupling, (n, m), "network.coupling", hs)
         else:
-            Cm = _matrix(sp.ones(n, m).tolist() if C is None else C, (n, m), "network.C",
-                         hint=f"C has n = {n} rows and m = {m} columns (one per input channel).")
+            Cm = _matrix(
+                sp.ones(n, m).tolist() if C is None else C,
+                (n, m),
+                "network.C",
+                hint=f"C has n = {n} rows and m = {m} columns (one per input channel).",
+            )
         sig = _sigma(sigma, n)
         Mm = Wm.T if form == "hopfield" else sp.eye(n)
         if readout is not None and (V is not None or c is not None):
@@ -187,17 +246,28 @@ class SRNN:
             exprs = [readout] if isinstance(readout, (str, sp.Expr)) else list(readout)
             if not exprs:
                 raise SpecError("readout.expression: expected at least one expression.")
-            f = sp.Matrix([_expr(e, f"readout.expression[{i + 1}]", hs) for i, e in enumerate(exprs)])
+            f = sp.Matrix(
+                [_expr(e, f"readout.expression[{i + 1}]", hs) for i, e in enumerate(exprs)]
+            )
         else:
             Vm = sp.eye(n)[0, :] if V is None else V
             if not isinstance(Vm, sp.MatrixBase):
                 arr = Vm if isinstance(Vm, (list, tuple)) else [Vm]
                 p = len(arr) if arr and isinstance(arr[0], (list, tuple)) else 1
-                Vm = _matrix(arr if p > 1 or isinstance(arr[0], (list, tuple)) else [arr], (p, n),
-                             "readout.V", hint=f"V is p×n with n = {n} columns.")
+                Vm = _matrix(
+                    arr if p > 1 or isinstance(arr[0], (list, tuple)) else [arr],
+                    (p, n),
+                    "readout.V",
+                    hint=f"V is p×n with n = {n} columns.",
+                )
             p = Vm.shape[0]
-            cm = sp.zeros(p, 1) if c is None else _vector(c, p, "readout.c",
-                                                          hint=f"c has one entry per output (p = {p} rows of V).")
+            cm = (
+                sp.zeros(p, 1)
+                if c is None
+                else _vector(
+                    c, p, "readout.c", hint=f"c has one entry per output (p = {p} rows of V)."
+                )
+            )
             f = Vm * sp.Matrix(hs) + cm
         h0m = None
         if start not in ("stationary", "point"):
@@ -206,14 +276,31 @@ class SRNN:
             if h0 is None:
                 raise SpecError(f"start.h0: a point start needs h0, a list of n = {n} numbers.")
             h0m = _vector(h0, n, "start.h0", hint=f"h0 has one entry per hidden unit (n = {n}).")
-        net = cls(n=n, m=m, activation=act, Gamma=Gm, W=Wm, b=bm, coupling=Cm, sigma=sig,
-                  readout=f, M=Mm, start=start, h0=h0m, input_site=input_site, form=form,
-                  name=name, derivable=derivable and act.smooth)
+        net = cls(
+            n=n,
+            m=m,
+            activation=act,
+            Gamma=Gm,
+            W=Wm,
+            b=bm,
+            coupling=Cm,
+            sigma=sig,
+            readout=f,
+            M=Mm,
+            start=start,
+            h0=h0m,
+            input_site=input_site,
+            form=form,
+            name=name,
+            derivable=derivable and act.smooth,
+        )
         if start == "stationary" and not assume_stationary:
             reason = net.stationary_obstruction()
             if reason:
-                raise SpecError(f"start.kind = 'stationary': {reason} Use kind = 'point' with h0, "
-                                "or set assume_stationary = true if you know the law exists.")
+                raise SpecError(
+                    f"start.kind = 'stationary': {reason} Use kind = 'point' with h0, "
+                    "or set assume_stationary = true if you know the law exists."
+                )
         return net
 
     # ------------------------------------------------------------- properties
@@ -276,15 +363,21 @@ class SRNN:
             if not _is_positive_stable(self.A):
                 ev = np.linalg.eigvals(np.array(self.A.evalf(), float))
                 AW = "Γ − WᵀW" if self.form == "hopfield" else "Γ − W"
-                return (f"for the identity activation the drift is −({AW})h + const and {AW} must be "
-                        f"positive stable (all eigenvalues with positive real part); its eigenvalues "
-                        f"are {np.round(ev, 6).tolist()}.")
+                return (
+                    f"for the identity activation the drift is −({AW})h + const and {AW} must be "
+                    f"positive stable (all eigenvalues with positive real part); its eigenvalues "
+                    f"are {np.round(ev, 6).tolist()}."
+                )
             return None
         if act.bounded:
             return None  # Γ positive stable (checked) and a bounded perturbation
         Gs = np.array(((self.Gamma + self.Gamma.T) / 2).evalf(), float)
-        Wn = np.linalg.norm(np.array((self.M * self.W).evalf(), float) if self.form == "standard"
-                            else np.array(self.M.evalf(), float) @ np.array(self.W.evalf(), float), 2)
+        Wn = np.linalg.norm(
+            np.array((self.M * self.W).evalf(), float)
+            if self.form == "standard"
+            else np.array(self.M.evalf(), float) @ np.array(self.W.evalf(), float),
+            2,
+        )
         if act.lipschitz is not None and np.linalg.eigvalsh(Gs).min() > act.lipschitz * Wn:
             return None
         if self.n == 1:
@@ -292,25 +385,37 @@ class SRNN:
             h1 = self.h[0]
             try:
                 right, left = sp.limit(phi, h1, sp.oo), sp.limit(phi, h1, -sp.oo)
-                if (right.is_extended_negative and left.is_extended_positive):
+                if right.is_extended_negative and left.is_extended_positive:
                     return None
             except Exception:  # sympy cannot decide: fall through to refusal
                 pass
-            return ("the 1-D drift does not point inwards at ±∞ (need φ(h) < 0 for large h and "
-                    "> 0 for large −h).")
+            return (
+                "the 1-D drift does not point inwards at ±∞ (need φ(h) < 0 for large h and "
+                "> 0 for large −h)."
+            )
         if act.lipschitz is not None:
-            return (f"the activation {act.name!r} is unbounded; a stationary law is guaranteed when the "
-                    f"smallest eigenvalue of sym(Γ) ({np.linalg.eigvalsh(Gs).min():.4g}) exceeds "
-                    f"Lip(a)·‖W‖₂ ({act.lipschitz * Wn:.4g}), which fails here.")
-        return (f"the activation {act.name!r} is unbounded and not globally Lipschitz, so no "
-                "stationary law is guaranteed.")
+            return (
+                f"the activation {act.name!r} is unbounded; a stationary law is guaranteed when the "
+                f"smallest eigenvalue of sym(Γ) ({np.linalg.eigvalsh(Gs).min():.4g}) exceeds "
+                f"Lip(a)·‖W‖₂ ({act.lipschitz * Wn:.4g}), which fails here."
+            )
+        return (
+            f"the activation {act.name!r} is unbounded and not globally Lipschitz, so no "
+            "stationary law is guaranteed."
+        )
 
     # ----------------------------------------------------------------- numeric
     def numeric(self) -> dict:
         """Float arrays of the parameters (0-based): Gamma, W, b, M, sigma, Sigma, and C when constant."""
         f = lambda M: np.array(M.evalf(), dtype=float)
-        out = dict(Gamma=f(self.Gamma), W=f(self.W), b=f(self.b).ravel(), M=f(self.M),
-                   sigma=f(self.sigma), Sigma=f(self.Sigma))
+        out = dict(
+            Gamma=f(self.Gamma),
+            W=f(self.W),
+            b=f(self.b).ravel(),
+            M=f(self.M),
+            sigma=f(self.sigma),
+            Sigma=f(self.Sigma),
+        )
         if self.constant_coupling:
             out["C"] = f(self.coupling)
         if self.h0 is not None:
@@ -331,7 +436,7 @@ class SRNN:
             consts.append(poly.coeff_monomial(1))
         return sp.Matrix(rows), sp.Matrix(consts)
 
-    def with_start(self, start: str, h0=None) -> "SRNN":
+    def with_start(self, start: str, h0=None) -> SRNN:
         """The same network with another start (``"stationary"`` or ``"point"``)."""
         if start not in ("stationary", "point"):
             raise SpecError(f"start: expected 'stationary' or 'point', got {start!r}.")
@@ -340,12 +445,14 @@ class SRNN:
             raise SpecError(f"start.h0: a point start needs h0, a list of n = {self.n} numbers.")
         return replace(self, start=start, h0=h0m)
 
-    def with_sigma(self, sigma) -> "SRNN":
+    def with_sigma(self, sigma) -> SRNN:
         return replace(self, sigma=_sigma(sigma, self.n))
 
     def summary(self) -> str:
-        return (f"SRNN {self.name!r}: n={self.n}, m={self.m}, p={self.p}, activation={self.activation.name}, "
-                f"form={self.form}, start={self.start}")
+        return (
+            f"SRNN {self.name!r}: n={self.n}, m={self.m}, p={self.p}, activation={self.activation.name}, "
+            f"form={self.form}, start={self.start}"
+        )
 
     __repr__ = summary
 
@@ -355,10 +462,19 @@ def _sigma(sigma, n: int) -> sp.Matrix:
         seq = sigma.tolist() if hasattr(sigma, "tolist") else sigma
         if seq and isinstance(seq[0], (list, tuple)):
             r = len(seq[0])
-            return _matrix(seq, (n, r), "network.sigma",
-                           hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.")
-        return _matrix(seq, (n, n), "network.sigma", allow_diag=True,
-                       hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.")
+            return _matrix(
+                seq,
+                (n, r),
+                "network.sigma",
+                hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.",
+            )
+        return _matrix(
+            seq,
+            (n, n),
+            "network.sigma",
+            allow_diag=True,
+            hint="sigma is a scalar, a list of n diagonal entries, or an n×r matrix.",
+        )
     return _number(sigma, "network.sigma") * sp.eye(n)
 
 
@@ -366,7 +482,9 @@ def _expr(e, what: str, hs) -> sp.Expr:
     if isinstance(e, sp.Expr):
         extra = e.free_symbols - set(hs)
         if extra:
-            raise SpecError(f"{what}: unknown symbols {sorted(map(str, extra))}; use h1..h{len(hs)}.")
+            raise SpecError(
+                f"{what}: unknown symbols {sorted(map(str, extra))}; use h1..h{len(hs)}."
+            )
         return e
     if isinstance(e, (int, float)) and not isinstance(e, bool):
         return _number(e, what)
@@ -380,13 +498,27 @@ def _expr_matrix(x, shape, what, hs) -> sp.Matrix:
     rows, cols = shape
     if isinstance(x, str):
         x = [[x]] if shape == (1, 1) else None
-    if x is None or not isinstance(x, (list, tuple)) or len(x) != rows or \
-            any(not isinstance(r, (list, tuple)) or len(r) != cols for r in x):
-        if isinstance(x, (list, tuple)) and cols == 1 and len(x) == rows and \
-                all(not isinstance(r, (list, tuple)) for r in x):
+    if (
+        x is None
+        or not isinstance(x, (list, tuple))
+        or len(x) != rows
+        or any(not isinstance(r, (list, tuple)) or len(r) != cols for r in x)
+    ):
+        if (
+            isinstance(x, (list, tuple))
+            and cols == 1
+            and len(x) == rows
+            and all(not isinstance(r, (list, tuple)) for r in x)
+        ):
             x = [[r] for r in x]
         else:
-            raise SpecError(f"{what}: expected an {rows}×{cols} matrix of expressions in "
-                            f"h1..h{rows}, e.g. [[\"1 + h1**2\"], ...], got {x!r}.")
-    return sp.Matrix([[_expr(v, f"{what}[{i + 1},{j + 1}]", hs) for j, v in enumerate(r)]
-                      for i, r in enumerate(x)])
+            raise SpecError(
+                f"{what}: expected an {rows}×{cols} matrix of expressions in "
+                f"h1..h{rows}, e.g. [[\"1 + h1**2\"], ...], got {x!r}."
+            )
+    return sp.Matrix(
+        [
+            [_expr(v, f"{what}[{i + 1},{j + 1}]", hs) for j, v in enumerate(r)]
+            for i, r in enumerate(x)
+        ]
+    )

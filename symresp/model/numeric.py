@@ -9,6 +9,7 @@ Every function is vectorised over leading axes: ``h`` of shape (..., n) gives φ
 (..., n), Dφ of shape (..., n, n) and D²φ of shape (..., n, n, n).  Built once per network
 by :func:`numeric_network`; the simulator, the fixed-point search and the quadratures use it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,11 +47,25 @@ class NumericNetwork:
     input_site: str
 
     @classmethod
-    def from_srnn(cls, net) -> "NumericNetwork":
+    def from_srnn(cls, net) -> NumericNetwork:
         num = net.numeric()
-        return cls(net.n, net.m, net.p, num["Gamma"], num["W"], num["b"], num["M"],
-                   num["sigma"], num["Sigma"], num.get("C"), num.get("V"), num.get("c"),
-                   num.get("h0"), numeric_activation(net.activation), net.input_site)
+        return cls(
+            net.n,
+            net.m,
+            net.p,
+            num["Gamma"],
+            num["W"],
+            num["b"],
+            num["M"],
+            num["sigma"],
+            num["Sigma"],
+            num.get("C"),
+            num.get("V"),
+            num.get("c"),
+            num.get("h0"),
+            numeric_activation(net.activation),
+            net.input_site,
+        )
 
     def preactivation(self, h) -> np.ndarray:
         """z = W h + b."""
@@ -78,6 +93,7 @@ class NumericNetwork:
         (quadratic convergence to the rounding floor); raises ArgumentError if the residual
         stays above ``tol`` (no fixed point near the guess)."""
         from scipy.optimize import root  # scipy: heavy, needed only by this search
+
         if guess is None:
             guess = self.h0 if self.h0 is not None else np.zeros(self.n)
         x0 = np.asarray(guess, float).ravel()
@@ -90,8 +106,10 @@ class NumericNetwork:
                 break
         res = float(np.max(np.abs(self.phi(x))))
         if not np.isfinite(res) or res > tol:
-            raise ArgumentError(f"no fixed point φ(h*) = 0 found from {x0.tolist()} "
-                                f"(residual {res:.3g}); pass h_star or another guess")
+            raise ArgumentError(
+                f"no fixed point φ(h*) = 0 found from {x0.tolist()} "
+                f"(residual {res:.3g}); pass h_star or another guess"
+            )
         return x, res
 
 

@@ -1,4 +1,5 @@
 """Network specifications: TOML files and dictionaries read into an SRNN."""
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,20 @@ else:  # pragma: no cover
 __all__ = ["load_spec", "spec_from_dict"]
 
 
-_NETWORK_KEYS = {"n", "m", "activation", "Gamma", "W", "b", "C", "coupling", "sigma", "form",
-                 "input_site", "assume_stationary"}
+_NETWORK_KEYS = {
+    "n",
+    "m",
+    "activation",
+    "Gamma",
+    "W",
+    "b",
+    "C",
+    "coupling",
+    "sigma",
+    "form",
+    "input_site",
+    "assume_stationary",
+}
 
 
 def load_spec(path, **overrides) -> SRNN:
@@ -42,39 +55,57 @@ def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
     """Build an SRNN from the parsed TOML tables ``network``, ``readout``, ``start``."""
     unknown_tables = set(data) - {"network", "readout", "start", "meta"}
     if unknown_tables:
-        raise SpecError(f"spec: unknown table(s) {sorted(unknown_tables)}; expected [network], "
-                        "[readout], [start].")
+        raise SpecError(
+            f"spec: unknown table(s) {sorted(unknown_tables)}; expected [network], "
+            "[readout], [start]."
+        )
     net = dict(data.get("network", {}))
     if not net:
         raise SpecError("spec: missing the [network] table.")
     unknown = set(net) - _NETWORK_KEYS
     if unknown:
-        raise SpecError(f"network: unknown key(s) {sorted(unknown)}; known keys are {sorted(_NETWORK_KEYS)}.")
-    for key, what in (("n", "the number of hidden units, e.g. n = 2"),
-                      ("activation", f"one of {', '.join(KNOWN_ACTIVATIONS)} or an expression in z"),
-                      ("W", "the n×n recurrent weights, e.g. W = [[0.5, -1.0], [1.0, 0.2]]"),
-                      ("sigma", "the noise: a scalar, a list of n diagonal entries or an n×r matrix")):
+        raise SpecError(
+            f"network: unknown key(s) {sorted(unknown)}; known keys are {sorted(_NETWORK_KEYS)}."
+        )
+    for key, what in (
+        ("n", "the number of hidden units, e.g. n = 2"),
+        ("activation", f"one of {', '.join(KNOWN_ACTIVATIONS)} or an expression in z"),
+        ("W", "the n×n recurrent weights, e.g. W = [[0.5, -1.0], [1.0, 0.2]]"),
+        ("sigma", "the noise: a scalar, a list of n diagonal entries or an n×r matrix"),
+    ):
         if key not in net and key not in overrides:
             raise SpecError(f"network.{key}: required ({what}).")
     if not {"C", "coupling"} & (set(net) | set(overrides)):
-        raise SpecError("network.C: required, the n×m input coupling, e.g. C = [[1.0], [0.5]]; or "
-                        "coupling = [[\"1 + h1**2\"], ...] (expressions in h1..hn).")
+        raise SpecError(
+            "network.C: required, the n×m input coupling, e.g. C = [[1.0], [0.5]]; or "
+            "coupling = [[\"1 + h1**2\"], ...] (expressions in h1..hn)."
+        )
     if "readout" not in data and not {"V", "readout"} & set(overrides):
-        raise SpecError("spec: missing the [readout] table; give V = [[...]] (p×n, optional c) or "
-                        "expression = \"h1**2 + h2\".")
+        raise SpecError(
+            "spec: missing the [readout] table; give V = [[...]] (p×n, optional c) or "
+            "expression = \"h1**2 + h2\"."
+        )
     ro = dict(data.get("readout", {}))
     unknown = set(ro) - {"V", "c", "expression"}
     if unknown:
         raise SpecError(f"readout: unknown key(s) {sorted(unknown)}; use V (and c) or expression.")
     if "V" not in ro and "expression" not in ro and not {"V", "readout"} & set(overrides):
-        raise SpecError("readout: give V = [[...]] (p×n matrix, optional c) or expression = "
-                        "\"h1**2 + h2\" (a list of strings for several outputs).")
+        raise SpecError(
+            "readout: give V = [[...]] (p×n matrix, optional c) or expression = "
+            "\"h1**2 + h2\" (a list of strings for several outputs)."
+        )
     st = dict(data.get("start", {}))
     unknown = set(st) - {"kind", "h0"}
     if unknown:
         raise SpecError(f"start: unknown key(s) {sorted(unknown)}; use kind and h0.")
     kwargs = dict(net)
-    kwargs.update(V=ro.get("V"), c=ro.get("c"), readout=ro.get("expression"),
-                  start=st.get("kind", "stationary"), h0=st.get("h0"), name=name)
+    kwargs.update(
+        V=ro.get("V"),
+        c=ro.get("c"),
+        readout=ro.get("expression"),
+        start=st.get("kind", "stationary"),
+        h0=st.get("h0"),
+        name=name,
+    )
     kwargs.update(overrides)
     return SRNN.create(**kwargs)

@@ -6,13 +6,35 @@ Modules: :mod:`~symresp.montecarlo.rng` (random streams), :mod:`~symresp.monteca
 :mod:`~symresp.montecarlo.start` (start laws), :mod:`~symresp.montecarlo.engine` (the block
 engine), :mod:`~symresp.montecarlo.estimators` (the public estimators).
 """
+
 from symresp.errors import DivergenceError, DivergenceWarning
-from symresp.montecarlo.estimators import (KernelMC, MCResult, kernel_json, kernel_mc, response,
-                                           simulate, simulate_json, stationary_samples)
+from symresp.montecarlo.estimators import (
+    KernelMC,
+    MCResult,
+    kernel_json,
+    kernel_mc,
+    response,
+    simulate,
+    simulate_json,
+    stationary_samples,
+)
 from symresp.montecarlo.rng import standard_normals
 from symresp.montecarlo.start import burn_in_time, linear_stationary
 from symresp.montecarlo.steps import tanh_array
 
-__all__ = ["simulate", "response", "kernel_mc", "stationary_samples", "simulate_json", "kernel_json",
-           "MCResult", "KernelMC", "DivergenceError", "DivergenceWarning", "burn_in_time",
-           "linear_stationary", "standard_normals", "tanh_array"]
+__all__ = [
+    "simulate",
+    "response",
+    "kernel_mc",
+    "stationary_samples",
+    "simulate_json",
+    "kernel_json",
+    "MCResult",
+    "KernelMC",
+    "DivergenceError",
+    "DivergenceWarning",
+    "burn_in_time",
+    "linear_stationary",
+    "standard_normals",
+    "tanh_array",
+]

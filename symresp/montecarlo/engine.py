@@ -24,6 +24,7 @@ Two routes share the step kernels: :func:`symresp.montecarlo.steps.advance`, one
 loop over a chunk of steps (registry activation, constant coupling, linear readout), and a
 per-step Python loop calling compiled hooks for everything else.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,18 +40,30 @@ from symresp.errors import ArgumentError
 from symresp.montecarlo.rng import fill_normals, stream_state
 from symresp.montecarlo.simnet import SimNetwork
 from symresp.montecarlo.start import StartLaw
-from symresp.montecarlo.steps import (LevelArrays, Scratch, accumulate, advance, check_divergence,
-                                      drive_state, noise, preact, record_linear, refine_pairs,
-                                      tangent_step, update)
+from symresp.montecarlo.steps import (
+    LevelArrays,
+    Scratch,
+    accumulate,
+    advance,
+    check_divergence,
+    drive_state,
+    noise,
+    preact,
+    record_linear,
+    refine_pairs,
+    tangent_step,
+    update,
+)
 
 __all__ = ["Plan", "Kick", "BlockStats", "execute", "NEVER"]
 
-NEVER = np.int64(2) ** 62        # "never diverged" marker of a path's divergence step
-_CHUNK = 64                      # steps advanced per compiled call (normals drawn per chunk)
+NEVER = np.int64(2) ** 62  # "never diverged" marker of a path's divergence step
+_CHUNK = 64  # steps advanced per compiled call (normals drawn per chunk)
 
 
 class Kick(NamedTuple):
     """At coarse step ``step`` copy c is moved by ``alphas[c] γ_channel(h)``."""
+
     step: int
     channel: int
     alphas: np.ndarray
@@ -59,19 +72,20 @@ class Kick(NamedTuple):
 @dataclass
 class Plan:
     """Everything one run needs; the same plan runs every block."""
+
     mod: SimNetwork
-    nsteps: int                 # coarse steps of the main phase
-    dt: float                   # coarse step
-    u: np.ndarray               # (nsteps · finest factor + 1, m) input on the finest grid
-    out_rows: np.ndarray        # (nsteps + 1,) int64, output row of each coarse step or −1
+    nsteps: int  # coarse steps of the main phase
+    dt: float  # coarse step
+    u: np.ndarray  # (nsteps · finest factor + 1, m) input on the finest grid
+    out_rows: np.ndarray  # (nsteps + 1,) int64, output row of each coarse step or −1
     n_out: int
-    eps: np.ndarray             # (ncop,) input amplitude of each copy
-    wts: np.ndarray             # (ncop,) weight of each copy in the recorded value
-    kicks: list                 # [Kick], sorted by step
-    tangent: tuple | None       # (coarse step, channel) where the tangent starts
+    eps: np.ndarray  # (ncop,) input amplitude of each copy
+    wts: np.ndarray  # (ncop,) weight of each copy in the recorded value
+    kicks: list  # [Kick], sorted by step
+    tangent: tuple | None  # (coarse step, channel) where the tangent starts
     start: StartLaw
     bound: float
-    levels: tuple               # ((factor, weight), ...): ((1, 1.),) or ((1, −1.), (2, 2.))
+    levels: tuple  # ((factor, weight), ...): ((1, 1.),) or ((1, −1.), (2, 2.))
     seed: int
     block: int
     keep_state: bool = False
@@ -82,6 +96,7 @@ class BlockStats:
     """Streamed statistics of all paths (of one block, or merged): ``count[i]`` paths alive
     at output row i, their ``mean`` and sum of squared deviations ``m2`` (n_out, p), the
     sorted divergence steps, and the final states (keep_state only)."""
+
     count: np.ndarray
     mean: np.ndarray
     m2: np.ndarray
@@ -92,6 +107,7 @@ class BlockStats:
 @dataclass
 class _Level:
     """One time-step level of a block: factor f (dt/f), weight w, and its arrays."""
+
     f: int
     w: float
     dt: float
@@ -113,14 +129,34 @@ def _run_block(plan: Plan, bidx: int, B: int):
     for f, w in plan.levels:
         out = np.full(plan.nsteps * f + 1, -1, np.int64)
         out[::f] = plan.out_rows
-        levs.append(_Level(f, w, plan.dt / f, LevelArrays(
-            H=np.empty((ncop, n, B)), T=np.zeros((n if plan.tangent is not None else 0, B)),
-            div=np.full(B, NEVER, np.int64), Y=np.empty((_CHUNK + 1, p, B)),
-            rr=np.empty(_CHUNK + 1, np.int64), rs=np.empty(_CHUNK + 1, np.int64),
-            u=np.ascontiguousarray(plan.u[::fmax // f]), out=out)))
-    scr = Scratch(Z=np.empty((n, B)), A=np.empty((n, B)), dA=np.empty((n, B)), D=np.empty((n, B)),
-                  E=np.empty((n, B)), N=np.empty((n, B)), flag=np.empty(B), du=np.empty(n),
-                  zero=np.zeros(n))
+        levs.append(
+            _Level(
+                f,
+                w,
+                plan.dt / f,
+                LevelArrays(
+                    H=np.empty((ncop, n, B)),
+                    T=np.zeros((n if plan.tangent is not None else 0, B)),
+                    div=np.full(B, NEVER, np.int64),
+                    Y=np.empty((_CHUNK + 1, p, B)),
+                    rr=np.empty(_CHUNK + 1, np.int64),
+                    rs=np.empty(_CHUNK + 1, np.int64),
+                    u=np.ascontiguousarray(plan.u[:: fmax // f]),
+                    out=out,
+                ),
+            )
+        )
+    scr = Scratch(
+        Z=np.empty((n, B)),
+        A=np.empty((n, B)),
+        dA=np.empty((n, B)),
+        D=np.empty((n, B)),
+        E=np.empty((n, B)),
+        N=np.empty((n, B)),
+        flag=np.empty(B),
+        du=np.empty(n),
+        zero=np.zeros(n),
+    )
     xif = np.empty((_CHUNK * fmax, r, B))
     xic = np.empty((_CHUNK, r, B)) if nlev > 1 else None
 
@@ -148,7 +184,9 @@ def _run_block(plan: Plan, bidx: int, B: int):
         L.H[:] = h_init[None]
     if st.kind == "burn":
         nburn = st.nburn
-        burn_lev = [replace(L, arrays=L.arrays._replace(H=L.H[:1], T=np.zeros((0, B)))) for L in levs]
+        burn_lev = [
+            replace(L, arrays=L.arrays._replace(H=L.H[:1], T=np.zeros((0, B)))) for L in levs
+        ]
         k = 0
         eps0 = np.zeros(1)
         while k < nburn:
@@ -164,8 +202,9 @@ def _run_block(plan: Plan, bidx: int, B: int):
     cnt = np.zeros(plan.n_out, np.int64)
     mean = np.zeros((plan.n_out, p))
     m2 = np.zeros((plan.n_out, p))
-    events = sorted({kk.step for kk in plan.kicks} |
-                    ({plan.tangent[0]} if plan.tangent is not None else set()))
+    events = sorted(
+        {kk.step for kk in plan.kicks} | ({plan.tangent[0]} if plan.tangent is not None else set())
+    )
     k = 0
     while True:
         for kick in plan.kicks:
@@ -186,8 +225,9 @@ def _run_block(plan: Plan, bidx: int, B: int):
         nrecs = []
         for L in levs:
             f = L.f
-            nrec = _step_level(mod, plan, L, xs[f] if kc > 0 else None, k * f, kc * f,
-                               plan.eps, True, scr)
+            nrec = _step_level(
+                mod, plan, L, xs[f] if kc > 0 else None, k * f, kc * f, plan.eps, True, scr
+            )
             if kend == plan.nsteps and L.arrays.out[kend * f] >= 0:  # the final time
                 _record_py(mod, plan, L, kend * f, nrec)
                 nrec += 1
@@ -251,8 +291,9 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
     dt = L.dt
     f = L.f
     if mod.fast:
-        nrec = advance(mod.arrays, a, scr, xi, k0, nsteps, dt, eps, tangent, record, plan.wts,
-                       plan.bound)
+        nrec = advance(
+            mod.arrays, a, scr, xi, k0, nsteps, dt, eps, tangent, record, plan.wts, plan.bound
+        )
         if f > 1:
             a.rs[:nrec] //= f
         return nrec
@@ -286,8 +327,18 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
                 mod.hook("coupling")(np.ascontiguousarray(Hc.T), G)
                 drive_state(G, np.ascontiguousarray(a.u[k]), e, dt, N, Nc)
                 Ninc = Nc
-            update(Hc, A, mod.Gam, mod.gdiag, mod.Mm, mod.mid, zero if mod.site_act else du,
-                   dt, Ninc, D)
+            update(
+                Hc,
+                A,
+                mod.Gam,
+                mod.gdiag,
+                mod.Mm,
+                mod.mid,
+                zero if mod.site_act else du,
+                dt,
+                Ninc,
+                D,
+            )
         check_divergence(H, T, a.div, k + 1, plan.bound, scr.flag)
     return nrec
 
@@ -326,7 +377,7 @@ def execute(plan: Plan, paths: int, threads, quiet: bool, desc: str) -> BlockSta
                         delta = mb - mean
                         frac = np.where(nn > 0, cb / np.maximum(nn, 1), 0.0)[:, None]
                         mean = mean + delta * frac
-                        m2 = m2 + m2b + delta ** 2 * (cnt * frac[:, 0])[:, None]
+                        m2 = m2 + m2b + delta**2 * (cnt * frac[:, 0])[:, None]
                     cnt = nn
                     dsteps.append(db)
                     if fb is not None:

@@ -13,6 +13,7 @@ discretised by Euler–Maruyama (weak order 1 in dt)
 and run by the block engine (:mod:`symresp.montecarlo.engine`): a seed gives bit-identical
 results for any number of threads.  Results are dataclasses with ``to_dict()``.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,16 @@ from symresp.montecarlo.engine import Kick, Plan, execute
 from symresp.montecarlo.simnet import sim_network
 from symresp.montecarlo.start import start_law
 
-__all__ = ["simulate", "response", "kernel_mc", "stationary_samples", "simulate_json",
-           "kernel_json", "MCResult", "KernelMC"]
+__all__ = [
+    "simulate",
+    "response",
+    "kernel_mc",
+    "stationary_samples",
+    "simulate_json",
+    "kernel_json",
+    "MCResult",
+    "KernelMC",
+]
 
 
 def _divergence_report(ds, dt, paths, on_divergence, bound):
@@ -38,11 +47,13 @@ def _divergence_report(ds, dt, paths, on_divergence, bound):
         return info
     times = ds.astype(float) * dt  # negative: during burn-in
     info.update(first_time=float(times.min()), times=times[:1000].tolist())
-    msg = (f"{ds.size} of {paths} path(s) diverged (non-finite state or |h_i| > {bound:g}); "
-           f"first at t = {times.min():.6g}"
-           f"{' (during burn-in)' if times.min() < 0 else ''}. They were excluded from the "
-           "statistics from the time they diverged; reduce dt, check that the network is stable, "
-           "or raise `bound`.")
+    msg = (
+        f"{ds.size} of {paths} path(s) diverged (non-finite state or |h_i| > {bound:g}); "
+        f"first at t = {times.min():.6g}"
+        f"{' (during burn-in)' if times.min() < 0 else ''}. They were excluded from the "
+        "statistics from the time they diverged; reduce dt, check that the network is stable, "
+        "or raise `bound`."
+    )
     if on_divergence == "raise":
         raise DivergenceError(msg)
     if on_divergence == "warn":
@@ -57,6 +68,7 @@ class MCResult:
     ``mean[i, q]`` estimates the weighted copy combination of ``E[f_q(h_{t_i})]`` (the mean,
     the CRN response or Richardson's ``2Y_{dt/2} − Y_dt``), ``stderr`` is its standard error
     ``sd/√count``, ``count[i]`` the number of paths alive at ``t_i``."""
+
     t: np.ndarray
     mean: np.ndarray
     stderr: np.ndarray
@@ -68,28 +80,57 @@ class MCResult:
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"t": self.t.tolist(), "mean": self.mean.tolist(), "stderr": self.stderr.tolist(),
-                "count": self.count.tolist(), "dt": self.dt, "paths": self.paths,
-                "seed": self.seed, "diverged": self.diverged, **self.meta}
+        return {
+            "t": self.t.tolist(),
+            "mean": self.mean.tolist(),
+            "stderr": self.stderr.tolist(),
+            "count": self.count.tolist(),
+            "dt": self.dt,
+            "paths": self.paths,
+            "seed": self.seed,
+            "diverged": self.diverged,
+            **self.meta,
+        }
 
 
 def _check_common(dt, paths, T=None):
-    if not (isinstance(dt, (int, float, np.floating, np.integer)) and not isinstance(dt, bool)
-            and np.isfinite(dt) and dt > 0):
+    if not (
+        isinstance(dt, (int, float, np.floating, np.integer))
+        and not isinstance(dt, bool)
+        and np.isfinite(dt)
+        and dt > 0
+    ):
         raise ArgumentError(f"dt: expected a positive time step, got {dt!r}.")
     if not isinstance(paths, (int, np.integer)) or isinstance(paths, bool) or paths < 1:
         raise ArgumentError(f"paths: expected a positive integer number of paths, got {paths!r}.")
-    if T is not None and not (isinstance(T, (int, float, np.floating, np.integer))
-                              and np.isfinite(T) and T >= 0):
+    if T is not None and not (
+        isinstance(T, (int, float, np.floating, np.integer)) and np.isfinite(T) and T >= 0
+    ):
         raise ArgumentError(f"T: expected a non-negative final time, got {T!r}.")
 
 
-def simulate(net, u=None, *, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
-             paths: int = 10000, seed: int = 0, response: bool = False,
-             richardson: bool = False, start: str | None = None, h0=None,
-             burn_in: float | None = None, out_every: int = 1, u_dt: float | None = None,
-             bound: float = 1e6, on_divergence: str = "warn", threads: int | None = None,
-             block: int = 512, quiet: bool = False) -> MCResult:
+def simulate(
+    net,
+    u=None,
+    *,
+    eps: float = 1.0,
+    T: float = 1.0,
+    dt: float = 0.01,
+    paths: int = 10000,
+    seed: int = 0,
+    response: bool = False,
+    richardson: bool = False,
+    start: str | None = None,
+    h0=None,
+    burn_in: float | None = None,
+    out_every: int = 1,
+    u_dt: float | None = None,
+    bound: float = 1e6,
+    on_divergence: str = "warn",
+    threads: int | None = None,
+    block: int = 512,
+    quiet: bool = False,
+) -> MCResult:
     """Mean (and standard error) of the readout on a time grid by Euler–Maruyama.
 
         dh = [−Γh + M a(Wh + b (+ εCu)) + ε γ(h) u] dt + σ dW,   estimate  E[f(h_{t_i})],
@@ -110,7 +151,9 @@ def simulate(net, u=None, *, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
     """
     _check_common(dt, paths, T)
     if on_divergence not in ("warn", "raise", "ignore"):
-        raise ArgumentError(f"on_divergence: expected 'warn', 'raise' or 'ignore', got {on_divergence!r}.")
+        raise ArgumentError(
+            f"on_divergence: expected 'warn', 'raise' or 'ignore', got {on_divergence!r}."
+        )
     if not isinstance(out_every, (int, np.integer)) or out_every < 1:
         raise ArgumentError(f"out_every: expected a positive integer, got {out_every!r}.")
     if not isinstance(block, (int, np.integer)) or block < 1:
@@ -127,9 +170,23 @@ def simulate(net, u=None, *, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
     startt, meta = start_law(net, start, h0, burn_in, dt_eff, 10.0)
     eps_arr = np.array([eps, 0.0]) if response else np.array([float(eps)])
     wts = np.array([1.0, -1.0]) if response else np.array([1.0])
-    plan = Plan(mod, nsteps, dt_eff, ugrid, out_rows, steps.size, eps_arr, wts, [], None,
-                 startt, float(bound), ((1, -1.0), (2, 2.0)) if richardson else ((1, 1.0),),
-                 int(seed), int(block))
+    plan = Plan(
+        mod,
+        nsteps,
+        dt_eff,
+        ugrid,
+        out_rows,
+        steps.size,
+        eps_arr,
+        wts,
+        [],
+        None,
+        startt,
+        float(bound),
+        ((1, -1.0), (2, 2.0)) if richardson else ((1, 1.0),),
+        int(seed),
+        int(block),
+    )
     t0 = time.perf_counter()
     st = execute(plan, paths, threads, quiet, "simulate")
     cnt, mean, m2, ds = st.count, st.mean, st.m2, st.div_steps
@@ -139,8 +196,13 @@ def simulate(net, u=None, *, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
     se[cnt < 2] = np.nan
     mean = mean.copy()
     mean[cnt == 0] = np.nan
-    meta.update(method="mc", response=bool(response), richardson=bool(richardson),
-                eps=float(eps), seconds=time.perf_counter() - t0)
+    meta.update(
+        method="mc",
+        response=bool(response),
+        richardson=bool(richardson),
+        eps=float(eps),
+        seconds=time.perf_counter() - t0,
+    )
     return MCResult(steps * dt_eff, mean, se, cnt, dt_eff, int(paths), int(seed), info, meta)
 
 
@@ -152,6 +214,7 @@ def response(net, u, **kw) -> MCResult:
 @dataclass
 class KernelMC:
     """Monte Carlo kernel values ``values[l, q] ≈ K⁽ⁿ⁾_{index}(lags[l])`` for output q."""
+
     order: int
     index: tuple
     lags: np.ndarray
@@ -165,18 +228,43 @@ class KernelMC:
     diverged: dict
 
     def to_dict(self) -> dict:
-        return {"order": self.order, "index": [int(k) for k in self.index], "method": "mc",
-                "estimator": self.method, "start": self.start, "lags": self.lags.tolist(),
-                "values": self.values.tolist(), "stderr": self.stderr.tolist(),
-                "alpha": self.alpha, "dt": self.dt, "paths": self.paths,
-                "diverged": self.diverged}
+        return {
+            "order": self.order,
+            "index": [int(k) for k in self.index],
+            "method": "mc",
+            "estimator": self.method,
+            "start": self.start,
+            "lags": self.lags.tolist(),
+            "values": self.values.tolist(),
+            "stderr": self.stderr.tolist(),
+            "alpha": self.alpha,
+            "dt": self.dt,
+            "paths": self.paths,
+            "diverged": self.diverged,
+        }
 
 
-def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: str | None = None,
-              h0=None, dt: float = 0.01, paths: int = 20000, seed: int = 0,
-              alpha: float | None = None, richardson: bool = False,
-              burn_in: float | None = None, bound: float = 1e6, on_divergence: str = "warn",
-              threads: int | None = None, block: int = 512, quiet: bool = False) -> KernelMC:
+def kernel_mc(
+    net,
+    order: int,
+    index,
+    lags,
+    *,
+    method: str = "kicked",
+    start: str | None = None,
+    h0=None,
+    dt: float = 0.01,
+    paths: int = 20000,
+    seed: int = 0,
+    alpha: float | None = None,
+    richardson: bool = False,
+    burn_in: float | None = None,
+    bound: float = 1e6,
+    on_divergence: str = "warn",
+    threads: int | None = None,
+    block: int = 512,
+    quiet: bool = False,
+) -> KernelMC:
     """Monte Carlo estimate of the kernel ``K⁽ⁿ⁾_{k_1…k_n}`` at the given lags.
 
     The kernel is the impulse response of the expected output: an input pulse
@@ -209,7 +297,9 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     Lag tuples sharing (τ_2, …) are estimated in one run with outputs at every τ_1.
     """
     if order not in (1, 2, 3):
-        raise ArgumentError(f"order: the kicked-copies estimator supports orders 1–3, got {order!r}.")
+        raise ArgumentError(
+            f"order: the kicked-copies estimator supports orders 1–3, got {order!r}."
+        )
     if method not in ("kicked", "tangent"):
         raise ArgumentError(f"method: expected 'kicked' or 'tangent', got {method!r}.")
     if method == "tangent" and order != 1:
@@ -219,8 +309,10 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
     monomials = mod.site_act and not net.is_linear
     if len(index) != order or any(k < 0 or (k >= mod.m and not monomials) for k in index):
-        raise ArgumentError(f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
-                         f"got {list(index)}.")
+        raise ArgumentError(
+            f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "
+            f"got {list(index)}."
+        )
     start_kind = start or net.start
     point = start_kind == "point"
     width = order + 1 if point else order
@@ -230,18 +322,24 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     if lg.ndim == 1 and lg.size == width:
         lg = lg[None, :]
     if lg.ndim != 2 or lg.shape[1] != width:
-        raise ArgumentError(f"lags: expected shape (L, {width}) ({'τ_1..τ_n, s_n' if point else 'τ_1..τ_n'}"
-                         f" for the {'point' if point else 'stationary'} start), got {lg.shape}.")
+        raise ArgumentError(
+            f"lags: expected shape (L, {width}) ({'τ_1..τ_n, s_n' if point else 'τ_1..τ_n'}"
+            f" for the {'point' if point else 'stationary'} start), got {lg.shape}."
+        )
     if np.any(lg < 0) or not np.all(np.isfinite(lg)):
         raise ArgumentError("lags: must be finite and non-negative.")
     steps = np.rint(lg / dt).astype(np.int64)
     startt, meta = start_law(net, start_kind, h0, burn_in, dt, 10.0)
     if alpha is None:
         if startt.kind == "exact":
-            scale = float(np.sqrt(np.mean(np.sum(startt.L ** 2, axis=1))))
+            scale = float(np.sqrt(np.mean(np.sum(startt.L**2, axis=1))))
         else:
-            scale = float(np.sqrt(np.mean(np.diag(mod.sig @ mod.sig.T)) /
-                                  (2 * np.linalg.eigvals(mod.Gam).real.min())))
+            scale = float(
+                np.sqrt(
+                    np.mean(np.diag(mod.sig @ mod.sig.T))
+                    / (2 * np.linalg.eigvals(mod.Gam).real.min())
+                )
+            )
         alpha = 1e-3 * max(1.0, scale)
     alpha = float(alpha)
     if not alpha > 0:
@@ -251,7 +349,7 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
     stderr = np.full((lg.shape[0], p), np.nan)
     div_all = {"count": 0, "first_time": None, "times": []}
     if method == "kicked":
-        ncop = 2 ** order
+        ncop = 2**order
         signs = np.array([[1.0 - 2.0 * ((c >> j) & 1) for j in range(order)] for c in range(ncop)])
         wts = np.prod(signs, axis=1) / (2.0 * alpha) ** order
     else:
@@ -265,7 +363,7 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
         s_n = tail.pop() if point else 0
         kick_steps = [0] * order
         kick_steps[order - 1] = s_n
-        for j in range(order - 1, 0, -1):     # s_{j-1} = s_j + τ_j  (0-based: index j-1)
+        for j in range(order - 1, 0, -1):  # s_{j-1} = s_j + τ_j  (0-based: index j-1)
             kick_steps[j - 1] = kick_steps[j] + tail[j - 1]
         t_steps = kick_steps[0] + steps[ls, 0]
         nsteps = int(t_steps.max())
@@ -279,32 +377,67 @@ def kernel_mc(net, order: int, index, lags, *, method: str = "kicked", start: st
         else:
             kicks, tangent = [], (kick_steps[0], index[0])
         fmax = 2 if richardson else 1
-        plan = Plan(mod, nsteps, float(dt), np.zeros((nsteps * fmax + 1, mod.m)), out_rows,
-                     uniq.size, np.zeros(ncop), wts, kicks, tangent, startt, float(bound),
-                     ((1, -1.0), (2, 2.0)) if richardson else ((1, 1.0),),
-                     int(seed) + 7919 * gi, int(block))
+        plan = Plan(
+            mod,
+            nsteps,
+            float(dt),
+            np.zeros((nsteps * fmax + 1, mod.m)),
+            out_rows,
+            uniq.size,
+            np.zeros(ncop),
+            wts,
+            kicks,
+            tangent,
+            startt,
+            float(bound),
+            ((1, -1.0), (2, 2.0)) if richardson else ((1, 1.0),),
+            int(seed) + 7919 * gi,
+            int(block),
+        )
         st = execute(plan, paths, threads, quiet, f"kernel {gi + 1}/{len(groups)}")
         cnt, mean, m2, ds = st.count, st.mean, st.m2, st.div_steps
         info = _divergence_report(ds, dt, paths, on_divergence, bound)
         if info["count"]:
             div_all["count"] += info["count"]
             ft = info["first_time"]
-            div_all["first_time"] = ft if div_all["first_time"] is None else min(ft, div_all["first_time"])
+            div_all["first_time"] = (
+                ft if div_all["first_time"] is None else min(ft, div_all["first_time"])
+            )
             div_all["times"] = (div_all["times"] + info["times"])[:1000]
         with np.errstate(invalid="ignore", divide="ignore"):
             se = np.sqrt(m2 / np.maximum(cnt - 1, 1)[:, None] / np.maximum(cnt, 1)[:, None])
         rows = np.searchsorted(uniq, t_steps)
         values[ls] = np.where(cnt[rows, None] > 0, mean[rows], np.nan)
         stderr[ls] = np.where(cnt[rows, None] > 1, se[rows], np.nan)
-    return KernelMC(order, index, steps * float(dt), values, stderr, method,
-                    meta["start"], alpha if method == "kicked" else None, float(dt), int(paths),
-                    div_all)
+    return KernelMC(
+        order,
+        index,
+        steps * float(dt),
+        values,
+        stderr,
+        method,
+        meta["start"],
+        alpha if method == "kicked" else None,
+        float(dt),
+        int(paths),
+        div_all,
+    )
 
 
-def stationary_samples(net, n_samples: int, seed: int = 0, *, method: str = "auto",
-                       dt: float = 0.01, burn_in: float | None = None, h0=None,
-                       threads: int | None = None, block: int = 512, quiet: bool = True,
-                       bound: float = 1e6) -> np.ndarray:
+def stationary_samples(
+    net,
+    n_samples: int,
+    seed: int = 0,
+    *,
+    method: str = "auto",
+    dt: float = 0.01,
+    burn_in: float | None = None,
+    h0=None,
+    threads: int | None = None,
+    block: int = 512,
+    quiet: bool = True,
+    bound: float = 1e6,
+) -> np.ndarray:
     """``n_samples`` independent draws from the invariant law ρ∞ of the unperturbed network,
     an ``(n_samples, n)`` array.
 
@@ -322,23 +455,50 @@ def stationary_samples(net, n_samples: int, seed: int = 0, *, method: str = "aut
     mod = sim_network(net)
     kind = {"auto": "stationary", "exact": "exact", "burn-in": "burn-in"}[method]
     startt, _ = start_law(net, kind, h0, burn_in, float(dt), 10.0)
-    plan = Plan(mod, 0, float(dt), np.zeros((1, mod.m)), np.full(1, -1, np.int64), 1,
-                 np.zeros(1), np.ones(1), [], None, startt, float(bound), ((1, 1.0),),
-                 int(seed), int(block), keep_state=True)
+    plan = Plan(
+        mod,
+        0,
+        float(dt),
+        np.zeros((1, mod.m)),
+        np.full(1, -1, np.int64),
+        1,
+        np.zeros(1),
+        np.ones(1),
+        [],
+        None,
+        startt,
+        float(bound),
+        ((1, 1.0),),
+        int(seed),
+        int(block),
+        keep_state=True,
+    )
     st = execute(plan, int(n_samples), threads, quiet, "stationary samples")
     ds, finals = st.div_steps, st.finals
     if ds.size:
-        raise DivergenceError(f"stationary_samples: {ds.size} of {n_samples} burn-in path(s) "
-                              f"diverged (first at t = {ds.min() * dt:.6g} into the burn-in).")
+        raise DivergenceError(
+            f"stationary_samples: {ds.size} of {n_samples} burn-in path(s) "
+            f"diverged (first at t = {ds.min() * dt:.6g} into the burn-in)."
+        )
     return np.concatenate(finals, axis=0)
 
 
-def simulate_json(net, input=None, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
-                  paths: int = 10000, seed: int = 0, response: bool = False, **kw) -> dict:
+def simulate_json(
+    net,
+    input=None,
+    eps: float = 1.0,
+    T: float = 1.0,
+    dt: float = 0.01,
+    paths: int = 10000,
+    seed: int = 0,
+    response: bool = False,
+    **kw,
+) -> dict:
     """JSON-able result of :func:`simulate`: ``{"t": [...], "mean": [[p values] per time],
     "stderr": [[...]], ...}`` (plus count, dt, paths, seed, diverged, start, method)."""
-    return simulate(net, input, eps=eps, T=T, dt=dt, paths=paths, seed=seed, response=response,
-                    **kw).to_dict()
+    return simulate(
+        net, input, eps=eps, T=T, dt=dt, paths=paths, seed=seed, response=response, **kw
+    ).to_dict()
 
 
 def kernel_json(net, order, index, lags, **kw) -> dict:

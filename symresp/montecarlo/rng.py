@@ -4,6 +4,7 @@ ziggurat of numpy's Generator (Marsaglia & Tsang 2000), compiled with numba.
 Block ``j`` of a run with seed ``s`` draws from its own stream, seeded from
 ``SeedSequence(s, spawn_key=(j,))``, so results do not depend on how blocks are scheduled.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,7 @@ def _ziggurat_tables():
     52-bit magnitudes, ``ki`` acceptance thresholds, ``wi`` widths, ``fi`` densities)."""
     r = 3.6541528853610087963519472518
     v = 0.00492867323399
-    m1 = 2.0 ** 52
+    m1 = 2.0**52
     ki = np.zeros(256, np.uint64)
     wi = np.zeros(256)
     fi = np.zeros(256)

@@ -5,6 +5,7 @@ Linear network (identity activation): ``ρ_∞ = N(m_∞, S)`` with ``A m_∞ = 
 ``A S + S Aᵀ = Σ``, ``A = Γ − M W``.  Otherwise paths are run from h₀ for a burn-in time
 ``factor/λ`` with λ the slowest relaxation rate at the deterministic fixed point.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,6 +26,7 @@ class StartLaw:
 
     ``kind``: "point" (every path at ``h0``), "exact" (``mean + L ξ``, ξ ~ N(0, I), L Lᵀ = S)
     or "burn" (``nburn`` unperturbed steps from ``h0`` before the main phase)."""
+
     kind: str
     h0: np.ndarray | None = None
     mean: np.ndarray | None = None
@@ -50,6 +52,7 @@ def burn_in_time(net, factor: float = 10.0) -> float:
     remains after the default factor."""
     from scipy.integrate import solve_ivp  # scipy: heavy, needed only here
     from scipy.optimize import root  # scipy: as above
+
     num = numeric_network(net)
     lam_g = float(np.linalg.eigvals(num.Gamma).real.min())
     lam = None
@@ -74,19 +77,25 @@ def start_law(net, start, h0, burn_in, dt, factor=10.0):
     num = numeric_network(net)
     start = start or net.start
     if start not in ("stationary", "point", "exact", "burn-in"):
-        raise ArgumentError(f"start: expected 'stationary', 'exact', 'burn-in' or 'point', got {start!r}.")
+        raise ArgumentError(
+            f"start: expected 'stationary', 'exact', 'burn-in' or 'point', got {start!r}."
+        )
     if start == "point":
         h = num.h0 if h0 is None else np.asarray(h0, float).ravel()
         if h is None:
-            raise ArgumentError(f"start='point' needs h0 (n = {num.n} numbers): give h0=... or a "
-                                "spec with [start] h0.")
+            raise ArgumentError(
+                f"start='point' needs h0 (n = {num.n} numbers): give h0=... or a "
+                "spec with [start] h0."
+            )
         if h.size != num.n:
             raise ArgumentError(f"h0: expected {num.n} numbers, got {h.size}.")
         return StartLaw("point", h0=h.astype(float)), {"start": "point"}
     if start == "exact" or (start == "stationary" and net.is_linear and burn_in is None):
         if not net.is_linear:
-            raise ArgumentError("start='exact' samples ρ∞ exactly only for the linear network "
-                                "(identity activation); use 'burn-in'.")
+            raise ArgumentError(
+                "start='exact' samples ρ∞ exactly only for the linear network "
+                "(identity activation); use 'burn-in'."
+            )
         m_inf, S = linear_stationary(net)
         w, Q = np.linalg.eigh(S)
         L = Q * np.sqrt(np.clip(w, 0.0, None))
@@ -94,7 +103,13 @@ def start_law(net, start, h0, burn_in, dt, factor=10.0):
     tb = burn_in_time(net, factor) if burn_in is None else float(burn_in)
     if tb < 0:
         raise ArgumentError(f"burn_in: expected a non-negative time, got {burn_in!r}.")
-    hinit = num.h0 if (h0 is None and num.h0 is not None) else (
-        np.zeros(num.n) if h0 is None else np.asarray(h0, float).ravel())
+    hinit = (
+        num.h0
+        if (h0 is None and num.h0 is not None)
+        else (np.zeros(num.n) if h0 is None else np.asarray(h0, float).ravel())
+    )
     nb = int(math.ceil(tb / dt - 1e-9))
-    return StartLaw("burn", h0=hinit.astype(float), nburn=nb), {"start": "burn-in", "burn_in": nb * dt}
+    return StartLaw("burn", h0=hinit.astype(float), nburn=nb), {
+        "start": "burn-in",
+        "burn_in": nb * dt,
+    }

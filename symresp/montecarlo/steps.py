@@ -13,6 +13,7 @@ by the registry's codes (:data:`symresp.model.activations.NUMERIC_ACTIVATIONS`).
 :class:`ModelArrays` (the network), :class:`LevelArrays` (the state of one time-step level)
 and :class:`Scratch` (work arrays).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,46 +24,66 @@ from numba import njit
 
 from symresp.model.activations import NUMERIC_ACTIVATIONS
 
-__all__ = ["ModelArrays", "LevelArrays", "Scratch", "advance", "tanh_array", "act", "dact", "matvec",
-           "noise", "preact", "update", "tangent_step", "check_divergence", "record_linear",
-           "drive_state", "accumulate", "refine_pairs"]
+__all__ = [
+    "ModelArrays",
+    "LevelArrays",
+    "Scratch",
+    "advance",
+    "tanh_array",
+    "act",
+    "dact",
+    "matvec",
+    "noise",
+    "preact",
+    "update",
+    "tangent_step",
+    "check_divergence",
+    "record_linear",
+    "drive_state",
+    "accumulate",
+    "refine_pairs",
+]
 
 # activation codes (compile-time constants in the kernels)
 _IDENTITY, _TANH, _SIGMOID, _SOFTPLUS, _SIN, _CUBIC, _RELU, _ABS = (
-    NUMERIC_ACTIVATIONS[k].code for k in ("identity", "tanh", "sigmoid", "softplus", "sin",
-                                           "cubic", "relu", "abs"))
+    NUMERIC_ACTIVATIONS[k].code
+    for k in ("identity", "tanh", "sigmoid", "softplus", "sin", "cubic", "relu", "abs")
+)
 
 
 class ModelArrays(NamedTuple):
     """The network as the kernels see it (contiguous float64 arrays)."""
-    Gam: np.ndarray      # (n, n) Γ
-    gdiag: bool          # Γ diagonal
-    W: np.ndarray        # (n, n)
-    bv: np.ndarray       # (n,) b
-    Mm: np.ndarray       # (n, n) M
-    mid: bool            # M = I
-    sig: np.ndarray      # (n, r) σ
-    code: int            # activation code (registry), −1: user expression
-    C: np.ndarray        # (n, m) constant coupling (zeros when state-dependent)
-    site_act: bool       # input inside the activation
-    V: np.ndarray        # (p, n) linear readout
-    cv: np.ndarray       # (p,) readout constant
+
+    Gam: np.ndarray  # (n, n) Γ
+    gdiag: bool  # Γ diagonal
+    W: np.ndarray  # (n, n)
+    bv: np.ndarray  # (n,) b
+    Mm: np.ndarray  # (n, n) M
+    mid: bool  # M = I
+    sig: np.ndarray  # (n, r) σ
+    code: int  # activation code (registry), −1: user expression
+    C: np.ndarray  # (n, m) constant coupling (zeros when state-dependent)
+    site_act: bool  # input inside the activation
+    V: np.ndarray  # (p, n) linear readout
+    cv: np.ndarray  # (p,) readout constant
 
 
 class LevelArrays(NamedTuple):
     """State and record buffers of one time-step level (coarse, or fine for Richardson)."""
-    H: np.ndarray        # (copies, n, B) states
-    T: np.ndarray        # (n or 0, B) tangent vectors
-    div: np.ndarray      # (B,) int64 step at which each path diverged (or a huge marker)
-    Y: np.ndarray        # (chunk + 1, p, B) recorded values
-    rr: np.ndarray       # (chunk + 1,) int64 output row of each record
-    rs: np.ndarray       # (chunk + 1,) int64 step of each record
-    u: np.ndarray        # (steps + 1, m) input at the level's grid
-    out: np.ndarray      # (steps + 1,) int64 output row of each step or −1
+
+    H: np.ndarray  # (copies, n, B) states
+    T: np.ndarray  # (n or 0, B) tangent vectors
+    div: np.ndarray  # (B,) int64 step at which each path diverged (or a huge marker)
+    Y: np.ndarray  # (chunk + 1, p, B) recorded values
+    rr: np.ndarray  # (chunk + 1,) int64 output row of each record
+    rs: np.ndarray  # (chunk + 1,) int64 step of each record
+    u: np.ndarray  # (steps + 1, m) input at the level's grid
+    out: np.ndarray  # (steps + 1,) int64 output row of each step or −1
 
 
 class Scratch(NamedTuple):
     """Work arrays of one block: (n, B) each, ``flag`` (B,), ``du``/``zero`` (n,)."""
+
     Z: np.ndarray
     A: np.ndarray
     dA: np.ndarray
@@ -74,7 +95,6 @@ class Scratch(NamedTuple):
     zero: np.ndarray
 
 
-
 # tanh without libm calls, so that the path loop vectorises (numba has no SIMD tanh here
 # without SVML; math.tanh cost ≈ 20 ns a call and dominated a step).  Cephes' tanh:
 # |x| < 0.625: x + x³ P(x²)/Q(x²); else 1 − 2/(e^{2|x|} + 1) written with e = e^{−2|x|},
@@ -84,9 +104,10 @@ class Scratch(NamedTuple):
 _TP = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
 _TQ = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-_INV_LN2 = 1.44269504088896338700e+00
-(_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = \
-    tuple(1.0 / math.factorial(j) for j in range(2, 14))
+_INV_LN2 = 1.44269504088896338700e00
+(_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = tuple(
+    1.0 / math.factorial(j) for j in range(2, 14)
+)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -97,9 +118,9 @@ def _tanh_row(z, out, scratch):
     B = z.size
     bits = scratch.view(np.int64)
     for b in range(B):
-        ax = min(abs(z[b]), 20.0)               # NaN → 20; tanh(20) rounds to 1
+        ax = min(abs(z[b]), 20.0)  # NaN → 20; tanh(20) rounds to 1
         kf = np.floor(-2.0 * ax * _INV_LN2 + 0.5)
-        bits[b] = (np.int64(kf) + 1023) << 52    # 2^k, k ∈ [−58, 0]
+        bits[b] = (np.int64(kf) + 1023) << 52  # 2^k, k ∈ [−58, 0]
     for b in range(B):
         x = z[b]
         ax = min(abs(x), 20.0)
@@ -109,9 +130,38 @@ def _tanh_row(z, out, scratch):
         y = -2.0 * ax
         kf = np.floor(y * _INV_LN2 + 0.5)
         r = (y - kf * _LN2_HI) - kf * _LN2_LO
-        pr = (((((((((((((_E13 * r + _E12) * r + _E11) * r + _E10) * r + _E9) * r + _E8) * r
-                    + _E7) * r + _E6) * r + _E5) * r + _E4) * r + _E3) * r + _E2) * r + 1.0)
-              * r + 1.0)
+        pr = (
+            (
+                (
+                    (
+                        (
+                            (
+                                (
+                                    (
+                                        ((((_E13 * r + _E12) * r + _E11) * r + _E10) * r + _E9) * r
+                                        + _E8
+                                    )
+                                    * r
+                                    + _E7
+                                )
+                                * r
+                                + _E6
+                            )
+                            * r
+                            + _E5
+                        )
+                        * r
+                        + _E4
+                    )
+                    * r
+                    + _E3
+                )
+                * r
+                + _E2
+            )
+            * r
+            + 1.0
+        ) * r + 1.0
         e = pr * scratch[b]
         sgn = 1.0 if x >= 0.0 else -1.0
         small = ax < 0.625

@@ -1,5 +1,5 @@
-"""Documents and exports: the LaTeX derivation and the standalone numba module.
-"""
+"""Documents and exports: the LaTeX derivation and the standalone numba module."""
+
 from symresp.report.export import export_module
 from symresp.report.latex import latex_document, write_latex
 

@@ -15,6 +15,7 @@ fewer when the terms are wide); a polynomial with more than ``max_terms`` terms
 is truncated with a note giving the number of terms left out.  Channels,
 units and outputs are 1-based.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,16 +43,25 @@ __all__ = ["latex_document", "write_latex", "compile_latex", "LatexError"]
 
 TERMS_PER_ROW = 4
 MAX_TERMS = 60
-ROW_WIDTH = 78          # estimated visible characters per row of a display
-MAX_OBSERVABLES = 400   # G_{k;p} entries printed in full (the rest: values only)
+ROW_WIDTH = 78  # estimated visible characters per row of a display
+MAX_OBSERVABLES = 400  # G_{k;p} entries printed in full (the rest: values only)
 
 
 # =================================================================== small printers
 def _text(s: str) -> str:
     """Escape plain text for LaTeX."""
-    rep = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-           "^": r"\textasciicircum{}"}
+    rep = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
     return "".join(rep.get(c, c) for c in str(s))
 
 
@@ -99,11 +109,17 @@ def _number_latex(x) -> str:
 def _value_latex(value, stderr=None) -> str:
     """A coefficient value: exact rationals as fraction ≈ decimal, floats as decimals."""
     if isinstance(value, (sp.Rational, Fraction)) and not isinstance(value, sp.Integer):
-        q = sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else value
+        q = (
+            sp.Rational(value.numerator, value.denominator)
+            if isinstance(value, Fraction)
+            else value
+        )
         if q.q == 1:
             return str(q.p)
         if len(str(q.p)) + len(str(q.q)) <= 24:
-            return rf"{'-' if q < 0 else ''}\tfrac{{{abs(q.p)}}}{{{q.q}}} \approx {_float(float(q))}"
+            return (
+                rf"{'-' if q < 0 else ''}\tfrac{{{abs(q.p)}}}{{{q.q}}} \approx {_float(float(q))}"
+            )
         return rf"{_float(float(q), 10)}\ (\text{{exact rational}})"
     if isinstance(value, sp.Integer):
         return str(int(value))
@@ -115,14 +131,18 @@ def _value_latex(value, stderr=None) -> str:
 
 def _visible_width(s: str) -> float:
     """A rough width of a LaTeX math string in characters (to fill rows)."""
-    s = re.sub(r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}",
-               lambda m: "x" * max(len(m.group(1)), len(m.group(2))), s)
+    s = re.sub(
+        r"\\t?frac\{([^{}]*)\}\{([^{}]*)\}",
+        lambda m: "x" * max(len(m.group(1)), len(m.group(2))),
+        s,
+    )
     s = re.sub(r"\^\{([^{}]*)\}", lambda m: "x" * math.ceil(len(m.group(1)) * 0.6), s)
     s = re.sub(r"_\{([^{}]*)\}", lambda m: "x" * math.ceil(len(m.group(1)) * 0.6), s)
     s = re.sub(r"\\mathcal\{(\w)\}", "L", s)
     s = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|,|;|!|quad|qquad)", "", s)
-    s = re.sub(r"\\(tanh|sinh|cosh|sin|cos|tan|exp|log|operatorname)",
-               lambda m: "x" * len(m.group(1)), s)
+    s = re.sub(
+        r"\\(tanh|sinh|cosh|sin|cos|tan|exp|log|operatorname)", lambda m: "x" * len(m.group(1)), s
+    )
     s = re.sub(r"\\[a-zA-Z]+", "x", s)
     s = s.replace("{", "").replace("}", "").replace(" ", "")
     return float(len(s))
@@ -153,8 +173,13 @@ def _float_term(value: float, monomial: str) -> _Term:
     return _Term(sign, body)
 
 
-def _rows(terms: list[_Term], *, per_row: int = TERMS_PER_ROW, width: float = ROW_WIDTH,
-          max_terms: int = MAX_TERMS) -> tuple[list[str], int]:
+def _rows(
+    terms: list[_Term],
+    *,
+    per_row: int = TERMS_PER_ROW,
+    width: float = ROW_WIDTH,
+    max_terms: int = MAX_TERMS,
+) -> tuple[list[str], int]:
     """Split a sum into rows (LaTeX strings, the first without a leading '+').
 
     Returns the rows and the number of terms left out beyond ``max_terms``.
@@ -183,9 +208,17 @@ def _rows(terms: list[_Term], *, per_row: int = TERMS_PER_ROW, width: float = RO
     return out, left
 
 
-def _equation(lhs: str, terms: list[_Term], *, max_terms: int = MAX_TERMS,
-              per_row: int = TERMS_PER_ROW, extra_rows: tuple[str, ...] = (),
-              lhs_width: float | None = None, rows_only: bool = False, rel: str = "="):
+def _equation(
+    lhs: str,
+    terms: list[_Term],
+    *,
+    max_terms: int = MAX_TERMS,
+    per_row: int = TERMS_PER_ROW,
+    extra_rows: tuple[str, ...] = (),
+    lhs_width: float | None = None,
+    rows_only: bool = False,
+    rel: str = "=",
+):
     """``align*`` block ``lhs = sum`` with the sum split over rows (and optional extra rows).
 
     With ``rows_only`` the rows are returned as a list, to be grouped by :func:`_align`.
@@ -280,8 +313,11 @@ class _Names:
         expr = sp.expand(sp.sympify(expr))
         if expr == 0:
             return []
-        gens = sorted(expr.free_symbols, key=_var_key) if gens is None else \
-            [s for s in gens if s in expr.free_symbols]
+        gens = (
+            sorted(expr.free_symbols, key=_var_key)
+            if gens is None
+            else [s for s in gens if s in expr.free_symbols]
+        )
         if gens and expr.is_polynomial(*gens):
             poly = sp.Poly(expr, *gens)
             names = [self.symbol(s) for s in gens]
@@ -292,8 +328,9 @@ class _Names:
         out = []
         for t in sp.Add.make_args(expr):
             c, rest = t.as_coeff_Mul()
-            out.append(_term(c, "" if rest == 1 else
-                             sp.latex(rest, symbol_names=self.symbol_names(rest))))
+            out.append(
+                _term(c, "" if rest == 1 else sp.latex(rest, symbol_names=self.symbol_names(rest)))
+            )
         return out
 
     def element_terms(self, g) -> list[_Term]:
@@ -313,8 +350,7 @@ class _Names:
 
     def inline(self, expr, gens=None) -> str:
         """A short expression on one line."""
-        rows, _ = _rows(self.expr_terms(expr, gens), per_row=10 ** 6, width=1e9,
-                        max_terms=10 ** 6)
+        rows, _ = _rows(self.expr_terms(expr, gens), per_row=10**6, width=1e9, max_terms=10**6)
         return rows[0]
 
 
@@ -326,16 +362,19 @@ def _var_key(s: sp.Symbol):
 
 
 def _matrix(M: sp.Matrix) -> str:
-    rows = [" & ".join(_number_latex(x) if x.is_number else sp.latex(x) for x in M.row(i))
-            for i in range(M.rows)]
+    rows = [
+        " & ".join(_number_latex(x) if x.is_number else sp.latex(x) for x in M.row(i))
+        for i in range(M.rows)
+    ]
     return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
 def _expr_matrix(M: sp.Matrix, names: _Names) -> str:
     rows = []
     for i in range(M.rows):
-        rows.append(" & ".join(_number_latex(x) if x.is_number else names.inline(x)
-                               for x in M.row(i)))
+        rows.append(
+            " & ".join(_number_latex(x) if x.is_number else names.inline(x) for x in M.row(i))
+        )
     return r"\begin{pmatrix}" + r" \\ ".join(rows) + r"\end{pmatrix}"
 
 
@@ -431,18 +470,24 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
     out.append(
         rf"A stochastic recurrent network with $n = {n}$ hidden units, $m = {m}$ input "
         rf"channel{'s' if m > 1 else ''} and $p = {net.p}$ output{'s' if net.p > 1 else ''} "
-        r"is the It\^o SDE")
+        r"is the It\^o SDE"
+    )
     if net.input_site == "activation":
-        out.append(r"\begin{align*}"
-                   r"dh_t &= \bigl[-\Gamma h_t + M\,a(W h_t + b + \varepsilon C u_t)\bigr]\,dt"
-                   r" + \sigma\,dW_t, \qquad y_t = f(h_t),\end{align*}")
+        out.append(
+            r"\begin{align*}"
+            r"dh_t &= \bigl[-\Gamma h_t + M\,a(W h_t + b + \varepsilon C u_t)\bigr]\,dt"
+            r" + \sigma\,dW_t, \qquad y_t = f(h_t),\end{align*}"
+        )
         out.append(r"with the input inside the activation.")
     else:
-        out.append(r"\begin{align*}"
-                   r"dh_t &= \bigl[\varphi(h_t) + \varepsilon\,\gamma(h_t)\,u_t\bigr]\,dt"
-                   r" + \sigma\,dW_t, \qquad y_t = f(h_t), \\"
-                   r"\varphi(h) &= -\Gamma h + " + ("W^{\\top}" if net.form == "hopfield" else "")
-                   + r"a(W h + b),\end{align*}")
+        out.append(
+            r"\begin{align*}"
+            r"dh_t &= \bigl[\varphi(h_t) + \varepsilon\,\gamma(h_t)\,u_t\bigr]\,dt"
+            r" + \sigma\,dW_t, \qquad y_t = f(h_t), \\"
+            r"\varphi(h) &= -\Gamma h + "
+            + ("W^{\\top}" if net.form == "hopfield" else "")
+            + r"a(W h + b),\end{align*}"
+        )
     a_lx = sp.latex(act.expr.subs(Z, sp.Symbol("z")))
     out.append(rf"activation $a(z) = {a_lx}$ applied elementwise, and")
     mats = [rf"\Gamma = {_matrix(net.Gamma)}", rf"W = {_matrix(net.W)}", rf"b = {_matrix(net.b)}"]
@@ -450,8 +495,10 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
         mats.append(rf"M = W^{{\top}} = {_matrix(net.M)}")
     out.append(r"\begin{align*}" + r", \qquad ".join(mats) + r".\end{align*}")
     if net.form == "hopfield":
-        out.append(r"The network has the Hopfield (gradient) form: the activations are "
-                   r"fed back through $M = W^{\top}$.")
+        out.append(
+            r"The network has the Hopfield (gradient) form: the activations are "
+            r"fed back through $M = W^{\top}$."
+        )
     # pre-activations and the drift written out
     zs = [sp.Symbol(f"z{i + 1}") for i in range(net.W.shape[0])]
     hs = list(net.h)
@@ -466,7 +513,8 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
             terms = names.expr_terms(e, hs)
         else:
             e = -(net.Gamma.row(i) * sp.Matrix(hs))[0, 0] + sum(
-                net.M[i, j] * sp.Symbol(f"__a{j}") for j in range(len(zs)))
+                net.M[i, j] * sp.Symbol(f"__a{j}") for j in range(len(zs))
+            )
             terms = []
             for t in names.expr_terms(-(net.Gamma.row(i) * sp.Matrix(hs))[0, 0], hs):
                 terms.append(t)
@@ -498,11 +546,15 @@ def _model_section(net: SRNN, names: _Names, alg) -> str:
     # start law
     if net.start == "point" and net.h0 is not None:
         h0 = ", ".join(_number_latex(x) for x in net.h0)
-        out.append(rf"The start is a point, $\mu_0 = \delta_{{h_0}}$ with "
-                   rf"$h_0 = ({h0})^{{\top}}$.")
+        out.append(
+            rf"The start is a point, $\mu_0 = \delta_{{h_0}}$ with "
+            rf"$h_0 = ({h0})^{{\top}}$."
+        )
     else:
-        out.append(r"The start is stationary: $\mu_0 = \rho_\infty$, the invariant law of the "
-                   r"unperturbed network ($\varepsilon = 0$), and $\Einf$ denotes expectation under it.")
+        out.append(
+            r"The start is stationary: $\mu_0 = \rho_\infty$, the invariant law of the "
+            r"unperturbed network ($\varepsilon = 0$), and $\Einf$ denotes expectation under it."
+        )
     out.append(_stationary_law(net))
     return "\n".join(out) + "\n"
 
@@ -513,53 +565,65 @@ def _stationary_law(net: SRNN) -> str:
             mvec, S = ex.gaussian_stationary(net)
         except Exception as exc:  # noqa: BLE001
             return rf"(The Gaussian stationary law could not be computed: {_text(exc)}.)"
-        return (r"The network is linear, $\varphi(h) = -A h + M b$ with $A = \Gamma - M W$, so "
-                r"$\rho_\infty = \mathcal{N}(m_\infty, S)$ with $A m_\infty = M b$ and "
-                r"$A S + S A^{\top} = \Sigma$:"
-                rf"\[ A = {_matrix(net.A)}, \qquad m_\infty = {_matrix(mvec)}, \qquad "
-                rf"S = {_matrix(S)}. \]")
+        return (
+            r"The network is linear, $\varphi(h) = -A h + M b$ with $A = \Gamma - M W$, so "
+            r"$\rho_\infty = \mathcal{N}(m_\infty, S)$ with $A m_\infty = M b$ and "
+            r"$A S + S A^{\top} = \Sigma$:"
+            rf"\[ A = {_matrix(net.A)}, \qquad m_\infty = {_matrix(mvec)}, \qquad "
+            rf"S = {_matrix(S)}. \]"
+        )
     s2 = isotropic_noise(net)
     if s2 is not None and is_gradient(net):
-        return (r"The drift is a gradient, $\varphi = \nabla\Phi$, and the noise isotropic, "
-                rf"$\Sigma = {_number_latex(s2)}\,I$, so $\rho_\infty \propto "
-                rf"\exp\bigl(2\Phi/{_wrap(_number_latex(s2))}\bigr)$ is known up to its "
-                r"normalisation; stationary expectations are quadratures.")
-    return (r"The stationary law $\rho_\infty$ has no closed form for this network; stationary "
-            r"expectations need samples of it (Monte Carlo).")
+        return (
+            r"The drift is a gradient, $\varphi = \nabla\Phi$, and the noise isotropic, "
+            rf"$\Sigma = {_number_latex(s2)}\,I$, so $\rho_\infty \propto "
+            rf"\exp\bigl(2\Phi/{_wrap(_number_latex(s2))}\bigr)$ is known up to its "
+            r"normalisation; stationary expectations are quadratures."
+        )
+    return (
+        r"The stationary law $\rho_\infty$ has no closed form for this network; stationary "
+        r"expectations need samples of it (Monte Carlo)."
+    )
 
 
 def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
     act = names.activation
     out = [r"\section{Auxiliary variables}"]
     if not act.aux:
-        out.append(rf"The activation $a(z) = {sp.latex(act.expr.subs(Z, sp.Symbol('z')))}$ is a "
-                   r"polynomial: the generators map polynomials in $h$ to polynomials in $h$ and "
-                   r"no auxiliary variable is needed. Every observable below is a polynomial in "
-                   r"$h_1, \dots, h_n$ with exact rational coefficients.")
+        out.append(
+            rf"The activation $a(z) = {sp.latex(act.expr.subs(Z, sp.Symbol('z')))}$ is a "
+            r"polynomial: the generators map polynomials in $h$ to polynomials in $h$ and "
+            r"no auxiliary variable is needed. Every observable below is a polynomial in "
+            r"$h_1, \dots, h_n$ with exact rational coefficients."
+        )
         return "\n".join(out) + "\n"
     units = net.W.shape[0]
     if not act.chain:
-        out.append(r"The activation is closed under differentiation through auxiliary variables, "
-                   r"one per hidden unit. Observables are kept as polynomials in $h$ "
-                   r"and the auxiliaries, with exact rational coefficients:")
+        out.append(
+            r"The activation is closed under differentiation through auxiliary variables, "
+            r"one per hidden unit. Observables are kept as polynomials in $h$ "
+            r"and the auxiliaries, with exact rational coefficients:"
+        )
     placeholder = {_A[j]: sp.Symbol(f"__aux{j}") for j in range(len(act.aux))}
     zi = sp.Symbol("__zi")
     gens_i = [zi] + list(placeholder.values())
     defs = []
-    for j, a in enumerate(act.aux):
+    for j, _a in enumerate(act.aux):
         lx = names.aux_latex[j]
         sym_i = f"{lx}(z_i)" if "^" in lx else f"{lx}_i"
         names.by_name[f"__aux{j}"] = sym_i
     names.by_name["__zi"] = "z_i"
     if act.chain:
         L = len(act.aux) - 1
-        out.append(rf"The activation $a(z) = {sp.latex(act.expr)}$ has no known closure, so its "
-                   rf"derivative chain is used: $a^{{(j)}}(z_i) = \frac{{d^j a}}{{dz^j}}(z_i)$ and "
-                   rf"$\frac{{d}}{{dz_i}}\, a^{{(j)}}(z_i) = a^{{(j+1)}}(z_i)$ for $j = 0, \dots, {L - 1}$ "
-                   rf"($a^{{({L})}}$ is the last one kept; its derivative is never needed), for each "
-                   rf"unit $i = 1, \dots, {units}$.")
+        out.append(
+            rf"The activation $a(z) = {sp.latex(act.expr)}$ has no known closure, so its "
+            rf"derivative chain is used: $a^{{(j)}}(z_i) = \frac{{d^j a}}{{dz^j}}(z_i)$ and "
+            rf"$\frac{{d}}{{dz_i}}\, a^{{(j)}}(z_i) = a^{{(j+1)}}(z_i)$ for $j = 0, \dots, {L - 1}$ "
+            rf"($a^{{({L})}}$ is the last one kept; its derivative is never needed), for each "
+            rf"unit $i = 1, \dots, {units}$."
+        )
         defs = []
-    for j, a in enumerate(act.aux if not act.chain else ()):
+    for j, _a in enumerate(act.aux if not act.chain else ()):
         sym_i = names.by_name[f"__aux{j}"]
         val = sp.latex(act.aux_exprs[j].subs(Z, sp.Symbol("z_i")))
         rule = act.derivs[j].xreplace(placeholder).subs(Z, zi)
@@ -569,11 +633,13 @@ def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
         out.append(r"\begin{align*}" + r" \\ ".join(defs) + r"\end{align*}")
     val = act.value.xreplace(placeholder).subs(Z, zi)
     irange = ", ".join(str(i + 1) for i in range(units)) if units <= 3 else rf"1, \dots, {units}"
-    out.append(rf"for $i = {irange}$, with $a(z_i) = {names.inline(val, gens_i)}$. "
-               r"Since $z = W h + b$, the total derivative along $h_j$ follows the chain rule "
-               r"$\partial_j A_i = A'(z_i)\,W_{ij}$:")
+    out.append(
+        rf"for $i = {irange}$, with $a(z_i) = {names.inline(val, gens_i)}$. "
+        r"Since $z = W h + b$, the total derivative along $h_j$ follows the chain rule "
+        r"$\partial_j A_i = A'(z_i)\,W_{ij}$:"
+    )
     rows = []
-    for j, a in enumerate(act.aux):
+    for j, _a in enumerate(act.aux):
         rule = act.derivs[j]
         for i in range(units):
             sub = {_A[jj]: sp.Symbol(f"{act.aux[jj]}{i + 1}") for jj in range(len(act.aux))}
@@ -590,40 +656,58 @@ def _aux_section(net: SRNN, names: _Names, alg, gens) -> str:
                     rhs = names.inline(sp.expand(w * ri))
                 rows.append(rf"\partial_{{{jj + 1}}} {names.aux_symbol(j, i)} &= {rhs}")
     if len(rows) <= 24:
-        pairs = [" & ".join(rows[r:r + 2]) for r in range(0, len(rows), 2)]
+        pairs = [" & ".join(rows[r : r + 2]) for r in range(0, len(rows), 2)]
         out.append(r"\begin{align*}" + r" \\ ".join(pairs) + r"\end{align*}")
     else:
         out.append(r"(one rule per nonzero $W_{ij}$; " + str(len(rows)) + r" rules, not listed).")
     # drift in auxiliary form
     out.append(r"In these variables the drift is polynomial:")
-    out.append(_align([row for i in range(net.n) for row in _equation(
-        rf"\varphi_{{{i + 1}}}", names.element_terms(gens.phi[i]), rows_only=True)]))
+    out.append(
+        _align(
+            [
+                row
+                for i in range(net.n)
+                for row in _equation(
+                    rf"\varphi_{{{i + 1}}}", names.element_terms(gens.phi[i]), rows_only=True
+                )
+            ]
+        )
+    )
     return "\n".join(out) + "\n"
 
 
 def _generator_section(net: SRNN, names: _Names, gens) -> str:
     out = [r"\section{Generators}"]
-    out.append(r"For a smooth observable $g(h)$ the backward generator of the unperturbed network "
-               r"and the input operators are")
-    out.append(r"\begin{align*}"
-               r"\mathcal{L}_0\, g &= \sum_{i} \varphi_i\,\partial_i g + \tfrac12 \sum_{i,j}"
-               r" \Sigma_{ij}\,\partial_i \partial_j g, &"
-               r"\mathcal{L}_1^{k}\, g &= \sum_i \gamma_{ik}(h)\,\partial_i g \quad (k = 1, \dots, m),"
-               r"\end{align*}")
-    out.append(r"so that the perturbed generator at time $t$ is "
-               r"$\mathcal{L}_0 + \varepsilon \sum_k u^k_t\,\mathcal{L}_1^{k}$, and "
-               r"$P_\tau = e^{\tau\mathcal{L}_0}$, $(P_\tau g)(h) = \mathbb{E}[g(h_\tau) \mid h_0 = h]$. "
-               r"For this network ($\partial_i$ the total derivative along $h_i$, acting on the "
-               r"auxiliaries by the rules above):")
+    out.append(
+        r"For a smooth observable $g(h)$ the backward generator of the unperturbed network "
+        r"and the input operators are"
+    )
+    out.append(
+        r"\begin{align*}"
+        r"\mathcal{L}_0\, g &= \sum_{i} \varphi_i\,\partial_i g + \tfrac12 \sum_{i,j}"
+        r" \Sigma_{ij}\,\partial_i \partial_j g, &"
+        r"\mathcal{L}_1^{k}\, g &= \sum_i \gamma_{ik}(h)\,\partial_i g \quad (k = 1, \dots, m),"
+        r"\end{align*}"
+    )
+    out.append(
+        r"so that the perturbed generator at time $t$ is "
+        r"$\mathcal{L}_0 + \varepsilon \sum_k u^k_t\,\mathcal{L}_1^{k}$, and "
+        r"$P_\tau = e^{\tau\mathcal{L}_0}$, $(P_\tau g)(h) = \mathbb{E}[g(h_\tau) \mid h_0 = h]$. "
+        r"For this network ($\partial_i$ the total derivative along $h_i$, acting on the "
+        r"auxiliaries by the rules above):"
+    )
     hs = list(net.h)
     terms = []
     for i in range(net.n):
         phi_terms = names.element_terms(gens.phi[i])
         if not phi_terms:
             continue
-        rr, _ = _rows(phi_terms, per_row=10 ** 6, width=1e9, max_terms=10 ** 6)
-        body = rf"\bigl({rr[0]}\bigr)\,\partial_{{{i + 1}}} g" if len(phi_terms) > 1 or \
-            phi_terms[0].sign < 0 else rf"{phi_terms[0].body}\,\partial_{{{i + 1}}} g"
+        rr, _ = _rows(phi_terms, per_row=10**6, width=1e9, max_terms=10**6)
+        body = (
+            rf"\bigl({rr[0]}\bigr)\,\partial_{{{i + 1}}} g"
+            if len(phi_terms) > 1 or phi_terms[0].sign < 0
+            else rf"{phi_terms[0].body}\,\partial_{{{i + 1}}} g"
+        )
         terms.append(_Term(1, body))
     Sig = net.Sigma
     for i in range(net.n):
@@ -631,10 +715,13 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
             c = Sig[i, j] / 2 if i == j else Sig[i, j]
             if c == 0:
                 continue
-            d = rf"\partial_{{{i + 1}}}^{{2}} g" if i == j else \
-                rf"\partial_{{{i + 1}}}\partial_{{{j + 1}}} g"
+            d = (
+                rf"\partial_{{{i + 1}}}^{{2}} g"
+                if i == j
+                else rf"\partial_{{{i + 1}}}\partial_{{{j + 1}}} g"
+            )
             terms.append(_term(c, d))
-    gen_rows = _equation(r"\mathcal{L}_0\, g", terms, max_terms=10 ** 6, per_row=2, rows_only=True)
+    gen_rows = _equation(r"\mathcal{L}_0\, g", terms, max_terms=10**6, per_row=2, rows_only=True)
     local = any(q > 1 for q, _ in gens.monomials)
     for k in range(len(gens.monomials) if local else net.m):
         t = []
@@ -643,10 +730,12 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
                 gt = names.element_terms(gens.gamma[k][i])
                 if not gt:
                     continue
-                rr, _ = _rows(gt, per_row=10 ** 6, width=1e9, max_terms=10 ** 6)
-                t.append(_Term(1, rf"\bigl({rr[0]}\bigr)\,\partial_{{{i + 1}}} g")
-                         if len(gt) > 1 or gt[0].sign < 0 else
-                         _Term(1, rf"{gt[0].body}\,\partial_{{{i + 1}}} g"))
+                rr, _ = _rows(gt, per_row=10**6, width=1e9, max_terms=10**6)
+                t.append(
+                    _Term(1, rf"\bigl({rr[0]}\bigr)\,\partial_{{{i + 1}}} g")
+                    if len(gt) > 1 or gt[0].sign < 0
+                    else _Term(1, rf"{gt[0].body}\,\partial_{{{i + 1}}} g")
+                )
                 continue
             gk = net.input_field[i, k]
             if gk == 0:
@@ -658,8 +747,9 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
                 t.append(_Term(tt.sign, rf"{tt.body}\,\partial_{{{i + 1}}} g"))
             else:
                 t.append(_Term(1, rf"\bigl({names.inline(gk, hs)}\bigr)\,\partial_{{{i + 1}}} g"))
-        gen_rows.extend(_equation(rf"\mathcal{{L}}_1^{{{k + 1}}}\, g", t, max_terms=10 ** 6,
-                                  rows_only=True))
+        gen_rows.extend(
+            _equation(rf"\mathcal{{L}}_1^{{{k + 1}}}\, g", t, max_terms=10**6, rows_only=True)
+        )
     if local:
         out.append(_monomials_text(gens.monomials))
     out.append(_align(gen_rows))
@@ -668,35 +758,47 @@ def _generator_section(net: SRNN, names: _Names, gens) -> str:
 
 def _monomials_text(monomials) -> str:
     """The paragraph that explains monomials (input inside a nonlinear activation)."""
+
     def mono(counts):
-        return r"\,".join(f"u_{{{c + 1}}}" + (f"^{{{e}}}" if e > 1 else "")
-                          for c, e in enumerate(counts) if e)
-    legend = "; ".join(rf"$\nu = {j + 1}$: $u^{{\nu}} = {mono(c)}$, weight {q}"
-                       for j, (q, c) in enumerate(monomials))
-    return (r"The input sits inside the activation, so $a(z_j + \varepsilon (Cu)_j) - a(z_j)"
-            r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$: "
-            r"every monomial $u^\nu = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
-            r"\emph{input operator} $\mathcal{L}_1^{\nu} g = \sum_i \gamma_{\nu i}\,"
-            r"\partial_i g$, $\gamma_{\nu i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
-            r"C_{jc}^{m_c}/m_c!$, and weight $q$. Below, kernel indices are monomials, "
-            r"$u^{k_j}$ stands for $u^{\nu}$ with $\nu = k_j$, and the order-$n$ term of the "
-            r"series collects the words of total weight $n$ (one time integral per monomial, so "
-            r"several powers of $u$ act at one instant: the local terms). Monomials: "
-            + legend + ".")
+        return r"\,".join(
+            f"u_{{{c + 1}}}" + (f"^{{{e}}}" if e > 1 else "") for c, e in enumerate(counts) if e
+        )
+
+    legend = "; ".join(
+        rf"$\nu = {j + 1}$: $u^{{\nu}} = {mono(c)}$, weight {q}"
+        for j, (q, c) in enumerate(monomials)
+    )
+    return (
+        r"The input sits inside the activation, so $a(z_j + \varepsilon (Cu)_j) - a(z_j)"
+        r" = \sum_{q \ge 1} \varepsilon^q a^{(q)}(z_j)\,((Cu)_j)^q/q!$: "
+        r"every monomial $u^\nu = \prod_c u_c^{m_c}$ of degree $q$ of the input is a "
+        r"\emph{input operator} $\mathcal{L}_1^{\nu} g = \sum_i \gamma_{\nu i}\,"
+        r"\partial_i g$, $\gamma_{\nu i} = \sum_j M_{ij}\, a^{(q)}(z_j) \prod_c "
+        r"C_{jc}^{m_c}/m_c!$, and weight $q$. Below, kernel indices are monomials, "
+        r"$u^{k_j}$ stands for $u^{\nu}$ with $\nu = k_j$, and the order-$n$ term of the "
+        r"series collects the words of total weight $n$ (one time integral per monomial, so "
+        r"several powers of $u$ act at one instant: the local terms). Monomials: " + legend + "."
+    )
 
 
 def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
     out = [r"\section{Conjugate observable}"]
-    out.append(r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
-               r"observable")
-    out.append(r"\[ A_k(h) = -\frac{\nabla\cdot(\gamma_k \rho_\infty)}{\rho_\infty} = "
-               r"-\nabla\cdot\gamma_k - \gamma_k\cdot\nabla\log\rho_\infty, \qquad "
-               r"K^{(1)}_k(\tau) = \Einf\bigl[f(h_\tau)\,A_k(h_0)\bigr], \]")
-    out.append(r"and higher orders are two-time correlations "
-               r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n) = "
-               r"\Einf\bigl[\tilde g_{n-1}(h_{\tau_n})\,A_{k_n}(h_0)\bigr], \qquad "
-               r"\tilde g_{n-1} = \mathcal{L}_1^{k_{n-1}} P_{\tau_{n-1}} \cdots "
-               r"\mathcal{L}_1^{k_1} P_{\tau_1} f, \quad \tilde g_0 = f. \]")
+    out.append(
+        r"Integrating $\mathcal{L}_1^{k}$ by parts against $\rho_\infty$ gives the conjugate "
+        r"observable"
+    )
+    out.append(
+        r"\[ A_k(h) = -\frac{\nabla\cdot(\gamma_k \rho_\infty)}{\rho_\infty} = "
+        r"-\nabla\cdot\gamma_k - \gamma_k\cdot\nabla\log\rho_\infty, \qquad "
+        r"K^{(1)}_k(\tau) = \Einf\bigl[f(h_\tau)\,A_k(h_0)\bigr], \]"
+    )
+    out.append(
+        r"and higher orders are two-time correlations "
+        r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n) = "
+        r"\Einf\bigl[\tilde g_{n-1}(h_{\tau_n})\,A_{k_n}(h_0)\bigr], \qquad "
+        r"\tilde g_{n-1} = \mathcal{L}_1^{k_{n-1}} P_{\tau_{n-1}} \cdots "
+        r"\mathcal{L}_1^{k_1} P_{\tau_1} f, \quad \tilde g_0 = f. \]"
+    )
     found = []
     for k in range(net.m):
         try:
@@ -706,13 +808,17 @@ def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
         if A is not None:
             found.append((k, A))
     if not found:
-        out.append(r"For this network $\log\rho_\infty$ is not known in closed form, so $A_k$ is "
-                   r"not available symbolically; the kernels below come from the recursion "
-                   r"of the next section instead.")
+        out.append(
+            r"For this network $\log\rho_\infty$ is not known in closed form, so $A_k$ is "
+            r"not available symbolically; the kernels below come from the recursion "
+            r"of the next section instead."
+        )
         return "\n".join(out) + "\n"
     if net.start == "point":
-        out.append(r"(The conjugate observable refers to the stationary law; it is listed for "
-                   r"reference, the kernels below are those of the point start.)")
+        out.append(
+            r"(The conjugate observable refers to the stationary law; it is listed for "
+            r"reference, the kernels below are those of the point start.)"
+        )
     out.append(r"For this network:")
     a_rows = []
     for k, A in found:
@@ -726,60 +832,87 @@ def _recursion_section(der) -> str:
     P = der.P
     out = [r"\section{Kernel recursion and short-time form}"]
     out.append(r"Expanding in $\varepsilon$ gives the Volterra (Dyson) series")
-    out.append(r"\begin{align*}"
-               r"\mathbb{E}[f(h_t)] &= V_0(t) + \sum_{n\ge 1} \varepsilon^n V_n[u](t), \\"
-               r"V_n[u](t) &= \int_{t > s_1 > \dots > s_n > 0} \sum_{k_1, \dots, k_n} "
-               r"K^{(n)}_{k_1\dots k_n}(t; s_1, \dots, s_n)\, u^{k_1}(s_1) \cdots u^{k_n}(s_n)\,ds,"
-               r"\end{align*}")
-    out.append(r"with the ordering convention: $s_1$ is the latest input time, $s_n$ the earliest, "
-               r"and index $k_j$ belongs to $s_j$. The kernels follow from the recursion")
-    out.append(r"\begin{align*}"
-               r"g_0 &= P_{t - s_1} f, \qquad g_j = P_{s_j - s_{j+1}}\,\mathcal{L}_1^{k_j} g_{j-1}"
-               r"\quad (j = 1, \dots, n,\ s_{n+1} := 0), \qquad "
-               r"K^{(n)}(t; s) = \mu_0[g_n],"
-               r"\end{align*}")
+    out.append(
+        r"\begin{align*}"
+        r"\mathbb{E}[f(h_t)] &= V_0(t) + \sum_{n\ge 1} \varepsilon^n V_n[u](t), \\"
+        r"V_n[u](t) &= \int_{t > s_1 > \dots > s_n > 0} \sum_{k_1, \dots, k_n} "
+        r"K^{(n)}_{k_1\dots k_n}(t; s_1, \dots, s_n)\, u^{k_1}(s_1) \cdots u^{k_n}(s_n)\,ds,"
+        r"\end{align*}"
+    )
+    out.append(
+        r"with the ordering convention: $s_1$ is the latest input time, $s_n$ the earliest, "
+        r"and index $k_j$ belongs to $s_j$. The kernels follow from the recursion"
+    )
+    out.append(
+        r"\begin{align*}"
+        r"g_0 &= P_{t - s_1} f, \qquad g_j = P_{s_j - s_{j+1}}\,\mathcal{L}_1^{k_j} g_{j-1}"
+        r"\quad (j = 1, \dots, n,\ s_{n+1} := 0), \qquad "
+        r"K^{(n)}(t; s) = \mu_0[g_n],"
+        r"\end{align*}"
+    )
     out.append(r"and with the lags $\tau_1 = t - s_1$, $\tau_j = s_{j-1} - s_j$:")
     if der.start == "stationary":
-        out.append(r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n) = \Einf\bigl["
-                   r"\mathcal{L}_1^{k_n} P_{\tau_n} \cdots \mathcal{L}_1^{k_1} P_{\tau_1} f\bigr], "
-                   r"\qquad V_0 = \Einf[f] \]")
-        out.append(r"(stationary start: $\rho_\infty P_\tau = \rho_\infty$ removes the outermost "
-                   r"propagator).")
+        out.append(
+            r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n) = \Einf\bigl["
+            r"\mathcal{L}_1^{k_n} P_{\tau_n} \cdots \mathcal{L}_1^{k_1} P_{\tau_1} f\bigr], "
+            r"\qquad V_0 = \Einf[f] \]"
+        )
+        out.append(
+            r"(stationary start: $\rho_\infty P_\tau = \rho_\infty$ removes the outermost "
+            r"propagator)."
+        )
     else:
-        out.append(r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n, s_n) = \bigl(P_{s_n}"
-                   r"\mathcal{L}_1^{k_n} P_{\tau_n} \cdots \mathcal{L}_1^{k_1} P_{\tau_1} f\bigr)(h_0), "
-                   r"\qquad V_0(t) = (P_t f)(h_0) \]")
-        out.append(r"(point start $\mu_0 = \delta_{h_0}$: the outermost propagator $P_{s_n}$ stays).")
-    out.append(r"\paragraph{Short-time form.} With $P_\tau = \sum_{p} \tau^p "
-               r"\mathcal{L}_0^p / p!$ the kernels become polynomials in the lags, with "
-               r"coefficients that are expectations of iterated generators (operators compose "
-               r"right to left, $\mathcal{L}_0^{p_1}$ acts on $f$ first):")
+        out.append(
+            r"\[ K^{(n)}_{k_1\dots k_n}(\tau_1, \dots, \tau_n, s_n) = \bigl(P_{s_n}"
+            r"\mathcal{L}_1^{k_n} P_{\tau_n} \cdots \mathcal{L}_1^{k_1} P_{\tau_1} f\bigr)(h_0), "
+            r"\qquad V_0(t) = (P_t f)(h_0) \]"
+        )
+        out.append(
+            r"(point start $\mu_0 = \delta_{h_0}$: the outermost propagator $P_{s_n}$ stays)."
+        )
+    out.append(
+        r"\paragraph{Short-time form.} With $P_\tau = \sum_{p} \tau^p "
+        r"\mathcal{L}_0^p / p!$ the kernels become polynomials in the lags, with "
+        r"coefficients that are expectations of iterated generators (operators compose "
+        r"right to left, $\mathcal{L}_0^{p_1}$ acts on $f$ first):"
+    )
     if der.start == "stationary":
-        out.append(r"\begin{align*}"
-                   r"K^{(n)}_{k}(\tau_1, \dots, \tau_n) &\approx \sum_{p} c_{k;p} "
-                   r"\prod_{j=1}^{n} \frac{\tau_j^{p_j}}{p_j!}, &"
-                   r"c_{k;p} &= \Einf[G_{k;p}], \\"
-                   r"G_{k;p} &= \mathcal{L}_1^{k_n} \mathcal{L}_0^{p_n} \cdots "
-                   r"\mathcal{L}_1^{k_1} \mathcal{L}_0^{p_1} f."
-                   r"\end{align*}")
+        out.append(
+            r"\begin{align*}"
+            r"K^{(n)}_{k}(\tau_1, \dots, \tau_n) &\approx \sum_{p} c_{k;p} "
+            r"\prod_{j=1}^{n} \frac{\tau_j^{p_j}}{p_j!}, &"
+            r"c_{k;p} &= \Einf[G_{k;p}], \\"
+            r"G_{k;p} &= \mathcal{L}_1^{k_n} \mathcal{L}_0^{p_n} \cdots "
+            r"\mathcal{L}_1^{k_1} \mathcal{L}_0^{p_1} f."
+            r"\end{align*}"
+        )
     else:
-        out.append(r"\begin{align*}"
-                   r"K^{(n)}_{k}(\tau_1, \dots, \tau_n, s_n) &\approx \sum_{p} c_{k;p} "
-                   r"\frac{s_n^{p_{n+1}}}{p_{n+1}!}\prod_{j=1}^{n} \frac{\tau_j^{p_j}}{p_j!}, &"
-                   r"c_{k;p} &= G_{k;p}(h_0), \\"
-                   r"G_{k;p} &= \mathcal{L}_0^{p_{n+1}} \mathcal{L}_1^{k_n} \mathcal{L}_0^{p_n} \cdots "
-                   r"\mathcal{L}_1^{k_1} \mathcal{L}_0^{p_1} f."
-                   r"\end{align*}")
-    trunc = (rf"$\sum_j p_j \le {P}$ (total degree)" if der.truncation == "total"
-             else rf"every $p_j \le {P}$ (box)")
-    out.append(rf"Here $k = (k_1, \dots, k_n)$ are the channels (1-based) and "
-               rf"$p = (p_1, \dots)$ the lag degrees, truncated at {trunc}: the error is "
-               rf"$O(|\tau|^{{{P + 1}}})$. For a linear network $\mathcal{{L}}_0$ preserves the "
-               r"polynomial degree and the series converges for every lag; otherwise it is "
-               r"asymptotic in $\tau$ and only trusted inside its radius of convergence "
-               r"(estimated below from the coefficients).")
-    out.append(rf"This document holds the derivation up to order $N = {der.order}$ and lag degree "
-               rf"$P = {P}$.")
+        out.append(
+            r"\begin{align*}"
+            r"K^{(n)}_{k}(\tau_1, \dots, \tau_n, s_n) &\approx \sum_{p} c_{k;p} "
+            r"\frac{s_n^{p_{n+1}}}{p_{n+1}!}\prod_{j=1}^{n} \frac{\tau_j^{p_j}}{p_j!}, &"
+            r"c_{k;p} &= G_{k;p}(h_0), \\"
+            r"G_{k;p} &= \mathcal{L}_0^{p_{n+1}} \mathcal{L}_1^{k_n} \mathcal{L}_0^{p_n} \cdots "
+            r"\mathcal{L}_1^{k_1} \mathcal{L}_0^{p_1} f."
+            r"\end{align*}"
+        )
+    trunc = (
+        rf"$\sum_j p_j \le {P}$ (total degree)"
+        if der.truncation == "total"
+        else rf"every $p_j \le {P}$ (box)"
+    )
+    out.append(
+        rf"Here $k = (k_1, \dots, k_n)$ are the channels (1-based) and "
+        rf"$p = (p_1, \dots)$ the lag degrees, truncated at {trunc}: the error is "
+        rf"$O(|\tau|^{{{P + 1}}})$. For a linear network $\mathcal{{L}}_0$ preserves the "
+        r"polynomial degree and the series converges for every lag; otherwise it is "
+        r"asymptotic in $\tau$ and only trusted inside its radius of convergence "
+        r"(estimated below from the coefficients)."
+    )
+    out.append(
+        rf"This document holds the derivation up to order $N = {der.order}$ and lag degree "
+        rf"$P = {P}$."
+    )
     return "\n".join(out) + "\n"
 
 
@@ -791,8 +924,11 @@ def _values(der, kernels):
     """
 
     net = der.net
-    kernels = {} if kernels is None else {(int(o), tuple(int(x) for x in idx)): tk
-                                          for (o, idx), tk in kernels.items()}
+    kernels = (
+        {}
+        if kernels is None
+        else {(int(o), tuple(int(x) for x in idx)): tk for (o, idx), tk in kernels.items()}
+    )
     values: dict = {}
     note = None
     exact = None
@@ -816,8 +952,9 @@ def _values(der, kernels):
                 values[key] = entry
                 continue
             if exact is not None:
-                values[key] = {p: ([exact(der.algebra, g) for g in gs], None)
-                               for p, gs in terms.items()}
+                values[key] = {
+                    p: ([exact(der.algebra, g) for g in gs], None) for p, gs in terms.items()
+                }
                 continue
             pending.append(key)
     if pending:
@@ -835,7 +972,7 @@ def _values(der, kernels):
         else:
             vals = np.asarray(vals, float)
             for key, p, a, cnt in where:
-                values.setdefault(key, {})[p] = (list(vals[a:a + cnt]), None)
+                values.setdefault(key, {})[p] = (list(vals[a : a + cnt]), None)
     return values, note, kernels
 
 
@@ -843,22 +980,30 @@ def _observables_section(der, names: _Names, values, note, max_terms, max_observ
     net = der.net
     out = [r"\section{Taylor coefficient observables}"]
     nobs = sum(len(v) for v in der.observables.values())
-    out.append(rf"The observables $G_{{k;p}}$ of the short-time form, {len(der.observables)} "
-               rf"entr{'y' if len(der.observables) == 1 else 'ies'} "
-               rf"({nobs} polynomial{'s' if nobs != 1 else ''} over the "
-               rf"{net.p} output{'s' if net.p > 1 else ''}), "
-               + (r"as exact polynomials in $h$" if isinstance(der.algebra, RingAlgebra) else
-                  r"as exact expressions in $h$ (the readout or coupling is not polynomial)")
-               + (r" and the auxiliaries" if names.activation.aux else "") +
-               r". Labels: $G_{k;p}$ with channels $k$ (1-based) and lag degrees $p$"
-               + (r", the last one the degree in $s_n$ (point start)" if der.start == "point" else "")
-               + r"; order $0$ is written $G_{\varnothing;p}$. Polynomials longer than "
-               + str(max_terms) + r" terms are truncated here.")
+    out.append(
+        rf"The observables $G_{{k;p}}$ of the short-time form, {len(der.observables)} "
+        rf"entr{'y' if len(der.observables) == 1 else 'ies'} "
+        rf"({nobs} polynomial{'s' if nobs != 1 else ''} over the "
+        rf"{net.p} output{'s' if net.p > 1 else ''}), "
+        + (
+            r"as exact polynomials in $h$"
+            if isinstance(der.algebra, RingAlgebra)
+            else r"as exact expressions in $h$ (the readout or coupling is not polynomial)"
+        )
+        + (r" and the auxiliaries" if names.activation.aux else "")
+        + r". Labels: $G_{k;p}$ with channels $k$ (1-based) and lag degrees $p$"
+        + (r", the last one the degree in $s_n$ (point start)" if der.start == "point" else "")
+        + r"; order $0$ is written $G_{\varnothing;p}$. Polynomials longer than "
+        + str(max_terms)
+        + r" terms are truncated here."
+    )
     if note:
-        out.append(r"\textbf{Numeric values:} not available for this network and start: "
-                   r"stationary samples are needed (pass \texttt{kernels} computed with "
-                   r"\texttt{taylor\_kernel(der, order, index, samples=...)}). "
-                   rf"The expectation route reported: \emph{{{_text(note)}}}")
+        out.append(
+            r"\textbf{Numeric values:} not available for this network and start: "
+            r"stationary samples are needed (pass \texttt{kernels} computed with "
+            r"\texttt{taylor\_kernel(der, order, index, samples=...)}). "
+            rf"The expectation route reported: \emph{{{_text(note)}}}"
+        )
     mu = r"\Einf" if der.start == "stationary" else None
     shown = 0
     for order in range(der.order + 1):
@@ -867,7 +1012,9 @@ def _observables_section(der, names: _Names, values, note, max_terms, max_observ
             key = (order, tuple(index))
             terms = der.terms(order, index)
             if order:
-                out.append(rf"\paragraph{{Channels $k = ({', '.join(str(k + 1) for k in index)})$.}}")
+                out.append(
+                    rf"\paragraph{{Channels $k = ({', '.join(str(k + 1) for k in index)})$.}}"
+                )
             vals = values.get(key, {})
             block = []
             for p in sorted(terms):
@@ -883,13 +1030,19 @@ def _observables_section(der, names: _Names, values, note, max_terms, max_observ
                     if p in vals:
                         v, se = vals[p]
                         val = _value_latex(v[j], None if se is None else se[j])
-                        how = (rf"\Einf[{_g_label(index, p)}]" if mu else
-                               rf"{_g_label(index, p)}(h_0)")
+                        how = (
+                            rf"\Einf[{_g_label(index, p)}]" if mu else rf"{_g_label(index, p)}(h_0)"
+                        )
                         extra.append(rf"{clab} = {how} &= {val}")
                     if shown < max_observables:
                         lhs = f"{lab} = {_word(index, p, der.start, fj)}"
-                        rows = _equation(lhs, names.element_terms(g), max_terms=max_terms,
-                                         extra_rows=tuple(extra), rows_only=True)
+                        rows = _equation(
+                            lhs,
+                            names.element_terms(g),
+                            max_terms=max_terms,
+                            extra_rows=tuple(extra),
+                            rows_only=True,
+                        )
                         if block:
                             block.append(_GAP)  # a little air between entries
                         block.extend(rows)
@@ -898,8 +1051,10 @@ def _observables_section(der, names: _Names, values, note, max_terms, max_observ
                     shown += 1
             out.append(_align(block))
     if shown > max_observables:
-        out.append(rf"\emph{{Only the first {max_observables} of {shown} observables are printed "
-                   r"in full; the others are given by their values (see JSON output).}}")
+        out.append(
+            rf"\emph{{Only the first {max_observables} of {shown} observables are printed "
+            r"in full; the others are given by their values (see JSON output).}}"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -914,15 +1069,19 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
     else:
         r, words, kern = "n", rf"k_1, \dots, k_n = 1}}^{{{net.m}", "k"
     args = rf"\tau_1, \dots, \tau_{r}" + ("" if der.start == "stationary" else rf", s_{r}")
-    out.append(r"\begin{align*}"
-               r"\mathbb{E}[y_t] &= V_0(t) + \sum_{n=1}^{" + str(N) + r"} \varepsilon^n "
-               rf"\sum_{{{words}}} \int_{{t > s_1 > \dots > s_{r} > 0}}"
-               rf" K^{{({r})}}_{{{kern}_1\dots {kern}_{r}}}({args})"
-               rf"\, u^{{{kern}_1}}(s_1) \cdots u^{{{kern}_{r}}}(s_{r})\,ds + "
-               r"O(\varepsilon^{" + str(N + 1) + r"}),"
-               r"\end{align*}")
-    out.append(rf"with ${lags}$, and the kernels in short-time form "
-               rf"(error $O(|\tau|^{{{der.P + 1}}})$):")
+    out.append(
+        r"\begin{align*}"
+        r"\mathbb{E}[y_t] &= V_0(t) + \sum_{n=1}^{" + str(N) + r"} \varepsilon^n "
+        rf"\sum_{{{words}}} \int_{{t > s_1 > \dots > s_{r} > 0}}"
+        rf" K^{{({r})}}_{{{kern}_1\dots {kern}_{r}}}({args})"
+        rf"\, u^{{{kern}_1}}(s_1) \cdots u^{{{kern}_{r}}}(s_{r})\,ds + "
+        r"O(\varepsilon^{" + str(N + 1) + r"}),"
+        r"\end{align*}"
+    )
+    out.append(
+        rf"with ${lags}$, and the kernels in short-time form "
+        rf"(error $O(|\tau|^{{{der.P + 1}}})$):"
+    )
     for order in range(N + 1):
         block, radii = [], []
         for index in der.indices(order):
@@ -955,8 +1114,11 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
                             if float(v) != 0.0:
                                 t.append(_float_term(float(v) / fact, mono))
                     else:
-                        mu = (rf"\Einf[{_g_label(index, p)}]" if der.start == "stationary"
-                              else rf"{_g_label(index, p)}(h_0)")
+                        mu = (
+                            rf"\Einf[{_g_label(index, p)}]"
+                            if der.start == "stationary"
+                            else rf"{_g_label(index, p)}(h_0)"
+                        )
                         if net.p > 1:
                             mu = rf"\bigl[{mu}\bigr]{suffix}"
                         coef = mu if fact == 1 else rf"\tfrac{{1}}{{{fact}}}{mu}"
@@ -969,22 +1131,34 @@ def _volterra_section(der, values, note, kernels, max_terms) -> str:
                 radii.append(rf"${_kernel_symbol(order, index, der.start)}$: $({rad})$")
         out.append(_align(block))
         if order == 1 and net.is_linear:
-            out.append(r"For the linear network $\mathcal{L}_0$ preserves the polynomial degree and "
-                       r"the series in the lags converges for every lag; the "
-                       r"truncation above is its Taylor polynomial.")
+            out.append(
+                r"For the linear network $\mathcal{L}_0$ preserves the polynomial degree and "
+                r"the series in the lags converges for every lag; the "
+                r"truncation above is its Taylor polynomial."
+            )
         if radii:
-            out.append(r"Estimated radius of convergence in each lag (root test on the highest "
-                       r"coefficients; the short-time form is trusted at lags below about half "
-                       r"of it): " + "; ".join(radii) + ".")
+            out.append(
+                r"Estimated radius of convergence in each lag (root test on the highest "
+                r"coefficients; the short-time form is trusted at lags below about half "
+                r"of it): " + "; ".join(radii) + "."
+            )
     if note:
-        out.append(r"The expectations $\Einf[G_{k;p}]$ are left symbolic: this network has no closed "
-                   r"form or quadrature route for its stationary law, so stationary samples are needed.")
+        out.append(
+            r"The expectations $\Einf[G_{k;p}]$ are left symbolic: this network has no closed "
+            r"form or quadrature route for its stationary law, so stationary samples are needed."
+        )
     return "\n".join(out) + "\n"
 
 
 # ================================================================== public API
-def latex_document(der, *, kernels=None, title=None, max_terms: int = MAX_TERMS,
-                   max_observables: int = MAX_OBSERVABLES) -> str:
+def latex_document(
+    der,
+    *,
+    kernels=None,
+    title=None,
+    max_terms: int = MAX_TERMS,
+    max_observables: int = MAX_OBSERVABLES,
+) -> str:
     """A standalone LaTeX document describing a derivation (compiles with pdflatex).
 
     Parameters
@@ -1033,26 +1207,37 @@ def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) ->
     """
     exe = shutil.which("pdflatex")
     if exe is None:
-        raise LatexError("pdflatex was not found on PATH; install a TeX distribution "
-                         "(e.g. apt-get install texlive-latex-base) or call with compile=False.")
+        raise LatexError(
+            "pdflatex was not found on PATH; install a TeX distribution "
+            "(e.g. apt-get install texlive-latex-base) or call with compile=False."
+        )
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="symresp-latex-") as tmp:
         src = Path(tmp) / "document.tex"
         src.write_text(tex, encoding="utf-8")
         for _ in range(max(1, runs)):
             try:
-                proc = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error",
-                                       "document.tex"], cwd=tmp, capture_output=True,
-                                      timeout=timeout, stdin=subprocess.DEVNULL)
+                proc = subprocess.run(
+                    [exe, "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
+                    cwd=tmp,
+                    capture_output=True,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                )
             except subprocess.TimeoutExpired:
                 raise LatexError(f"pdflatex did not finish within {timeout} s.") from None
             if proc.returncode != 0 or not (Path(tmp) / "document.pdf").exists():
                 log = Path(tmp) / "document.log"
-                text = log.read_text(errors="replace") if log.exists() else \
-                    proc.stdout.decode(errors="replace")
+                text = (
+                    log.read_text(errors="replace")
+                    if log.exists()
+                    else proc.stdout.decode(errors="replace")
+                )
                 tail = "\n".join(text.splitlines()[-30:])
-                raise LatexError(f"pdflatex failed (exit status {proc.returncode}); last lines "
-                                 f"of the log:\n{tail}")
+                raise LatexError(
+                    f"pdflatex failed (exit status {proc.returncode}); last lines "
+                    f"of the log:\n{tail}"
+                )
         pdf_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(Path(tmp) / "document.pdf", pdf_path)
     return pdf_path

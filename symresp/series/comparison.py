@@ -15,6 +15,7 @@ log–log slope of the discrepancy against ε must be ≈ N + 1.
 The Monte Carlo engine (numba) is imported inside :func:`check` and :func:`eps_sweep`, so
 that ``import symresp.series`` stays numba-free for the predictions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,19 +49,28 @@ class CheckResult:
     def to_dict(self) -> dict:
         """Plain lists and numbers; ``pass`` per time and readout, the budget's parts under
         ``budget_parts``, the ε sweep's entries (if any) at the top level."""
-        out = {"verdict": self.verdict, "t": self.t.tolist(),
-               "discrepancy": self.discrepancy.tolist(), "budget": self.budget.tolist(),
-               "series": self.series.tolist(), "mc": self.mc.tolist(),
-               "stderr": self.stderr.tolist(), "pass": self.passed.tolist(),
-               "budget_parts": {k: v.tolist() for k, v in self.parts.items()}, **self.meta}
+        out = {
+            "verdict": self.verdict,
+            "t": self.t.tolist(),
+            "discrepancy": self.discrepancy.tolist(),
+            "budget": self.budget.tolist(),
+            "series": self.series.tolist(),
+            "mc": self.mc.tolist(),
+            "stderr": self.stderr.tolist(),
+            "pass": self.passed.tolist(),
+            "budget_parts": {k: v.tolist() for k, v in self.parts.items()},
+            **self.meta,
+        }
         if self.sweep is not None:
-            out.update({k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                        for k, v in self.sweep.items()})
+            out.update(
+                {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.sweep.items()}
+            )
         return out
 
     def plot(self, path):
         """MC response with its ±budget band against the series (or the ε sweep)."""
         import matplotlib  # optional dependency: only for plots
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
@@ -68,10 +78,25 @@ class CheckResult:
         fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), squeeze=False)
         ax = axes[0, 0]
         for q in range(self.mc.shape[1]):
-            ax.fill_between(self.t, self.mc[:, q] - self.budget[:, q], self.mc[:, q] + self.budget[:, q],
-                            alpha=0.25, color=f"C{2 * q}", label=f"MC ± budget (y{q})")
-            ax.plot(self.t, self.mc[:, q], "o", ms=4, color=f"C{2 * q}", label=f"Monte Carlo (y{q})")
-            ax.plot(self.t, self.series[:, q], "-", lw=1.5, color=f"C{2 * q + 1}", label=f"series order {self.meta['order']} (y{q})")
+            ax.fill_between(
+                self.t,
+                self.mc[:, q] - self.budget[:, q],
+                self.mc[:, q] + self.budget[:, q],
+                alpha=0.25,
+                color=f"C{2 * q}",
+                label=f"MC ± budget (y{q})",
+            )
+            ax.plot(
+                self.t, self.mc[:, q], "o", ms=4, color=f"C{2 * q}", label=f"Monte Carlo (y{q})"
+            )
+            ax.plot(
+                self.t,
+                self.series[:, q],
+                "-",
+                lw=1.5,
+                color=f"C{2 * q + 1}",
+                label=f"series order {self.meta['order']} (y{q})",
+            )
         ax.set_xlabel("t")
         ax.set_ylabel("response E[f(h^ε)] − E[f(h^0)]")
         ax.set_title(f"check: {self.verdict} (ε = {self.meta['eps']})")
@@ -87,9 +112,15 @@ class CheckResult:
                 ax.loglog(e, 3 * se, ":", color="gray", label="3 × standard error (noise)")
             ax.set_xlabel("ε")
             ax.set_ylabel("max_t |MC − series|")
-            ax.set_title("ε sweep" + ("" if self.sweep.get("resolved", True)
-                                      else ": discrepancy at noise level, slope not meaningful"),
-                         fontsize=10)
+            ax.set_title(
+                "ε sweep"
+                + (
+                    ""
+                    if self.sweep.get("resolved", True)
+                    else ": discrepancy at noise level, slope not meaningful"
+                ),
+                fontsize=10,
+            )
             ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(path, dpi=120)
@@ -100,10 +131,12 @@ class CheckResult:
 def _validate(*, paths, out_every=None, eps=None):
     """Reject bad numeric arguments before any work."""
     if not (isinstance(paths, (int, np.integer)) and not isinstance(paths, bool) and paths >= 2):
-        raise ArgumentError(f"paths: expected an integer number of paths ≥ 2 (for a standard "
-                            f"error), got {paths!r}")
-    if out_every is not None and (isinstance(out_every, bool) or
-                                  not isinstance(out_every, (int, np.integer)) or out_every < 1):
+        raise ArgumentError(
+            f"paths: expected an integer number of paths ≥ 2 (for a standard error), got {paths!r}"
+        )
+    if out_every is not None and (
+        isinstance(out_every, bool) or not isinstance(out_every, (int, np.integer)) or out_every < 1
+    ):
         raise ArgumentError(f"out_every: expected a positive integer or None, got {out_every!r}")
     if eps is not None and not (_real(eps) and np.isfinite(eps)):
         raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
@@ -118,10 +151,25 @@ def _comparison_grid(T, dt, out_every, default_intervals):
     return t, step, every
 
 
-def check(net, u, *, order: int, eps: float = 1.0, T: float = 1.0, dt: float = 0.01,
-          out_every: int | None = None, method: str = "taylor", taylor: int = 6,
-          paths: int = 20000, seed: int = 0, samples=None, level: float = 0.01, q: int = 16,
-          precision: int | None = None, quiet: bool = True) -> CheckResult:
+def check(
+    net,
+    u,
+    *,
+    order: int,
+    eps: float = 1.0,
+    T: float = 1.0,
+    dt: float = 0.01,
+    out_every: int | None = None,
+    method: str = "taylor",
+    taylor: int = 6,
+    paths: int = 20000,
+    seed: int = 0,
+    samples=None,
+    level: float = 0.01,
+    q: int = 16,
+    precision: int | None = None,
+    quiet: bool = True,
+) -> CheckResult:
     """Compare the order-N Volterra series with Monte Carlo inside a computed budget.
 
     At every output time ``t_i`` (the grid of :func:`symresp.montecarlo.simulate`:
@@ -159,37 +207,84 @@ def check(net, u, *, order: int, eps: float = 1.0, T: float = 1.0, dt: float = 0
     _validate(paths=paths, out_every=out_every, eps=eps)
     t, dt, every = _comparison_grid(T, dt, out_every, 20)
     sig = parse_input(u, net.m)
-    coarse = simulate(net, sig, eps=eps, T=T, dt=dt, paths=paths, seed=seed, response=True,
-                      out_every=every, quiet=quiet)
-    fine = simulate(net, sig, eps=eps, T=T, dt=dt / 2, paths=paths, seed=seed + 1, response=True,
-                    out_every=2 * every, quiet=quiet)
+    coarse = simulate(
+        net,
+        sig,
+        eps=eps,
+        T=T,
+        dt=dt,
+        paths=paths,
+        seed=seed,
+        response=True,
+        out_every=every,
+        quiet=quiet,
+    )
+    fine = simulate(
+        net,
+        sig,
+        eps=eps,
+        T=T,
+        dt=dt / 2,
+        paths=paths,
+        seed=seed + 1,
+        response=True,
+        out_every=2 * every,
+        quiet=quiet,
+    )
     y_fine, se, y_coarse = fine.mean, fine.stderr, coarse.mean
-    kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q,
-              precision=precision)
+    kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q, precision=precision)
     full = predict(net, sig, order=order + 1, **kw).scaled_terms
-    series = full[1:order + 1].sum(axis=0)
+    series = full[1 : order + 1].sum(axis=0)
     nxt = np.abs(full[order + 1])
     lag_err = np.zeros_like(series)
     if method == "taylor" and taylor > 0:
         lower = predict(net, sig, order=order, **dict(kw, taylor=taylor - 1)).scaled_terms
         lag_err = np.abs(series - lower[1:].sum(axis=0))
     z = norm.isf(level / (2 * max(1, y_fine[t > 0].size)))
-    parts = {"statistical": z * se, "time_step": np.abs(y_coarse - y_fine),
-             "truncation": 2 * nxt + lag_err}
+    parts = {
+        "statistical": z * se,
+        "time_step": np.abs(y_coarse - y_fine),
+        "truncation": 2 * nxt + lag_err,
+    }
     budget = sum(parts.values())
     disc = np.abs(y_fine - series)
     passed = disc <= budget
-    meta = {"order": int(order), "eps": float(eps), "method": method, "taylor": int(taylor),
-            "paths": int(paths), "seed": int(seed), "dt": [dt, dt / 2], "z": float(z),
-            "out_every": int(every), "diverged": fine.diverged}
-    return CheckResult("pass" if passed.all() else "fail", t, series, y_fine, se, disc, budget,
-                       parts, passed, meta)
+    meta = {
+        "order": int(order),
+        "eps": float(eps),
+        "method": method,
+        "taylor": int(taylor),
+        "paths": int(paths),
+        "seed": int(seed),
+        "dt": [dt, dt / 2],
+        "z": float(z),
+        "out_every": int(every),
+        "diverged": fine.diverged,
+    }
+    return CheckResult(
+        "pass" if passed.all() else "fail", t, series, y_fine, se, disc, budget, parts, passed, meta
+    )
 
 
-def eps_sweep(net, u, *, eps_values, order: int, T: float = 1.0, dt: float = 0.01,
-              out_every: int | None = None, method: str = "taylor", taylor: int = 6,
-              paths: int = 20000, seed: int = 0, samples=None, q: int = 16,
-              antithetic: bool = False, precision: int | None = None, quiet: bool = True) -> dict:
+def eps_sweep(
+    net,
+    u,
+    *,
+    eps_values,
+    order: int,
+    T: float = 1.0,
+    dt: float = 0.01,
+    out_every: int | None = None,
+    method: str = "taylor",
+    taylor: int = 6,
+    paths: int = 20000,
+    seed: int = 0,
+    samples=None,
+    q: int = 16,
+    antithetic: bool = False,
+    precision: int | None = None,
+    quiet: bool = True,
+) -> dict:
     """Discrepancy max_t |MC − series_N| for each ε, and its fitted log–log slope (≈ N+1).
 
     Monte Carlo uses Richardson extrapolation in dt (weak order 2) and common random
@@ -220,31 +315,55 @@ def eps_sweep(net, u, *, eps_values, order: int, T: float = 1.0, dt: float = 0.0
     try:
         eps_values = np.asarray(sorted(float(e) for e in eps_values))
     except (TypeError, ValueError):
-        raise ArgumentError(f"eps_values: expected a sequence of amplitudes, got {eps_values!r}") from None
+        raise ArgumentError(
+            f"eps_values: expected a sequence of amplitudes, got {eps_values!r}"
+        ) from None
     if eps_values.size < 2 or np.any(eps_values <= 0) or not np.all(np.isfinite(eps_values)):
-        raise ArgumentError(f"eps_values: expected at least two positive finite amplitudes, got {eps_values.tolist()}")
+        raise ArgumentError(
+            f"eps_values: expected at least two positive finite amplitudes, got {eps_values.tolist()}"
+        )
     sig = parse_input(u, net.m)
     t, dt, every = _comparison_grid(T, dt, out_every, 10)
 
     def run(e):
-        return simulate(net, sig, eps=e, T=T, dt=dt, paths=paths, seed=seed, response=True,
-                        richardson=True, out_every=every, quiet=quiet)
+        return simulate(
+            net,
+            sig,
+            eps=e,
+            T=T,
+            dt=dt,
+            paths=paths,
+            seed=seed,
+            response=True,
+            richardson=True,
+            out_every=every,
+            quiet=quiet,
+        )
 
     disc, noise = [], []
     terms = None
     for e in eps_values:
         mc = run(e)
         keep = t > 0
-        if terms is None:   # V_n[u](t) do not depend on ε: one prediction (ε = 1) serves all
-            terms = predict(net, sig, order=order, eps=1.0, t=t[keep], method=method,
-                            taylor=taylor, samples=samples, q=q,
-                            precision=precision).scaled_terms[1:]
+        if terms is None:  # V_n[u](t) do not depend on ε: one prediction (ε = 1) serves all
+            terms = predict(
+                net,
+                sig,
+                order=order,
+                eps=1.0,
+                t=t[keep],
+                method=method,
+                taylor=taylor,
+                samples=samples,
+                q=q,
+                precision=precision,
+            ).scaled_terms[1:]
         powers = e ** np.arange(1, order + 1)
         if antithetic:
             neg = run(-e)
             se = 0.5 * (mc.stderr[keep] + neg.stderr[keep])
             d = np.zeros_like(se)
-            for parity, sign in ((0, 1.0), (1, -1.0)):   # parity of n: even part uses +, odd part −
+            for parity, sign in ((0, 1.0), (1, -1.0)):  # parity of n: even part uses +, odd part −
                 part = 0.5 * (mc.mean[keep] + sign * neg.mean[keep])
                 sel = (np.arange(1, order + 1) % 2) == parity
                 pred = np.tensordot(powers[sel], terms[:order][sel], axes=(0, 0))
@@ -257,6 +376,12 @@ def eps_sweep(net, u, *, eps_values, order: int, T: float = 1.0, dt: float = 0.0
         noise.append(se[i])
     disc, noise = np.array(disc), np.array(noise)
     slope = float(np.polyfit(np.log(eps_values), np.log(disc), 1)[0])
-    return {"eps_sweep": eps_values, "sweep_discrepancy": disc, "sweep_stderr": noise,
-            "slope": slope, "expected_slope": order + 1, "antithetic": bool(antithetic),
-            "resolved": bool(np.all(disc > 3 * noise))}
+    return {
+        "eps_sweep": eps_values,
+        "sweep_discrepancy": disc,
+        "sweep_stderr": noise,
+        "slope": slope,
+        "expected_slope": order + 1,
+        "antithetic": bool(antithetic),
+        "resolved": bool(np.all(disc > 3 * noise)),
+    }

@@ -16,6 +16,7 @@ exact and linear: if ``X_leg = L X_mon`` then ``S(X_leg) = L^{⊗k} S(X_mon)`` o
 The feature code (numba) is imported inside the functions that evaluate features, so that
 ``import symresp.series`` stays numba-free.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,13 @@ from symresp.errors import ArgumentError
 from symresp.expectation.start_law import expect
 from symresp.kernels.taylor import taylor_kernel
 from symresp.model.inputs import parse_input
-from symresp.series.volterra import (Prediction, _precision_context, _real, iterated_integral_form,
-                                     time_arguments)
+from symresp.series.volterra import (
+    Prediction,
+    _precision_context,
+    _real,
+    iterated_integral_form,
+    time_arguments,
+)
 from symresp.symbolic.generators import monomial_inputs
 from symresp.symbolic.recursion import derive
 
@@ -67,9 +73,11 @@ class ResponseFunctional:
     def _features(self, u_vals, t) -> np.ndarray:
         """R_t at every grid time, (len(t), n_features); ``u_vals`` (len(t), m)."""
         from symresp.features.response_features import response_feature  # numba
-        path = np.ascontiguousarray(self.feature_input(u_vals).T)      # (n_channels, n_timepoints)
-        return response_feature(path, t, self.order, self.degree, basis=self.basis,
-                                all_times=True).features
+
+        path = np.ascontiguousarray(self.feature_input(u_vals).T)  # (n_channels, n_timepoints)
+        return response_feature(
+            path, t, self.order, self.degree, basis=self.basis, all_times=True
+        ).features
 
     def evaluate(self, u_vals, t, *, eps: float) -> np.ndarray:
         """⟨ℓ, R_t⟩ = Σ_n εⁿ ⟨ℓ_n, R_t⟩ at every grid time: (len(t), p); ``u_vals`` holds
@@ -83,8 +91,16 @@ class ResponseFunctional:
         return w[:, None, None] * np.einsum("tf,nfp->ntp", R, self.by_order)
 
 
-def response_functional(net, order: int, taylor: int, *, samples=None, basis: str = "monomial",
-                        T: float | None = None, truncation: str = "total") -> ResponseFunctional:
+def response_functional(
+    net,
+    order: int,
+    taylor: int,
+    *,
+    samples=None,
+    basis: str = "monomial",
+    T: float | None = None,
+    truncation: str = "total",
+) -> ResponseFunctional:
     """Derive the network's Taylor kernels and map them onto the response feature.
 
         E[y_t] ≈ Σ_n εⁿ ⟨ℓ_n, R_t⟩,   ℓ_n[t^{q_0} S^{ℓ_n…ℓ_1}] = L[q_0; (q_1,k_1)…(q_n,k_n)],
@@ -99,20 +115,23 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
     -------
     ResponseFunctional
     """
-    from symresp.features.response_features import integral_feature_index, feature_words  # numba
+    from symresp.features.response_features import feature_words, integral_feature_index  # numba
 
     if order < 1:
         raise ArgumentError(f"order: expected ≥ 1, got {order}")
     der = derive(net, order, taylor, truncation=truncation)
     m, start = len(der.monomials), der.start
-    kernels = {(n, k): taylor_kernel(der, n, k, samples=samples)
-               for n in range(1, order + 1) for k in der.indices(n)}
+    kernels = {
+        (n, k): taylor_kernel(der, n, k, samples=samples)
+        for n in range(1, order + 1)
+        for k in der.indices(n)
+    }
     form = iterated_integral_form(kernels, start)
     Q = taylor if truncation == "total" else (order + 1) * taylor
     n_words = len(feature_words(m, order, Q))
     by_order = np.zeros((order + 1, n_words * (Q + 1), net.p))
     idx = lambda pairs, q0: integral_feature_index(pairs, q0, channels=m, level=order, degree=Q)
-    for n, terms in form.items():
+    for _n, terms in form.items():
         for (q0, pairs), c in terms.items():
             # the power of ε: the word's length, or Σ q_ν for input monomials u^ν
             by_order[der.weight(tuple(k for _, k in pairs)), idx(pairs, q0)] += c
@@ -129,15 +148,16 @@ def response_functional(net, order: int, taylor: int, *, samples=None, basis: st
         by_order = _to_legendre(by_order, m, order, Q, float(T))
     elif basis != "monomial":
         raise ArgumentError(f"basis: expected 'monomial' or 'legendre', got {basis!r}")
-    return ResponseFunctional(by_order, order, Q, m, basis, T,
-                              monomials=list(der.monomials) if der.local_terms else None)
+    return ResponseFunctional(
+        by_order, order, Q, m, basis, T, monomials=list(der.monomials) if der.local_terms else None
+    )
 
 
 def _to_legendre(by_order, m, level, Q, T):
     from symresp.features.response_features import basis_matrix, feature_words  # numba
 
-    A = basis_matrix(Q, T)                       # ψ_leg = A ψ_mon
-    L = np.kron(A, np.eye(m))                    # letters ℓ = q·m + k
+    A = basis_matrix(Q, T)  # ψ_leg = A ψ_mon
+    L = np.kron(A, np.eye(m))  # letters ℓ = q·m + k
     Linv_T = np.linalg.inv(L).T
     words = feature_words(m, level, Q)
     D = (Q + 1) * m
@@ -146,10 +166,10 @@ def _to_legendre(by_order, m, level, Q, T):
     pos = {w: i for i, w in enumerate(words)}
     for q0 in range(Q + 1):
         base = q0 * n_words
-        out[:, base] = by_order[:, base]         # the empty word is basis-free
+        out[:, base] = by_order[:, base]  # the empty word is basis-free
         for k in range(1, level + 1):
             ws = [w for w in words if len(w) == k]
-            block = np.array([by_order[:, base + pos[w]] for w in ws])   # (D^k, orders, p)
+            block = np.array([by_order[:, base + pos[w]] for w in ws])  # (D^k, orders, p)
             tens = block.reshape((D,) * k + block.shape[1:])
             for axis in range(k):
                 tens = np.moveaxis(np.tensordot(Linv_T, tens, axes=(1, axis)), 0, axis)
@@ -159,10 +179,21 @@ def _to_legendre(by_order, m, level, Q, T):
     return out
 
 
-def predict_via_features(net, u, *, order: int, eps: float = 1.0, T: float | None = None,
-                         dt: float | None = None, t=None, out_every: int = 1, taylor: int = 6,
-                         samples=None, basis: str = "monomial",
-                         precision: int | None = None) -> Prediction:
+def predict_via_features(
+    net,
+    u,
+    *,
+    order: int,
+    eps: float = 1.0,
+    T: float | None = None,
+    dt: float | None = None,
+    t=None,
+    out_every: int = 1,
+    taylor: int = 6,
+    samples=None,
+    basis: str = "monomial",
+    precision: int | None = None,
+) -> Prediction:
     """The truncated series as a linear functional of the response feature,
 
         E[y_t] ≈ ⟨ℓ(net), R_t(u)⟩ = Σ_{n=0}^{N} εⁿ ⟨ℓ_n, R_t⟩,
@@ -182,13 +213,15 @@ def predict_via_features(net, u, *, order: int, eps: float = 1.0, T: float | Non
         raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
     grid = time_arguments(T, dt, t, out_every)
     if grid[0] != 0 or grid.size < 2:
-        raise ArgumentError("t: the response feature integrates from 0: expected a grid of at "
-                            "least 2 times starting at t = 0")
+        raise ArgumentError(
+            "t: the response feature integrates from 0: expected a grid of at "
+            "least 2 times starting at t = 0"
+        )
     sig = parse_input(u, net.m)
     u_vals = np.asarray(sig(grid), float).reshape(len(grid), net.m)
     with _precision_context(precision):
-        F = response_functional(net, int(order), taylor, samples=samples, basis=basis,
-                                T=grid[-1])
+        F = response_functional(net, int(order), taylor, samples=samples, basis=basis, T=grid[-1])
     scaled = F.evaluate_terms(u_vals, grid, eps=eps)
-    return Prediction(grid, scaled.sum(axis=0), scaled, float(eps), int(order), "taylor",
-                      "features")
+    return Prediction(
+        grid, scaled.sum(axis=0), scaled, float(eps), int(order), "taylor", "features"
+    )

@@ -9,6 +9,7 @@ t·s_1⋯s_{n−1}, a Gauss–Legendre rule in each x_j: qⁿ kernel evaluations
 the linear-time recursion of iterated integrals for Taylor kernels; and the exact pathwise
 shift of the linear network.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,10 +22,10 @@ import numpy as np
 import scipy.linalg as sla
 import sympy as sp
 from scipy.integrate import cumulative_trapezoid
-from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 
 from symresp.errors import ArgumentError
 from symresp.expectation.evaluator import evaluation_precision
+from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.expectation.start_law import expect
 from symresp.kernels.exact import exact_kernel
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
@@ -32,8 +33,16 @@ from symresp.model.inputs import parse_input
 from symresp.symbolic.generators import monomial_inputs
 from symresp.symbolic.recursion import derive
 
-__all__ = ["predict", "Prediction", "output_grid", "volterra_quadrature", "volterra_recursion",
-           "volterra_linear_exact", "iterated_integral_form", "simplex_rule"]
+__all__ = [
+    "predict",
+    "Prediction",
+    "output_grid",
+    "volterra_quadrature",
+    "volterra_recursion",
+    "volterra_linear_exact",
+    "iterated_integral_form",
+    "simplex_rule",
+]
 
 
 def simplex_rule(t: float, n: int, q: int):
@@ -61,8 +70,17 @@ def lags_from_times(t: float, S: np.ndarray, start: str) -> np.ndarray:
     return lags
 
 
-def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str,
-                        q: int = 16, progress=None, weight=None) -> np.ndarray:
+def volterra_quadrature(
+    kernels: dict,
+    u,
+    t_grid,
+    order: int,
+    m: int,
+    start: str,
+    q: int = 16,
+    progress=None,
+    weight=None,
+) -> np.ndarray:
     """V_n[u](t) for n = 1..order at every t of ``t_grid``.
 
     Parameters
@@ -89,7 +107,9 @@ def volterra_quadrature(kernels: dict, u, t_grid, order: int, m: int, start: str
                 continue
             S, w = simplex_rule(t, n, q)
             lags = lags_from_times(t, S, start)
-            U = np.stack([np.asarray(u(S[:, j]), float).reshape(len(S), m) for j in range(n)], axis=1)
+            U = np.stack(
+                [np.asarray(u(S[:, j]), float).reshape(len(S), m) for j in range(n)], axis=1
+            )
             for index in itertools.product(range(m), repeat=n):
                 K = kernels.get((n, index))
                 wt = n if weight is None else weight(index)
@@ -133,9 +153,15 @@ class Prediction:
 
     def to_dict(self) -> dict:
         """Plain lists and numbers (strict JSON: every value finite)."""
-        return {"t": self.t.tolist(), "mean": self.mean.tolist(),
-                "scaled_terms": self.scaled_terms.tolist(), "eps": float(self.eps),
-                "order": int(self.order), "method": self.method, "via": self.via}
+        return {
+            "t": self.t.tolist(),
+            "mean": self.mean.tolist(),
+            "scaled_terms": self.scaled_terms.tolist(),
+            "eps": float(self.eps),
+            "order": int(self.order),
+            "method": self.method,
+            "via": self.via,
+        }
 
 
 def _real(x) -> bool:
@@ -164,25 +190,31 @@ def output_grid(T: float, dt: float, out_every: int = 1) -> tuple[np.ndarray, fl
     return np.arange(0, nsteps + 1, int(out_every)) * step, step, nsteps
 
 
-def time_arguments(T, dt, t, out_every: int = 1, *, default_T: float = 1.0,
-                   default_dt: float = 0.01) -> np.ndarray:
+def time_arguments(
+    T, dt, t, out_every: int = 1, *, default_T: float = 1.0, default_dt: float = 0.01
+) -> np.ndarray:
     """The output times from either ``T``/``dt`` (the grid of :func:`output_grid`) or an
     explicit grid ``t`` (1-D, finite, non-negative, strictly increasing); never both."""
     if t is not None:
         if T is not None or dt is not None or out_every != 1:
-            raise ArgumentError("t: give either an explicit grid t or the horizon T and step dt "
-                                "(with out_every), not both")
+            raise ArgumentError(
+                "t: give either an explicit grid t or the horizon T and step dt "
+                "(with out_every), not both"
+            )
         try:
             grid = np.asarray(t, dtype=np.float64)
         except (TypeError, ValueError):
             raise ArgumentError(f"t: expected a 1-D array of times, got {t!r}") from None
         if grid.ndim != 1 or grid.size < 1:
-            raise ArgumentError(f"t: expected a non-empty 1-D array of times, got shape {grid.shape}")
+            raise ArgumentError(
+                f"t: expected a non-empty 1-D array of times, got shape {grid.shape}"
+            )
         if not np.all(np.isfinite(grid)) or grid[0] < 0 or np.any(np.diff(grid) <= 0):
             raise ArgumentError("t: expected finite, non-negative, strictly increasing times")
         return grid
-    return output_grid(default_T if T is None else T, default_dt if dt is None else dt,
-                       out_every)[0]
+    return output_grid(default_T if T is None else T, default_dt if dt is None else dt, out_every)[
+        0
+    ]
 
 
 def _precision_context(precision):
@@ -190,10 +222,25 @@ def _precision_context(precision):
     return contextlib.nullcontext() if precision is None else evaluation_precision(precision)
 
 
-def predict(net, u, *, order: int, eps: float = 1.0, T: float | None = None,
-            dt: float | None = None, t=None, out_every: int = 1, method: str = "taylor",
-            taylor: int = 6, samples=None, via: str = "recursion", q: int = 16,
-            min_steps: int = 2000, precision: int | None = None, quiet: bool = True) -> Prediction:
+def predict(
+    net,
+    u,
+    *,
+    order: int,
+    eps: float = 1.0,
+    T: float | None = None,
+    dt: float | None = None,
+    t=None,
+    out_every: int = 1,
+    method: str = "taylor",
+    taylor: int = 6,
+    samples=None,
+    via: str = "recursion",
+    q: int = 16,
+    min_steps: int = 2000,
+    precision: int | None = None,
+    quiet: bool = True,
+) -> Prediction:
     """The truncated Volterra series of the output on a time grid.
 
         E[f(h_t)] ≈ V_0(t) + Σ_{n=1}^{N} εⁿ V_n[u](t),
@@ -247,12 +294,14 @@ def predict(net, u, *, order: int, eps: float = 1.0, T: float | None = None,
         # the recursion integrates from t = 0: a grid starting later gets t = 0 prepended
         pad = grid[0] > 0
         full = np.concatenate([[0.0], grid]) if pad else grid
-        v0, terms = _series_terms(net, u, full, int(order), method, taylor, samples, via, q,
-                                  min_steps, quiet)
+        v0, terms = _series_terms(
+            net, u, full, int(order), method, taylor, samples, via, q, min_steps, quiet
+        )
     if pad:
         v0, terms = v0[1:], terms[:, 1:]
-    scaled = np.concatenate([np.asarray(v0, float)[None],
-                             float(eps) ** np.arange(1, order + 1)[:, None, None] * terms])
+    scaled = np.concatenate(
+        [np.asarray(v0, float)[None], float(eps) ** np.arange(1, order + 1)[:, None, None] * terms]
+    )
     return Prediction(grid, scaled.sum(axis=0), scaled, float(eps), int(order), method, via)
 
 
@@ -277,13 +326,16 @@ def _series_terms(net, u, t_grid, order, method, taylor, samples, via, q, min_st
         obs = sorted((p, g) for (k, p), g in der.observables.items() if k == ())
         vals, _ = expect(der, [g for _, gs in obs for g in gs])
         coeff = vals.reshape(len(obs), net.p)
-        v0 = sum(coeff[i] * t_grid[:, None] ** p[0] / factorial(p[0]) for i, (p, _) in enumerate(obs))
+        v0 = sum(
+            coeff[i] * t_grid[:, None] ** p[0] / factorial(p[0]) for i, (p, _) in enumerate(obs)
+        )
     monomials = der.monomials
 
     def u_monomials(times):
         """The monomials' inputs u^ν (the channels themselves for an additive input)."""
-        return monomial_inputs(np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m),
-                               monomials)
+        return monomial_inputs(
+            np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m), monomials
+        )
 
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
@@ -291,15 +343,26 @@ def _series_terms(net, u, t_grid, order, method, taylor, samples, via, q, min_st
             uf = np.asarray(u(fine), float).reshape(len(fine), net.m)
             terms = volterra_linear_exact(net, uf, fine, order)[:, ::stride]
         else:
-            terms = volterra_recursion(kernels, u_monomials(fine), fine, order, start,
-                                       weight=der.weight)[:, ::stride]
+            terms = volterra_recursion(
+                kernels, u_monomials(fine), fine, order, start, weight=der.weight
+            )[:, ::stride]
     else:
         bar = None
         if not quiet:
             from tqdm import tqdm  # optional dependency: only for a progress bar
+
             bar = tqdm(total=order * len(t_grid), desc="Volterra quadrature", leave=False, delay=2)
-        terms = volterra_quadrature(kernels, u_monomials, t_grid, order, len(monomials), start, q=q,
-                                    progress=bar, weight=der.weight)
+        terms = volterra_quadrature(
+            kernels,
+            u_monomials,
+            t_grid,
+            order,
+            len(monomials),
+            start,
+            q=q,
+            progress=bar,
+            weight=der.weight,
+        )
         if bar is not None:
             bar.close()
     return np.asarray(v0, float), terms
@@ -312,7 +375,9 @@ def _refined(t_grid, min_steps):
     uniform = M >= 1 and t_grid[0] == 0 and np.allclose(np.diff(t_grid), t_grid[1] - t_grid[0])
     if not uniform:
         if t_grid[0] != 0:
-            raise ArgumentError("via='recursion' needs a grid starting at t = 0; use via='quadrature'")
+            raise ArgumentError(
+                "via='recursion' needs a grid starting at t = 0; use via='quadrature'"
+            )
         return t_grid, 1
     stride = max(1, -(-min_steps // M))
     return np.linspace(0.0, t_grid[-1], M * stride + 1), stride
@@ -352,8 +417,11 @@ def iterated_integral_form(kernels: dict, start: str) -> dict:
             pn, extra = (p, 0) if start == "stationary" else (p[:n], p[n])
             scale = 1.0 / np.prod([factorial(x) for x in p])
             for a in itertools.product(*[range(x + 1) for x in pn]):
-                coef = scale * np.prod([comb(x, y) for x, y in zip(pn, a)]) * \
-                    (-1.0) ** (sum(pn) - sum(a))
+                coef = (
+                    scale
+                    * np.prod([comb(x, y) for x, y in zip(pn, a)])
+                    * (-1.0) ** (sum(pn) - sum(a))
+                )
                 qs = [pn[j] - a[j] + (a[j + 1] if j + 1 < n else 0) for j in range(n)]
                 qs[-1] += extra
                 key = (a[0], tuple(zip(qs, index)))
@@ -375,14 +443,15 @@ def iterated_integrals(u_vals: np.ndarray, t: np.ndarray, pairs_list) -> dict:
     def J(suffix):
         if suffix not in memo:
             (q, k), rest = suffix[0], suffix[1:]
-            memo[suffix] = cumulative_trapezoid(t ** q * u_vals[:, k] * J(rest), t, initial=0.0)
+            memo[suffix] = cumulative_trapezoid(t**q * u_vals[:, k] * J(rest), t, initial=0.0)
         return memo[suffix]
 
     return {pairs: J(tuple(pairs)) for pairs in pairs_list}
 
 
-def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: int,
-                       start: str, weight=None) -> np.ndarray:
+def volterra_recursion(
+    kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: int, start: str, weight=None
+) -> np.ndarray:
     """V_n[u](t) for n = 1..order on the grid ``t`` in O(M) per multi-index.
 
     ``u_vals`` holds the input on the grid, shaped (M, m).  ``weight`` as in
@@ -398,7 +467,7 @@ def volterra_recursion(kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: 
         for (q0, pairs), c in terms.items():
             wt = n if weight is None else weight(tuple(k for _, k in pairs))
             if wt <= order:
-                out[wt - 1] += np.outer(t ** q0 * I[pairs], c)
+                out[wt - 1] += np.outer(t**q0 * I[pairs], c)
     return out
 
 
@@ -415,7 +484,9 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     grid points (block matrix exponential), Gaussian moments by Stein's recursion.
     """
     if not net.is_linear or not net.constant_coupling:
-        raise ArgumentError("volterra_linear_exact needs the identity activation and a constant coupling")
+        raise ArgumentError(
+            "volterra_linear_exact needs the identity activation and a constant coupling"
+        )
     f64 = lambda M: np.array(M.evalf(), float)
     A = f64(net.A)
     n = net.n
@@ -430,9 +501,9 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
         if key not in steps:
             # [[−A, I, 0], [0, 0, I/dt], [0, 0, 0]]·dt → e^{−A dt}, ∫e^{−A(dt−r)}dr, ∫e^{−A(dt−r)} r/dt dr
             Z = np.zeros((3 * n, 3 * n))
-            Z[:n, :n], Z[:n, n:2 * n], Z[n:2 * n, 2 * n:] = -A * dt, np.eye(n) * dt, np.eye(n)
+            Z[:n, :n], Z[:n, n : 2 * n], Z[n : 2 * n, 2 * n :] = -A * dt, np.eye(n) * dt, np.eye(n)
             E = sla.expm(Z)
-            steps[key] = E[:n, :n], E[:n, n:2 * n], E[:n, 2 * n:]
+            steps[key] = E[:n, :n], E[:n, n : 2 * n], E[:n, 2 * n :]
         e, phi1, phi2 = steps[key]
         du = u_vals[i + 1] - u_vals[i]
         x[i + 1] = e @ x[i] + phi1 @ (C @ u_vals[i]) + phi2 @ (C @ du)
@@ -450,10 +521,12 @@ def volterra_linear_exact(net, u_vals: np.ndarray, t: np.ndarray, order: int) ->
     xs = sp.symbols(f"x1:{n + 1}")
     out = np.zeros((order, len(t), net.p))
     for o, fo in enumerate(net.readout):
-        shifted = sp.Poly(sp.expand(fo.subs({h: h + eps * xi for h, xi in zip(net.h, xs)},
-                                            simultaneous=True)), eps)
+        shifted = sp.Poly(
+            sp.expand(fo.subs({h: h + eps * xi for h, xi in zip(net.h, xs)}, simultaneous=True)),
+            eps,
+        )
         for k in range(1, order + 1):
-            gk = sp.Poly(shifted.coeff_monomial(eps ** k), *net.h, *xs)
+            gk = sp.Poly(shifted.coeff_monomial(eps**k), *net.h, *xs)
             for monom, c in gk.terms():
                 alpha, beta = monom[:n], monom[n:]
                 xpow = np.prod([x[:, j] ** b for j, b in enumerate(beta)], axis=0)

@@ -15,6 +15,7 @@ Both algebras expose the same small interface used by :mod:`symresp.generators`:
 ``lift`` (SymPy expression → element), ``directional(g, v)`` (Σ_k v_k ∂_k g),
 ``to_expr`` and ``n_terms``.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -22,9 +23,9 @@ from functools import cached_property
 import flint
 import sympy as sp
 
-from symresp.model.activations import Z, _A
-from symresp.model.network import SRNN
 from symresp.errors import ArgumentError
+from symresp.model.activations import _A, Z
+from symresp.model.network import SRNN
 
 __all__ = ["RingAlgebra", "ExprAlgebra", "make_algebra", "to_fmpq"]
 
@@ -60,7 +61,7 @@ class RingAlgebra:
         self.h = gens[:n]
         na = len(act.aux)
         # aux[j][i] is auxiliary j of unit i
-        self.aux = [gens[n + j * k: n + (j + 1) * k] for j in range(na)]
+        self.aux = [gens[n + j * k : n + (j + 1) * k] for j in range(na)]
         self.z = [self.lift(zi) for zi in net.z]
         # A_j'(z_i) as ring elements: substitute unit i's auxiliaries and z_i into the rule
         self.aux_rate = [[self._unit_poly(act.derivs[j], i) for i in range(k)] for j in range(na)]
@@ -96,7 +97,9 @@ class RingAlgebra:
                 else:
                     j = _A.index(base)
                     if j >= na:
-                        raise ArgumentError(f"activation rule uses A{j} but only {na} auxiliaries exist")
+                        raise ArgumentError(
+                            f"activation rule uses A{j} but only {na} auxiliaries exist"
+                        )
                     val *= self.aux[j][i] ** int(e)
             out += val
         return out
@@ -139,8 +142,9 @@ class RingAlgebra:
 
     def to_expr(self, g, substitute: bool = False) -> sp.Expr:
         """The element as a SymPy expression in (h, auxiliaries), or in h alone if ``substitute``."""
-        e = sp.Add(*[c * sp.Mul(*[s ** k for s, k in zip(self.symbols, m) if k])
-                     for m, c in self.terms(g)])
+        e = sp.Add(
+            *[c * sp.Mul(*[s**k for s, k in zip(self.symbols, m) if k]) for m, c in self.terms(g)]
+        )
         return e.xreplace(self.aux_values()) if substitute else e
 
     @property
@@ -186,8 +190,7 @@ class RingAlgebra:
         return out
 
     def matvec_W(self, v):
-        return [sum((vk * w for w, vk in zip(row, v) if w and vk), self.zero)
-                for row in self.Wq]
+        return [sum((vk * w for w, vk in zip(row, v) if w and vk), self.zero) for row in self.Wq]
 
 
 class ExprAlgebra:
@@ -229,8 +232,9 @@ class ExprAlgebra:
         return len(sp.Add.make_args(sp.expand(g)))
 
     def directional(self, g, v, Wv=None):
-        return sp.expand(sum((vk * sp.diff(g, hk) for vk, hk in zip(v, self.h) if vk),
-                             sp.Integer(0)))
+        return sp.expand(
+            sum((vk * sp.diff(g, hk) for vk, hk in zip(v, self.h) if vk), sp.Integer(0))
+        )
 
 
 def _polynomial_in_h(net: SRNN) -> bool:
@@ -241,8 +245,10 @@ def _polynomial_in_h(net: SRNN) -> bool:
 def make_algebra(net: SRNN, chain_length: int = 1):
     """The ring algebra when readout and coupling are polynomial in h, else the expression fallback."""
     if not net.derivable:
-        raise ArgumentError(f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
-                         "(simulation only).")
+        raise ArgumentError(
+            f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
+            "(simulation only)."
+        )
     if _polynomial_in_h(net):
         return RingAlgebra(net, chain_length)
     return ExprAlgebra(net)

@@ -10,6 +10,7 @@ on the elements of an algebra from
 :mod:`symresp.algebra`; with the ring algebra every iterate stays a polynomial
 in (h, auxiliaries).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,12 +19,18 @@ import flint
 import numpy as np
 import sympy as sp
 
-from symresp.model.activations import Z, _A
-from symresp.symbolic.algebra import RingAlgebra, make_algebra
-from symresp.model.network import SRNN
 from symresp.errors import ArgumentError, UnsupportedError
+from symresp.model.activations import _A, Z
+from symresp.model.network import SRNN
+from symresp.symbolic.algebra import RingAlgebra, make_algebra
 
-__all__ = ["Generators", "input_monomials", "monomials_through", "monomial_fields", "monomial_inputs"]
+__all__ = [
+    "Generators",
+    "input_monomials",
+    "monomials_through",
+    "monomial_fields",
+    "monomial_inputs",
+]
 
 
 def input_monomials(m: int, max_weight: int) -> list:
@@ -32,8 +39,9 @@ def input_monomials(m: int, max_weight: int) -> list:
     in reverse lexicographic order of counts (so weight 1 lists channels 1..m in order)."""
     out = []
     for q in range(1, max_weight + 1):
-        combos = sorted((c for c in itertools.product(range(q + 1), repeat=m) if sum(c) == q),
-                        reverse=True)
+        combos = sorted(
+            (c for c in itertools.product(range(q + 1), repeat=m) if sum(c) == q), reverse=True
+        )
         out.extend((q, tuple(c)) for c in combos)
     return out
 
@@ -55,8 +63,9 @@ def monomial_inputs(U, monomials):
 
 def _monomial_weight(net: SRNN, j: int, counts) -> sp.Expr:
     """Π_c C_jc^{m_c}/m_c!: unit j's share of (Cu)_j^q/q! that multiplies u^ν."""
-    return sp.Mul(*[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e)
-                    for c, e in enumerate(counts)])
+    return sp.Mul(
+        *[sp.sympify(net.coupling[j, c]) ** e / sp.factorial(e) for c, e in enumerate(counts)]
+    )
 
 
 def monomial_fields(net: SRNN, monomials) -> sp.Matrix:
@@ -65,8 +74,9 @@ def monomial_fields(net: SRNN, monomials) -> sp.Matrix:
     cols = []
     for q, counts in monomials:
         dq = sp.diff(net.activation.expr, Z, q)
-        v = sp.Matrix([dq.subs(Z, zj) * _monomial_weight(net, j, counts)
-                       for j, zj in enumerate(net.z)])
+        v = sp.Matrix(
+            [dq.subs(Z, zj) * _monomial_weight(net, j, counts) for j, zj in enumerate(net.z)]
+        )
         cols.append(net.M * v)
     return sp.Matrix.hstack(*cols)
 
@@ -110,13 +120,13 @@ class Generators:
             if not isinstance(alg, RingAlgebra):
                 raise UnsupportedError(
                     "input inside the activation needs the ring algebra (readout "
-                    "polynomial in h); simulate such networks instead (symresp simulate).")
+                    "polynomial in h); simulate such networks instead (symresp simulate)."
+                )
             self.monomials = input_monomials(net.m, max_weight)
             self.gamma = [self._activation_monomial(q, counts) for q, counts in self.monomials]
         else:  # additive, or a linear activation (a(z + εCu) = z + εCu: coupling M C)
             self.monomials = [(1, tuple(int(c == k) for c in range(net.m))) for k in range(net.m)]
-            self.gamma = [[alg.lift(net.input_field[i, k]) for i in range(n)]
-                          for k in range(net.m)]
+            self.gamma = [[alg.lift(net.input_field[i, k]) for i in range(n)] for k in range(net.m)]
         self.Wgamma = [alg.matvec_W(col) if alg.aux else None for col in self.gamma]
 
     def _activation_monomial(self, q: int, counts: tuple) -> list:
@@ -127,9 +137,13 @@ class Generators:
         act = alg.activation
         rule = act.value
         for _ in range(q):  # d/dz of a polynomial rule in (z, A): ∂_z + Σ_j A_j' ∂_{A_j}
-            rule = sp.expand(sp.diff(rule, Z) + sum(
-                (sp.diff(rule, a) * d for a, d in zip(_A[:len(act.aux)], act.derivs)),
-                sp.Integer(0)))
+            rule = sp.expand(
+                sp.diff(rule, Z)
+                + sum(
+                    (sp.diff(rule, a) * d for a, d in zip(_A[: len(act.aux)], act.derivs)),
+                    sp.Integer(0),
+                )
+            )
         deriv = [alg._unit_poly(rule, j) for j in range(alg.n_units)]
         weights = [_monomial_weight(net, j, counts) for j in range(alg.n_units)]
         out = []

@@ -16,15 +16,15 @@ lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
 The observables are exact symbolic polynomials; only the expectation
 (:mod:`symresp.expectation`) is numerical.
 """
+
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
 
-
-from symresp.symbolic.generators import Generators
-from symresp.model.network import SRNN
 from symresp.errors import ArgumentError
+from symresp.model.network import SRNN
+from symresp.symbolic.generators import Generators
 from symresp.validation import check_choice, check_int
 
 __all__ = ["Derivation", "derive"]
@@ -78,8 +78,11 @@ class Derivation:
     def indices(self, order: int):
         """All words of ``order`` input operators (0-based channels, or monomials: see
         :attr:`monomials`), of total weight ≤ the derivation's order."""
-        return [w for w in itertools.product(range(len(self.monomials)), repeat=order)
-                if self.weight(w) <= self.order]
+        return [
+            w
+            for w in itertools.product(range(len(self.monomials)), repeat=order)
+            if self.weight(w) <= self.order
+        ]
 
     def terms(self, order: int, index) -> dict:
         """{p: [G per readout]} for one order and channel tuple (0-based)."""
@@ -94,8 +97,15 @@ class Derivation:
         return sum(alg.n_terms(g) for gs in self.observables.values() for g in gs)
 
 
-def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
-           truncation: str = "total", progress=None) -> Derivation:
+def derive(
+    net: SRNN,
+    order: int,
+    taylor: int,
+    *,
+    start: str | None = None,
+    truncation: str = "total",
+    progress=None,
+) -> Derivation:
     """Derive the coefficient observables of the short-time kernels.
 
     .. math::
@@ -138,11 +148,11 @@ def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
     max_L0 = P * (order + 1) if truncation == "box" else P
     # monomials of weight q (input inside the activation) use q more derivatives of a
     extra = order if net.input_site == "activation" else 0
-    gens = Generators(net, chain_length=2 * max_L0 + order + 1 + extra,
-                      max_weight=max(order, 1))
+    gens = Generators(net, chain_length=2 * max_L0 + order + 1 + extra, max_weight=max(order, 1))
     weights = [q for q, _ in gens.monomials]
     alg = gens.algebra
     f = [alg.lift(e) for e in net.readout]
+
     def remaining(ps):
         return P if truncation == "box" else P - sum(ps)
 
@@ -170,5 +180,12 @@ def derive(net: SRNN, order: int, taylor: int, *, start: str | None = None,
                         if used + wt <= order:
                             new_frontier[(k + (ch,), p + (q,))] = [gens.L1(x, ch) for x in gq]
         frontier = new_frontier
-    return Derivation(net=net, order=order, P=P, start=start, truncation=truncation,
-                      generators=gens, observables=observables)
+    return Derivation(
+        net=net,
+        order=order,
+        P=P,
+        start=start,
+        truncation=truncation,
+        generators=gens,
+        observables=observables,
+    )
