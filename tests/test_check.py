@@ -20,6 +20,8 @@ from symresp.montecarlo.estimators import kernel_mc, stationary_samples
 from symresp.series.comparison import check, eps_sweep
 from symresp.symbolic.recursion import derive
 
+pytestmark = pytest.mark.usefixtures("warm_engine")
+
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL = 0.01  # family-wise false-alarm rate of every statistical budget
 

@@ -23,6 +23,8 @@ import pytest
 
 from symresp.montecarlo.estimators import simulate
 
+pytestmark = pytest.mark.usefixtures("warm_engine")
+
 _path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "kernel_machine_claim.py"
 _spec = importlib.util.spec_from_file_location("kernel_machine_claim", _path)
 claim = importlib.util.module_from_spec(_spec)

@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LIN = str(ROOT / "derivations" / "linear_2d_quadratic.toml")  # n = 2, m = 1, p = 1
 SIG = str(ROOT / "derivations" / "sigmoid_3d.toml")  # n = 3, m = 2, p = 2, point start
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+    pytest.mark.usefixtures("warm_engine"),
+]
 
 
 def _run(capsys, *argv):

@@ -31,6 +31,8 @@ from symresp.features.response_features import (
 )
 from symresp.features.signatures import level_offsets, signature
 
+pytestmark = pytest.mark.usefixtures("warm_signature")
+
 T_END = 1.3
 
 

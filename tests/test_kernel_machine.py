@@ -13,6 +13,8 @@ from symresp.features.estimators import (
 )
 from symresp.features.response_features import feature_words, response_feature, response_letters
 
+pytestmark = pytest.mark.usefixtures("warm_signature")
+
 
 @pytest.fixture(scope="session")
 def series():

@@ -28,6 +28,8 @@ from symresp.features.logsignatures import (
 )
 from symresp.features.signatures import signature, word_index
 
+pytestmark = pytest.mark.usefixtures("warm_signature")
+
 
 def series(points):
     """iisignature's points (…, length, d) → symresp's series (…, n_channels, n_timepoints)."""

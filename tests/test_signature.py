@@ -27,6 +27,8 @@ from hypothesis.extra import numpy as hnp
 
 from symresp.features.signatures import level_offsets, sig_dim, signature, word_index, words
 
+pytestmark = pytest.mark.usefixtures("warm_signature")
+
 iisignature = pytest.importorskip("iisignature")
 
 RTOL = 1e-12

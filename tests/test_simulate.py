@@ -19,6 +19,8 @@ import symresp.montecarlo as S
 from symresp import SRNN, load_spec
 from symresp.model.inputs import InputError, parse_input, sample_input
 
+pytestmark = pytest.mark.usefixtures("warm_engine")
+
 ROOT = Path(__file__).resolve().parents[1]
 Z4 = 4.0  # statistical part of every budget: 4 standard errors (two-sided p ≈ 6e-5)
 

@@ -447,8 +447,10 @@ class ResponseFeatureRegressor(_ResponseFeatureRidge):
         multiples at a shared final time; off by default)
     solver : 'auto' | 'primal' | 'dual'
 
-    ``fit(X, y, t=None)`` with X (n_cases, n_channels, n_timepoints) (or a list of
-    (n_channels, n_timepoints_i) arrays), y (n_cases,) or (n_cases, targets).
+    Notes
+    -----
+    ``fit(X, y, t=None)`` takes X shaped (n_cases, n_channels, n_timepoints) (or a list
+    of (n_channels, n_timepoints_i) arrays) and y shaped (n_cases,) or (n_cases, targets).
     """
 
     def fit(self, X, y, t=None):

@@ -81,7 +81,7 @@ def volterra_quadrature(
     progress=None,
     weight=None,
 ) -> np.ndarray:
-    """V_n[u](t) for n = 1..order at every t of ``t_grid``.
+    """``V_n[u](t)`` for n = 1..order at every t of ``t_grid``.
 
     Parameters
     ----------
@@ -93,9 +93,12 @@ def volterra_quadrature(
     q : Gauss–Legendre nodes per simplex dimension.
     weight : the power of ε of a channel tuple (default: its length).  With the input
         inside an activation the "channels" are the input monomials u^ν and a
-        word's weight is Σ q_ν (see :meth:`symresp.kernels.Derivation.weight`).
+        word's weight is Σ q_ν (see :meth:`symresp.symbolic.recursion.Derivation.weight`).
 
-    Returns an array shaped (order, len(t_grid), p): the terms by power of ε.
+    Returns
+    -------
+    numpy.ndarray
+        Shape (order, len(t_grid), p): the terms by power of ε.
     """
     t_grid = np.asarray(t_grid, float)
     some = next(iter(kernels.values()))
@@ -452,7 +455,7 @@ def iterated_integrals(u_vals: np.ndarray, t: np.ndarray, pairs_list) -> dict:
 def volterra_recursion(
     kernels: dict, u_vals: np.ndarray, t: np.ndarray, order: int, start: str, weight=None
 ) -> np.ndarray:
-    """V_n[u](t) for n = 1..order on the grid ``t`` in O(M) per multi-index.
+    """``V_n[u](t)`` for n = 1..order on the grid ``t`` in O(M) per multi-index.
 
     ``u_vals`` holds the input on the grid, shaped (M, m).  ``weight`` as in
     :func:`volterra_quadrature`.  Returns (order, M, p): the terms by power of ε.
