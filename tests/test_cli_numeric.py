@@ -3,7 +3,7 @@ plots, and bad inputs (exit code 2, one clear line on stderr, no traceback).
 
 The CLI runs in-process through ``symresp.cli.main`` (stdout captured with capsys); one test
 runs the installed console script in a subprocess.  Sizes are tiny: these tests check the
-interface, the numerics are tested in test_check.py / test_simulate.py.
+interface, the numerics are tested in test_series_check.py / test_simulate.py.
 """
 
 from __future__ import annotations
