@@ -97,26 +97,25 @@ class DeterministicKernel(Kernel):
             )
         self.net, self.order, self.index, self.start = net, order, tuple(index), start
         hs = list(net.h)
+        num = numeric_network(net)  # φ, Dφ, D²φ: the network's one numeric definition
         if h_star is None:
-            self.h_star, self.residual = find_fixed_point(net)
+            self.h_star, self.residual = num.find_fixed_point()
         else:
             self.h_star = np.asarray(h_star, float).ravel()
-            F = sp.lambdify([hs], list(net.drift), "numpy")
-            self.residual = float(np.max(np.abs(np.asarray(F(self.h_star), float))))
+            self.residual = float(np.max(np.abs(num.phi(self.h_star))))
             if self.residual > 1e-8:
                 warnings.warn(
                     f"h_star is not a fixed point: ‖φ(h*)‖_∞ = {self.residual:.3g}", stacklevel=3
                 )
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
-        phi = sp.Matrix(net.drift)
         if _has_monomials(net):  # the input inside a nonlinear activation: monomials u^ν
             gamma = monomial_fields(net, monomials_through(net.m, max(self.index)))
         else:
             gamma = net.input_field
         f = sp.Matrix(net.readout)
         ev = lambda M: np.array(M.subs(pt).evalf(), float)
-        self.jacobian = J = ev(phi.jacobian(hs))
+        self.jacobian = J = num.jacobian(self.h_star)
         self.eigenvalues = np.linalg.eigvals(J)
         self.stable = bool(np.all(self.eigenvalues.real < 0))
         if not self.stable:
@@ -129,7 +128,7 @@ class DeterministicKernel(Kernel):
         self.C = ev(gamma)  # n×m, γ(h*)
         self.grad_f = ev(f.jacobian(hs))  # p×n
         self.hess_f = _bilinear_tensor(f, hs, pt)  # p×n×n
-        self.hess_phi = _bilinear_tensor(phi, hs, pt)  # n×n×n
+        self.hess_phi = num.hessian(self.h_star)  # n×n×n, [i, a, b] = ∂_a∂_b φ_i
         # Dγ_k(h*): n×n per channel (zero for a constant coupling)
         self.dgamma = [ev(gamma[:, k].jacobian(hs)) for k in range(gamma.shape[1])]
         if order == 2:
