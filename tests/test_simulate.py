@@ -128,9 +128,9 @@ def test_bad_arguments(lin):
 _SNIPPET = """
 import json, sys, numba
 from symresp import load_spec
-from symresp.montecarlo import simulate_json
+from symresp.montecarlo import simulate
 net = load_spec(sys.argv[1])
-out = simulate_json(net, "sin(t)", 0.5, 0.5, 0.01, 700, 11, quiet=True, block=128)
+out = simulate(net, "sin(t)", eps=0.5, T=0.5, dt=0.01, paths=700, seed=11, quiet=True, block=128).to_dict()
 print(json.dumps({"threads": numba.get_num_threads(), "mean": out["mean"], "stderr": out["stderr"]}))
 """
 
@@ -389,7 +389,7 @@ def test_normals_and_json(lin):
     assert abs(x.mean()) < 5 / np.sqrt(n) and abs(x.var() - 1) < 5 * np.sqrt(2 / n)
     tail = np.mean(np.abs(x) > 3.0)  # P = 0.0026998
     assert abs(tail - 0.0026998) < 5 * np.sqrt(0.0027 / n)
-    js = S.simulate_json(lin, "sin(t)", 0.5, 0.2, 0.05, 64, 0, quiet=True)
+    js = S.simulate(lin, "sin(t)", eps=0.5, T=0.2, dt=0.05, paths=64, seed=0, quiet=True).to_dict()
     assert len(js["t"]) == 5 and np.array(js["mean"]).shape == (5, 2)
     assert np.array(js["stderr"]).shape == (5, 2)
     json.dumps(js)

@@ -1,20 +1,14 @@
-"""Taylor (short-time) kernels: polynomials in the lags with coefficients μ₀[G_{k,p}].
+"""Taylor (short-time) kernels: polynomials in the lags
 
-For channels k = (k_1..k_n) and lag degrees p = (p_1..p_n) the Taylor
-coefficient observables are
+    K⁽ⁿ⁾_k(τ) ≈ Σ_p c_{k,p} Π_j τ_j^{p_j}/p_j!,      c_{k,p} = μ₀[G_{k,p}],
 
-    G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ 𝓛₁^{k_1} 𝓛₀^{p_1} f            (operators act right to left)
-
-and the kernels are the polynomials in the lags
-
-    stationary:  K⁽ⁿ⁾_k(τ_1..τ_n)         ≈ Σ_p E_∞[G_{k,p}] Π_j τ_j^{p_j}/p_j!
-    point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n)    ≈ Σ_{p,p'} (𝓛₀^{p'} G_{k,p})(h_0) s_n^{p'}/p'! Π_j τ_j^{p_j}/p_j!
-
-with lags τ_1 = t − s_1, τ_j = s_{j−1} − s_j.  ``truncation="total"`` keeps
-lag degrees with Σ p_j ≤ P (error O(|τ|^{P+1}), the cheap default);
-``truncation="box"`` keeps every p_j ≤ P (same error order O(|τ|^{P+1}), far
-more work).  The observables are exact symbolic
-polynomials; only the expectation (:mod:`symresp.expectation`) is numerical.
+with the exact coefficient observables G_{k,p} = 𝓛₁^{k_n} 𝓛₀^{p_n} ⋯ 𝓛₁^{k_1} 𝓛₀^{p_1} f
+of :func:`symresp.symbolic.recursion.derive` (at a point start one more lag s_n and
+degree p_{n+1}).  Only μ₀, the start law, is numerical (:mod:`symresp.expectation`):
+exact for a point start and for the Gaussian law of a linear network, a quadrature for
+low-dimensional gradient networks, a sample mean with its standard error otherwise.
+The truncation error is O(|τ|^{P+1}); for non-polynomial activations the series has a
+finite radius, estimated per lag (``TaylorKernel.radius``) and behind ``trusted``.
 """
 
 from __future__ import annotations

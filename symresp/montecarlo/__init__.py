@@ -11,11 +11,9 @@ from symresp.errors import DivergenceError, DivergenceWarning
 from symresp.montecarlo.estimators import (
     KernelMC,
     MCResult,
-    kernel_json,
     kernel_mc,
     response,
     simulate,
-    simulate_json,
     stationary_samples,
 )
 from symresp.montecarlo.rng import standard_normals
@@ -27,8 +25,6 @@ __all__ = [
     "response",
     "kernel_mc",
     "stationary_samples",
-    "simulate_json",
-    "kernel_json",
     "MCResult",
     "KernelMC",
     "DivergenceError",

@@ -34,8 +34,6 @@ __all__ = [
     "response",
     "kernel_mc",
     "stationary_samples",
-    "simulate_json",
-    "kernel_json",
     "MCResult",
     "KernelMC",
 ]
@@ -481,27 +479,3 @@ def stationary_samples(
             f"diverged (first at t = {ds.min() * dt:.6g} into the burn-in)."
         )
     return np.concatenate(finals, axis=0)
-
-
-def simulate_json(
-    net,
-    input=None,
-    eps: float = 1.0,
-    T: float = 1.0,
-    dt: float = 0.01,
-    paths: int = 10000,
-    seed: int = 0,
-    response: bool = False,
-    **kw,
-) -> dict:
-    """JSON-able result of :func:`simulate`: ``{"t": [...], "mean": [[p values] per time],
-    "stderr": [[...]], ...}`` (plus count, dt, paths, seed, diverged, start, method)."""
-    return simulate(
-        net, input, eps=eps, T=T, dt=dt, paths=paths, seed=seed, response=response, **kw
-    ).to_dict()
-
-
-def kernel_json(net, order, index, lags, **kw) -> dict:
-    """JSON-able result of :func:`kernel_mc`: ``{"order", "index", "method": "mc", "lags",
-    "values", "stderr", ...}``."""
-    return kernel_mc(net, order, index, lags, **kw).to_dict()
