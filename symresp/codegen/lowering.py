@@ -40,7 +40,7 @@ def _as_expr_list(exprs) -> tuple[list[sp.Expr], bool]:
         if isinstance(e, str):
             raise CodegenError(
                 f"expression {j} is a string ({e!r}); parse user text first "
-                f"(symresp.activations.parse_expression), codegen never parses text"
+                f"(symresp.model.activations.parse_expression), codegen never parses text"
             )
         try:
             e = sp.sympify(e, strict=True)

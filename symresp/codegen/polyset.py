@@ -63,7 +63,7 @@ class PolynomialSet:
     """``nout`` polynomials in ``nvars`` variables, compiled into trie tables.
 
     Build with :meth:`from_terms`, :meth:`from_ring` (ring elements of
-    :class:`symresp.algebra.RingAlgebra`) or :meth:`from_exprs` (SymPy expressions);
+    :class:`symresp.symbolic.algebra.RingAlgebra`) or :meth:`from_exprs` (SymPy expressions);
     call as ``ps(X, out=None) -> out`` with ``X`` of shape ``(npoints, nvars)`` and
     ``out[i, e] = p_e(X[i])`` of shape ``(npoints, nout)``.  The result does not depend
     on the number of threads (points are split into fixed chunks, each summed in the
@@ -159,7 +159,7 @@ class PolynomialSet:
 
     @classmethod
     def from_ring(cls, algebra, elements) -> PolynomialSet:
-        """From elements of a :class:`symresp.algebra.RingAlgebra` (variables in
+        """From elements of a :class:`symresp.symbolic.algebra.RingAlgebra` (variables in
         ``algebra.variables`` order: h, then the auxiliaries)."""
         nvars = len(algebra.variables)
         elements = list(elements)

@@ -66,18 +66,16 @@ class Evaluator:
     * **numpy** (small work): sums formed as a dense (points × terms) product in chunks,
       memory bounded;
     * **compiled** (large work, ``npoints × total terms > codegen_threshold``, or
-      ``codegen=True``): ring elements go into a :class:`symresp.polyset.PolynomialSet`
+      ``codegen=True``): ring elements go into a :class:`symresp.codegen.PolynomialSet`
       (every monomial shared along a trie, one numba kernel compiled once per machine,
-      parallel over points; measured on 2 cores: 0.1 ns per point-term for a 176 819-term
-      set, and 10⁶ samples of a 507-term set in 0.2 s where numpy takes 5.9 s);
+      parallel over points; the benchmarks page of the docs compares it with numpy);
       elements outside the ring (non-polynomial readouts) become one generated numba
       module (:func:`symresp.codegen.points_function`, cached on disk);
     * **high precision** (``precision=digits``): the auxiliaries are computed with mpmath
       at that many digits and the exact rational polynomial is summed in fixed-point
       integer arithmetic with ``digits`` decimal digits plus 64 guard bits, then rounded
-      once to float64.  Immune to cancellation; slow (pure Python, ~0.1–1 µs per term
-      and point): meant for references and small point sets (a point start, a few
-      thousand samples).
+      once to float64.  Immune to cancellation; slow (pure Python, per term and point):
+      meant for references and small point sets (a point start, a few thousand samples).
 
     In the float64 routes the values of long expanded polynomials can lose digits to
     cancellation: on a subsample of at most 256 points the ratio

@@ -68,7 +68,7 @@ class DeterministicKernel(Kernel):
     With the input inside a nonlinear activation, φ(h, u) = −Γh + M a(Wh + b + εCu), the same
     formulas hold with
     the channels replaced by monomials ν (``index`` numbers them as
-    :attr:`symresp.kernels.Derivation.monomials`) and γ_ν = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
+    :attr:`symresp.symbolic.recursion.Derivation.monomials`) and γ_ν = M a⁽q⁾(z) ⊙ Π_c C_c^{m_c}/m_c!:
     every monomial is a first-order operator; the series at order n sums words of weight n.
 
     The integral, with r = s_1 + θ and e^{Jθ}x ⊗ e^{Jθ}y = e^{(J⊕J)θ}(x ⊗ y), is

@@ -20,7 +20,7 @@ Exact up to floating-point rounding (no truncation in the lags).
        point start: K⁽ⁿ⁾_k(τ_1..τ_n, s_n) = ( P_{s_n} 𝓛₁^{k_n} P_{τ_n} ⋯ 𝓛₁^{k_1} P_{τ_1} f )(h_0)
 
    with the stationary expectation taken against the exact moments of
-   ``ρ_∞ = N(m_∞, S)`` (:func:`symresp.expectation.gaussian_stationary`).
+   ``ρ_∞ = N(m_∞, S)`` (:func:`symresp.expectation.gaussian.gaussian_stationary`).
 
 The deterministic limit at a fixed point (σ = 0, φ(h*) = 0) lives in
 :mod:`symresp.kernels.deterministic`.
@@ -203,7 +203,7 @@ class ExactKernel(Kernel):
 
     Call with lags shaped (..., nlags) — (τ_1..τ_n) at a stationary start,
     (τ_1..τ_n, s_n) at a point start, τ_1 = t − s_1, τ_j = s_{j−1} − s_j — to get
-    values shaped (..., p), like :class:`symresp.kernels.TaylorKernel`.  Order 0 is
+    values shaped (..., p), like :class:`symresp.kernels.taylor.TaylorKernel`.  Order 0 is
     allowed: lags () give E_∞[f] (stationary), lags (t,) give E[f(h_t) | h_0] (point).
 
     Attributes: ``L0`` (the matrix of 𝓛₀ on ``basis``), ``L1`` (list of matrices of

@@ -5,7 +5,7 @@ An input specification is any of
 
 * an **expression string** in ``t``, one expression per channel separated by ``;``
   (``"sin(2*t); cos(t)"``).  It is parsed only by SymPy's parser
-  (:func:`symresp.activations.parse_expression`), never by ``eval``; the only
+  (:func:`symresp.model.activations.parse_expression`), never by ``eval``; the only
   variable allowed is ``t``.  A single expression is accepted for ``m = 1`` only.
 * a SymPy expression (m = 1) or a list/tuple of expressions or expression strings;
 * a **file** ``.npy`` or ``.csv`` (a :class:`pathlib.Path`, or a string ending in

@@ -287,7 +287,7 @@ def kernel_mc(
     (τ_1..τ_n, s_n), 1-D for order 1.  Lags are rounded to multiples of ``dt`` (the
     rounded lags are returned).  ``index``: n channels, 0-based (k_j belongs to s_j).
     With ``input_site = "activation"`` (nonlinear activation) ``index`` holds monomials of
-    the input operators (input inside the activation) numbered as :attr:`symresp.kernels.Derivation.monomials` (0..m−1 are the
+    the input operators (input inside the activation) numbered as :attr:`symresp.symbolic.recursion.Derivation.monomials` (0..m−1 are the
     channels, then u_1², u_1u_2, … by weight) and the kick direction of monomial ν = (q, m)
     is ``γ_ν = M (a⁽q⁾(Wh + b) ⊙ Π_c C_c^{m_c}/m_c!)``: every monomial is a first-order
     operator, so kicked copies estimate the kernel of any word; the series at order n sums

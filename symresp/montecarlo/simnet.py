@@ -158,7 +158,7 @@ def _local_points(exprs, args):
             f"        out[i, {q}] = {pycode(sp.sympify(e).xreplace(sub), fully_qualified_modules=True)}"
         )
     ns = {"math": math}
-    exec(compile("\n".join(lines), "<symresp.simulate local kernel>", "exec"), ns)  # noqa: S102
+    exec(compile("\n".join(lines), "<symresp.montecarlo local kernel>", "exec"), ns)  # noqa: S102
     return njit(nogil=True)(ns["kernel"])
 
 

@@ -13,7 +13,7 @@ with one function per kernel (order n, channel tuple k), called with lags shaped
 * Where μ₀ is known in closed form (point start: evaluation at h₀; linear network:
   exact Gaussian moments; 1-/2-D gradient network: Gibbs quadrature) the coefficients
   are computed here and baked in as float literals (``repr`` of the double: exact
-  round trip), so the module reproduces :func:`symresp.kernels.taylor_kernel` bit for
+  round trip), so the module reproduces :func:`symresp.kernels.taylor.taylor_kernel` bit for
   bit.
 * Otherwise (stationary start without a closed route) the observables G_{k,p}, polynomials
   in the ring variables (h and the auxiliaries such as T_i = tanh(z_i), computed from h by
@@ -454,7 +454,7 @@ def export_module(
     The file is ``<name>.py`` (default ``<spec name>_kernels.py``); it imports only the
     standard library, numpy and numba.  On the sample route the observable tables are
     written next to it as ``<name>_observables.npz`` (:func:`tables_name`).  See the
-    module docstring of :mod:`symresp.export`.
+    module docstring of :mod:`symresp.report.export`.
     """
     modname = name or f"{_identifier(net.name)}_kernels"
     if not modname.isidentifier():

@@ -1,6 +1,6 @@
 """A standalone LaTeX report of a derivation.
 
-:func:`latex_document` turns a :class:`~symresp.kernels.Derivation` into a
+:func:`latex_document` turns a :class:`~symresp.symbolic.recursion.Derivation` into a
 self-contained LaTeX document (``article`` with ``amsmath``, ``amssymb`` and
 ``geometry`` only, all in ``texlive-latex-base``): the model with its numbers,
 the auxiliary variables and their derivative rules, the generators, the
@@ -1163,10 +1163,10 @@ def latex_document(
 
     Parameters
     ----------
-    der : :class:`~symresp.kernels.Derivation` from :func:`~symresp.kernels.derive`.
+    der : :class:`~symresp.symbolic.recursion.Derivation` from :func:`~symresp.symbolic.recursion.derive`.
     kernels : optional dict ``{(order, index): TaylorKernel}`` (0-based channel tuples)
         whose coefficients are printed; the others are computed with
-        :func:`~symresp.kernels.taylor_kernel` where an expectation route exists
+        :func:`~symresp.kernels.taylor.taylor_kernel` where an expectation route exists
         without samples (point start, linear network, 1-/2-D gradient network),
         and otherwise the document says that stationary samples are needed.
     title : document title (default: the network's name).

@@ -11,7 +11,7 @@ so derivatives never leave the ring.  When an observable (a readout or a
 coupling) is not polynomial in h, :class:`ExprAlgebra` does the same job on
 plain SymPy expressions (slower, but general).
 
-Both algebras expose the same small interface used by :mod:`symresp.generators`:
+Both algebras expose the same small interface used by :mod:`symresp.symbolic.generators`:
 ``lift`` (SymPy expression → element), ``directional(g, v)`` (Σ_k v_k ∂_k g),
 ``to_expr`` and ``n_terms``.
 """

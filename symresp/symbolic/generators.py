@@ -7,7 +7,7 @@ where σ_r is the r-th column of σ (Σ = σσᵀ, and σ is constant so the
 second form equals the first).  With the input inside a nonlinear activation the
 input operators are the 𝓛_ν of the input monomials u^ν of (see :class:`Generators`).  All act
 on the elements of an algebra from
-:mod:`symresp.algebra`; with the ring algebra every iterate stays a polynomial
+:mod:`symresp.symbolic.algebra`; with the ring algebra every iterate stays a polynomial
 in (h, auxiliaries).
 """
 
@@ -214,7 +214,7 @@ class Generators:
     def L1(self, g, k: int):
         """𝓛₁ᵏ g = Σ_i γ_ik ∂_i g  (k is the 0-based channel, or monomial: see ``monomials``)."""
         if not 0 <= k < len(self.gamma):
-            raise ArgumentError(f"channel index {k + 1} out of range 1..{len(self.gamma)}")
+            raise ArgumentError(f"k: channel {k} out of range 0..{len(self.gamma) - 1} (0-based)")
         return self.algebra.directional(g, self.gamma[k], self.Wgamma[k])
 
     def L0_powers(self, g, p: int) -> list:
