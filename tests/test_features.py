@@ -245,8 +245,8 @@ def test_result_object():
             r"n_timepoints\)",
         ),
         (np.ones(5), np.linspace(0, 1, 5), {"basis": "chebyshev"}, r"basis: expected one of"),
-        (np.ones(5), np.linspace(0, 1, 5), {"degree": -1}, r"degree: expected an integer >= 0"),
-        (np.ones(5), np.linspace(0, 1, 5), {"level": 0}, r"level: expected an integer >= 1"),
+        (np.ones(5), np.linspace(0, 1, 5), {"degree": -1}, r"degree: expected an integer ≥ 0"),
+        (np.ones(5), np.linspace(0, 1, 5), {"level": 0}, r"level: expected an integer ≥ 1"),
         (
             np.array([1, np.nan, 1, 1, 1.0]),
             np.linspace(0, 1, 5),

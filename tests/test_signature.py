@@ -211,7 +211,7 @@ def test_length_one_path_and_empty_batch():
 @pytest.mark.parametrize(
     "paths,level,exc,match",
     [
-        (np.zeros((5, 2)), 0, ValueError, r"level: expected an integer >= 1, got 0"),
+        (np.zeros((5, 2)), 0, ValueError, r"level: expected an integer ≥ 1, got 0"),
         (np.zeros((5, 2)), 2.0, TypeError, r"level: expected an integer"),
         (np.zeros((5, 2)), True, TypeError, r"level: expected an integer"),
         (

@@ -39,6 +39,7 @@ from symresp.features.series_input import (
     n_channels_of,
 )
 from symresp.features.signatures import _signature_cases
+from symresp.validation import check_bool, check_int
 
 __all__ = [
     "response_feature_matrix",
@@ -52,22 +53,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # validation helpers
 # ---------------------------------------------------------------------------
-
-
-def _int_param(value, name: str, minimum: int) -> int:
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _bool_param(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ArgumentError(f"{name}: expected True or False, got {value!r}.")
-    return bool(value)
 
 
 def _weights_param(value, name: str, length: int, what: str):
@@ -151,14 +136,14 @@ def response_feature_matrix(
     -------
     array (n_cases, n_features), columns as in :mod:`symresp.features.response_features`.
     """
-    level = _int_param(level, "level", 1)
-    degree = _int_param(degree, "degree", 0)
+    level = check_int(level, "level", minimum=1)
+    degree = check_int(degree, "degree", minimum=0)
     if basis not in BASES:
         raise ArgumentError(f"basis: expected one of {BASES}, got {basis!r}.")
     data = _as_series(X)
     lengths = lengths_of(data)
-    grids = _time_grids(t, lengths, _bool_param(normalize_time, "normalize_time"))
-    with_time = _bool_param(include_time_factors, "include_time_factors")
+    grids = _time_grids(t, lengths, check_bool(normalize_time, "normalize_time"))
+    with_time = check_bool(include_time_factors, "include_time_factors")
     rows = [None] * len(lengths)
     # cases of one length share a grid unless t lists one grid per case
     shared = t is None or all(g is grids[0] for g in grids)
@@ -190,9 +175,9 @@ def component_weights(
     feature component in feature order.  ``level_weights`` has
     level + 1 entries (index 0: the empty word); ``degree_weights`` has
     Q·(level + 1) + 1 entries (total degrees 0..Q(N+1)).  None: all ones."""
-    m = _int_param(channels, "channels", 1)
-    N = _int_param(level, "level", 1)
-    Q = _int_param(degree, "degree", 0)
+    m = check_int(channels, "channels", minimum=1)
+    N = check_int(level, "level", minimum=1)
+    Q = check_int(degree, "degree", minimum=0)
     lw = _weights_param(level_weights, "level_weights", N + 1, "levels 0..level")
     dw = _weights_param(
         degree_weights, "degree_weights", Q * (N + 1) + 1, "total degrees 0..degree*(level+1)"
@@ -301,8 +286,8 @@ class _ResponseFeatureRidge:
         return f"{type(self).__name__}({args})"
 
     def _validate(self):
-        level = _int_param(self.level, "level", 1)
-        degree = _int_param(self.degree, "degree", 0)
+        level = check_int(self.level, "level", minimum=1)
+        degree = check_int(self.degree, "degree", minimum=0)
         if not isinstance(self.basis, str) or self.basis not in BASES:
             raise ArgumentError(
                 f"basis: expected one of {', '.join(map(repr, BASES))}, got {self.basis!r}."
@@ -314,8 +299,8 @@ class _ResponseFeatureRidge:
             or self.alpha < 0
         ):
             raise ArgumentError(f"alpha: expected a finite number >= 0, got {self.alpha!r}.")
-        _bool_param(self.normalize_time, "normalize_time")
-        _bool_param(self.include_time_factors, "include_time_factors")
+        check_bool(self.normalize_time, "normalize_time")
+        check_bool(self.include_time_factors, "include_time_factors")
         if self.solver not in ("auto", "primal", "dual"):
             raise ArgumentError(
                 f"solver: expected 'auto', 'primal' or 'dual', got {self.solver!r}."

@@ -29,7 +29,8 @@ import numpy as np
 
 from symresp.errors import ArgumentError
 from symresp.features.series_input import as_series, n_channels_of
-from symresp.features.signatures import _check_int, level_offsets, signature
+from symresp.features.signatures import level_offsets, signature
+from symresp.validation import check_int
 
 __all__ = [
     "logsignature",
@@ -44,8 +45,8 @@ __all__ = [
 def lyndon_words(d: int, level: int) -> list[tuple[int, ...]]:
     """Lyndon words over the letters ``0..d-1`` of length ≤ ``level``: by length, then
     lexicographic (Duval's algorithm)."""
-    d = _check_int(d, "d", 1)
-    level = _check_int(level, "level", 1)
+    d = check_int(d, "d", minimum=1)
+    level = check_int(level, "level", minimum=1)
     return list(_lyndon(d, level))
 
 
@@ -66,8 +67,8 @@ def _lyndon(d: int, level: int) -> tuple:
 
 def logsig_dim(d: int, level: int) -> int:
     """Number of Lyndon-basis coordinates up to ``level`` (Witt's formula summed)."""
-    d = _check_int(d, "d", 1)
-    level = _check_int(level, "level", 1)
+    d = check_int(d, "d", minimum=1)
+    level = check_int(level, "level", minimum=1)
     total = 0
     for n in range(1, level + 1):
         total += sum(_mobius(k) * d ** (n // k) for k in range(1, n + 1) if n % k == 0) // n
@@ -210,7 +211,7 @@ def logsignature(X, level: int, *, basis: str = "lyndon") -> np.ndarray:
     """
     if basis not in ("lyndon", "expanded"):
         raise ArgumentError(f"basis: expected 'lyndon' or 'expanded', got {basis!r}")
-    level = _check_int(level, "level", 1)
+    level = check_int(level, "level", minimum=1)
     data, single = as_series(X, "X", min_timepoints=1)
     d = n_channels_of(data)
     sig = np.atleast_2d(signature(data, level))

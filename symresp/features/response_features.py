@@ -48,8 +48,9 @@ import numpy as np
 
 from symresp.errors import ArgumentError, ArgumentTypeError
 from symresp.features.series_input import as_grids, as_series, lengths_of, n_channels_of
-from symresp.features.signatures import _check_int, _signature_cases, sig_dim, word_index
+from symresp.features.signatures import _signature_cases, sig_dim, word_index
 from symresp.features.signatures import words as _sig_words
+from symresp.validation import check_int
 
 __all__ = [
     "ResponseFeature",
@@ -76,17 +77,17 @@ def response_letters(channels: int, degree: int) -> list[tuple[int, int]]:
     """The letters of the response path in array order: position
     ``ℓ = q·m + k`` holds ``(q, k)`` (q = 0..degree, k = 0..m-1 the 0-based
     channel)."""
-    m = _check_int(channels, "channels", 1)
-    Q = _check_int(degree, "degree", 0)
+    m = check_int(channels, "channels", minimum=1)
+    Q = check_int(degree, "degree", minimum=0)
     return [(q, k) for q in range(Q + 1) for k in range(m)]
 
 
 def feature_words(channels: int, level: int, degree: int) -> list[tuple[int, ...]]:
     """The words of one time-power block in feature order: the empty word,
     then the signature words (letters ℓ, 0-based) of levels 1..level."""
-    m = _check_int(channels, "channels", 1)
-    Q = _check_int(degree, "degree", 0)
-    return [()] + _sig_words((Q + 1) * m, _check_int(level, "level", 1))
+    m = check_int(channels, "channels", minimum=1)
+    Q = check_int(degree, "degree", minimum=0)
+    return [()] + _sig_words((Q + 1) * m, check_int(level, "level", minimum=1))
 
 
 def _letter(letter, m: int, Q: int) -> int:
@@ -129,9 +130,9 @@ def feature_index(
     :func:`integral_feature_index`
     (which reverses the word).  Layout: ``q0 · n_words + position(w)``.
     """
-    m = _check_int(channels, "channels", 1)
-    N = _check_int(level, "level", 1)
-    Q = _check_int(degree, "degree", 0)
+    m = check_int(channels, "channels", minimum=1)
+    N = check_int(level, "level", minimum=1)
+    Q = check_int(degree, "degree", minimum=0)
     top = Q if include_time_factors else 0
     if (
         isinstance(q0, (bool, np.bool_))
@@ -177,7 +178,7 @@ def basis_matrix(degree: int, T: float) -> np.ndarray:
     shifted Legendre basis on [0, T]: ``P_q(2r/T − 1) =
     Σ_j (−1)^{q+j} C(q, j) C(q+j, j) (r/T)^j`` (exact integer coefficients
     divided by T^j)."""
-    Q = _check_int(degree, "degree", 0)
+    Q = check_int(degree, "degree", minimum=0)
     T = _check_T(T)
     A = np.zeros((Q + 1, Q + 1))
     for q in range(Q + 1):
@@ -264,7 +265,7 @@ def support_path(u, t, degree: int, basis: str = "monomial"):
     array (n_cases, (Q+1)·m, n_timepoints) (a series itself; case axis dropped for a single
     series), or a list of ((Q+1)·m, n_timepoints_i) arrays for a list.
     """
-    Q = _check_int(degree, "degree", 0)
+    Q = check_int(degree, "degree", minimum=0)
     basis = _check_basis(basis)
     data, grids, single = _as_input(u, t)
     if isinstance(data, list):
@@ -375,8 +376,8 @@ def response_feature(
     (n_cases, n_features), or a list of (n_timepoints_i, n_features) arrays with
     ``all_times``, and ``t`` the list of grids.
     """
-    N = _check_int(level, "level", 1)
-    Q = _check_int(degree, "degree", 0)
+    N = check_int(level, "level", minimum=1)
+    Q = check_int(degree, "degree", minimum=0)
     basis = _check_basis(basis)
     for name, v in (("all_times", all_times), ("include_time_factors", include_time_factors)):
         if not isinstance(v, (bool, np.bool_)):

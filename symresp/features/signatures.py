@@ -41,6 +41,7 @@ from numba import njit, prange
 
 from symresp.errors import ArgumentError, ArgumentTypeError
 from symresp.features.series_input import as_series, cases_by_length, n_channels_of
+from symresp.validation import check_int
 
 __all__ = ["signature", "sig_dim", "words", "word_index", "level_offsets"]
 
@@ -88,30 +89,19 @@ _FASTMATH = {"contract"}
 # ---------------------------------------------------------------------------
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(
-            f"{name}: expected an integer >= {minimum}, got {value!r} "
-            f"of type {type(value).__name__}."
-        )
-    if value < minimum:
-        raise ArgumentError(f"{name}: expected an integer >= {minimum}, got {value}.")
-    return int(value)
-
-
 def sig_dim(d: int, level: int) -> int:
     """Number of signature components of a d-dimensional path up to ``level``:
     ``d + d² + … + d^level`` (level 0 omitted)."""
-    d = _check_int(d, "d", 1)
-    level = _check_int(level, "level", 1)
+    d = check_int(d, "d", minimum=1)
+    level = check_int(level, "level", minimum=1)
     return sum(d**n for n in range(1, level + 1))
 
 
 def level_offsets(d: int, level: int) -> np.ndarray:
     """Start of each level in the signature vector: ``offsets[n-1]`` is the
     position of the first word of level n, ``offsets[level]`` = sig_dim."""
-    d = _check_int(d, "d", 1)
-    level = _check_int(level, "level", 1)
+    d = check_int(d, "d", minimum=1)
+    level = check_int(level, "level", minimum=1)
     out = np.zeros(level + 1, dtype=np.int64)
     for n in range(1, level + 1):
         out[n] = out[n - 1] + d**n
@@ -121,8 +111,8 @@ def level_offsets(d: int, level: int) -> np.ndarray:
 def words(d: int, level: int) -> list[tuple[int, ...]]:
     """The words of the signature in output order: levels 1..level, each
     level lexicographic; letters are 0-based integers < d."""
-    d = _check_int(d, "d", 1)
-    level = _check_int(level, "level", 1)
+    d = check_int(d, "d", minimum=1)
+    level = check_int(level, "level", minimum=1)
     out: list[tuple[int, ...]] = []
     for n in range(1, level + 1):
         out.extend(itertools.product(range(d), repeat=n))
@@ -133,7 +123,7 @@ def word_index(word, d: int) -> int:
     """Position of ``word`` (a sequence of 0-based letters, length >= 1) in the
     signature vector of a d-dimensional path (any truncation level >= len(word)):
     ``sum_{j<n} d**j + sum_i w_i d**(n-i)``."""
-    d = _check_int(d, "d", 1)
+    d = check_int(d, "d", minimum=1)
     w = tuple(word)
     if len(w) == 0:
         raise ArgumentError(
@@ -369,7 +359,7 @@ def signature(X, level: int, *, all_times: bool = False):
     (a list of (n_timepoints_i, sigdim) arrays for a list of unequal lengths); the
     case axis is dropped for a single series.  ``sigdim = sig_dim(n_channels, level)``.
     """
-    level = _check_int(level, "level", 1)
+    level = check_int(level, "level", minimum=1)
     if not isinstance(all_times, (bool, np.bool_)):
         raise ArgumentTypeError(f"all_times: expected a bool, got {all_times!r}.")
     data, single = as_series(X, "X", min_timepoints=1)

@@ -28,6 +28,7 @@ from symresp.model.inputs import parse_input
 from symresp.montecarlo.engine import Kick, Plan, execute
 from symresp.montecarlo.simnet import sim_network
 from symresp.montecarlo.start import start_law
+from symresp.validation import check_float, check_int
 
 __all__ = [
     "simulate",
@@ -92,19 +93,12 @@ class MCResult:
 
 
 def _check_common(dt, paths, T=None):
-    if not (
-        isinstance(dt, (int, float, np.floating, np.integer))
-        and not isinstance(dt, bool)
-        and np.isfinite(dt)
-        and dt > 0
-    ):
-        raise ArgumentError(f"dt: expected a positive time step, got {dt!r}.")
-    if not isinstance(paths, (int, np.integer)) or isinstance(paths, bool) or paths < 1:
-        raise ArgumentError(f"paths: expected a positive integer number of paths, got {paths!r}.")
-    if T is not None and not (
-        isinstance(T, (int, float, np.floating, np.integer)) and np.isfinite(T) and T >= 0
-    ):
-        raise ArgumentError(f"T: expected a non-negative final time, got {T!r}.")
+    """The time step (a finite number > 0), the path count (an integer ≥ 1) and the final time
+    (a finite number ≥ 0) shared by every estimator."""
+    check_float(dt, "dt", positive=True)
+    check_int(paths, "paths", minimum=1)
+    if T is not None:
+        check_float(T, "T", nonnegative=True)
 
 
 def simulate(
