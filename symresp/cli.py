@@ -31,8 +31,12 @@ from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
 from symresp.symbolic.generators import monomials_through
 from symresp.symbolic.recursion import derive
+from symresp.validation import check_budget
 
 __all__ = ["main"]
+
+#: Most grid points a command builds from --T/--dt (the simulator has its own limit).
+MAX_GRID_POINTS = 10**8
 
 
 class UsageError(SymrespError):
@@ -359,13 +363,13 @@ def _input_args(p, *, T_default=None):
     p.add_argument("--T", type=float, required=T_default is None, default=T_default, help="horizon")
 
 
-def _grid(T: float, dt: float) -> np.ndarray:
+def _grid(T: float, dt: float) -> None:
+    """Check --T and --dt (the grid itself is built by the library, which also refuses
+    grids above its size limit before allocating them)."""
     if not (np.isfinite(T) and T > 0):
         raise UsageError(f"--T: expected a positive horizon, got {T}")
     if not (np.isfinite(dt) and dt > 0):
         raise UsageError(f"--dt: expected a positive time step, got {dt}")
-    steps = max(1, int(round(T / dt)))
-    return np.linspace(0.0, T, steps + 1)
 
 
 def cmd_simulate(args) -> dict:
@@ -528,6 +532,13 @@ def cmd_features(args) -> dict:
     from symresp.features.response_features import features_json
 
     _grid(args.T, args.dt)
+    check_budget(
+        args.T / args.dt,
+        "features: --T/--dt grid points",
+        limit=MAX_GRID_POINTS,
+        option="a larger --dt (or the Python API)",
+        unit="points",
+    )
     t = output_grid(args.T, args.dt)[0]
     if args.input.strip().lower().endswith((".npy", ".csv")):
         # a table's first column is time, every other column a channel

@@ -17,7 +17,7 @@ import numpy as np
 
 from symresp.errors import ArgumentError, ArgumentTypeError
 
-__all__ = ["check_int", "check_bool", "check_float", "check_choice"]
+__all__ = ["check_int", "check_bool", "check_float", "check_choice", "check_budget"]
 
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -70,3 +70,19 @@ def check_choice(value, name: str, choices) -> str:
         opts = ", ".join(repr(c) for c in choices)
         raise ArgumentError(f"{name}: expected one of {opts}, got {value!r}.")
     return value
+
+
+def check_budget(count, what: str, *, limit, option: str, unit: str = "", nbytes=None) -> None:
+    """Refuse work above a documented limit before anything is allocated or run.
+
+    ``count`` is the size the request implies (grid points, samples, features, digits),
+    ``limit`` the default ceiling and ``option`` the argument that raises it; ``nbytes``,
+    when known, is added to the message as the memory the request would take.
+    """
+    if count <= limit:
+        return
+    mem = "" if nbytes is None else f" (about {nbytes / 2**30:.3g} GiB)"
+    raise ArgumentError(
+        f"{what}: the request needs {count:.4g} {unit}{mem}, above the limit of {limit:.4g}; "
+        f"raise it with {option} if you mean it, or ask for less."
+    )

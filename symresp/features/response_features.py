@@ -50,7 +50,7 @@ from symresp.errors import ArgumentError, ArgumentTypeError
 from symresp.features.series_input import as_grids, as_series, lengths_of, n_channels_of
 from symresp.features.signatures import _signature_cases, sig_dim, word_index
 from symresp.features.signatures import words as _sig_words
-from symresp.validation import check_int
+from symresp.validation import check_budget, check_int
 
 __all__ = [
     "ResponseFeature",
@@ -64,6 +64,10 @@ __all__ = [
     "features_json",
     "BASES",
 ]
+
+#: Most feature values (cases × times × features) one call builds unless ``max_features``
+#: says otherwise: 2·10⁸ float64 numbers are 1.6 GB.
+MAX_FEATURE_VALUES = 2 * 10**8
 
 BASES = ("monomial", "legendre")
 
@@ -343,6 +347,7 @@ def response_feature(
     basis: str = "monomial",
     all_times: bool = False,
     include_time_factors: bool = True,
+    max_features: int | None = None,
 ) -> ResponseFeature:
     """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}``, ``X_s = ∫_0^s ψ(r) ⊗ u(r) dr``.
 
@@ -367,6 +372,9 @@ def response_feature(
         Features at every grid time t_i (else at T only).
     include_time_factors : bool
         Include the blocks q0 = 1..Q (else only q0 = 0).
+    max_features : int, optional
+        Refuse (before any work) a feature set larger than this many numbers in all
+        (n_cases × [n_timepoints ×] n_features); default :data:`MAX_FEATURE_VALUES`.
 
     Returns
     -------
@@ -385,6 +393,22 @@ def response_feature(
     data, grids, single = _as_input(u, t)
     m = n_channels_of(data)
     powers = tuple(range(Q + 1)) if include_time_factors else (0,)
+    limit = (
+        MAX_FEATURE_VALUES
+        if max_features is None
+        else check_int(max_features, "max_features", minimum=1)
+    )
+    n_feat = len(powers) * (1 + sig_dim((Q + 1) * m, N))
+    lengths = [g.size for g in grids] if isinstance(data, list) else [grids[0].size] * len(data)
+    values = sum(n_feat * (n if all_times else 1) for n in lengths)
+    check_budget(
+        values,
+        f"response_feature (level {N}, degree {Q}, {m} channel(s): {n_feat} features per time)",
+        limit=limit,
+        option="max_features=",
+        unit="numbers",
+        nbytes=8.0 * values,
+    )
     if isinstance(data, list):
         rows = [
             _features(c.T[None], g, N, Q, basis, all_times, powers)[0] for c, g in zip(data, grids)

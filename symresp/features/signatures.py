@@ -40,10 +40,14 @@ import numpy as np
 from numba import njit, prange
 
 from symresp.errors import ArgumentError, ArgumentTypeError
-from symresp.features.series_input import as_series, cases_by_length, n_channels_of
-from symresp.validation import check_int
+from symresp.features.series_input import as_series, cases_by_length, lengths_of, n_channels_of
+from symresp.validation import check_budget, check_int
 
 __all__ = ["signature", "sig_dim", "words", "word_index", "level_offsets"]
+
+#: Most signature values (cases × [times ×] terms) one call computes unless ``max_values``
+#: says otherwise: 2·10⁸ float64 numbers are 1.6 GB.
+MAX_SIGNATURE_VALUES = 2 * 10**8
 
 # Largest number of paths per chunk (the innermost, vectorised dimension).
 # The chunk width is passed to the kernels as a runtime value on purpose: with
@@ -332,7 +336,7 @@ def _signature_cases(paths: np.ndarray, level: int, all_times: bool) -> np.ndarr
     return out if all_times else out[:, 0, :]
 
 
-def signature(X, level: int, *, all_times: bool = False):
+def signature(X, level: int, *, all_times: bool = False, max_values: int | None = None):
     """Truncated signature of piecewise-linear paths (iisignature convention).
 
     ``S(X)^{w_1…w_n}_{0,t} = ∫_{0<r_1<…<r_n<t} dX^{w_1}_{r_1} ⋯ dX^{w_n}_{r_n}``
@@ -358,11 +362,31 @@ def signature(X, level: int, *, all_times: bool = False):
     array (n_cases, sigdim), or (n_cases, n_timepoints, sigdim) with ``all_times``
     (a list of (n_timepoints_i, sigdim) arrays for a list of unequal lengths); the
     case axis is dropped for a single series.  ``sigdim = sig_dim(n_channels, level)``.
+    A result of more than ``max_values`` numbers (default :data:`MAX_SIGNATURE_VALUES`) is
+    refused before any work.
     """
     level = check_int(level, "level", minimum=1)
     if not isinstance(all_times, (bool, np.bool_)):
         raise ArgumentTypeError(f"all_times: expected a bool, got {all_times!r}.")
     data, single = as_series(X, "X", min_timepoints=1)
+    limit = (
+        MAX_SIGNATURE_VALUES
+        if max_values is None
+        else check_int(max_values, "max_values", minimum=1)
+    )
+    d = n_channels_of(data)
+    # sig_dim as a float: d**level overflows nothing here, and the check comes first
+    dim = sum(float(d) ** k for k in range(1, level + 1))
+    lengths = lengths_of(data)
+    values = sum(dim * (n if all_times else 1) for n in lengths)
+    check_budget(
+        values,
+        f"signature (level {level} of {d} channel(s): {dim:.4g} terms)",
+        limit=limit,
+        option="max_values=",
+        unit="numbers",
+        nbytes=8.0 * values,
+    )
     if not isinstance(data, list):
         paths = np.ascontiguousarray(data.transpose(0, 2, 1))  # kernels: (batch, length, d)
         out = _signature_cases(paths, level, bool(all_times))

@@ -28,7 +28,7 @@ from symresp.model.inputs import parse_input
 from symresp.montecarlo.engine import Kick, Plan, execute
 from symresp.montecarlo.simnet import sim_network
 from symresp.montecarlo.start import start_law
-from symresp.validation import check_float, check_int
+from symresp.validation import check_budget, check_choice, check_float, check_int
 
 __all__ = [
     "simulate",
@@ -40,12 +40,28 @@ __all__ = [
 ]
 
 
+#: Most Euler steps one run may take unless ``max_steps`` says otherwise (the input grid and
+#: the recorded statistics grow with it: 10⁸ steps hold about 0.8 GB per input channel).
+MAX_STEPS = 10**8
+#: Most stationary samples one call may draw unless ``max_samples`` says otherwise.
+MAX_SAMPLES = 10**7
+
+
 def _divergence_report(ds, dt, paths, on_divergence, bound):
     info = {"count": int(ds.size), "first_time": None, "times": []}
     if ds.size == 0:
         return info
     times = ds.astype(float) * dt  # negative: during burn-in
     info.update(first_time=float(times.min()), times=times[:1000].tolist())
+    if times.min() < 0:
+        # excluding paths that left during the burn-in would bias the "stationary" start
+        # towards the paths that happened to survive: never a result, always an error
+        raise DivergenceError(
+            f"{int(np.sum(times < 0))} of {paths} path(s) diverged during the burn-in (first at "
+            f"{-times.min():.6g} into it; |h_i| > {bound:g} or non-finite): the network "
+            "appears to have no stationary law. Check network.Gamma, network.W, the "
+            "activation and network.sigma, or use a point start ([start] kind = \"point\")."
+        )
     msg = (
         f"{ds.size} of {paths} path(s) diverged (non-finite state or |h_i| > {bound:g}); "
         f"first at t = {times.min():.6g}"
@@ -122,6 +138,7 @@ def simulate(
     threads: int | None = None,
     block: int = 512,
     quiet: bool = False,
+    max_steps: int = MAX_STEPS,
 ) -> MCResult:
     """Mean (and standard error) of the readout on a time grid by Euler–Maruyama.
 
@@ -139,19 +156,31 @@ def simulate(
     "point" (``h0`` or the spec's).  ``u``: anything :func:`symresp.model.inputs.parse_input`
     accepts (``u_dt`` marks tabulated inputs as sampled at step ``u_dt``); the Itô
     (left-point) value ``u(t_k)`` drives step k.  ``on_divergence``: "warn", "raise" or
-    "ignore" (see :mod:`symresp.montecarlo.engine`).  Results are identical for any ``threads``.
+    "ignore" (see :mod:`symresp.montecarlo.engine`); paths that diverge during a burn-in
+    always raise :class:`~symresp.errors.DivergenceError` (the stationary law would be biased
+    towards the survivors).  Results are identical for any ``threads``.  A request of more
+    than ``max_steps`` time steps (default :data:`MAX_STEPS`) is refused before anything is
+    allocated.
     """
     _check_common(dt, paths, T)
-    if on_divergence not in ("warn", "raise", "ignore"):
-        raise ArgumentError(
-            f"on_divergence: expected 'warn', 'raise' or 'ignore', got {on_divergence!r}."
-        )
-    if not isinstance(out_every, (int, np.integer)) or out_every < 1:
-        raise ArgumentError(f"out_every: expected a positive integer, got {out_every!r}.")
-    if not isinstance(block, (int, np.integer)) or block < 1:
-        raise ArgumentError(f"block: expected a positive integer, got {block!r}.")
+    eps = check_float(eps, "eps")
+    seed = check_int(seed, "seed", minimum=0)
+    check_choice(on_divergence, "on_divergence", ("warn", "raise", "ignore"))
+    out_every = check_int(out_every, "out_every", minimum=1)
+    block = check_int(block, "block", minimum=1)
+    bound = check_float(bound, "bound", positive=True)
+    max_steps = check_int(max_steps, "max_steps", minimum=1)
     mod = sim_network(net)
     nsteps = max(1, int(math.ceil(T / dt - 1e-9))) if T > 0 else 0
+    fine = nsteps * (2 if richardson else 1)
+    check_budget(
+        fine,
+        "simulate: T/dt time steps",
+        limit=max_steps,
+        option="max_steps=",
+        unit="steps",
+        nbytes=8.0 * (fine + 1) * (mod.m + 3 * mod.p),
+    )
     dt_eff = T / nsteps if nsteps else float(dt)
     fmax = 2 if richardson else 1
     sig = parse_input(u, mod.m, dt=u_dt)
@@ -256,6 +285,7 @@ def kernel_mc(
     threads: int | None = None,
     block: int = 512,
     quiet: bool = False,
+    max_steps: int = MAX_STEPS,
 ) -> KernelMC:
     """Monte Carlo estimate of the kernel ``K⁽ⁿ⁾_{k_1…k_n}`` at the given lags.
 
@@ -297,6 +327,13 @@ def kernel_mc(
     if method == "tangent" and order != 1:
         raise ArgumentError("method='tangent' estimates order 1 only; use 'kicked' for orders 2–3.")
     _check_common(dt, paths)
+    seed = check_int(seed, "seed", minimum=0)
+    check_choice(on_divergence, "on_divergence", ("warn", "raise", "ignore"))
+    block = check_int(block, "block", minimum=1)
+    bound = check_float(bound, "bound", positive=True)
+    max_steps = check_int(max_steps, "max_steps", minimum=1)
+    if alpha is not None:
+        alpha = check_float(alpha, "alpha", positive=True)
     mod = sim_network(net)
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
     monomials = mod.site_act and not net.is_linear
@@ -320,6 +357,14 @@ def kernel_mc(
         )
     if np.any(lg < 0) or not np.all(np.isfinite(lg)):
         raise ArgumentError("lags: must be finite and non-negative.")
+    total = float(np.max(lg.sum(axis=1))) / dt if lg.size else 0.0
+    check_budget(
+        total * (2 if richardson else 1),
+        "kernel_mc: the longest lag tuple",
+        limit=max_steps,
+        option="max_steps=",
+        unit="time steps",
+    )
     steps = np.rint(lg / dt).astype(np.int64)
     startt, meta = start_law(net, start_kind, h0, burn_in, dt, 10.0)
     if alpha is None:
@@ -429,6 +474,7 @@ def stationary_samples(
     block: int = 512,
     quiet: bool = True,
     bound: float = 1e6,
+    max_samples: int = MAX_SAMPLES,
 ) -> np.ndarray:
     """``n_samples`` independent draws from the invariant law ρ∞ of the unperturbed network,
     an ``(n_samples, n)`` array.
@@ -437,14 +483,24 @@ def stationary_samples(
     ``A S + S Aᵀ = Σ``.  ``method="burn-in"``: Euler–Maruyama paths from h0
     (default 0) run for ``burn_in`` (default :func:`burn_in_time`); their final states
     sample the stationary law of the Euler chain, which differs from ρ∞ by O(dt).
-    ``"auto"``: exact when linear, else burn-in.  Diverged paths raise DivergenceError.
+    ``"auto"``: exact when linear, else burn-in.  Diverged paths raise DivergenceError (the
+    network then has no stationary law to sample).  More than ``max_samples`` draws
+    (default :data:`MAX_SAMPLES`) are refused before any work.
     """
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ArgumentError(f"n_samples: expected a positive integer, got {n_samples!r}.")
-    _check_common(dt, int(n_samples))
-    if method not in ("auto", "exact", "burn-in"):
-        raise ArgumentError(f"method: expected 'auto', 'exact' or 'burn-in', got {method!r}.")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    _check_common(dt, n_samples)
+    check_choice(method, "method", ("auto", "exact", "burn-in"))
+    max_samples = check_int(max_samples, "max_samples", minimum=1)
     mod = sim_network(net)
+    check_budget(
+        n_samples,
+        "stationary_samples",
+        limit=max_samples,
+        option="max_samples=",
+        unit="samples",
+        nbytes=8.0 * n_samples * mod.n,
+    )
     kind = {"auto": "stationary", "exact": "exact", "burn-in": "burn-in"}[method]
     startt, _ = start_law(net, kind, h0, burn_in, float(dt), 10.0)
     plan = Plan(
@@ -470,6 +526,8 @@ def stationary_samples(
     if ds.size:
         raise DivergenceError(
             f"stationary_samples: {ds.size} of {n_samples} burn-in path(s) "
-            f"diverged (first at t = {ds.min() * dt:.6g} into the burn-in)."
+            f"diverged (first at t = {ds.min() * dt:.6g} into the burn-in): the network "
+            "appears to have no stationary law. Check network.Gamma, network.W, the "
+            "activation and network.sigma."
         )
     return np.concatenate(finals, axis=0)

@@ -41,6 +41,13 @@ def linear_stationary(net):
         raise ArgumentError("linear_stationary: the network is not linear (identity activation).")
     num = numeric_network(net)
     A = num.Gamma - num.M @ num.W
+    ev = np.linalg.eigvals(A)
+    if not np.all(ev.real > 0):
+        raise ArgumentError(
+            "the linear network has no stationary law: A = Γ − M W has eigenvalues "
+            f"{np.round(ev, 6).tolist()}, not all with positive real part; change network.Gamma "
+            "or network.W, or use a point start ([start] kind = \"point\")."
+        )
     m_inf = np.linalg.solve(A, num.M @ num.b)
     return m_inf, lyapunov_float(A, num.Sigma)
 
