@@ -18,7 +18,7 @@ import numpy as np
 from symresp import __version__, strict_json
 from symresp.errors import ArgumentError, SymrespError
 from symresp.expectation.conjugate import conjugate_observable
-from symresp.expectation.evaluator import evaluation_precision
+from symresp.expectation.evaluator import MAX_PRECISION, evaluation_precision
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.entry import kernel, route_applies
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
@@ -683,8 +683,10 @@ def _precision_arg(text):
         raise argparse.ArgumentTypeError(
             f"--precision: expected a number of digits, got {text!r}"
         ) from None
-    if v < 16:
-        raise argparse.ArgumentTypeError(f"--precision: expected at least 16 digits, got {v}")
+    if not 16 <= v <= MAX_PRECISION:
+        raise argparse.ArgumentTypeError(
+            f"--precision: expected 16..{MAX_PRECISION} digits, got {v}"
+        )
     return v
 
 

@@ -64,5 +64,10 @@ class LatexError(SymrespError, RuntimeError):
     """pdflatex is missing or failed; the message carries the end of the log."""
 
 
+class OutputError(SymrespError, OSError):
+    """An output file cannot be written where it was asked for (a directory, a missing or
+    unwritable directory, a non-regular file); the message names the path and the fix."""
+
+
 class DivergenceWarning(RuntimeWarning):
     """Some paths diverged; they were excluded from the statistics."""

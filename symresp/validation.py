@@ -72,17 +72,25 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
-def check_budget(count, what: str, *, limit, option: str, unit: str = "", nbytes=None) -> None:
+def check_budget(
+    count, what: str, *, limit, option: str | None, unit: str = "", nbytes=None, why: str = ""
+) -> None:
     """Refuse work above a documented limit before anything is allocated or run.
 
     ``count`` is the size the request implies (grid points, samples, features, digits),
-    ``limit`` the default ceiling and ``option`` the argument that raises it; ``nbytes``,
-    when known, is added to the message as the memory the request would take.
+    ``limit`` the default ceiling and ``option`` the argument that raises it (None for a
+    hard limit, explained by ``why``); ``nbytes``, when known, is added to the message as the
+    memory the request would take.
     """
     if count <= limit:
         return
     mem = "" if nbytes is None else f" (about {nbytes / 2**30:.3g} GiB)"
+    tail = (
+        f"raise it with {option} if you mean it, or ask for less"
+        if option
+        else (why or "ask for less")
+    )
     raise ArgumentError(
         f"{what}: the request needs {count:.4g} {unit}{mem}, above the limit of {limit:.4g}; "
-        f"raise it with {option} if you mean it, or ask for less."
+        f"{tail}."
     )

@@ -46,3 +46,29 @@ def test_choices():
     assert check_choice("box", "truncation", ("total", "box")) == "box"
     with pytest.raises(ArgumentError, match="truncation: expected one of 'total', 'box'"):
         check_choice("cube", "truncation", ("total", "box"))
+
+
+def test_budgets_name_the_estimate_and_the_option():
+    from symresp.validation import check_budget
+
+    check_budget(10, "grid", limit=10, option="max_steps=")  # at the limit: fine
+    with pytest.raises(
+        ArgumentError, match=r"grid: the request needs 11 steps.*limit of 10.*max_steps="
+    ):
+        check_budget(11, "grid", limit=10, option="max_steps=", unit="steps")
+    with pytest.raises(ArgumentError, match=r"about 1 GiB"):
+        check_budget(2, "x", limit=1, option="o=", nbytes=2**30)
+    with pytest.raises(ArgumentError, match="would not finish"):
+        check_budget(2, "x", limit=1, option=None, why="it would not finish")
+
+
+def test_precision_is_bounded():
+    from symresp.expectation.evaluator import MAX_PRECISION, check_precision, evaluation_precision
+
+    assert check_precision(None) is None and check_precision(50) == 50
+    with pytest.raises(ArgumentError, match="precision"):
+        evaluation_precision(MAX_PRECISION + 1)
+    with pytest.raises(ArgumentError, match="≥ 16"):
+        check_precision(8)
+    with pytest.raises(ArgumentTypeError):
+        check_precision(50.5)

@@ -269,12 +269,18 @@ class PolynomialSet:
             h.update(getattr(self, f).tobytes())
         return h.hexdigest()
 
+    def arrays(self) -> dict:
+        """The tables as named arrays (what :meth:`save` writes)."""
+        return {
+            "nvars": self.nvars,
+            "nout": self.nout,
+            **{f: getattr(self, f) for f in TABLE_FIELDS},
+        }
+
     def save(self, path) -> Path:
         """Write the tables to ``path`` (``.npz``, no pickles)."""
         path = Path(path)
-        np.savez(
-            path, nvars=self.nvars, nout=self.nout, **{f: getattr(self, f) for f in TABLE_FIELDS}
-        )
+        np.savez(path, **self.arrays())
         return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
     @classmethod

@@ -23,14 +23,36 @@ from symresp.codegen.polyset import PolynomialSet
 from symresp.errors import ArgumentError
 from symresp.model.network import SRNN
 from symresp.symbolic.algebra import RingAlgebra
+from symresp.validation import check_budget, check_int
 
-__all__ = ["Evaluator", "evaluation_precision", "element_expr", "evaluate_expressions"]
+__all__ = [
+    "Evaluator",
+    "evaluation_precision",
+    "element_expr",
+    "evaluate_expressions",
+    "check_precision",
+    "MAX_PRECISION",
+]
 
 
 # ------------------------------------------------------------------ numerics
 #: Default evaluation precision (decimal digits) for Evaluators created without one;
 #: set by :func:`evaluation_precision` (the CLI's ``--precision``).  None: float64.
 _DEFAULT_PRECISION: list = [None]
+
+
+#: Most decimal digits of the high-precision route: its cost grows like digits^1.6 per term
+#: and point, and 10⁴ digits already take minutes for a small set.
+MAX_PRECISION = 10_000
+
+
+def check_precision(digits, *, limit: int = MAX_PRECISION) -> int | None:
+    """``digits`` (an integer in [16, limit]) or None for float64."""
+    if digits is None:
+        return None
+    digits = check_int(digits, "precision (decimal digits)", minimum=16)
+    check_budget(digits, "precision", limit=limit, option="a smaller precision", unit="digits")
+    return digits
 
 
 class evaluation_precision:
@@ -41,11 +63,7 @@ class evaluation_precision:
     """
 
     def __init__(self, digits: int | None):
-        if digits is not None and (not isinstance(digits, (int, np.integer)) or digits < 16):
-            raise ArgumentError(
-                f"precision: expected an integer number of digits ≥ 16 or None, got {digits!r}"
-            )
-        self.digits = None if digits is None else int(digits)
+        self.digits = check_precision(digits)
 
     def __enter__(self):
         self._old = _DEFAULT_PRECISION[0]
@@ -105,13 +123,7 @@ class Evaluator:
         )
         if precision is None:
             precision = _DEFAULT_PRECISION[0]
-        if precision is not None and (
-            not isinstance(precision, (int, np.integer)) or precision < 16
-        ):
-            raise ArgumentError(
-                f"precision: expected an integer number of digits ≥ 16 or None, got {precision!r}"
-            )
-        self.precision = None if precision is None else int(precision)
+        self.precision = check_precision(precision)
         if codegen not in ("auto", True, False):
             raise ArgumentError(f"codegen: expected 'auto', True or False, got {codegen!r}")
         self.codegen = codegen

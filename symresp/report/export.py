@@ -36,8 +36,9 @@ import sympy as sp
 
 from symresp import __version__, codegen
 from symresp.codegen.polyset import TABLE_FIELDS, PolynomialSet
-from symresp.errors import ArgumentError
+from symresp.errors import ArgumentError, OutputError
 from symresp.expectation.start_law import expectation_method
+from symresp.files import npz_bytes, output_path, write_atomic
 from symresp.kernels.taylor import taylor_kernel
 from symresp.symbolic.recursion import derive
 
@@ -462,18 +463,20 @@ def export_module(
     text, tables = _export(
         net, order, taylor, name=modname, truncation=truncation, parallel=parallel
     )
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{modname}.py"
+    out = Path(output_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output_dir: {str(out)!r} exists and is not a directory.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"output_dir: cannot create {str(out)!r} ({exc.strerror}).") from None
+    path = output_path(out / f"{modname}.py", "exported module")
     if tables is not None:  # tables first: the new module never sees a missing or older
         # tables file (an old module would fail its checksum, not read wrong tables)
-        tpath = out / tables_name(modname)
-        tmp = out / f".{modname}_observables.tmp.npz"
-        tables.save(tmp)
-        tmp.replace(tpath)
+        write_atomic(
+            out / tables_name(modname), npz_bytes(**tables.arrays()), what="observable tables"
+        )
     else:  # a stale tables file of an earlier export under this name would mislead
         (out / tables_name(modname)).unlink(missing_ok=True)
-    tmp = path.with_suffix(".py.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text, what="exported module")
     return path
