@@ -3,7 +3,7 @@ functions included), and ``import symresp`` plus the symbolic path load no numba
 
 Layers, bottom to top (one rank may hold several independent subpackages):
 
-    errors, validation, strict_json  <  model  <  codegen  <  symbolic  <  expectation
+    errors, validation, strict_json, files  <  model  <  codegen  <  symbolic  <  expectation
     <  montecarlo  <  kernels, features  <  series  <  report  <  cli
 """
 
@@ -19,6 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "symresp"
 RANK = {
     "errors": 0,
+    "files": 0,
     "validation": 0,
     "strict_json": 0,
     "model": 1,

@@ -293,10 +293,77 @@ def _how_to_write(symbols) -> str:
     return f"Write a SymPy expression in {', '.join(names)}, e.g. '{names[0]}**2'."
 
 
+#: Parse-time limits of user expressions: SymPy evaluates numeric powers eagerly
+#: (``9**9**9`` would not finish) and recurses once per nesting level.
+MAX_EXPRESSION_LENGTH = 4000
+MAX_NESTING = 40
+MAX_EXPONENT = 64
+
+
+def _check_limits(toks, text: str, what: str) -> None:
+    """Refuse expressions too long, too deeply nested, or with powers whose size cannot be
+    bounded: an exponent must be a number of magnitude ≤ MAX_EXPONENT, a name, or a
+    parenthesised group without a power in it (so ``x**3``, ``z**(1/2)``, ``h1**k`` pass,
+    ``9**9**9`` and ``2**(2**100)`` do not)."""
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ArgumentError(
+            f"{what}: the expression has {len(text)} characters, more than the limit of "
+            f"{MAX_EXPRESSION_LENGTH}; simplify it or split it over several fields."
+        )
+    depth = top = 0
+    for tok in toks:
+        if tok.string == "(":
+            depth += 1
+            top = max(top, depth)
+        elif tok.string == ")":
+            depth -= 1
+    if top > MAX_NESTING:
+        raise ArgumentError(
+            f"{what}: parentheses nested {top} deep, more than the limit of {MAX_NESTING}."
+        )
+    ops = [t for t in toks if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)]
+    for i, tok in enumerate(ops):
+        if tok.string not in ("**", "^"):
+            continue
+        j = i + 1
+        while j < len(ops) and ops[j].string in ("+", "-"):
+            j += 1
+        nxt = ops[j] if j < len(ops) else None
+        after = ops[j + 1].string if j + 1 < len(ops) else None
+        if nxt is None:
+            return  # the parser reports the missing operand
+        if nxt.type == tokenize.NUMBER:
+            if abs(float(nxt.string)) > MAX_EXPONENT:
+                raise ArgumentError(
+                    f"{what}: the exponent {nxt.string} in {text[:80]!r} exceeds the limit of "
+                    f"{MAX_EXPONENT}."
+                )
+            if after in ("**", "^"):
+                raise ArgumentError(
+                    f"{what}: chained powers (a**b**c) in {text[:80]!r} are refused; write the "
+                    "exponent out or put parentheses around a power of a variable."
+                )
+        elif nxt.string == "(":
+            level, k = 0, j
+            while k < len(ops):
+                s = ops[k].string
+                level += s == "("
+                level -= s == ")"
+                if s in ("**", "^") and level > 0:
+                    raise ArgumentError(
+                        f"{what}: a power inside an exponent in {text[:80]!r} is refused (its "
+                        "size cannot be bounded before evaluation)."
+                    )
+                if level == 0:
+                    break
+                k += 1
+
+
 def _check_tokens(text: str, symbols, local, what: str) -> None:
     """Refuse any token but numbers, allowed names and arithmetic, before SymPy parses (and evals)."""
+    _check_limits((), text.strip(), what)  # the length first: nothing long is tokenized
     if "\n" in text.strip() or "\r" in text:
-        raise ArgumentError(f"{what}: expected a one-line expression, got {text!r}.")
+        raise ArgumentError(f"{what}: expected a one-line expression, got {text[:80]!r}.")
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
     except (tokenize.TokenError, SyntaxError) as exc:
@@ -304,6 +371,7 @@ def _check_tokens(text: str, symbols, local, what: str) -> None:
         raise ArgumentError(
             f"{what}: could not parse {text!r} ({reason}). {_how_to_write(symbols)}"
         ) from None
+    _check_limits(toks, text.strip(), what)
     unknown, unknown_fn = [], []
     for i, tok in enumerate(toks):
         if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
