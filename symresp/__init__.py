@@ -41,6 +41,7 @@ _PUBLIC = {
     "DivergenceError": "symresp.errors",
     "CodegenError": "symresp.errors",
     "LatexError": "symresp.errors",
+    "OutputError": "symresp.errors",
     # derivation
     "Generators": "symresp.symbolic.generators",
     "Derivation": "symresp.symbolic.recursion",
