@@ -183,7 +183,9 @@ def _samples_for(net, start, args, default=0):
     n_samples = getattr(args, "samples", None) or default
     if not n_samples:
         return None
-    from symresp.montecarlo.estimators import stationary_samples
+    from symresp.montecarlo.estimators import (
+        stationary_samples,
+    )  # numba: only when samples are drawn
 
     return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
 
@@ -373,7 +375,7 @@ def _grid(T: float, dt: float) -> None:
 
 
 def cmd_simulate(args) -> dict:
-    from symresp.montecarlo.estimators import (
+    from symresp.montecarlo.estimators import (  # numba: only when simulating
         simulate,  # numba: loaded only when simulating
     )
 
@@ -529,7 +531,9 @@ def _check_text(out: dict) -> str:
 
 def cmd_features(args) -> dict:
 
-    from symresp.features.response_features import features_json
+    from symresp.features.response_features import (
+        features_json,
+    )  # numba (signature kernels): only this command
 
     _grid(args.T, args.dt)
     check_budget(

@@ -69,7 +69,9 @@ class MonteCarloKernel(Kernel):
                 f"estimator: expected 'kicked' or 'tangent', got {self.options['estimator']!r}"
             )
         # the engine loads numba: import it here, on the Monte Carlo route only
-        from symresp.montecarlo.estimators import _check_common
+        from symresp.montecarlo.estimators import (
+            _check_common,
+        )  # numba: only for Monte Carlo kernels
 
         _check_common(self.options["dt"], self.options["paths"])
         self._cache: dict = {}
@@ -83,7 +85,7 @@ class MonteCarloKernel(Kernel):
         key = (flat.shape, flat.tobytes())
         if key not in self._cache:
             # the engine loads numba: import it here, on the Monte Carlo route only
-            from symresp.montecarlo.estimators import kernel_mc
+            from symresp.montecarlo.estimators import kernel_mc  # numba, as above
 
             opts = dict(self.options)
             est = opts.pop("estimator")
