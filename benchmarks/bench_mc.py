@@ -1,27 +1,30 @@
-"""Benchmark: Euler–Maruyama path-steps per second, symresp.simulate vs vectorised numpy.
+"""Benchmark: Euler–Maruyama path-steps per second, symresp.simulate vs vectorised numpy
+(and diffrax when it is importable).
 
 Network: n = 8 hidden units, m = 2 inputs, tanh, Γ = I, σ = 0.5 I, random W (spectral
 radius 0.9), C, and a 2×8 readout V; point start h0 = 0; input u = (sin t, cos t).
 Work: ``--paths`` paths × ``--steps`` steps (default 10⁴ × 10³, dt = 0.01), the mean and
 standard error of V h at every grid point (streamed, never stored per path).
 
-Baseline (same run): numpy vectorised over paths with ``np.random.Generator`` normals,
-the same statistics at every step.  torchsde is timed only if it is already importable
-(it is not installed by this script).
+Fairness: every route runs in its own fresh process, with the same thread count for numba,
+BLAS and OpenMP (``--threads``); its timing runs have no profiler and no tracemalloc (the
+peak memory is measured in a separate run of the same process kind); the best of
+``--repeat`` timed runs after one untimed warm-up (compilation, caches) is reported.
 
-Peak memory: ``tracemalloc`` peak of Python/numpy allocations during each run; the
-simulator's peak is also shown for twice the number of steps (it must not grow).
+    python benchmarks/bench_mc.py [--paths 10000] [--steps 1000] [--threads 1] [--repeat 2]
 
-    python benchmarks/bench_mc.py [--paths 10000] [--steps 1000] [--threads 1]
-
-The last line is exactly ``speedup vs numpy: X.Xx`` (symresp vs numpy, same thread count).
+The last line is exactly ``speedup vs numpy: X.Xx`` (symresp vs numpy, same thread count,
+wall seconds).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -81,15 +84,141 @@ def numpy_em(net, paths, steps, dt, seed=0):
     return mean, se
 
 
-def timed(fn):
-    """(result, wall seconds, CPU seconds of this process, tracemalloc peak bytes)."""
-    tracemalloc.start()
-    t0, c0 = time.perf_counter(), time.process_time()
-    out = fn()
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return out, dt, cpu, peak
+def diffrax_em(net, paths, steps, dt, seed=0):  # pragma: no cover - needs jax and diffrax
+    """Batched Euler with diffrax (x64, a virtual Brownian tree per path via vmap)."""
+    import diffrax
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    num = net.numeric()
+    G, W, b, C, sig, V = (jnp.asarray(num[k]) for k in ("Gamma", "W", "b", "C", "sigma", "V"))
+    T = steps * dt
+
+    def drift(t, h, args):
+        u = jnp.array([jnp.sin(t), jnp.cos(t)])
+        return -G @ h + jnp.tanh(W @ h + b) + C @ u
+
+    def one(key):
+        bm = diffrax.UnsafeBrownianPath(shape=(N,), key=key)
+        terms = diffrax.MultiTerm(
+            diffrax.ODETerm(drift), diffrax.ControlTerm(lambda t, h, a: sig, bm)
+        )
+        sol = diffrax.diffeqsolve(
+            terms,
+            diffrax.Euler(),
+            0.0,
+            T,
+            dt,
+            jnp.zeros(N),
+            saveat=diffrax.SaveAt(ts=jnp.linspace(0.0, T, steps + 1)),
+            adjoint=diffrax.ForwardMode(),
+            max_steps=steps + 1,
+        )
+        return sol.ys @ V.T
+
+    keys = jax.random.split(jax.random.PRNGKey(seed), paths)
+    Y = jax.vmap(one)(keys)  # (paths, steps + 1, P)
+    Y = np.asarray(Y)
+    return Y.mean(axis=0), Y.std(axis=0, ddof=1) / np.sqrt(paths)
+
+
+ROUTES = {
+    "symresp": "symresp.simulate (numba)",
+    "numpy": "numpy vectorised + Generator",
+    "diffrax": "diffrax Euler (JAX, x64)",
+}
+
+
+def _run_route(route, a, phase):
+    """Inside a child process: time (or measure the memory of) one route."""
+    net = network()
+    u = "sin(t); cos(t)"
+    kw = dict(eps=1.0, dt=a.dt, paths=a.paths, seed=1, quiet=True, threads=a.threads)
+    if route == "symresp":
+        run = lambda steps: simulate(net, u, T=steps * a.dt, **kw)  # noqa: E731
+        warm = lambda: simulate(net, u, T=10 * a.dt, **dict(kw, paths=min(a.paths, 1024)))  # noqa: E731
+        stats = lambda r: (r.mean, r.stderr)  # noqa: E731
+    elif route == "numpy":
+        run = lambda steps: numpy_em(net, a.paths, steps, a.dt)  # noqa: E731
+        warm = lambda: numpy_em(net, min(a.paths, 1024), 10, a.dt)  # noqa: E731
+        stats = lambda r: r  # noqa: E731
+    else:
+        run = lambda steps: diffrax_em(net, a.paths, steps, a.dt)  # noqa: E731
+        warm = lambda: diffrax_em(net, min(a.paths, 64), a.steps, a.dt)  # noqa: E731
+        stats = lambda r: r  # noqa: E731
+    warm()
+    if phase == "memory":
+        tracemalloc.start()
+        run(a.steps)
+        peak1 = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        tracemalloc.start()
+        run(2 * a.steps)
+        peak2 = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return {"peak": peak1, "peak_2x": peak2}
+    best = None
+    for _ in range(a.repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = run(a.steps)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if best is None or wall < best[0]:
+            best = (wall, cpu, r)
+    mean, se = stats(best[2])
+    out = Path(a.out) / f"{route}.npz"
+    np.savez(out, mean=mean, se=se)
+    return {"wall": best[0], "cpu": best[1]}
+
+
+def _child(route, a, phase):
+    env = dict(os.environ)
+    for var in (
+        "NUMBA_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "XLA_FLAGS",
+    ):
+        env.pop(var, None)
+    env.update(
+        NUMBA_NUM_THREADS=str(a.threads),
+        OMP_NUM_THREADS=str(a.threads),
+        OPENBLAS_NUM_THREADS=str(a.threads),
+        MKL_NUM_THREADS=str(a.threads),
+    )
+    cmd = [
+        sys.executable,
+        __file__,
+        "--route",
+        route,
+        "--phase",
+        phase,
+        "--out",
+        a.out,
+        "--paths",
+        str(a.paths),
+        "--steps",
+        str(a.steps),
+        "--dt",
+        str(a.dt),
+        "--threads",
+        str(a.threads),
+        "--repeat",
+        str(a.repeat),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        return {"error": (res.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _importable(name):
+    try:
+        __import__(name)
+        return True
+    except Exception:
+        return False
 
 
 def main(argv=None):
@@ -99,63 +228,60 @@ def main(argv=None):
     ap.add_argument("--dt", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=2, help="best of this many timed runs")
+    ap.add_argument("--route", choices=sorted(ROUTES), help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["time", "memory"], help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    net = network()
-    T = a.steps * a.dt
-    u = "sin(t); cos(t)"
-    kw = dict(eps=1.0, dt=a.dt, paths=a.paths, seed=1, quiet=True, threads=a.threads)
-    # warm-up: numba compile / cache load, not timed
-    simulate(net, u, T=10 * a.dt, **dict(kw, paths=min(a.paths, 1024)))
-    # timing key: CPU seconds with one thread (robust on a shared, oversubscribed machine),
-    # wall seconds with several threads
-    key = 2 if a.threads == 1 else 1
-    best_s = best_n = None
-    for _ in range(a.repeat):
-        res_s = timed(lambda: simulate(net, u, T=T, **kw))
-        best_s = res_s if best_s is None or res_s[key] < best_s[key] else best_s
-        res_n = timed(lambda: numpy_em(net, a.paths, a.steps, a.dt))
-        best_n = res_n if best_n is None or res_n[key] < best_n[key] else best_n
-    r, (m_np, se_np) = best_s[0], best_n[0]
-    mem_s2 = timed(lambda: simulate(net, u, T=2 * T, **kw))[3]
+    if a.route:  # a child process: one route, one phase, JSON on the last line
+        print(json.dumps(_run_route(a.route, a, a.phase)))
+        return
+    routes = ["symresp", "numpy"] + (["diffrax"] if _importable("diffrax") else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        a.out = tmp
+        timing = {r: _child(r, a, "time") for r in routes}
+        memory = {r: _child(r, a, "memory") for r in routes}
+        arrays = {r: np.load(Path(tmp) / f"{r}.npz") for r in routes if "error" not in timing[r]}
+        ref = arrays["symresp"]
+        zmax = {}
+        for r, z in arrays.items():
+            if r == "symresp":
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                zz = np.abs(ref["mean"] - z["mean"]) / np.hypot(ref["se"], z["se"])
+            zmax[r] = float(np.nanmax(zz[1:]))
     ps = a.paths * a.steps
-    # the two estimates must agree statistically (different random numbers)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.abs(r.mean - m_np) / np.hypot(r.stderr, se_np)
-    zmax = float(np.nanmax(z[1:]))
-    rows = [
-        ("symresp.simulate (numba)",) + tuple(best_s[1:]),
-        ("numpy vectorised + Generator",) + tuple(best_n[1:]),
-    ]
     print(
         f"n = {N}, m = {M}, tanh, {a.paths} paths × {a.steps} steps, dt = {a.dt}, "
-        f"threads = {a.threads}, stats of V h (p = {P}) at all {a.steps + 1} grid points"
+        f"threads = {a.threads}, stats of V h (p = {P}) at all {a.steps + 1} grid points; "
+        "each route in its own process, timed without tracemalloc"
     )
     print(
         f"{'route':30s} {'wall s':>8s} {'CPU s':>8s} {'path-steps/s':>13s} "
-        f"{'ns/path-step':>13s} {'peak MiB':>9s}"
+        f"{'ns/path-step':>13s} {'peak MiB':>9s} {'peak 2x MiB':>11s}"
     )
-    for name, t, cpu, mem in rows:
-        tk = cpu if key == 2 else t
+    for r in routes:
+        tm, mem = timing[r], memory[r]
+        if "error" in tm:
+            print(f"{ROUTES[r]:30s} failed: {tm['error']}")
+            continue
+        pk = mem.get("peak", float("nan")) / 2**20
+        pk2 = mem.get("peak_2x", float("nan")) / 2**20
         print(
-            f"{name:30s} {t:8.2f} {cpu:8.2f} {ps / tk:13.3e} {tk / ps * 1e9:13.1f} "
-            f"{mem / 2**20:9.1f}"
+            f"{ROUTES[r]:30s} {tm['wall']:8.2f} {tm['cpu']:8.2f} {ps / tm['wall']:13.3e} "
+            f"{tm['wall'] / ps * 1e9:13.1f} {pk:9.1f} {pk2:11.1f}"
         )
-    try:  # pragma: no cover - only when already installed; never installed here
-        import torchsde  # noqa: F401
-
-        print("torchsde is importable but not timed here.")
-    except Exception:
-        print("torchsde: not installed (not timed).")
+    if "diffrax" not in routes:
+        print("diffrax: not importable here (not timed).")
     print(
-        f"path-steps/s from {'CPU' if key == 2 else 'wall'} seconds; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f"path-steps/s from wall seconds; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
-    print(
-        f"symresp peak memory at {2 * a.steps} steps: {mem_s2 / 2**20:.1f} MiB "
-        f"(at {a.steps} steps: {best_s[3] / 2**20:.1f} MiB)"
-    )
-    print(f"max |symresp − numpy| / combined stderr over the grid: {zmax:.2f}")
-    print(f"speedup vs numpy: {best_n[key] / best_s[key]:.1f}x")
+    for r, z in zmax.items():
+        print(f"max |symresp − {r}| / combined stderr over the grid: {z:.2f}")
+    for r in routes[2:]:
+        if "error" not in timing[r]:
+            print(f"speedup vs {r}: {timing[r]['wall'] / timing['symresp']['wall']:.1f}x")
+    print(f"speedup vs numpy: {timing['numpy']['wall'] / timing['symresp']['wall']:.1f}x")
 
 
 if __name__ == "__main__":
