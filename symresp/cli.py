@@ -7,6 +7,7 @@ Exit codes: 0 success; 2 a mistake in the input (one line on stderr, no tracebac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import traceback
@@ -374,28 +375,50 @@ def _grid(T: float, dt: float) -> None:
         raise UsageError(f"--dt: expected a positive time step, got {dt}")
 
 
+@contextlib.contextmanager
+def _dask_scheduler(text):
+    """--dask: None (local threads), ``local:N`` (a LocalCluster of N worker processes on
+    loopback, started here and shut down after the command) or a scheduler address."""
+    if not text:
+        yield None
+        return
+    from symresp.montecarlo.scheduler import local_cluster  # dask: only with --dask
+
+    if text.startswith("local:"):
+        try:
+            n = int(text.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise UsageError(f"--dask: expected local:N with N ≥ 1 workers, got {text!r}")
+        with local_cluster(n) as client:
+            yield client
+        return
+    yield text
+
+
 def cmd_simulate(args) -> dict:
-    from symresp.montecarlo.estimators import (  # numba: only when simulating
-        simulate,  # numba: loaded only when simulating
-    )
+    from symresp.montecarlo.estimators import simulate  # numba: only when simulating
 
     net = _load(args.spec, args, derivable=False)
     if args.paths < 1:
         raise UsageError(f"--paths: expected a positive integer, got {args.paths}")
     _grid(args.T, args.dt)
-    res = simulate(
-        net,
-        args.input,
-        eps=args.eps,
-        T=args.T,
-        dt=args.dt,
-        paths=args.paths,
-        seed=args.seed,
-        response=args.response,
-        richardson=args.richardson,
-        out_every=args.every,
-        quiet=args.quiet,
-    )
+    with _dask_scheduler(args.dask) as scheduler:
+        res = simulate(
+            net,
+            args.input,
+            eps=args.eps,
+            T=args.T,
+            dt=args.dt,
+            paths=args.paths,
+            seed=args.seed,
+            response=args.response,
+            richardson=args.richardson,
+            out_every=args.every,
+            quiet=args.quiet,
+            scheduler=scheduler,
+        )
     return res.to_dict()
 
 
@@ -604,6 +627,11 @@ def _register_numeric(sub):
     s.add_argument("--response", action="store_true", help="driven minus undriven, common noise")
     s.add_argument("--richardson", action="store_true", help="2·Y(dt/2) − Y(dt)")
     s.add_argument("--start", choices=["stationary", "point"])
+    s.add_argument(
+        "--dask",
+        metavar="ADDRESS|local:N",
+        help="run the blocks on Dask: a scheduler address, or local:N worker processes",
+    )
     s.add_argument("--json", action="store_true")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_simulate, text=_simulate_text)

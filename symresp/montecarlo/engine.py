@@ -28,7 +28,6 @@ per-step Python loop calling compiled hooks for everything else.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -38,6 +37,7 @@ from tqdm.auto import tqdm
 
 from symresp.errors import ArgumentError
 from symresp.montecarlo.rng import fill_normals, stream_state
+from symresp.montecarlo.scheduler import block_results
 from symresp.montecarlo.simnet import SimNetwork
 from symresp.montecarlo.start import StartLaw
 from symresp.montecarlo.steps import (
@@ -351,8 +351,9 @@ def _threads(threads):
     return int(threads)
 
 
-def execute(plan: Plan, paths: int, threads, quiet: bool, desc: str) -> BlockStats:
-    """Run all blocks and merge their statistics in block order (Chan et al.)."""
+def execute(plan: Plan, paths: int, threads, quiet: bool, desc: str, scheduler=None) -> BlockStats:
+    """Run all blocks (local threads, or Dask: :mod:`symresp.montecarlo.scheduler`) and merge
+    their statistics in block order (Chan et al.): the result depends on the seed only."""
     nblocks = -(-paths // plan.block)
     sizes = [min(plan.block, paths - j * plan.block) for j in range(nblocks)]
     p = plan.mod.p
@@ -363,26 +364,20 @@ def execute(plan: Plan, paths: int, threads, quiet: bool, desc: str) -> BlockSta
     bar = tqdm(total=paths, desc=desc, unit="path", disable=quiet, delay=2.0, leave=False)
     nthreads = min(_threads(threads), nblocks)
     try:
-        with ThreadPoolExecutor(max_workers=nthreads) as pool:
-            wave = max(1, 2 * nthreads)  # bounded number of finished-but-unmerged blocks
-            for w0 in range(0, nblocks, wave):
-                js = range(w0, min(nblocks, w0 + wave))
-                if nthreads == 1:
-                    results = (_run_block(plan, j, sizes[j]) for j in js)
-                else:
-                    results = pool.map(lambda j: _run_block(plan, j, sizes[j]), js)
-                for j, (cb, mb, m2b, db, fb) in zip(js, results):
-                    nn = cnt + cb
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        delta = mb - mean
-                        frac = np.where(nn > 0, cb / np.maximum(nn, 1), 0.0)[:, None]
-                        mean = mean + delta * frac
-                        m2 = m2 + m2b + delta**2 * (cnt * frac[:, 0])[:, None]
-                    cnt = nn
-                    dsteps.append(db)
-                    if fb is not None:
-                        finals.append(fb)
-                    bar.update(sizes[j])
+        for j, (cb, mb, m2b, db, fb) in block_results(
+            _run_block, plan, sizes, threads=nthreads, scheduler=scheduler
+        ):
+            nn = cnt + cb
+            with np.errstate(invalid="ignore", divide="ignore"):
+                delta = mb - mean
+                frac = np.where(nn > 0, cb / np.maximum(nn, 1), 0.0)[:, None]
+                mean = mean + delta * frac
+                m2 = m2 + m2b + delta**2 * (cnt * frac[:, 0])[:, None]
+            cnt = nn
+            dsteps.append(db)
+            if fb is not None:
+                finals.append(fb)
+            bar.update(sizes[j])
     finally:
         bar.close()
     ds = np.sort(np.concatenate(dsteps)) if dsteps else np.zeros(0, np.int64)

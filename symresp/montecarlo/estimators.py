@@ -136,6 +136,7 @@ def simulate(
     bound: float = 1e6,
     on_divergence: str = "warn",
     threads: int | None = None,
+    scheduler=None,
     block: int = 512,
     quiet: bool = False,
     max_steps: int = MAX_STEPS,
@@ -158,7 +159,9 @@ def simulate(
     (left-point) value ``u(t_k)`` drives step k.  ``on_divergence``: "warn", "raise" or
     "ignore" (see :mod:`symresp.montecarlo.engine`); paths that diverge during a burn-in
     always raise :class:`~symresp.errors.DivergenceError` (the stationary law would be biased
-    towards the survivors).  Results are identical for any ``threads``.  A request of more
+    towards the survivors).  Results are identical for any ``threads``, and for any
+    ``scheduler``: None (local threads), "threads"/"processes" (Dask's local schedulers), a
+    ``distributed.Client`` or a scheduler address (see :mod:`symresp.montecarlo.scheduler`).  A request of more
     than ``max_steps`` time steps (default :data:`MAX_STEPS`) is refused before anything is
     allocated.
     """
@@ -209,7 +212,7 @@ def simulate(
         int(block),
     )
     t0 = time.perf_counter()
-    st = execute(plan, paths, threads, quiet, "simulate")
+    st = execute(plan, paths, threads, quiet, "simulate", scheduler)
     cnt, mean, m2, ds = st.count, st.mean, st.m2, st.div_steps
     info = _divergence_report(ds, dt_eff, paths, on_divergence, bound)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -283,6 +286,7 @@ def kernel_mc(
     bound: float = 1e6,
     on_divergence: str = "warn",
     threads: int | None = None,
+    scheduler=None,
     block: int = 512,
     quiet: bool = False,
     max_steps: int = MAX_STEPS,
@@ -431,7 +435,7 @@ def kernel_mc(
             int(seed) + 7919 * gi,
             int(block),
         )
-        st = execute(plan, paths, threads, quiet, f"kernel {gi + 1}/{len(groups)}")
+        st = execute(plan, paths, threads, quiet, f"kernel {gi + 1}/{len(groups)}", scheduler)
         cnt, mean, m2, ds = st.count, st.mean, st.m2, st.div_steps
         info = _divergence_report(ds, dt, paths, on_divergence, bound)
         if info["count"]:
@@ -471,6 +475,7 @@ def stationary_samples(
     burn_in: float | None = None,
     h0=None,
     threads: int | None = None,
+    scheduler=None,
     block: int = 512,
     quiet: bool = True,
     bound: float = 1e6,
@@ -521,7 +526,7 @@ def stationary_samples(
         int(block),
         keep_state=True,
     )
-    st = execute(plan, int(n_samples), threads, quiet, "stationary samples")
+    st = execute(plan, int(n_samples), threads, quiet, "stationary samples", scheduler)
     ds, finals = st.div_steps, st.finals
     if ds.size:
         raise DivergenceError(

@@ -66,6 +66,18 @@ class SimNetwork:
         self._hooks: dict = {}
         self._monomials: dict = {}
 
+    def __getstate__(self):
+        # sent to Dask workers: compiled hooks live in this process's generated modules and
+        # the numeric view may hold lambdified user functions; both are rebuilt on arrival
+        state = dict(self.__dict__)
+        state["_hooks"], state["_monomials"] = {}, {}
+        state.pop("num", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.num = numeric_network(self.net)
+
     # compiled user hooks (codegen), built lazily --------------------------------------
     def hook(self, what):
         """Compiled ``kernel(X, out)`` for "act", "dact", "coupling", "readout" or "readout_grad"."""
