@@ -229,6 +229,10 @@ def cmd_kernel(args) -> dict:
     else:
         index, weight = _parse_index(args.index, args.order, net.m), args.order
     start = net.start
+    if getattr(args, "symbolic", False):
+        return _kernel_symbolic(net, args, index)
+    if args.lags is None:
+        raise UsageError("--lags is required unless --symbolic asks for the closed form.")
     lags = _parse_lags(args.lags, args.order + (1 if start == "point" else 0), start)
     if args.method != "auto":
         ok, reason = route_applies(args.method, net, args.order)
@@ -269,7 +273,55 @@ def cmd_kernel(args) -> dict:
     return out
 
 
+def _kernel_symbolic(net, args, index) -> dict:
+    """--symbolic: the kernel's closed form (Kernel.as_expr) as text, LaTeX and metadata."""
+    method = "exact" if args.method == "auto" else args.method
+    if method == "mc":
+        raise UsageError(
+            "--symbolic: the Monte Carlo route has no closed form; use --method "
+            "exact, deterministic or taylor."
+        )
+    ok, reason = route_applies(method, net, args.order)
+    if not ok:
+        raise UsageError(f"--method {method} does not apply to this network: {reason}.")
+    options = {}
+    if method == "taylor":
+        options.update(
+            taylor=args.taylor, samples=args.samples or None, seed=args.seed, quiet=args.quiet
+        )
+    K = kernel(net, args.order, index, method=method, start=net.start, **options)
+    expr = K.as_expr()
+    info = K.expr_info
+    out = {
+        "order": int(args.order),
+        "index": [k + 1 for k in index],
+        "method": method,
+        "start": net.start,
+        "expr": str(expr),
+        "latex": K.latex(),
+        "lags": [str(s) for s in K.lag_symbols()],
+        "parameters": {str(s): float(v) for s, v in net.parameters},
+        "exact": bool(info.get("exact", False)),
+        "form": info.get("form"),
+    }
+    for key in ("coefficient_stderr", "note"):
+        if key in info:
+            out[key] = info[key]
+    return out
+
+
 def _kernel_text(out: dict) -> str:
+    if "expr" in out:
+        lags = ", ".join(out["lags"])
+        what = "exact" if out["exact"] else out.get("form") or "not exact"
+        params = ", ".join(f"{k} = {v:g}" for k, v in out["parameters"].items())
+        return "\n".join(
+            [
+                f"K^({out['order']})_{out['index']}({lags}) by {out['method']} ({what}):",
+                f"  {out['expr']}",
+            ]
+            + ([f"  parameters: {params}"] if params else [])
+        )
     lines = [f"K^({out['order']})_{out['index']} by {out['method']}:"]
     for i, (lag, val) in enumerate(zip(out["lags"], out["values"])):
         se = out.get("stderr")
@@ -325,8 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--lags",
-        required=True,
-        help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point)",
+        help="lag tuples 'a1,...;b1,...': τ_1..τ_n (stationary) or τ_1..τ_n,s_n (point); "
+        "required unless --symbolic",
+    )
+    k.add_argument(
+        "--symbolic",
+        action="store_true",
+        help="print the closed form in the lags tau1..taun (and tau(n+1) = s_n at a point "
+        "start) and the parameters, instead of values (methods exact, deterministic, taylor)",
     )
     k.add_argument(
         "--method",

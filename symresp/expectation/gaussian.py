@@ -33,6 +33,7 @@ __all__ = [
     "stein_moments",
     "lyapunov_exact",
     "lyapunov_float",
+    "gaussian_expect_expr",
 ]
 
 
@@ -137,3 +138,23 @@ def gaussian_expectation(net: SRNN, algebra, g) -> sp.Rational:
     """``E_∞[g]`` for a polynomial g in h under ``N(m_∞, S)``: exact."""
     m, S = gaussian_stationary(net)
     return gaussian_moments(net, m, S)(algebra, g)
+
+
+# ------------------------------------------------------------------ symbolic Gaussian maps
+def gaussian_expect_expr(g: sp.Expr, hs, mean, cov) -> sp.Expr:
+    """``E[g(X)]`` for a polynomial g in ``hs`` and ``X ~ N(mean, cov)``, as a SymPy expression.
+
+    ``mean`` and ``cov`` may hold any expressions (of other variables, parameters, lags):
+    the moments follow from the Stein recursion of :func:`stein_moments`.  This is the
+    propagator of the linear network, ``(P_τ g)(h) = E[g(X)]`` with
+    ``mean = m_∞ + e^{−Aτ}(h − m_∞)`` and ``cov = S − e^{−Aτ} S e^{−Aᵀτ}``.
+    """
+    g = sp.expand(sp.sympify(g))
+    if g == 0:
+        return sp.Integer(0)
+    if not g.free_symbols & set(hs):
+        return g
+    moment = stein_moments(
+        list(mean), [list(row) for row in cov.tolist()], sp.Integer(1), normalize=sp.expand
+    )
+    return sp.expand(sp.Add(*[c * moment(a) for a, c in sp.Poly(g, *hs).terms()]))

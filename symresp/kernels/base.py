@@ -16,9 +16,23 @@ import abc
 
 import numpy as np
 
-from symresp.errors import ArgumentError
+from symresp.errors import ArgumentError, UnsupportedError
 
-__all__ = ["Kernel"]
+__all__ = ["Kernel", "lag_symbols", "CLOSED_FORM_ROUTES"]
+
+#: the routes whose kernels have a closed form (:meth:`Kernel.as_expr`), and where
+CLOSED_FORM_ROUTES = {
+    "exact": "linear network, polynomial readout: exponentials of the lags, every order",
+    "deterministic": "σ → 0 at a fixed point, orders 1 and 2: modal exponentials",
+    "taylor": "the short-time series: a polynomial in the lags",
+}
+
+
+def lag_symbols(nlags: int) -> tuple:
+    """The lag symbols ``tau1 … tau<nlags>`` of closed forms (1-based names)."""
+    import sympy as sp  # the numeric routes never need SymPy here
+
+    return tuple(sp.Symbol(f"tau{j + 1}") for j in range(nlags))
 
 
 class Kernel(abc.ABC):
@@ -121,6 +135,55 @@ class Kernel(abc.ABC):
         out.update(self._metadata())
         out.update(getattr(self, "selection", None) or {})
         return out
+
+    # ------------------------------------------------------------ closed forms
+    def lag_symbols(self) -> tuple:
+        """``(tau1, …, tau<nlags>)``: τ_1..τ_n, and at a point start the last lag s_n."""
+        return lag_symbols(self.nlags)
+
+    def as_expr(self):
+        """The kernel in closed form: a SymPy expression in :meth:`lag_symbols` and the
+        network's parameters (a column ``Matrix`` when the readout has several outputs).
+
+        :attr:`expr_info` says how exact it is.  Routes without a closed form raise
+        ``UnsupportedError`` naming those that have one.
+        """
+        cached = getattr(self, "_closed_form", None)
+        if cached is not None:
+            return cached[0]
+        expr, info = self._as_expr()
+        self._closed_form = (expr, info)
+        return expr
+
+    def _as_expr(self):
+        routes = "; ".join(f"'{k}' ({v})" for k, v in CLOSED_FORM_ROUTES.items())
+        raise UnsupportedError(
+            f"the '{self.method}' route has no closed form; routes with one: {routes}."
+        )
+
+    @property
+    def expr_info(self) -> dict:
+        """How :meth:`as_expr` was obtained: ``exact`` (True when exact in the parameters and
+        the lags), ``form`` (the route's kind of closed form), ``lags`` and ``parameters``
+        (names and declared values) and route-specific notes."""
+        self.as_expr()
+        return dict(self._closed_form[1])
+
+    def latex(self) -> str:
+        """LaTeX of :meth:`as_expr`, lags written τ_1, τ_2, …"""
+        import sympy as sp
+
+        expr = self.as_expr()
+        names = {s: rf"\tau_{{{j + 1}}}" for j, s in enumerate(self.lag_symbols())}
+        return sp.latex(expr, symbol_names=names)
+
+    def _repr_latex_(self) -> str:
+        try:
+            body = self.latex()
+        except Exception:  # a route without a closed form: no LaTeX display
+            return None
+        k = ",".join(str(int(i) + 1) for i in self.index)
+        return rf"$K^{{({self.order})}}_{{{k}}} = {body}$"
 
     def _repr_fields(self) -> dict:
         """Extra fields of :meth:`__repr__` (short, route-specific)."""

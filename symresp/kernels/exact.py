@@ -45,11 +45,16 @@ import scipy.optimize
 import sympy as sp
 
 from symresp.errors import ArgumentError
-from symresp.expectation.gaussian import gaussian_stationary, stein_moments
+from symresp.expectation.gaussian import (
+    gaussian_stationary,
+    lyapunov_exact,
+    stein_moments,
+)
 from symresp.kernels.base import Kernel
 from symresp.model.network import SRNN, _is_positive_stable
+from symresp.symbolic.matexp import exp_minus_A
 
-__all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis"]
+__all__ = ["has_exact", "exact_kernel", "ExactKernel", "MonomialBasis", "linear_closed_form"]
 
 
 # ---------------------------------------------------------------- eligibility
@@ -268,6 +273,23 @@ class ExactKernel(Kernel):
             "zero": bool(self.zero),
         }
 
+    def _as_expr(self):
+        p = self.F.shape[1]
+        taus = self.lag_symbols()
+        if self.zero:
+            exprs, info = [sp.Integer(0)] * p, {"exact": True, "form": "zero"}
+        else:
+            exprs, info = linear_closed_form(
+                self.net.symbolic(), self.order, self.index, self.start, taus
+            )
+        net = self.net
+        info.update(
+            lags=[str(t) for t in taus],
+            parameters={str(k): v for k, v in net.parameters},
+        )
+        expr = exprs[0] if p == 1 else sp.Matrix(exprs)
+        return expr, info
+
     def _propagate(self, taus: np.ndarray, V: np.ndarray) -> np.ndarray:
         """expm(τ L0) applied to V (npts, N, p), one τ per point."""
         E = scipy.linalg.expm(taus[:, None, None] * self.L0[None, :, :])
@@ -333,3 +355,149 @@ def exact_kernel(net: SRNN, order: int, index=None, *, start: str | None = None)
             "a point start needs h0 (start.h0 in the spec, or net.with_start('point', h0))"
         )
     return ExactKernel(net, int(order), index, start)
+
+
+# ------------------------------------------------------------- closed forms
+_LAG_FUNCS = (sp.exp, sp.cos, sp.sin, sp.cosh, sp.sinh)
+
+
+def _lag_atoms(E: sp.Matrix, tau) -> list:
+    """The functions of one lag in e^{−Aτ}: exponentials, (hyperbolic) sines and cosines of
+    multiples of τ, and τ itself (defective A)."""
+    atoms = {a for a in E.atoms(*_LAG_FUNCS) if a.has(tau)}
+    if any(e.has(tau) and e.subs({a: 1 for a in atoms}).has(tau) for e in E):
+        atoms.add(tau)
+    return sorted(atoms, key=sp.default_sort_key)
+
+
+def _assemble(poly, gens_out: list, domain) -> sp.Expr:
+    """A polynomial in the lag atoms back to SymPy: one term per monomial, its coefficient
+    factored, and the exponentials of one monomial merged into one."""
+    out = []
+    terms = [(monom, domain.to_sympy(coeff)) for monom, coeff in poly.terms()]
+    floats = [abs(complex(c)) for _, c in terms if c.is_number and c.has(sp.Float)]
+    cut = 1e-14 * max(floats, default=0.0)  # rounding residues of a modal form
+    for monom, c in terms:
+        if c.is_number and c.has(sp.Float) and abs(complex(c)) <= cut:
+            continue
+        c = sp.factor(c) if not c.has(sp.Float) else c
+        expo, rest = sp.Integer(0), sp.Integer(1)
+        for g, e in zip(gens_out, monom):
+            if not e:
+                continue
+            if g.func == sp.exp:
+                expo += e * g.args[0]
+            else:
+                rest *= g**e
+        out.append(c * rest * (sp.exp(sp.expand(expo)) if expo != 0 else 1))
+    return sp.Add(*out)
+
+
+def linear_closed_form(net: SRNN, order: int, index, start: str, taus):
+    """The kernel of a linear network with polynomial readout in closed form.
+
+    .. math::
+
+        K^{(n)}_k = μ_0[P_{s_n} 𝓛_1^{k_n} P_{τ_n} ⋯ 𝓛_1^{k_1} P_{τ_1} f],\\qquad
+        (P_τ g)(h) = E[g(X)],\\ X ∼ N(m_∞ + e^{−Aτ}(h − m_∞),\\ S − e^{−Aτ} S e^{−Aᵀτ}),
+
+    with ``A m_∞ = M b`` and ``A S + S Aᵀ = Σ``; μ_0 is ``N(m_∞, S)`` at a stationary start
+    and the evaluation at h_0 at a point start.  Only ``e^{−Aτ}`` is needed
+    (:func:`symresp.symbolic.matexp.exp_minus_A`).  ``net`` may hold parameters (its
+    :meth:`~symresp.model.network.SRNN.symbolic` form): the result is then exact in them
+    where ``e^{−Aτ}`` is; otherwise (a modal form with numeric eigenvalues) the declared
+    values are substituted everywhere.  The algebra runs in a sparse polynomial ring over
+    the field of the parameters, with the lags' exponentials (and sines, cosines) as
+    variables, so each term of the result is one function of the lags.
+
+    Returns ``(exprs, info)``: one expression per readout component in the lag symbols
+    ``taus`` and ``info = {"exact": bool, "form": ...}``.
+    """
+    values = net.values
+    hs = list(net.h)
+    n = len(hs)
+    A = net.A
+    Es, forms, exact = [], [], True
+    for tau in taus:
+        E, ex, form = exp_minus_A(A, tau, values)
+        Es.append(E)
+        forms.append(form)
+        exact = exact and ex
+    sub = (lambda M: M) if exact else (lambda M: M.xreplace(values))
+    A, c, Sig = sub(A), sub(net.M * net.b), sub(net.Sigma)
+    gamma, f = sub(net.input_field), sub(net.readout)
+    if not exact:
+        Es = [E.xreplace(values) for E in Es]
+    m = A.LUsolve(c).applyfunc(sp.cancel)
+    S = lyapunov_exact(A, Sig).applyfunc(sp.cancel)
+    h0 = None if start == "stationary" else sub(net.h0)
+    # lag atoms → ring variables
+    atoms = []
+    for E, tau in zip(Es, taus):
+        atoms += _lag_atoms(E, tau)
+    X = [sp.Symbol(f"_x{j}") for j in range(len(atoms))]
+    to_x = dict(zip(atoms, X))
+    Ex = [E.xreplace(to_x) for E in Es]
+    pieces = [*Ex, m, S, gamma, f, Sig] + ([h0] if h0 is not None else [])
+    flat = [e for M in pieces for e in M]
+    # radicals of the parameters (√d of a 2×2 form) as field generators: a field of
+    # rational functions is far faster than general expressions
+    roots = sorted(
+        {a for e in flat for a in e.atoms(sp.Pow) if a.free_symbols and not a.exp.is_Integer},
+        key=sp.default_sort_key,
+    )
+    R_sym = [sp.Symbol(f"_r{j}") for j in range(len(roots))]
+    flat = [e.xreplace(dict(zip(roots, R_sym))) for e in flat]
+    try:
+        R, elems = sp.sring(flat, *hs, *X, field=True)
+    except Exception:  # a coefficient SymPy cannot put in a field: general expressions
+        R, elems = sp.sring(flat, *hs, *X, domain="EX")
+    it = iter(elems)
+    take = lambda M: [[next(it) for _ in range(M.shape[1])] for _ in range(M.shape[0])]
+    E_r = [take(E) for E in Ex]
+    m_r = [row[0] for row in take(m)]
+    S_r = take(S)
+    g_r = take(gamma)
+    f_r = [row[0] for row in take(f)]
+    take(Sig)
+    h0_r = [row[0] for row in take(h0)] if h0 is not None else None
+    H = R.gens[:n]
+    zero = R.zero
+
+    def propagate(g, E):
+        mean = [sum((E[i][j] * (H[j] - m_r[j]) for j in range(n)), zero) + m_r[i] for i in range(n)]
+        ESE = [
+            [
+                sum((E[i][a] * S_r[a][b] * E[j][b] for a in range(n) for b in range(n)), zero)
+                for j in range(n)
+            ]
+            for i in range(n)
+        ]
+        cov = [[S_r[i][j] - ESE[i][j] for j in range(n)] for i in range(n)]
+        return _expect_ring(g, n, mean, cov, R)
+
+    out = []
+    for g in f_r:
+        for j in range(order):
+            g = propagate(g, E_r[j])
+            k = index[j]
+            g = sum((g_r[i][k] * g.diff(H[i]) for i in range(n)), zero)
+        if start == "stationary":
+            g = _expect_ring(g, n, m_r, S_r, R)
+        else:
+            g = propagate(g, E_r[-1])
+            g = _expect_ring(g, n, h0_r, [[zero] * n for _ in range(n)], R)
+        expr = _assemble(g, [sp.Integer(1)] * n + atoms, R.domain)
+        out.append(expr.xreplace(dict(zip(R_sym, roots))) if roots else expr)
+    form = "exponentials" if exact else "modal (numeric eigenvalues at the declared values)"
+    return out, {"exact": bool(exact), "form": form, "propagator": sorted(set(forms))}
+
+
+def _expect_ring(g, n: int, mean, cov, R):
+    """E[g(X)] for X ∼ N(mean, cov): g a ring element, its first n variables the state."""
+    moment = stein_moments(mean, cov, R.one)
+    out = R.zero
+    for monom, coeff in g.terms():
+        rest = R({(0,) * n + tuple(monom[n:]): coeff})
+        out += rest * moment(monom[:n])
+    return out

@@ -139,6 +139,50 @@ class TaylorKernel(Kernel):
     def _repr_fields(self) -> dict:
         return {"P": self.P, "expectation": self.expectation}
 
+    def _as_expr(self):
+        """Σ_p c_p Π_j τ_j^{p_j}/p_j!, the coefficients as computed (floats), their standard
+        errors alongside in :attr:`expr_info` when they come from samples."""
+        import sympy as sp
+
+        taus = self.lag_symbols()
+        exprs = []
+        # a point start or the Gaussian law computes the coefficients exactly: recover the
+        # rationals when the double is one with a small denominator, else keep the double
+        exact_route = self.expectation in ("point", "gaussian")
+        recovered = True
+
+        def coefficient(c):
+            nonlocal recovered
+            if exact_route:
+                r = sp.Rational(float(c)).limit_denominator(10**9)
+                if float(r) == float(c):
+                    return r
+            recovered = False
+            return sp.Float(float(c), 15)
+
+        for o in range(self.coeffs.shape[1]):
+            terms = []
+            for p, c in zip(self.powers, self.coeffs[:, o]):
+                if c == 0:
+                    continue
+                mono = sp.Mul(*[t ** int(e) / sp.factorial(int(e)) for t, e in zip(taus, p)])
+                terms.append(coefficient(c) * mono)
+            exprs.append(sp.Add(*terms))
+        info = {
+            "exact": False,  # a truncated series
+            "coefficients_exact": bool(exact_route and recovered),
+            "form": f"polynomial in the lags (degree ≤ {self.P}, {self.truncation} truncation)",
+            "lags": [str(t) for t in taus],
+            "expectation": self.expectation,
+            "radius": self.radius.tolist(),
+        }
+        if self.coeff_stderr is not None:
+            info["coefficient_stderr"] = {
+                ",".join(map(str, p)): self.coeff_stderr[i].tolist()
+                for i, p in enumerate(self.powers.tolist())
+            }
+        return (exprs[0] if len(exprs) == 1 else sp.Matrix(exprs)), info
+
 
 def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKernel:
     """The Taylor kernel K⁽ⁿ⁾_k(τ) ≈ Σ_p c_{k,p} Π_j τ_j^{p_j}/p_j! with coefficients

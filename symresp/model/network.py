@@ -12,8 +12,13 @@ they were written as.  Units and channels are 1-based in specs (h1, u1) and
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import keyword
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
@@ -21,7 +26,70 @@ import sympy as sp
 from symresp.errors import SpecError
 from symresp.model.activations import Activation, Z, get_activation, parse_expression
 
-__all__ = ["SRNN", "h_symbols"]
+__all__ = ["SRNN", "h_symbols", "parameter_symbols"]
+
+#: the declared parameters while a network is being read: name → SymPy symbol
+_NONE = MappingProxyType({})
+_PARAMS: contextvars.ContextVar = contextvars.ContextVar("symresp_params", default=_NONE)
+#: their values: name → exact number
+_PARAM_VALUES: contextvars.ContextVar = contextvars.ContextVar("symresp_values", default=_NONE)
+
+_RESERVED = {"z", "t", "pi", "E", "I", "oo", "nan", "zoo", "S", "N", "Q", "O"}
+_RESERVED_RE = re.compile(r"(h|u|tau|T|S|P|D|s|c)\d+|A\d+|D\d+_")
+
+
+@contextlib.contextmanager
+def _declared(values: dict):
+    """Declare ``{symbol: value}`` while a network's entries are read."""
+    token = _PARAMS.set({s.name: s for s in values})
+    token2 = _PARAM_VALUES.set({s.name: v for s, v in values.items()})
+    try:
+        yield
+    finally:
+        _PARAMS.reset(token)
+        _PARAM_VALUES.reset(token2)
+
+
+def parameter_symbols(parameters) -> dict:
+    """``{symbol: exact value}`` from a ``{name or symbol: number}`` mapping (validated).
+
+    Names must be identifiers that do not clash with the state (h1..), inputs (u1..),
+    lags (tau1..), auxiliaries (T1.., S1..) or SymPy's constants; values are exact numbers
+    (floats read as the decimals they were written as).
+    """
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise SpecError(
+            f"parameters: expected a table of name = value, got {parameters!r} "
+            f"({type(parameters).__name__})."
+        )
+    out = {}
+    for key, value in parameters.items():
+        if isinstance(key, sp.Symbol):
+            sym = key
+        elif isinstance(key, str):
+            sym = sp.Symbol(key)
+        else:
+            raise SpecError(f"parameters: a name must be a string or a SymPy symbol, got {key!r}.")
+        name = sym.name
+        if (
+            not name.isidentifier()
+            or keyword.iskeyword(name)
+            or name.startswith("_")
+            or name in _RESERVED
+            or _RESERVED_RE.fullmatch(name)
+            or hasattr(sp, name)
+        ):
+            raise SpecError(
+                f"parameters.{name}: not a usable parameter name (it must be an identifier "
+                "and must not clash with h1.., u1.., tau1.., auxiliaries such as T1, or a "
+                "SymPy function or constant); use e.g. k, w, s, g0."
+            )
+        with _declared({}):
+            val = _number(value, f"parameters.{name}")
+        out[sym] = val
+    return out
 
 
 def h_symbols(n: int) -> tuple[sp.Symbol, ...]:
@@ -29,8 +97,26 @@ def h_symbols(n: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"h{i + 1}", real=True) for i in range(n))
 
 
+def _parametric(val: sp.Expr, what: str, text) -> sp.Expr:
+    """Check an expression of the declared parameters (and exact constants)."""
+    params = _PARAMS.get()
+    extra = {s for s in val.free_symbols if s not in params.values()}
+    if extra:
+        declared = sorted(params) or "none"
+        raise SpecError(
+            f"{what}: unknown name(s) {sorted(map(str, extra))} in {text!r}; declare each "
+            f"parameter with its value ([parameters] in a spec, parameters={{symbol: value}} "
+            f"in Python); declared: {declared}."
+        )
+    values = {params[k]: v for k, v in _PARAM_VALUES.get().items()}
+    if values:
+        _real_number(val.xreplace(values), what, text)
+    return val
+
+
 def _number(x, what: str) -> sp.Expr:
-    """An exact SymPy number from an int, float, or string such as ``"3/2"``."""
+    """An exact SymPy number from an int, float, or string such as ``"3/2"``; with declared
+    parameters also an expression of them (``"k"``, ``"-w/2"``)."""
     if isinstance(x, bool):
         raise SpecError(f"{what}: expected a number, got the boolean {x!r}.")
     if isinstance(x, (int, np.integer)):
@@ -40,22 +126,44 @@ def _number(x, what: str) -> sp.Expr:
             raise SpecError(f"{what}: expected a finite number, got {x!r}.")
         return sp.Rational(repr(float(x)))
     if isinstance(x, sp.Expr) and x.is_number:
-        return sp.nsimplify(x, rational=True) if x.has(sp.Float) else x
+        return _real_number(sp.nsimplify(x, rational=True) if x.has(sp.Float) else x, what, x)
+    if isinstance(x, sp.Expr) and x.free_symbols:
+        x = sp.nsimplify(x, rational=True) if x.has(sp.Float) else x
+        return _parametric(x, what, x)
     if isinstance(x, str):
+        params = _PARAMS.get()
         try:
             val = sp.Rational(x.strip())
         except (TypeError, ValueError):
             try:
-                val = parse_expression(x, {}, what)
-            except ValueError:
+                val = parse_expression(x, {k: v for k, v in params.items()}, what)
+            except ValueError as exc:
+                if params:
+                    raise SpecError(str(exc)) from None
                 val = None
+            if val is not None and val.free_symbols:
+                return _parametric(val, what, x)
             if val is None or not val.is_number or not val.is_real:
+                hint = f" or an expression of the parameters {sorted(params)}" if params else ""
                 raise SpecError(
                     f"{what}: could not read {x!r} as a number; write e.g. 0.5, 3, "
-                    "\"3/2\" or \"sqrt(2)\"."
+                    f"\"3/2\" or \"sqrt(2)\"{hint}, or declare a parameter with its value "
+                    "([parameters] k = 1.5 in a spec)."
                 ) from None
+            val = _real_number(val, what, x)
         return val
     raise SpecError(f"{what}: expected a number, got {x!r} ({type(x).__name__}).")
+
+
+def _real_number(val: sp.Expr, what: str, text) -> sp.Expr:
+    """A real constant that evaluates to a finite float (sqrt(2), pi/4, ...)."""
+    try:
+        f = complex(val.evalf(30))
+    except (TypeError, ValueError):
+        f = complex("nan")
+    if not np.isfinite(f) or abs(f.imag) > 0:
+        raise SpecError(f"{what}: {text!r} is not a finite real number.")
+    return val
 
 
 def _matrix(
@@ -106,7 +214,27 @@ def _vector(x, length: int, what: str, hint: str = "") -> sp.Matrix:
     return sp.Matrix([_number(v, f"{what}[{i + 1}]") for i, v in enumerate(x)])
 
 
+def _values_note() -> str:
+    vals = _PARAM_VALUES.get()
+    if not vals:
+        return ""
+    return (
+        " (checked at the declared parameter values "
+        + ", ".join(f"{k} = {v}" for k, v in vals.items())
+        + ")"
+    )
+
+
+def _at_declared_values(M: sp.Matrix) -> sp.Matrix:
+    vals = _PARAM_VALUES.get()
+    if not vals or not M.free_symbols:
+        return M
+    params = _PARAMS.get()
+    return M.xreplace({params[k]: v for k, v in vals.items()})
+
+
 def _is_positive_stable(M: sp.Matrix) -> bool:
+    M = _at_declared_values(M)
     ev = np.linalg.eigvals(np.array(M.evalf(), dtype=float))
     return bool(np.all(ev.real > 1e-12))
 
@@ -138,6 +266,10 @@ class SRNN:
     form: str = "standard"
     name: str = "srnn"
     derivable: bool = True
+    #: the declared parameters, ((symbol, exact value), ...); empty for a network of numbers
+    parameters: tuple = ()
+    #: the network with the parameters kept as symbols (None: the network is that form)
+    symbolic_form: SRNN | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -163,6 +295,7 @@ class SRNN:
         name="srnn",
         derivable=True,
         assume_stationary=False,
+        parameters=None,
     ) -> SRNN:
         """Validate and build an SRNN.
 
@@ -173,7 +306,76 @@ class SRNN:
         list of them), ``start`` "stationary" or "point" with ``h0``.
         ``derivable=False`` accepts non-smooth activations (simulation only).
         ``assume_stationary=True`` skips the check that a stationary law exists.
+
+        ``parameters`` (``{symbol or name: value}``) declares symbolic parameters: any
+        number above may then be a SymPy expression of them (or a string such as
+        ``"-w/2"``).  The network's matrices hold the declared values (every numeric route
+        uses them); :meth:`symbolic` returns the same network with the parameters kept as
+        symbols, which the derivation (``derive(..., symbolic=True)``) and the closed forms
+        (:meth:`symresp.kernels.base.Kernel.as_expr`) use.  Checks that need numbers
+        (positive stability, the stationary law) use the declared values and say so.
         """
+        values = parameter_symbols(parameters)
+        with _declared(values):
+            net = cls._build(
+                n=n,
+                m=m,
+                activation=activation,
+                Gamma=Gamma,
+                W=W,
+                b=b,
+                C=C,
+                coupling=coupling,
+                sigma=sigma,
+                V=V,
+                c=c,
+                readout=readout,
+                start=start,
+                h0=h0,
+                form=form,
+                input_site=input_site,
+                name=name,
+                derivable=derivable,
+            )
+        if values:
+            net = replace(net, parameters=tuple(values.items()))._at_values()
+        if start == "stationary" and not assume_stationary:
+            reason = net.stationary_obstruction()
+            if reason:
+                note = net._values_text()
+                if note:
+                    reason = reason.rstrip(".") + f" (at the declared parameter values {note})."
+                raise SpecError(
+                    f"start.kind = 'stationary': {reason}" + " Use kind = 'point' with h0, "
+                    "or set assume_stationary = true if you know the law exists."
+                )
+        return net
+
+    @classmethod
+    def _build(
+        cls,
+        *,
+        n: int,
+        m: int = 1,
+        activation="tanh",
+        Gamma=1,
+        W=None,
+        b=None,
+        C=None,
+        coupling=None,
+        sigma=1,
+        V=None,
+        c=None,
+        readout=None,
+        start="stationary",
+        h0=None,
+        form="standard",
+        input_site="additive",
+        name="srnn",
+        derivable=True,
+        assume_stationary=False,
+    ) -> SRNN:
+        """:meth:`create` without the parameters and the stationarity check."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise SpecError(
                 f"network.n: expected a positive integer (number of hidden units), got {n!r}."
@@ -202,7 +404,8 @@ class SRNN:
             raise SpecError(
                 "network.Gamma: the damping must be positive stable (all eigenvalues "
                 f"with positive real part); eigenvalues are "
-                f"{np.round(np.linalg.eigvals(np.array(Gm.evalf(), float)), 6).tolist()}."
+                f"{np.round(np.linalg.eigvals(np.array(_at_declared_values(Gm).evalf(), float)), 6).tolist()}"
+                f"{_values_note()}."
             )
         if W is None:
             raise SpecError(
@@ -294,14 +497,43 @@ class SRNN:
             name=name,
             derivable=derivable and act.smooth,
         )
-        if start == "stationary" and not assume_stationary:
-            reason = net.stationary_obstruction()
-            if reason:
-                raise SpecError(
-                    f"start.kind = 'stationary': {reason} Use kind = 'point' with h0, "
-                    "or set assume_stationary = true if you know the law exists."
-                )
         return net
+
+    # ------------------------------------------------------------- parameters
+    @property
+    def values(self) -> dict:
+        """The declared parameters' values, ``{symbol: exact number}`` (empty without parameters)."""
+        return dict(self.parameters)
+
+    def _values_text(self) -> str:
+        return ", ".join(f"{s} = {v}" for s, v in self.parameters)
+
+    def symbolic(self) -> SRNN:
+        """The network with its parameters as SymPy symbols (itself when it has none)."""
+        return self.symbolic_form if self.symbolic_form is not None else self
+
+    @property
+    def is_symbolic(self) -> bool:
+        """True for the form whose matrices hold the parameters as symbols."""
+        return bool(self.parameters) and self.symbolic_form is None
+
+    def _at_values(self) -> SRNN:
+        """The same network with the declared values in place of the parameters; its
+        :meth:`symbolic` is ``self``."""
+        vals = self.values
+        sub = lambda M: None if M is None else M.xreplace(vals)
+        return replace(
+            self,
+            Gamma=sub(self.Gamma),
+            W=sub(self.W),
+            b=sub(self.b),
+            coupling=sub(self.coupling),
+            sigma=sub(self.sigma),
+            readout=sub(self.readout),
+            M=sub(self.M),
+            h0=sub(self.h0),
+            symbolic_form=self,
+        )
 
     # ------------------------------------------------------------- properties
     @property
@@ -407,6 +639,8 @@ class SRNN:
     # ----------------------------------------------------------------- numeric
     def numeric(self) -> dict:
         """Float arrays of the parameters (0-based): Gamma, W, b, M, sigma, Sigma, and C when constant."""
+        if self.is_symbolic:
+            return self._at_values().numeric()
         f = lambda M: np.array(M.evalf(), dtype=float)
         out = dict(
             Gamma=f(self.Gamma),
@@ -440,13 +674,21 @@ class SRNN:
         """The same network with another start (``"stationary"`` or ``"point"``)."""
         if start not in ("stationary", "point"):
             raise SpecError(f"start: expected 'stationary' or 'point', got {start!r}.")
-        h0m = self.h0 if h0 is None else _vector(h0, self.n, "start.h0")
+        if self.symbolic_form is not None:
+            sym = self.symbolic_form.with_start(start, h0)
+            return replace(sym._at_values(), name=self.name)
+        with _declared(self.values):
+            h0m = self.h0 if h0 is None else _vector(h0, self.n, "start.h0")
         if start == "point" and h0m is None:
             raise SpecError(f"start.h0: a point start needs h0, a list of n = {self.n} numbers.")
         return replace(self, start=start, h0=h0m)
 
     def with_sigma(self, sigma) -> SRNN:
-        return replace(self, sigma=_sigma(sigma, self.n))
+        """The same network with another noise matrix σ."""
+        if self.symbolic_form is not None:
+            return self.symbolic_form.with_sigma(sigma)._at_values()
+        with _declared(self.values):
+            return replace(self, sigma=_sigma(sigma, self.n))
 
     def summary(self) -> str:
         return (
@@ -479,17 +721,19 @@ def _sigma(sigma, n: int) -> sp.Matrix:
 
 
 def _expr(e, what: str, hs) -> sp.Expr:
+    params = _PARAMS.get()
     if isinstance(e, sp.Expr):
-        extra = e.free_symbols - set(hs)
+        extra = e.free_symbols - set(hs) - set(params.values())
         if extra:
+            more = f" or the declared parameters {sorted(params)}" if params else ""
             raise SpecError(
-                f"{what}: unknown symbols {sorted(map(str, extra))}; use h1..h{len(hs)}."
+                f"{what}: unknown symbols {sorted(map(str, extra))}; use h1..h{len(hs)}{more}."
             )
-        return e
+        return sp.nsimplify(e, rational=True) if e.has(sp.Float) else e
     if isinstance(e, (int, float)) and not isinstance(e, bool):
         return _number(e, what)
     try:
-        return parse_expression(str(e), {s.name: s for s in hs}, what)
+        return parse_expression(str(e), {**params, **{s.name: s for s in hs}}, what)
     except ValueError as exc:
         raise SpecError(str(exc)) from None
 

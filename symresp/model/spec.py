@@ -38,7 +38,10 @@ def load_spec(path, **overrides) -> SRNN:
 
     The tables are ``[network]`` (n, m, activation, Gamma, W, b, C or coupling, sigma,
     form, input_site, assume_stationary), ``[readout]`` (V and c, or expression) and
-    ``[start]`` (kind and h0); a ``[meta]`` table holds free-form notes and is not read.
+    ``[start]`` (kind and h0); a ``[parameters]`` table declares symbolic parameters with
+    their values (``k = 1.5``), which any number of the other tables may then use (``Gamma =
+    "k"``, ``W = [["w", "-w/2"], ...]``); a ``[meta]`` table holds free-form notes and is not
+    read.
     Keyword ``overrides`` replace entries of the file.
     """
     path = Path(path)
@@ -53,12 +56,15 @@ def load_spec(path, **overrides) -> SRNN:
 
 def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
     """Build an SRNN from the parsed TOML tables ``network``, ``readout``, ``start``."""
-    unknown_tables = set(data) - {"network", "readout", "start", "meta"}
+    unknown_tables = set(data) - {"network", "readout", "start", "meta", "parameters"}
     if unknown_tables:
         raise SpecError(
             f"spec: unknown table(s) {sorted(unknown_tables)}; expected [network], "
-            "[readout], [start]."
+            "[readout], [start] (and optionally [parameters], [meta])."
         )
+    params = data.get("parameters")
+    if params is not None and not isinstance(params, dict):
+        raise SpecError("parameters: expected a table of name = value, e.g. [parameters] k = 1.5.")
     net = dict(data.get("network", {}))
     if not net:
         raise SpecError("spec: missing the [network] table.")
@@ -106,6 +112,7 @@ def spec_from_dict(data: dict, name: str = "srnn", **overrides) -> SRNN:
         start=st.get("kind", "stationary"),
         h0=st.get("h0"),
         name=name,
+        parameters=params or None,
     )
     kwargs.update(overrides)
     return SRNN.create(**kwargs)

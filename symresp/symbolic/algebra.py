@@ -31,9 +31,37 @@ __all__ = ["RingAlgebra", "ExprAlgebra", "make_algebra", "to_fmpq"]
 
 
 def to_fmpq(x) -> flint.fmpq:
-    """An exact FLINT rational from a SymPy/Python rational number."""
-    r = sp.Rational(x)
+    """An exact FLINT rational from a SymPy/Python rational number; an irrational constant
+    (``sqrt(2)``, ``pi/4``) becomes the rational value of its nearest double (the numeric
+    routes' value; a symbolic derivation keeps it as a ring variable instead)."""
+    x = sp.sympify(x)
+    r = x if x.is_Rational else sp.Rational(float(x))
     return flint.fmpq(int(r.p), int(r.q))
+
+
+def coefficient_generators(net: SRNN) -> list[sp.Expr]:
+    """The non-rational coefficient atoms of a network's entries: its parameters (symbols)
+    and irrational constants such as ``sqrt(2)``, ordered by name.
+
+    Every entry of Γ, W, b, the coupling, σ, M and the readout is a polynomial in h whose
+    coefficients are polynomials over Q in these generators (SymPy's ``Poly`` generators:
+    ``1/k`` is a generator of its own), so they can be variables of the ring.
+    """
+    hs = list(net.h)
+    gens: set = set()
+    entries = [*net.Gamma, *net.W, *net.b, *net.coupling, *net.sigma, *net.M, *net.readout]
+    for e in entries:
+        e = sp.expand(sp.sympify(e))
+        if e.is_Rational:
+            continue
+        if not e.is_polynomial(*hs):
+            continue
+        coeffs = sp.Poly(e, *hs).coeffs() if e.free_symbols & set(hs) else [e]
+        for c in coeffs:
+            if c.is_Rational:
+                continue
+            gens.update(sp.Poly(c).gens)
+    return sorted(gens, key=sp.default_sort_key)
 
 
 class RingAlgebra:
@@ -46,7 +74,7 @@ class RingAlgebra:
         (user expressions); ignored otherwise.
     """
 
-    def __init__(self, net: SRNN, chain_length: int = 1):
+    def __init__(self, net: SRNN, chain_length: int = 1, symbolic: bool = False):
         self.net = net
         act = net.activation.with_chain_length(chain_length)
         self.activation = act
@@ -54,8 +82,15 @@ class RingAlgebra:
         self.n_units = k
         names = [f"h{i + 1}" for i in range(n)]
         aux_names = [f"{a}{i + 1}" for a in act.aux for i in range(k)]
-        self.ctx = flint.fmpq_mpoly_ctx.get(tuple(names + aux_names), "deglex")
+        #: the coefficient generators kept as ring variables (parameters, sqrt(2), ...)
+        self.coefficient_exprs = coefficient_generators(net) if symbolic else []
+        coef_names = [f"_c{j}" for j in range(len(self.coefficient_exprs))]
+        self.ctx = flint.fmpq_mpoly_ctx.get(tuple(names + aux_names + coef_names), "deglex")
         self.symbols = [sp.Symbol(s, real=True) for s in names + aux_names]
+        self.coefficient_symbols = [sp.Symbol(s) for s in coef_names]
+        self._coef_in = dict(zip(self.coefficient_exprs, self.coefficient_symbols))
+        self._coef_out = dict(zip(self.coefficient_symbols, self.coefficient_exprs))
+        self.symbols += self.coefficient_symbols
         gens = list(self.ctx.gens())
         self.zero = self.ctx.from_dict({})
         self.h = gens[:n]
@@ -66,15 +101,26 @@ class RingAlgebra:
         # A_j'(z_i) as ring elements: substitute unit i's auxiliaries and z_i into the rule
         self.aux_rate = [[self._unit_poly(act.derivs[j], i) for i in range(k)] for j in range(na)]
         self.act = [self._unit_poly(act.value, i) for i in range(k)]
-        self.Wq = [[to_fmpq(w) for w in row] for row in net.W.tolist()]
+        self.Wq = [[self.coef(w) for w in row] for row in net.W.tolist()]
         self._index = {id(g): j for j, g in enumerate(gens)}
         self._h_index = list(range(n))
         self._aux_index = [[n + j * k + i for i in range(k)] for j in range(na)]
 
     # ------------------------------------------------------------- elements
     def const(self, x):
-        """A constant element from a SymPy/Python number (exact)."""
+        """A constant element from a SymPy/Python number (exact), or from an expression of
+        the coefficient generators in a symbolic ring."""
+        x = sp.sympify(x)
+        if self.coefficient_exprs and not x.is_Rational:
+            return self.lift_expr(x)
         return self.ctx.constant(to_fmpq(x))
+
+    def coef(self, x):
+        """A coefficient (an entry of W, Γ, σ, ...): an fmpq when rational, else an element."""
+        x = sp.sympify(x)
+        if self.coefficient_exprs and not x.is_Rational:
+            return self.lift_expr(x)
+        return to_fmpq(x)
 
     def terms(self, g):
         """(exponent tuple, SymPy Rational) pairs of an element."""
@@ -118,12 +164,13 @@ class RingAlgebra:
         result must then be polynomial in the ring variables (ValueError otherwise).
         """
         back = {v: s for s, v in self.aux_values().items()}
+        back.update(self._coef_in)
         e = sp.expand(sp.sympify(expr).xreplace(back))
         if not e.is_polynomial(*self.symbols):
             raise ArgumentError(f"{expr} is not polynomial in h and the auxiliaries {self.symbols}")
         if not e.free_symbols:
             return self.const(e)
-        poly = sp.Poly(e, *self.symbols, domain="QQ")
+        poly = sp.Poly(e, *self.symbols)  # irrational constants: their double (to_fmpq)
         return self.ctx.from_dict({m: to_fmpq(c) for m, c in poly.terms()})
 
     @cached_property
@@ -145,6 +192,8 @@ class RingAlgebra:
         e = sp.Add(
             *[c * sp.Mul(*[s**k for s, k in zip(self.symbols, m) if k]) for m, c in self.terms(g)]
         )
+        if self._coef_out:
+            e = e.xreplace(self._coef_out)
         return e.xreplace(self.aux_values()) if substitute else e
 
     @property
@@ -242,13 +291,16 @@ def _polynomial_in_h(net: SRNN) -> bool:
     return all(e.is_polynomial(*hs) for e in list(net.readout) + list(net.coupling))
 
 
-def make_algebra(net: SRNN, chain_length: int = 1):
-    """The ring algebra when readout and coupling are polynomial in h, else the expression fallback."""
+def make_algebra(net: SRNN, chain_length: int = 1, symbolic: bool = False):
+    """The ring algebra when readout and coupling are polynomial in h, else the expression fallback.
+
+    ``symbolic=True`` keeps the network's parameters and irrational constants as variables of
+    the ring (polynomials over Q in them); otherwise they are numbers."""
     if not net.derivable:
         raise ArgumentError(
             f"activation {net.activation.name!r} is not smooth: kernels cannot be derived "
             "(simulation only)."
         )
     if _polynomial_in_h(net):
-        return RingAlgebra(net, chain_length)
+        return RingAlgebra(net, chain_length, symbolic=symbolic)
     return ExprAlgebra(net)

@@ -91,9 +91,16 @@ class Generators:
     ε^q u^ν part of the perturbed drift.
     """
 
-    def __init__(self, net: SRNN, algebra=None, chain_length: int = 1, max_weight: int = 1):
+    def __init__(
+        self,
+        net: SRNN,
+        algebra=None,
+        chain_length: int = 1,
+        max_weight: int = 1,
+        symbolic: bool = False,
+    ):
         self.net = net
-        self.algebra = make_algebra(net, chain_length) if algebra is None else algebra
+        self.algebra = make_algebra(net, chain_length, symbolic) if algebra is None else algebra
         alg = self.algebra
         n = net.n
         if isinstance(alg, RingAlgebra):
@@ -109,7 +116,7 @@ class Generators:
                         v += q(net.M[i, j]) * alg.act[j]
                 self.phi.append(v)
             self.Wphi = alg.matvec_W(self.phi) if alg.aux else None
-            self.sigma_cols = [[q(net.sigma[i, r]) for i in range(n)] for r in range(net.r)]
+            self.sigma_cols = [[alg.coef(net.sigma[i, r]) for i in range(n)] for r in range(net.r)]
         else:
             self.phi = [alg.lift(e) for e in net.drift]
             self.Wphi = None

@@ -55,6 +55,8 @@ class Derivation:
     observables: dict = field(default_factory=dict)
     #: start-law machinery reused across kernels (moments, quadrature, evaluator)
     cache: dict = field(default_factory=dict, repr=False)
+    #: True when the network's parameters (and irrational constants) are ring variables
+    symbolic: bool = False
 
     @property
     def algebra(self):
@@ -105,6 +107,7 @@ def derive(
     start: str | None = None,
     truncation: str = "total",
     progress=None,
+    symbolic: bool = False,
 ) -> Derivation:
     """Derive the coefficient observables of the short-time kernels.
 
@@ -132,6 +135,11 @@ def derive(
         Which lag degrees are kept.
     progress : tqdm-like, optional
         Updated once per application of 𝓛₀.
+    symbolic : bool
+        Keep the declared parameters (and irrational constants such as ``sqrt(2)``) as
+        variables of the ring, so the observables are exact polynomials in them
+        (``Derivation.net`` is then ``net.symbolic()``); by default they are numbers, the
+        declared values, and the observables can be evaluated by the numeric routes.
 
     Returns
     -------
@@ -144,11 +152,18 @@ def derive(
     start = net.start if start is None else start
     check_choice(start, "start", ("stationary", "point"))
     P = int(taylor)
+    if symbolic:
+        net = net.symbolic()
     # derivative-chain activations need one derivative per first-order step and two per 𝓛₀
     max_L0 = P * (order + 1) if truncation == "box" else P
     # monomials of weight q (input inside the activation) use q more derivatives of a
     extra = order if net.input_site == "activation" else 0
-    gens = Generators(net, chain_length=2 * max_L0 + order + 1 + extra, max_weight=max(order, 1))
+    gens = Generators(
+        net,
+        chain_length=2 * max_L0 + order + 1 + extra,
+        max_weight=max(order, 1),
+        symbolic=symbolic,
+    )
     weights = [q for q, _ in gens.monomials]
     alg = gens.algebra
     f = [alg.lift(e) for e in net.readout]
@@ -188,4 +203,5 @@ def derive(
         truncation=truncation,
         generators=gens,
         observables=observables,
+        symbolic=symbolic,
     )
