@@ -383,7 +383,14 @@ def _arrays(algebra, g):
         monoms = np.array([[int(x) for x in m] for m, _ in items], dtype=np.int64).reshape(
             len(items), nv
         )
-        coeffs = np.array([int(c.p) / int(c.q) for _, c in items])
+        try:
+            coeffs = np.array([int(c.p) / int(c.q) for _, c in items])
+        except OverflowError:
+            raise ArgumentError(
+                "an observable has a coefficient beyond double precision (the network's "
+                "numbers are too large for float64 evaluation); use smaller weights, or "
+                "precision= (CLI --precision) for the exact high-precision route"
+            ) from None
         return monoms, coeffs
     poly = sp.Poly(sp.expand(g), *algebra.variables) if g != 0 else None
     if poly is None:

@@ -134,13 +134,19 @@ def _number(x, what: str) -> sp.Expr:
         params = _PARAMS.get()
         try:
             val = sp.Rational(x.strip())
+        except ZeroDivisionError:
+            raise SpecError(f"{what}: {x!r} divides by zero.") from None
         except (TypeError, ValueError):
             try:
                 val = parse_expression(x, {k: v for k, v in params.items()}, what)
             except ValueError as exc:
-                if params:
+                # a parameter mistake or a parse-time limit explains itself; anything else
+                # gets the "how to write a number" message below
+                if params or "limit" in str(exc) or "power" in str(exc):
                     raise SpecError(str(exc)) from None
                 val = None
+            except ZeroDivisionError:
+                raise SpecError(f"{what}: {x!r} divides by zero.") from None
             if val is not None and val.free_symbols:
                 return _parametric(val, what, x)
             if val is None or not val.is_number or not val.is_real:
@@ -150,9 +156,11 @@ def _number(x, what: str) -> sp.Expr:
                     f"\"3/2\" or \"sqrt(2)\"{hint}, or declare a parameter with its value "
                     "([parameters] k = 1.5 in a spec)."
                 ) from None
-            val = _real_number(val, what, x)
-        return val
+        return _real_number(val, what, x)
     raise SpecError(f"{what}: expected a number, got {x!r} ({type(x).__name__}).")
+
+
+_FLOAT_MAX = float(np.finfo(float).max)
 
 
 def _real_number(val: sp.Expr, what: str, text) -> sp.Expr:
@@ -163,6 +171,11 @@ def _real_number(val: sp.Expr, what: str, text) -> sp.Expr:
         f = complex("nan")
     if not np.isfinite(f) or abs(f.imag) > 0:
         raise SpecError(f"{what}: {text!r} is not a finite real number.")
+    if abs(f.real) > _FLOAT_MAX:
+        raise SpecError(
+            f"{what}: {text!r} overflows double precision (|x| > {_FLOAT_MAX:.3g}), which every "
+            "numeric route uses."
+        )
     return val
 
 
@@ -339,6 +352,11 @@ class SRNN:
             )
         if values:
             net = replace(net, parameters=tuple(values.items()))._at_values()
+        if not isinstance(assume_stationary, (bool, np.bool_)):
+            raise SpecError(
+                f"network.assume_stationary: expected true or false, got {assume_stationary!r} "
+                "(a string such as \"no\" is not read as a boolean)."
+            )
         if start == "stationary" and not assume_stationary:
             reason = net.stationary_obstruction()
             if reason:
@@ -456,6 +474,11 @@ class SRNN:
             Vm = sp.eye(n)[0, :] if V is None else V
             if not isinstance(Vm, sp.MatrixBase):
                 arr = Vm if isinstance(Vm, (list, tuple)) else [Vm]
+                if not arr or (isinstance(arr[0], (list, tuple)) and not arr[0]):
+                    raise SpecError(
+                        f"readout.V: expected a p×n matrix with n = {n} columns (one row per "
+                        f"output), got {V!r}; e.g. V = [[1.0{', 0.0' * (n - 1)}]]."
+                    )
                 p = len(arr) if arr and isinstance(arr[0], (list, tuple)) else 1
                 Vm = _matrix(
                     arr if p > 1 or isinstance(arr[0], (list, tuple)) else [arr],

@@ -47,10 +47,16 @@ def load_spec(path, **overrides) -> SRNN:
     path = Path(path)
     if not path.exists():
         raise SpecError(f"spec file {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise SpecError(f"spec {str(path)!r} is a directory; give the path of a .toml file.")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file (expected UTF-8 TOML).") from None
+    except OSError as exc:
+        raise SpecError(f"spec {str(path)!r} cannot be read ({exc.strerror}).") from None
     return spec_from_dict(data, name=path.stem, **overrides)
 
 
