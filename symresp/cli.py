@@ -27,7 +27,7 @@ from symresp.model.inputs import _load_table, parse_input
 from symresp.model.spec import load_spec
 from symresp.report.export import export_module, tables_name
 from symresp.report.latex import write_latex
-from symresp.series.comparison import check, eps_sweep
+from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
 from symresp.symbolic.generators import monomials_through
@@ -388,11 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--method",
-        choices=["auto", "exact", "taylor", "mc", "deterministic"],
+        choices=["auto", "exact", "taylor", "galerkin", "pde", "mc", "deterministic"],
         default="auto",
-        help="auto (exact where it applies, else taylor), exact (linear networks), taylor "
-        "(short-time series), mc (Monte Carlo), deterministic (σ = 0 limit at a fixed "
-        "point, orders 1-2)",
+        help="auto (exact where it applies, else galerkin where converged, else taylor), "
+        "exact (linear networks), taylor (short-time series), galerkin (projection of the "
+        "generator, every lag), pde (1-D Kolmogorov equation), mc (Monte Carlo), "
+        "deterministic (σ = 0 limit at a fixed point, orders 1-2)",
     )
     k.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     k.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
@@ -494,7 +495,7 @@ def cmd_predict(args) -> dict:
     net = _load(args.spec, args)
     _grid(args.T, args.dt)
     u = parse_input(args.input, net.m)
-    samples = _samples_for(net, net.start, args) if args.method == "taylor" else None
+    samples = _samples_for(net, net.start, args) if args.method != "exact" else None
     kw = dict(
         order=args.order,
         eps=args.eps,
@@ -510,7 +511,8 @@ def cmd_predict(args) -> dict:
         pred = predict(net, u, method=args.method, via=args.via, quiet=args.quiet, **kw)
     out = pred.to_dict()
     del out["scaled_terms"]  # the CLI reports the total (JSON contract: t, mean, settings)
-    out["method"] = args.method if args.via != "features" else "taylor"
+    if args.via == "features":
+        out["method"] = "taylor"
     return out
 
 
@@ -524,7 +526,7 @@ def _series_text(out: dict) -> str:
 
 def cmd_check(args) -> dict:
     net = _load(args.spec, args)
-    samples = _samples_for(net, net.start, args, default=20000) if args.method == "taylor" else None
+    samples = _samples_for(net, net.start, args, default=20000) if args.method != "exact" else None
     _grid(args.T, args.dt)
     if args.times < 2:
         raise UsageError(
@@ -553,21 +555,23 @@ def cmd_check(args) -> dict:
             raise UsageError(
                 f"--eps-sweep: expected comma-separated amplitudes, got {args.eps_sweep!r}"
             ) from None
-        res.sweep = eps_sweep(
-            net,
-            args.input,
-            eps_values=values,
-            order=args.order,
-            T=args.T,
-            dt=args.dt,
-            method=args.method,
-            taylor=args.taylor,
-            paths=args.paths,
-            seed=args.seed,
-            samples=samples,
-            antithetic=args.antithetic,
-            precision=args.precision,
-            quiet=args.quiet,
+        res.set_sweep(
+            eps_sweep(
+                net,
+                args.input,
+                eps_values=values,
+                order=args.order,
+                T=args.T,
+                dt=args.dt,
+                method=args.method,
+                taylor=args.taylor,
+                paths=args.paths,
+                seed=args.seed,
+                samples=samples,
+                antithetic=args.antithetic,
+                precision=args.precision,
+                quiet=args.quiet,
+            )
         )
     out = res.to_dict()
     if args.plot:
@@ -587,6 +591,8 @@ def _check_text(out: dict) -> str:
         f"verdict: {out['verdict']} (order {out['order']}, ε = {out['eps']}, {out['method']} kernels, "
         f"{out['paths']} paths)"
     ]
+    if out.get("reason"):
+        lines.append(f"  reason: {out['reason']}")
     for t, d, b in zip(out["t"], out["discrepancy"], out["budget"]):
         flag = "ok " if all(x <= y for x, y in zip(d, b)) else "FAIL"
         lines.append(
@@ -700,7 +706,7 @@ def _register_numeric(sub):
     p.add_argument("--eps", type=float, required=True)
     p.add_argument("--dt", type=float, default=0.01)
     p.add_argument("--order", type=_positive_int("--order"), default=2)
-    p.add_argument("--method", choices=["exact", "taylor"], default="taylor")
+    p.add_argument("--method", choices=["auto", "exact", "galerkin", "taylor"], default="auto")
     p.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     p.add_argument(
         "--via",
@@ -726,7 +732,7 @@ def _register_numeric(sub):
     _input_args(c)
     c.add_argument("--eps", type=float, required=True)
     c.add_argument("--order", type=_positive_int("--order"), default=2)
-    c.add_argument("--method", choices=["exact", "taylor"], default="taylor")
+    c.add_argument("--method", choices=["auto", "exact", "galerkin", "taylor"], default="taylor")
     c.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)
@@ -749,7 +755,7 @@ def _register_numeric(sub):
     _precision_option(c)
     c.add_argument("--json", action="store_true")
     c.add_argument("--quiet", action="store_true")
-    c.set_defaults(func=cmd_check, text=_check_text)
+    c.set_defaults(func=cmd_check, text=_check_text, status=lambda out: VERDICTS[out["verdict"]])
 
     f = sub.add_parser("features", help="response feature R_t = {t^q0 S(X)^w} of an input")
     _input_args(f)
@@ -834,7 +840,8 @@ _EXTRA_COMMANDS.append(_register_codegen)
 def main(argv=None) -> int:
     """Run the command line; returns the exit status.
 
-    0: success.  2: a mistake in the input (every :class:`symresp.SymrespError`, plus a
+    0: success.  ``symresp check``: 0 pass, 3 inconclusive, 4 fail
+    (:data:`symresp.series.comparison.VERDICTS`).  2: a mistake in the input (every :class:`symresp.SymrespError`, plus a
     missing or unreadable file), reported on stderr in one line.  1: anything else, which
     is a bug in symresp: the traceback is printed with a request to report it.
     """
@@ -861,4 +868,5 @@ def main(argv=None) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
-    return 0
+    status = getattr(args, "status", None)
+    return 0 if status is None else int(status(out))

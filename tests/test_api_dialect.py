@@ -83,8 +83,9 @@ def test_check_result_to_dict(tiny):
     r = check(tiny, "1", order=1, eps=0.2, T=0.2, dt=0.05, method="exact", paths=16)
     assert isinstance(r, CheckResult)
     d = json.loads(strict_json.dumps(r.to_dict()))
-    assert d["verdict"] in ("pass", "fail") and len(d["t"]) == r.t.size
-    assert set(d["budget_parts"]) == {"statistical", "time_step", "truncation"}
+    assert d["verdict"] in ("pass", "fail", "inconclusive") and len(d["t"]) == r.t.size
+    assert isinstance(d["reason"], str)
+    assert set(d["budget_parts"]) == {"statistical", "time_step", "truncation", "series_grid"}
 
 
 def test_precision_is_forwarded(tiny):

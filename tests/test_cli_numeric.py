@@ -243,16 +243,18 @@ def check_out(tmp_path_factory):
 
 def test_check_json_contract_and_sweep(check_out):
     """verdict/t/discrepancy/budget, plus "slope" with --eps-sweep.  The linear network with
-    quadratic readout is exact at order 2, so the verdict is "pass" (budget: see test_check)."""
+    quadratic readout is exact at order 2: every time passes its budget, but the ε sweep then
+    sees only noise (an unresolved sweep), so the verdict is "inconclusive" (exit status 3)."""
     code, d, _ = check_out
-    assert code == 0
+    assert code == 3
     assert {"verdict", "t", "discrepancy", "budget", "slope"} <= set(d)
-    assert d["verdict"] in ("pass", "fail")
+    assert d["verdict"] in ("pass", "fail", "inconclusive")
     n_t = len(d["t"])
     assert n_t == 6 and d["t"][0] == 0.0  # --times 6: the grid of simulate, t = 0 included
     _assert_rows(d, "discrepancy", n_t, 1)
     _assert_rows(d, "budget", n_t, 1)
-    assert d["verdict"] == "pass"
+    assert all(all(row) for row in d["pass"][1:])
+    assert d["verdict"] == "inconclusive" and "ε sweep is unresolved" in d["reason"]
     assert np.isfinite(d["slope"]) and d["expected_slope"] == 3
     assert len(d["eps_sweep"]) == 2
     # the order-2 series is exact here: the sweep sees only noise and says so
@@ -261,7 +263,7 @@ def test_check_json_contract_and_sweep(check_out):
 
 def test_check_plot_is_png(check_out):
     code, d, png = check_out
-    assert code == 0 and d["plot"] == str(png)
+    assert code == 3 and d["plot"] == str(png)  # inconclusive: see the previous test
     head = png.read_bytes()[:8]
     assert head == b"\x89PNG\r\n\x1a\n"
     import matplotlib.image as mpimg

@@ -172,17 +172,23 @@ def test_every_route_point_start(lin):
 
 
 # ------------------------------------------------------------------ auto
-def test_auto_picks_exact_for_linear_and_taylor_for_tanh(lin, tanh):
+def test_auto_picks_exact_for_linear_galerkin_for_tanh_and_taylor_without_a_law(lin, tanh):
     K = symresp.kernel(lin, 2, taylor=4)
     assert K.method == "exact"
     d = K.to_dict()
     assert (
         d["auto"] is True and "linear network" in d["reason"] and d["ignored_options"] == ["taylor"]
     )
+    # the 1-D tanh network has a Gibbs quadrature of ρ_∞: the all-lag Galerkin route converges
     K = symresp.kernel(tanh, 1, taylor=4)
-    assert K.method == "taylor" and K.P == 4
+    assert K.method == "galerkin" and K.converged
     d = K.to_dict()
-    assert d["auto"] is True and "identity activation" in d["reason"] and "taylor" in d["reason"]
+    assert d["auto"] is True and "identity activation" in d["reason"] and "converged" in d["reason"]
+    assert d["ignored_options"] == ["taylor"]
+    # a Galerkin basis that cannot meet its tolerance hands over to the Taylor route
+    K = symresp.kernel(tanh, 1, taylor=4, max_degree=1, tol=1e-12)
+    assert K.method == "taylor" and K.P == 4
+    assert "galerkin: not converged" in K.to_dict()["reason"]
     assert symresp.kernel(lin, 1, method="exact").to_dict()["auto"] is False
 
 
@@ -308,7 +314,7 @@ def test_bad_options_and_arguments(lin, tanh):
     with pytest.raises(ArgumentError, match=r"bogus.*accepted options:.*paths"):
         symresp.kernel(lin, 1, method="mc", bogus=1)
     with pytest.raises(ArgumentError, match="method.*'exact'"):
-        symresp.kernel(lin, 1, method="galerkin")
+        symresp.kernel(lin, 1, method="spectral")
     with pytest.raises(ArgumentError, match=r"method='exact' does not apply.*identity"):
         symresp.kernel(tanh, 1, method="exact")
     with pytest.raises(ArgumentError, match="paths"):

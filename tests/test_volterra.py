@@ -50,8 +50,20 @@ def test_recursion_matches_quadrature_tanh(tanh1):
     errs = []
     for M in (51, 101):
         t = np.linspace(0, 0.5, M)
-        a = predict(tanh1, u1, order=2, eps=0.5, t=t, taylor=6, via="quadrature", q=20)
-        b = predict(tanh1, u1, order=2, eps=0.5, t=t, taylor=6, via="recursion", min_steps=1)
+        a = predict(
+            tanh1, u1, order=2, eps=0.5, t=t, taylor=6, method="taylor", via="quadrature", q=20
+        )
+        b = predict(
+            tanh1,
+            u1,
+            order=2,
+            eps=0.5,
+            t=t,
+            taylor=6,
+            method="taylor",
+            via="recursion",
+            min_steps=1,
+        )
         errs.append(np.abs(a.scaled_terms[1:] - b.scaled_terms[1:]).max())
     assert errs[1] < 1e-5 * np.abs(a.scaled_terms[1:]).max() * 10
     assert 1.7 < _rate(errs) < 2.3
@@ -120,7 +132,9 @@ def test_features_reproduce_series_two_channels():
     errs = []
     for M in (101, 201):
         t = np.linspace(0, 0.4, M)
-        ref = predict(net, u2, order=2, eps=0.6, t=t, taylor=4, via="quadrature", q=16).mean
+        ref = predict(
+            net, u2, order=2, eps=0.6, t=t, taylor=4, method="taylor", via="quadrature", q=16
+        ).mean
         mon = predict_via_features(net, u2, order=2, eps=0.6, t=t, taylor=4).mean
         leg = predict_via_features(net, u2, order=2, eps=0.6, t=t, taylor=4, basis="legendre").mean
         errs.append(np.abs(ref - mon).max())

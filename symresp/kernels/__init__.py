@@ -1,5 +1,5 @@
 """Volterra kernels K⁽ⁿ⁾ of the network by several routes (exact, deterministic, Taylor,
-Monte Carlo), all behind one interface (:class:`Kernel`) and one entry point (:func:`kernel`).
+Galerkin, Kolmogorov PDE, Monte Carlo), all behind one interface (:class:`Kernel`) and one entry point (:func:`kernel`).
 """
 
 from symresp.kernels.base import Kernel
@@ -10,7 +10,9 @@ from symresp.kernels.deterministic import (
 )
 from symresp.kernels.entry import kernel
 from symresp.kernels.exact import ExactKernel, exact_kernel, has_exact
+from symresp.kernels.galerkin import GalerkinKernel, galerkin_kernel
 from symresp.kernels.montecarlo import MonteCarloKernel
+from symresp.kernels.pde import PDEKernel, pde_kernel
 from symresp.kernels.taylor import (
     TaylorKernel,
     fdt_kernel,
@@ -32,4 +34,8 @@ __all__ = [
     "deterministic_kernel",
     "find_fixed_point",
     "MonteCarloKernel",
+    "GalerkinKernel",
+    "galerkin_kernel",
+    "PDEKernel",
+    "pde_kernel",
 ]

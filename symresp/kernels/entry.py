@@ -9,11 +9,15 @@ deterministic   σ → 0 at a fixed point φ(h*) = 0, orders 1–2: K⁽¹⁾ = 
                 second-order formula with D²φ, D²f, Dγ (J = Dφ(h*))
 taylor          short-time series K⁽ⁿ⁾(τ) ≈ Σ_{|p|≤P} μ_0[G_{k,p}] Π_j τ_j^{p_j}/p_j!, error
                 O(|τ|^{P+1}), trusted for |τ_j| ≤ radius_j/2
+galerkin        projection of 𝓛₀ on polynomials in h and the auxiliaries (inner products under
+                ρ_∞): K ≈ m_0ᵀ B_{k_n} e^{τ_n A} ⋯ B_{k_1} e^{τ_1 A} c at every lag, the basis
+                grown until successive degrees agree within ``tol``
+pde             n = 1, orders 1–2: backward Kolmogorov equation on a Chebyshev grid (reference)
 mc              Monte Carlo with kicked copies sharing their noise (statistical error reported)
 =============== ===============================================================================
 
-``method="auto"`` tries the routes of :data:`AUTO` in order and takes the first that
-applies.  Adding a route is one entry of :data:`ROUTES` (and its name in :data:`AUTO` when it
+``method="auto"`` tries the routes of :data:`AUTO` in order (exact, galerkin, taylor) and
+takes the first that applies and, for the Galerkin route, whose basis converged.  Adding a route is one entry of :data:`ROUTES` (and its name in :data:`AUTO` when it
 should be chosen automatically).
 """
 
@@ -30,7 +34,9 @@ from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
 from symresp.kernels.deterministic import deterministic_kernel
 from symresp.kernels.exact import exact_kernel, has_exact
+from symresp.kernels.galerkin import GALERKIN_OPTIONS, galerkin_kernel
 from symresp.kernels.montecarlo import MC_OPTIONS, MonteCarloKernel
+from symresp.kernels.pde import PDE_OPTIONS, pde_kernel
 from symresp.kernels.taylor import taylor_kernel
 from symresp.symbolic.generators import monomials_through
 from symresp.symbolic.recursion import derive
@@ -47,6 +53,8 @@ class Route:
     options: tuple
     applies: Callable
     summary: str
+    #: under ``"auto"``: ``accept(kernel) -> (bool, reason)`` (e.g. a converged basis)
+    accept: Callable | None = None
 
 
 # ------------------------------------------------------------------ the routes
@@ -161,6 +169,61 @@ def _build_taylor(
         return taylor_kernel(der, order, index, samples=X)
 
 
+def _galerkin_applies(net, order, samples=None):
+    if not net.derivable:
+        return False, f"the activation {net.activation.name!r} is not smooth"
+    if net.input_site == "activation" and not net.is_linear:
+        return False, "the input sits inside a nonlinear activation (additive input only)"
+    if all(x == 0 for x in net.Sigma):
+        return False, "no noise (σ = 0): no stationary law to project in"
+    try:
+        if not all(e.is_polynomial(*net.h) for e in list(net.readout) + list(net.coupling)):
+            return False, "readout or coupling not polynomial in h"
+    except AttributeError:
+        return False, "readout or coupling not polynomial in h"
+    if samples is None:
+        try:
+            expectation_method(net, "stationary", None)
+        except ArgumentError:
+            return False, (
+                "ρ_∞ has no closed route (Gaussian or Gibbs): pass samples= (an array or a "
+                "number of stationary states)"
+            )
+    return True, (
+        "Galerkin projection of 𝓛₀ on polynomials in h and the auxiliaries: every lag, "
+        "error from successive bases"
+    )
+
+
+def _galerkin_accept(K):
+    if K.converged:
+        return True, f"converged at degree {K.degree} (tol {K.tol:g} at lags ≤ {K.lag_max:g})"
+    return False, (
+        f"not converged up to degree {K.degree} (tol {K.tol:g}); last change "
+        f"{K.history[-1].get('max_change', float('nan')):.3g}"
+    )
+
+
+def _build_galerkin(net, order, index, start, **options):
+    return galerkin_kernel(net, order, index, start=start, **options)
+
+
+def _pde_applies(net, order):
+    if net.n != 1:
+        return False, f"the Kolmogorov PDE route is implemented for n = 1, not {net.n}"
+    if order not in (1, 2):
+        return False, f"the Kolmogorov PDE route has orders 1–2, not {order}"
+    if all(x == 0 for x in net.Sigma):
+        return False, "no noise (σ = 0)"
+    if net.input_site == "activation" and not net.is_linear:
+        return False, "the input sits inside a nonlinear activation"
+    return True, "backward Kolmogorov equation on a Chebyshev grid (n = 1)"
+
+
+def _build_pde(net, order, index, start, **options):
+    return pde_kernel(net, order, index, start=start, **options)
+
+
 def _mc_applies(net, order):
     if order not in (1, 2, 3):
         return False, f"the kicked-copies estimator supports orders 1–3, not {order}"
@@ -188,11 +251,19 @@ ROUTES: dict[str, Route] = {
         _taylor_applies,
         "short-time series in the lags",
     ),
+    "galerkin": Route(
+        _build_galerkin,
+        GALERKIN_OPTIONS,
+        _galerkin_applies,
+        "Galerkin projection of the generator, every lag",
+        _galerkin_accept,
+    ),
+    "pde": Route(_build_pde, PDE_OPTIONS, _pde_applies, "backward Kolmogorov PDE, n = 1"),
     "mc": Route(_build_mc, MC_OPTIONS, _mc_applies, "Monte Carlo, kicked copies"),
 }
 
 #: the routes ``method="auto"`` tries, best first
-AUTO: tuple = ("exact", "taylor")
+AUTO: tuple = ("exact", "galerkin", "taylor")
 
 
 def _has_monomials(net) -> bool:
@@ -221,9 +292,10 @@ def kernel(
     index : sequence of int, optional
         k_1..k_n, 0-based channels (k_j belongs to s_j, s_1 the latest); input monomials u^ν
         when the input sits inside a nonlinear activation.  Default all zeros.
-    method : {"auto", "exact", "deterministic", "taylor", "mc"}
+    method : {"auto", "exact", "deterministic", "taylor", "galerkin", "pde", "mc"}
         ``"auto"`` takes the first route of :data:`AUTO` that applies (exact where the network
-        is linear with a polynomial readout, else taylor); the kernel's ``method`` names the
+        is linear with a polynomial readout, else galerkin where ρ_∞ has a closed route or
+        samples are given and its basis converges, else taylor); the kernel's ``method`` names the
         route taken and its ``to_dict()`` has ``"auto": true`` and the ``"reason"``.
     start : {"stationary", "point"}, optional
         Default ``net.start``.  Sets the lags: (τ_1..τ_n) or (τ_1..τ_n, s_n).
@@ -235,6 +307,9 @@ def kernel(
         to reuse), ``quiet``.  mc: ``paths``, ``dt``, ``seed``, ``estimator`` ("kicked" |
         "tangent"), ``alpha``, ``richardson``, ``burn_in``, ``bound``, ``on_divergence``,
         ``threads``, ``block``, ``quiet``, ``h0``.  deterministic: ``h_star``.  exact: none.
+        galerkin: ``degree``, ``max_degree``, ``tol``, ``lag_max``, ``samples``, ``seed``,
+        ``batches``, ``rcond``, ``quiet`` (see :func:`~symresp.kernels.galerkin.galerkin_kernel`).
+        pde: ``points``, ``tol`` (see :func:`~symresp.kernels.pde.pde_kernel`).
         An option no route accepts raises ArgumentError; under ``"auto"`` options of the
         candidate routes that the chosen one does not take are listed in
         ``to_dict()["ignored_options"]``.
@@ -275,10 +350,19 @@ def kernel(
         _check_options(options, accepted, "auto (" + ", ".join(candidates) + ")")
         refusals = []
         for name in candidates:
-            ok, why = ROUTES[name].applies(net, order)
-            if ok:
-                break
-            refusals.append(f"{name}: {why}")
+            ok, why = _applies(name, net, order, options)
+            if not ok:
+                refusals.append(f"{name}: {why}")
+                continue
+            used = {k: v for k, v in options.items() if k in ROUTES[name].options}
+            K = ROUTES[name].build(net, order, index, start, **used)
+            if ROUTES[name].accept is not None:
+                ok, acc = ROUTES[name].accept(K)
+                if not ok:
+                    refusals.append(f"{name}: {acc}")
+                    continue
+                why = f"{why}; {acc}"
+            break
         else:
             raise ArgumentError(
                 "method='auto': no automatic route applies ("
@@ -286,8 +370,6 @@ def kernel(
                 + "); use method='mc'"
             )
         reason = "; ".join([f"{r} (not taken)" for r in refusals] + [f"{name}: {why}"])
-        used = {k: v for k, v in options.items() if k in ROUTES[name].options}
-        K = ROUTES[name].build(net, order, index, start, **used)
         K.selection = {
             "auto": True,
             "reason": reason,
@@ -296,12 +378,18 @@ def kernel(
         return K
     route = ROUTES[method]
     _check_options(options, set(route.options), repr(method))
-    ok, why = route.applies(net, order)
+    ok, why = _applies(method, net, order, options)
     if not ok:
         raise ArgumentError(f"method={method!r} does not apply: {why}")
     K = route.build(net, order, index, start, **options)
     K.selection = {"auto": False}
     return K
+
+
+def _applies(name, net, order, options):
+    if name == "galerkin":
+        return _galerkin_applies(net, order, options.get("samples"))
+    return ROUTES[name].applies(net, order)
 
 
 def _check_options(options, accepted, what):

@@ -99,14 +99,70 @@ class TaylorKernel(Kernel):
     def _trusted(self, lags):
         return np.all(np.abs(lags) <= 0.5 * self.radius, axis=-1)
 
+    def trusted_range(self) -> np.ndarray:
+        """The trusted lags per lag axis: |τ_j| ≤ radius_j / 2."""
+        return 0.5 * self.radius
+
+    def error(self, lags) -> np.ndarray:
+        """Estimated truncation error per lag point, shaped (..., p).
+
+        With H_d(τ) = Σ_{|p|=d} |c_p| Π_j |τ_j|^{p_j}/p_j! (the size of the degree-d terms),
+        ρ = max_j |τ_j|/radius_j and P the top degree, the omitted tail is bounded as for a
+        geometric series of ratio ρ,
+
+            err(τ) = max(H_P(τ), ρ·H_{P−1}(τ)) · ρ/(1 − ρ)      (∞ where ρ ≥ 1),
+
+        the second term guarding series whose odd or even terms vanish.  It is an estimate,
+        not a bound: the radius itself is estimated from the last coefficients.
+        """
+        lags = self._check_lags(lags)
+        return self._error(lags)
+
+    def _error(self, lags):
+        deg = self.powers.sum(axis=1)
+        top = int(deg.max(initial=0))
+        mono = np.abs(self._monomials(np.abs(lags)))
+        absc = np.abs(self._scaled)
+        H = lambda d: mono[..., deg == d] @ absc[deg == d]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = np.max(np.abs(lags) / self.radius, axis=-1)[..., None]
+        lead = np.maximum(H(top), rho * H(top - 1)) if top > 0 else H(top) * 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            err = np.where(rho < 1, lead * rho / np.where(rho < 1, 1 - rho, 1.0), np.inf)
+        return err
+
+    def untrusted_message(self, lags) -> str | None:
+        """A sentence naming the lags outside the trusted range and the estimated error
+        there (None when every lag is trusted)."""
+        lags = np.asarray(lags, float).reshape(-1, self.nlags)
+        bad = ~np.asarray(self._trusted(lags), bool).reshape(-1)
+        if not bad.any():
+            return None
+        err = self._error(lags[bad]).max(axis=-1)
+        worst = int(np.argmax(err))
+        lo = np.abs(lags[bad]).max(axis=0)
+        shown = ", ".join(f"{name} up to {v:.3g}" for name, v in zip(self._lag_axis_names(), lo))
+        size = (
+            "unbounded (beyond the radius)" if not np.isfinite(err[worst]) else f"{err[worst]:.3g}"
+        )
+        return (
+            f"Taylor kernel K⁽{self.order}⁾ index {list(self.index)} (0-based) evaluated at "
+            f"{int(bad.sum())} of {len(lags)} lag point(s) outside its trusted range "
+            f"|lag_j| ≤ {np.round(self.trusted_range(), 4).tolist()} (half the estimated radius "
+            f"{np.round(self.radius, 4).tolist()}; untrusted: {shown}); estimated error up to "
+            f"{size} at lags {np.round(lags[bad][worst], 4).tolist()}: use more "
+            "terms, smaller lags, or the 'galerkin' / 'mc' methods"
+        )
+
+    def _lag_axis_names(self):
+        names = [f"τ_{j + 1}" for j in range(self.order)]
+        return names + (["s_n"] if self.nlags > self.order else [])
+
     def _evaluate(self, lags, *, warn: bool = True) -> np.ndarray:
-        if warn and not np.all(self._trusted(lags)):
-            warnings.warn(
-                f"Taylor kernel evaluated at lags beyond half its estimated radius of "
-                f"convergence {np.round(self.radius, 4).tolist()}: the short-time series "
-                "may be inaccurate there; use more terms, smaller lags, or another method.",
-                stacklevel=3,
-            )
+        if warn:
+            msg = self.untrusted_message(lags)
+            if msg is not None:
+                warnings.warn(msg, UserWarning, stacklevel=3)
         return self._monomials(lags) @ self._scaled
 
     def _monomials(self, lags):

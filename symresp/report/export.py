@@ -23,6 +23,14 @@ with one function per kernel (order n, channel tuple k), called with lags shaped
   stationary samples (N, n) and averages over it.  One small kernel serves every set, so
   the compile cost does not grow with the number of terms (that of straight-line code
   does, and becomes prohibitive for sets of 10⁵ terms).
+
+**Trusted range.**  Every kernel function refuses lags outside the range symresp trusts,
+|τ_j| ≤ radius_j/2 for every lag j (radius_j the root-test estimate of
+:attr:`symresp.kernels.taylor.TaylorKernel.radius`, baked in as ``RADIUS_<kernel>``, or
+computed from the sample coefficients on the sample route).  The keyword ``untrusted``
+chooses how: ``"nan"`` (default) returns NaN in those rows and warns, naming how many;
+``"raise"`` raises ValueError; ``"allow"`` evaluates the polynomial anyway.  ``trusted(lags,
+radius)`` gives the boolean mask.
 """
 
 from __future__ import annotations
@@ -200,7 +208,9 @@ def _export(net, order, taylor, *, name, truncation, parallel):
             f"Start: {start}; lag columns: {lag_text}.",
             f"Expectation mu_0: {route_text}.",
             "The series is asymptotic / has a finite radius in the lags for non-polynomial",
-            "activations: trust it at short lags (symresp reports a radius estimate).",
+            "activations: each kernel function refuses lags outside |lag_j| <= radius_j / 2",
+            "(untrusted='nan': NaN rows and a warning, the default; 'raise': ValueError;",
+            "'allow': evaluate anyway).",
             "",
             "Functions (channels 1-based; values shaped (npoints, p) with p readout components):",
         ]
@@ -251,19 +261,59 @@ def _export(net, order, taylor, *, name, truncation, parallel):
         f"MONOMIALS = {[(q, tuple(c)) for q, c in der.monomials]!r}",
         "",
         "",
-        "def _taylor(lags, powers, coeffs, factorials, nlags):",
-        '    """sum_p coeffs[p] prod_j lags[:, j]**powers[p, j] / factorials[p]."""',
+        "def _radius(powers, coeffs, factorials):",
+        '    """Root test on the highest pure power of each lag: (|c_d|/d!)^(-1/d)."""',
+        "    scaled = np.abs(coeffs / factorials[:, None])",
+        "    rad = np.full(powers.shape[1], np.inf)",
+        "    for j in range(powers.shape[1]):",
+        "        others = np.delete(powers, j, axis=1).sum(axis=1) == 0",
+        "        for d in range(int(powers[:, j].max(initial=0)), 1, -1):",
+        "            mask = others & (powers[:, j] == d)",
+        "            a = scaled[mask].max(initial=0.0)",
+        "            if a > 0:",
+        "                rad[j] = a ** (-1.0 / d)",
+        "                break",
+        "    return rad",
+        "",
+        "",
+        "def trusted(lags, radius):",
+        '    """Rows of lags (npoints, nlags) inside the trusted range |lag_j| <= radius_j / 2."""',
+        "    lags = np.atleast_2d(np.asarray(lags, dtype=np.float64))",
+        "    return np.all(np.abs(lags) <= 0.5 * np.asarray(radius, dtype=np.float64), axis=-1)",
+        "",
+        "",
+        "def _taylor(lags, powers, coeffs, factorials, nlags, radius=None, untrusted='nan'):",
+        '    """sum_p coeffs[p] prod_j lags[:, j]**powers[p, j] / factorials[p], refused outside',
+        "    the trusted range (untrusted: 'nan' -> NaN rows and a warning, 'raise' -> ValueError,",
+        "    'allow' -> evaluate anyway).\"\"\"",
         "    lags = np.asarray(lags, dtype=np.float64)",
         "    if lags.ndim == 1:",
         "        lags = lags.reshape(1, -1)",
         "    if lags.shape[-1] != nlags:",
         "        raise ValueError('lags: expected a last axis of length ' + str(nlags) + "
         "', got shape ' + str(lags.shape))",
+        "    if untrusted not in ('nan', 'raise', 'allow'):",
+        "        raise ValueError(\"untrusted: expected 'nan', 'raise' or 'allow', got \" + repr(untrusted))",
         "    scaled = coeffs / factorials[:, None]",
         "    mono = np.ones(lags.shape[:-1] + (len(powers),))",
         "    for j in range(nlags):",
         "        mono = mono * lags[..., j:j + 1] ** powers[:, j]",
-        "    return mono @ scaled",
+        "    out = mono @ scaled",
+        "    if untrusted == 'allow':",
+        "        return out",
+        "    if radius is None:",
+        "        radius = _radius(powers, coeffs, factorials)",
+        "    bad = ~trusted(lags, radius)",
+        "    if bad.any():",
+        "        msg = (str(int(bad.sum())) + ' lag point(s) outside the trusted range |lag_j| <= '",
+        "               + str([0.5 * r for r in radius]) + ' (half the estimated radius)')",
+        "        if untrusted == 'raise':",
+        "            raise ValueError(msg + '; pass untrusted=\\'allow\\' to evaluate anyway')",
+        "        import warnings",
+        "",
+        "        warnings.warn(msg + ': NaN returned there', RuntimeWarning, stacklevel=3)",
+        "        out[bad] = np.nan",
+        "    return out",
         "",
         "",
     ]
@@ -376,7 +426,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
                 f"COLUMNS_{tag} = np.array({cols!r}, dtype=np.int64)",
                 "",
                 "",
-                f"def {fname}(lags, samples=None, coefficients=None):",
+                f"def {fname}(lags, samples=None, coefficients=None, untrusted='nan'):",
                 f'    """K^({n})_{{{",".join(str(k + 1) for k in idx)}}} at lags (npoints, '
                 f'{nlags_of[n]}) -> (npoints, N_OUTPUTS).',
                 "",
@@ -389,7 +439,7 @@ def _export(net, order, taylor, *, name, truncation, parallel):
                 f"        coefficients = _coefficients(observables_at(samples), COLUMNS_{tag}, "
                 f"len(POWERS_{tag}))",
                 f"    return _taylor(lags, POWERS_{tag}, np.asarray(coefficients, dtype=np.float64), "
-                f"FACTORIALS_{tag}, {nlags_of[n]})",
+                f"FACTORIALS_{tag}, {nlags_of[n]}, untrusted=untrusted)",
                 "",
                 "",
             ]
@@ -428,11 +478,12 @@ def _export(net, order, taylor, *, name, truncation, parallel):
                 "  # estimated radius of convergence per lag",
                 "",
                 "",
-                f"def {fname}(lags):",
+                f"def {fname}(lags, untrusted='nan'):",
                 f'    """K^({n})_{{{",".join(str(k + 1) for k in idx)}}} at lags (npoints, '
-                f'{nlags_of[n]}) -> (npoints, N_OUTPUTS)."""',
+                f'{nlags_of[n]}) -> (npoints, N_OUTPUTS); NaN (untrusted=\'nan\'), ValueError '
+                f"('raise') or the value ('allow') outside |lag_j| <= RADIUS_{tag}[j] / 2.\"\"\"",
                 f"    return _taylor(lags, POWERS_{tag}, COEFFS_{tag}, FACTORIALS_{tag}, "
-                f"{nlags_of[n]})",
+                f"{nlags_of[n]}, RADIUS_{tag}, untrusted)",
                 "",
                 "",
             ]

@@ -8,9 +8,20 @@ series predicts ``Σ_{n≤N} εⁿ V_n[u](t)``.  At every output time
            + |Y_dt − Y_{dt/2}|                 (time step: the O(dt) bias of Y_{dt/2})
            + 2|ε^{N+1} V_{N+1}|                (amplitude truncation, next order computed)
            + |series_P − series_{P−1}|          (lag truncation of Taylor kernels)
+           + |series_h − series_{2h}|           (the series' own grid: recursion step or
+                                                 quadrature nodes, the coarser one halved)
 
-and the verdict is ``|Y_{dt/2} − series| ≤ budget``.  With several amplitudes the
-log–log slope of the discrepancy against ε must be ≈ N + 1.
+and three verdicts (:data:`VERDICTS`):
+
+* ``"fail"``: ``|Y_{dt/2} − series| > budget`` at some time;
+* ``"inconclusive"`` (otherwise): a part of the budget is itself unresolved — a Taylor kernel
+  needed beyond its trusted lags (the horizon T exceeds half its radius), a Galerkin basis
+  that did not converge — or at some checked time t > 0 the budget exceeds ``resolve`` (default
+  0.5) times the largest response max_t |series| it must resolve; ``reason`` says which;
+* ``"pass"``: neither.
+
+A check never passes because its budget grew.  With several amplitudes the log–log slope of
+the discrepancy against ε must be ≈ N + 1 (an unresolved sweep makes the verdict inconclusive).
 
 The Monte Carlo engine (numba) is imported inside :func:`check` and :func:`eps_sweep`, so
 that ``import symresp.series`` stays numba-free for the predictions.
@@ -27,7 +38,10 @@ from symresp.errors import ArgumentError
 from symresp.model.inputs import parse_input
 from symresp.series.volterra import _real, output_grid, predict
 
-__all__ = ["check", "CheckResult", "eps_sweep"]
+__all__ = ["check", "CheckResult", "eps_sweep", "VERDICTS"]
+
+#: the verdicts of :func:`check` and the exit status of ``symresp check`` for each
+VERDICTS = {"pass": 0, "fail": 4, "inconclusive": 3}
 
 
 @dataclass
@@ -45,12 +59,25 @@ class CheckResult:
     passed: np.ndarray
     meta: dict = field(default_factory=dict)
     sweep: dict | None = None
+    reason: str = ""
+
+    def set_sweep(self, sweep: dict) -> None:
+        """Attach an ε sweep; an unresolved one (discrepancies at noise level) makes a
+        passing verdict inconclusive."""
+        self.sweep = sweep
+        if self.verdict == "pass" and not sweep.get("resolved", True):
+            self.verdict = "inconclusive"
+            self.reason = (
+                "the ε sweep is unresolved: its discrepancies lie within 3 standard errors "
+                "of noise, so its slope says nothing"
+            )
 
     def to_dict(self) -> dict:
         """Plain lists and numbers; ``pass`` per time and readout, the budget's parts under
         ``budget_parts``, the ε sweep's entries (if any) at the top level."""
         out = {
             "verdict": self.verdict,
+            "reason": self.reason,
             "t": self.t.tolist(),
             "discrepancy": self.discrepancy.tolist(),
             "budget": self.budget.tolist(),
@@ -168,6 +195,7 @@ def check(
     level: float = 0.01,
     q: int = 16,
     precision: int | None = None,
+    resolve: float = 0.5,
     quiet: bool = True,
 ) -> CheckResult:
     """Compare the order-N Volterra series with Monte Carlo inside a computed budget.
@@ -176,12 +204,20 @@ def check(
     ``t_i = i·out_every·Δ``, ``Δ = T/⌈T/dt⌉``; ``out_every=None`` gives about 20 intervals)
 
         |Y_{Δ/2}(t) − Σ_{n≤N} εⁿ V_n(t)| ≤ z·se + |Y_Δ − Y_{Δ/2}| + 2|ε^{N+1} V_{N+1}|
-                                           + |series_P − series_{P−1}|,
+                                           + |series_P − series_{P−1}| + |series_h − series_{2h}|,
 
     where ``Y`` is the Monte Carlo response ``E[f(h^ε_t)] − E[f(h^0_t)]`` with common random
     numbers at steps Δ and Δ/2 (seeds ``seed`` and ``seed + 1``), and
     ``z = Φ⁻¹(1 − level/(2·#comparisons))`` (Bonferroni over the times t > 0 and readouts;
-    at t = 0 the response vanishes in both).  The last term is present for Taylor kernels.
+    at t = 0 the response vanishes in both).  The lag-truncation term is present for Taylor
+    kernels; the last term is the series' own discretisation error (the recursion on a grid of
+    half the steps, or the quadrature with half the nodes, against the one used).
+
+    The verdict is ``"fail"`` where the discrepancy exceeds the budget somewhere, else
+    ``"inconclusive"`` when a part of the budget is unresolved (a Taylor kernel needed at lags
+    up to T beyond its trusted range, a Galerkin kernel whose basis did not converge) or when,
+    at some checked time, the budget exceeds ``resolve`` × max_t |series| (the response it
+    must resolve), else ``"pass"``.  ``reason`` says why it is not a pass.
 
     Parameters
     ----------
@@ -193,6 +229,8 @@ def check(
     T, dt, out_every : the time arguments of :func:`symresp.montecarlo.simulate`.
     method, taylor, samples, q : as in :func:`symresp.series.predict`.
     level : the family-wise false-alarm rate of the statistical part.
+    resolve : float in (0, 1]
+        The largest budget, as a fraction of max_t |series|, that still resolves the response.
     precision : int ≥ 16, optional
         Digits for the expectations of the series (see :func:`symresp.series.predict`).
 
@@ -205,6 +243,8 @@ def check(
     if isinstance(order, bool) or not (isinstance(order, (int, np.integer)) and order >= 1):
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
     _validate(paths=paths, out_every=out_every, eps=eps)
+    if not (_real(resolve) and 0 < resolve <= 1):
+        raise ArgumentError(f"resolve: expected a fraction in (0, 1], got {resolve!r}")
     t, dt, every = _comparison_grid(T, dt, out_every, 20)
     sig = parse_input(u, net.m)
     coarse = simulate(
@@ -233,36 +273,68 @@ def check(
     )
     y_fine, se, y_coarse = fine.mean, fine.stderr, coarse.mean
     kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q, precision=precision)
-    full = predict(net, sig, order=order + 1, **kw).scaled_terms
+    pred = predict(net, sig, order=order + 1, **kw)
+    full = pred.scaled_terms
     series = full[1 : order + 1].sum(axis=0)
     nxt = np.abs(full[order + 1])
     lag_err = np.zeros_like(series)
-    if method == "taylor" and taylor > 0:
+    if pred.method == "taylor" and taylor > 0:
         lower = predict(net, sig, order=order, **dict(kw, taylor=taylor - 1)).scaled_terms
         lag_err = np.abs(series - lower[1:].sum(axis=0))
+    # the series' own grid: the recursion with half the steps, or the quadrature with half
+    # the nodes, against the one used
+    coarse_kw = dict(kw, q=max(2, q // 2), min_steps=1000)
+    coarse_series = predict(net, sig, order=order, **coarse_kw).scaled_terms[1:].sum(axis=0)
+    grid_err = np.abs(series - coarse_series)
     z = norm.isf(level / (2 * max(1, y_fine[t > 0].size)))
     parts = {
         "statistical": z * se,
         "time_step": np.abs(y_coarse - y_fine),
         "truncation": 2 * nxt + lag_err,
+        "series_grid": grid_err,
     }
     budget = sum(parts.values())
     disc = np.abs(y_fine - series)
     passed = disc <= budget
+    reasons = list(pred.unresolved)
+    scale = np.abs(series).max(axis=0)  # the response to resolve, per readout
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(scale > 0, budget / scale, np.inf)[t > 0]
+    if frac.size and np.max(frac) > resolve:
+        i, o = np.unravel_index(np.argmax(frac), frac.shape)
+        reasons.append(
+            f"the budget exceeds {resolve:g} of the response it must resolve: "
+            f"{budget[t > 0][i, o]:.3g} at t = {t[t > 0][i]:.4g} (readout {o}) against "
+            f"max_t |series| = {scale[o]:.3g}"
+        )
+    if not passed.all():
+        verdict = "fail"
+        i, o = np.argwhere(~passed)[0]
+        reason = (
+            f"the discrepancy {disc[i, o]:.3g} exceeds the budget {budget[i, o]:.3g} at "
+            f"t = {t[i]:.4g} (readout {o})"
+        )
+        if reasons:
+            reason += "; also: " + "; ".join(reasons)
+    elif reasons:
+        verdict, reason = "inconclusive", "; ".join(reasons)
+    else:
+        verdict, reason = "pass", ""
     meta = {
         "order": int(order),
         "eps": float(eps),
-        "method": method,
+        "method": pred.method,
         "taylor": int(taylor),
         "paths": int(paths),
         "seed": int(seed),
         "dt": [dt, dt / 2],
         "z": float(z),
         "out_every": int(every),
+        "resolve": float(resolve),
         "diverged": fine.diverged,
     }
     return CheckResult(
-        "pass" if passed.all() else "fail", t, series, y_fine, se, disc, budget, parts, passed, meta
+        verdict, t, series, y_fine, se, disc, budget, parts, passed, meta, reason=reason
     )
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from math import comb, factorial
 
 import numpy as np
@@ -27,7 +28,7 @@ from symresp.errors import ArgumentError
 from symresp.expectation.evaluator import evaluation_precision
 from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.expectation.start_law import expect
-from symresp.kernels.exact import exact_kernel
+from symresp.kernels.exact import exact_kernel, has_exact
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import parse_input
 from symresp.symbolic.generators import monomial_inputs
@@ -138,7 +139,11 @@ class Prediction:
     scaled_terms : array (order + 1, n_timepoints, p)
         ``εⁿ V_n[u](t)`` for n = 0..N (``scaled_terms[0] = V_0``); ``mean`` is their sum.
     eps, order, method, via
-        The arguments that produced it.
+        The arguments that produced it; ``method`` is the route taken ("exact", "galerkin"
+        or "taylor" under ``method="auto"``).
+    unresolved : list of str
+        Kernels needed outside every trusted range (each with the range and the estimated
+        error); empty when every kernel is trusted at every lag the series uses.
     """
 
     t: np.ndarray
@@ -148,6 +153,7 @@ class Prediction:
     order: int
     method: str
     via: str
+    unresolved: list = field(default_factory=list)
 
     @property
     def V0(self) -> np.ndarray:
@@ -164,6 +170,7 @@ class Prediction:
             "order": int(self.order),
             "method": self.method,
             "via": self.via,
+            "unresolved": list(self.unresolved),
         }
 
 
@@ -235,7 +242,7 @@ def predict(
     dt: float | None = None,
     t=None,
     out_every: int = 1,
-    method: str = "taylor",
+    method: str = "auto",
     taylor: int = 6,
     samples=None,
     via: str = "recursion",
@@ -263,9 +270,14 @@ def predict(
     t : array, optional
         An explicit grid of output times instead (exclusive with T, dt and out_every:
         ArgumentError otherwise).
-    method : "taylor" | "exact"
-        Short-time kernels ``K = Σ_p c_{k,p} τ^p/p!`` (trusted inside their radius), or
-        the exact kernels of the linear network.
+    method : "auto" | "exact" | "galerkin" | "taylor"
+        The exact kernels of the linear network; Galerkin kernels (stationary start, every
+        lag, evaluated by quadrature on the simplex); or short-time kernels
+        ``K = Σ_p c_{k,p} τ^p/p!`` (trusted inside half their radius).  ``"auto"`` (default)
+        takes exact where it applies, else galerkin where ρ_∞ has a closed route (or samples
+        are given) and every basis converges at lags up to the horizon, else taylor.  A
+        kernel needed outside every trusted range is listed in ``Prediction.unresolved``
+        and warned about, with the range and the estimated error.
     via : "recursion" | "quadrature"
         "recursion" evaluates every V_n on the whole grid in linear time (iterated integrals
         ``t^{q_0} ∫_{t>s_1>…>s_n>0} Π_j s_j^{q_j} u^{k_j}(s_j) ds`` for Taylor kernels; the
@@ -286,8 +298,10 @@ def predict(
     """
     if via not in ("recursion", "quadrature"):
         raise ArgumentError(f"via: expected 'recursion' or 'quadrature', got {via!r}")
-    if method not in ("taylor", "exact"):
-        raise ArgumentError(f"method: expected 'taylor' or 'exact', got {method!r}")
+    if method not in ("auto", "taylor", "exact", "galerkin"):
+        raise ArgumentError(
+            f"method: expected 'auto', 'exact', 'galerkin' or 'taylor', got {method!r}"
+        )
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ArgumentError(f"order: expected an integer ≥ 1, got {order!r}")
     if not (_real(eps) and np.isfinite(eps)):
@@ -297,29 +311,93 @@ def predict(
         # the recursion integrates from t = 0: a grid starting later gets t = 0 prepended
         pad = grid[0] > 0
         full = np.concatenate([[0.0], grid]) if pad else grid
+        route, kernels, unresolved = _kernels(net, int(order), method, taylor, samples, full[-1])
+        if route == "galerkin":
+            via = "quadrature"  # Galerkin kernels have no polynomial form for the recursion
         v0, terms = _series_terms(
-            net, u, full, int(order), method, taylor, samples, via, q, min_steps, quiet
+            net, u, full, int(order), route, taylor, samples, via, q, min_steps, quiet, kernels
         )
     if pad:
         v0, terms = v0[1:], terms[:, 1:]
+    if unresolved:
+        warnings.warn(
+            "symresp.predict: kernels needed outside their trusted range: " + "; ".join(unresolved),
+            UserWarning,
+            stacklevel=2,
+        )
     scaled = np.concatenate(
         [np.asarray(v0, float)[None], float(eps) ** np.arange(1, order + 1)[:, None, None] * terms]
     )
-    return Prediction(grid, scaled.sum(axis=0), scaled, float(eps), int(order), method, via)
+    return Prediction(
+        grid, scaled.sum(axis=0), scaled, float(eps), int(order), route, via, unresolved
+    )
 
 
-def _series_terms(net, u, t_grid, order, method, taylor, samples, via, q, min_steps, quiet):
+def _kernels(net, order, method, taylor, samples, horizon):
+    """(route, {(n, index): kernel}, unresolved) for every word the series needs."""
+    if method == "auto":
+        if has_exact(net)[0]:
+            method = "exact"
+        else:
+            from symresp.kernels.entry import _galerkin_applies
+
+            ok, _ = _galerkin_applies(net, order, samples)
+            method = "galerkin" if ok and net.start == "stationary" else "taylor"
+            if method == "galerkin":
+                route, kernels, unresolved = _kernels(
+                    net, order, "galerkin", taylor, samples, horizon
+                )
+                if not unresolved:
+                    return route, kernels, unresolved
+                method = "taylor"
+    der = derive(net, order, taylor if method == "taylor" else 0)
+    kernels, unresolved = {}, []
+    for n in range(1, order + 1):
+        for index in der.indices(n):
+            if method == "taylor":
+                K = taylor_kernel(der, n, index, samples=samples)
+                kernels[(n, index)] = _quiet(K)
+                rng = K.trusted_range()
+                if horizon > rng.min():
+                    lags = np.full((1, K.nlags), float(horizon))
+                    err = float(K.error(lags).max())
+                    unresolved.append(
+                        f"Taylor K⁽{n}⁾ index {list(index)} (0-based) is trusted for lags "
+                        f"≤ {np.round(rng, 4).tolist()}, the series needs lags up to "
+                        f"{horizon:.4g} (estimated error there "
+                        + ("unbounded" if not np.isfinite(err) else f"{err:.3g}")
+                        + ")"
+                    )
+            elif method == "galerkin":
+                from symresp.kernels.galerkin import galerkin_kernel
+
+                if net.start != "stationary":
+                    raise ArgumentError(
+                        "method='galerkin' in predict takes a stationary start; use 'taylor' "
+                        "(or symresp.kernel(..., method='galerkin') for the kernels themselves)"
+                    )
+                K = galerkin_kernel(
+                    net, n, index, lag_max=max(float(horizon), 1e-3), samples=samples
+                )
+                kernels[(n, index)] = K
+                if not K.converged:
+                    unresolved.append(
+                        f"Galerkin K⁽{n}⁾ index {list(index)} did not converge up to degree "
+                        f"{K.degree} at lags ≤ {horizon:.4g} (last change "
+                        f"{K.history[-1].get('max_change', float('nan')):.3g} > tol {K.tol:g})"
+                    )
+            else:
+                kernels[(n, index)] = exact_kernel(net, n, index)
+    return method, kernels, unresolved
+
+
+def _series_terms(
+    net, u, t_grid, order, method, taylor, samples, via, q, min_steps, quiet, kernels
+):
     """V_0 (len(t), p) and V_n for n = 1..order (order, len(t), p) on ``t_grid``."""
     u = parse_input(u, net.m)
     start = net.start
     der = derive(net, order, taylor if method == "taylor" else 0)
-    kernels = {}
-    for n in range(1, order + 1):
-        for index in der.indices(n):
-            if method == "taylor":
-                kernels[(n, index)] = _quiet(taylor_kernel(der, n, index, samples=samples))
-            else:
-                kernels[(n, index)] = exact_kernel(net, n, index)
     if start == "stationary":
         v0 = np.broadcast_to(stationary_mean(der, samples)[0], (len(t_grid), net.p))
     elif method == "exact":
@@ -340,6 +418,8 @@ def _series_terms(net, u, t_grid, order, method, taylor, samples, via, q, min_st
             np.asarray(u(times), float).reshape(len(np.atleast_1d(times)), net.m), monomials
         )
 
+    if via == "recursion" and method == "galerkin":
+        raise ArgumentError("via='recursion' needs Taylor or exact kernels")
     if via == "recursion":
         fine, stride = _refined(t_grid, min_steps)
         if method == "exact" and net.constant_coupling:
