@@ -1,7 +1,7 @@
 """Command line: argument parsing and JSON output only; the mathematics lives elsewhere.
 
 Exit codes: 0 success; 2 a mistake in the input (one line on stderr, no traceback); 1 a bug
-(traceback and a request to report it).
+(traceback and a request to report it); ``check`` also 3 (inconclusive) and 4 (fail).
 """
 
 from __future__ import annotations
