@@ -525,6 +525,11 @@ def _series_text(out: dict) -> str:
 
 
 def cmd_check(args) -> dict:
+    with _dask_scheduler(args.dask) as scheduler:
+        return _check_with(args, scheduler)
+
+
+def _check_with(args, scheduler) -> dict:
     net = _load(args.spec, args)
     samples = _samples_for(net, net.start, args, default=20000) if args.method != "exact" else None
     _grid(args.T, args.dt)
@@ -547,6 +552,7 @@ def cmd_check(args) -> dict:
         samples=samples,
         precision=args.precision,
         quiet=args.quiet,
+        scheduler=scheduler,
     )
     if args.eps_sweep:
         try:
@@ -571,6 +577,7 @@ def cmd_check(args) -> dict:
                 antithetic=args.antithetic,
                 precision=args.precision,
                 quiet=args.quiet,
+                scheduler=scheduler,
             )
         )
     out = res.to_dict()
@@ -753,6 +760,11 @@ def _register_numeric(sub):
     c.add_argument("--plot", metavar="OUT.png")
     c.add_argument("--start", choices=["stationary", "point"])
     _precision_option(c)
+    c.add_argument(
+        "--dask",
+        metavar="ADDRESS|local:N",
+        help="run the Monte Carlo blocks on Dask: a scheduler address, or local:N",
+    )
     c.add_argument("--json", action="store_true")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_check, text=_check_text, status=lambda out: VERDICTS[out["verdict"]])

@@ -120,3 +120,13 @@ def test_cli_dask_local_cluster_matches_the_local_run(capsys):
     remote = json.loads(capsys.readouterr().out)
     assert local["mean"] == remote["mean"] and local["stderr"] == remote["stderr"]
     assert main(argv + ["--dask", "local:0"]) == 2
+
+
+def test_check_on_dask_gives_the_local_verdict_and_numbers(client):
+    from symresp import check
+
+    lin = load_spec("derivations/linear_2d_quadratic.toml")
+    kw = dict(order=2, eps=0.2, T=0.3, method="exact", paths=512, seed=5)
+    a = check(lin, "sin(t)", **kw)
+    b = check(lin, "sin(t)", scheduler=client, **kw)
+    assert a.verdict == b.verdict and _same(a.mc, b.mc)

@@ -197,6 +197,7 @@ def check(
     precision: int | None = None,
     resolve: float = 0.5,
     quiet: bool = True,
+    scheduler=None,
 ) -> CheckResult:
     """Compare the order-N Volterra series with Monte Carlo inside a computed budget.
 
@@ -233,6 +234,9 @@ def check(
         The largest budget, as a fraction of max_t |series|, that still resolves the response.
     precision : int ≥ 16, optional
         Digits for the expectations of the series (see :func:`symresp.series.predict`).
+    scheduler : optional
+        Where the Monte Carlo blocks run (see :mod:`symresp.montecarlo.scheduler`); the
+        numbers do not depend on it.
 
     Returns
     -------
@@ -258,6 +262,7 @@ def check(
         response=True,
         out_every=every,
         quiet=quiet,
+        scheduler=scheduler,
     )
     fine = simulate(
         net,
@@ -270,6 +275,7 @@ def check(
         response=True,
         out_every=2 * every,
         quiet=quiet,
+        scheduler=scheduler,
     )
     y_fine, se, y_coarse = fine.mean, fine.stderr, coarse.mean
     kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q, precision=precision)
@@ -356,6 +362,7 @@ def eps_sweep(
     antithetic: bool = False,
     precision: int | None = None,
     quiet: bool = True,
+    scheduler=None,
 ) -> dict:
     """Discrepancy max_t |MC − series_N| for each ε, and its fitted log–log slope (≈ N+1).
 
@@ -410,6 +417,7 @@ def eps_sweep(
             richardson=True,
             out_every=every,
             quiet=quiet,
+            scheduler=scheduler,
         )
 
     disc, noise = [], []
