@@ -149,6 +149,90 @@ class DeterministicKernel(Kernel):
     def _repr_fields(self) -> dict:
         return {"h_star": [round(float(x), 6) for x in self.h_star], "stable": self.stable}
 
+    def _as_expr(self):
+        """Modal closed form: with J = Q Λ Q⁻¹, g = ∇f Q, c_j = Q⁻¹ C_{k_j},
+        T_{iab} = (Q⁻¹ D²φ[Q_a, Q_b])_i, H_{ab} = D²f[Q_a, Q_b] and G = Q⁻¹ Dγ_{k_1} Q,
+
+            K⁽¹⁾ = Σ_i g_i c_{1i} e^{λ_i τ_1},
+            K⁽²⁾ = Σ_{iab} g_i T_{iab} c_{1a} c_{2b} e^{λ_b τ_2} E(λ_a + λ_b, λ_i; τ_1)
+                 + Σ_{ab} H_{ab} c_{1a} c_{2b} e^{λ_a τ_1 + λ_b (τ_1 + τ_2)}
+                 + Σ_{ib} g_i G_{ib} c_{2b} e^{λ_i τ_1 + λ_b τ_2},
+
+        E(μ, λ; τ) = ∫_0^τ e^{λ(τ−θ)} e^{μθ} dθ = (e^{μτ} − e^{λτ})/(μ − λ), and τ e^{λτ}
+        at a resonance μ = λ.  The sum is real, so each term is replaced by its real part
+        (conjugate pairs merged first): e^{Re z·τ}(Re c cos(Im z·τ) − Im c sin(Im z·τ)).
+        """
+        taus = self.lag_symbols()
+        terms = self._modal_terms()
+        p = self.grad_f.shape[0]
+        exprs = [_real_exponential_sum(terms[o], taus[: self.order]) for o in range(p)]
+        info = {
+            "exact": False,  # exact in the lags; h* and the eigen-decomposition are floats
+            "form": "modal",
+            "lags": [str(t) for t in taus],
+            "parameters": {str(k): v for k, v in self.net.parameters},
+            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
+            "note": "exponentials of the eigenvalues of J = Dφ(h*) in the lags, "
+            "floating-point coefficients (h* and the eigen-decomposition are numeric)"
+            + ("; the last lag s_n is ignored" if self.start == "point" else ""),
+        }
+        return (exprs[0] if p == 1 else sp.Matrix(exprs)), info
+
+    def _modal_terms(self) -> list:
+        """Per output: {(power of τ_1, exponent of τ_1, exponent of τ_2): coefficient}."""
+        lam, Q = np.linalg.eig(self.jacobian)
+        n = len(lam)
+        scale = max(1.0, float(np.max(np.abs(lam))))
+        lam = np.where(np.abs(lam.imag) <= 1e-13 * scale, lam.real, lam)
+        if np.linalg.cond(Q) > 1e8:
+            raise UnsupportedError(
+                "the modal closed form needs a diagonalisable Jacobian; J = Dφ(h*) is "
+                f"(nearly) defective (eigenvalues {np.round(self.eigenvalues, 6).tolist()}); "
+                "evaluate the kernel numerically instead"
+            )
+        Qi = np.linalg.inv(Q)
+        g = self.grad_f @ Q  # p×n
+        c1 = Qi @ self.C[:, self.index[0]]
+        p = g.shape[0]
+        out = [{} for _ in range(p)]
+
+        def add(o, key, coef):
+            if coef != 0:
+                key = tuple(key[:1]) + tuple(complex(z) for z in key[1:])
+                out[o][key] = out[o].get(key, 0) + complex(coef)
+
+        if self.order == 1:
+            for o in range(p):
+                for i in range(n):
+                    add(o, (0, lam[i], 0), g[o, i] * c1[i])
+            return out
+        c2 = Qi @ self.C[:, self.index[1]]
+        # T[i, a, b] = (Q⁻¹ D²φ[Q_a, Q_b])_i,  H[o, a, b] = D²f_o[Q_a, Q_b]
+        T = np.einsum("ij,jkl,ka,lb->iab", Qi, self.hess_phi, Q, Q)
+        H = np.einsum("okl,ka,lb->oab", self.hess_f, Q, Q)
+        G = Qi @ self.dgamma[self.index[0]] @ Q
+        for o in range(p):
+            for i in range(n):
+                for a in range(n):
+                    for b in range(n):
+                        coef = g[o, i] * T[i, a, b] * c1[a] * c2[b]
+                        if coef == 0:
+                            continue
+                        mu, li = lam[a] + lam[b], lam[i]
+                        d = mu - li
+                        if abs(d) <= 1e-9 * max(1.0, abs(mu), abs(li)):  # resonance: τ_1 e^{λτ_1}
+                            add(o, (1, (mu + li) / 2, lam[b]), coef)
+                        else:
+                            add(o, (0, mu, lam[b]), coef / d)
+                            add(o, (0, li, lam[b]), -coef / d)
+            for a in range(n):
+                for b in range(n):
+                    add(o, (0, lam[a] + lam[b], lam[b]), H[o, a, b] * c1[a] * c2[b])
+            for i in range(n):
+                for b in range(n):
+                    add(o, (0, lam[i], lam[b]), g[o, i] * G[i, b] * c2[b])
+        return out
+
     def _evaluate(self, lags) -> np.ndarray:
         batch = lags.shape[:-1]
         flat = lags.reshape(int(np.prod(batch)), self.nlags)
@@ -170,6 +254,43 @@ class DeterministicKernel(Kernel):
         coupling = np.einsum("pi,xij,jk,xk->xp", self.grad_f, E1, self.dgamma[self.index[0]], y2)
         out = integral + readout + coupling
         return out.reshape(batch + (out.shape[-1],))
+
+
+def _real_exponential_sum(terms: dict, taus) -> sp.Expr:
+    """Σ Re(c τ_1^q e^{z·τ}) over ``terms`` {(q, z_1, z_2…): c} as a real SymPy expression.
+
+    Terms whose exponents agree to rounding, or are complex conjugates, are merged first
+    (Re(c e^{z̄·τ}) = Re(c̄ e^{z·τ})); coefficients at rounding level are dropped."""
+    merged: dict = {}
+    for key, c in terms.items():
+        q, zs = key[0], np.array(key[1:], complex)
+        # canonical representative of {z, z̄}: first nonzero imaginary part positive
+        nz = [z.imag for z in zs if abs(z.imag) > 0]
+        if nz and nz[0] < 0:
+            zs, c = zs.conj(), np.conj(c)
+        rk = (q,) + tuple((round(z.real, 11), round(z.imag, 11)) for z in zs)
+        if rk in merged:
+            merged[rk][1] += c
+        else:
+            merged[rk] = [zs, c]
+    if not merged:
+        return sp.Integer(0)
+    big = max(abs(c) for _, c in merged.values())
+    out = []
+    for (q, *_), (zs, c) in sorted(merged.items(), key=lambda kv: kv[0]):
+        if abs(c) <= 1e-14 * big:
+            continue
+        re = sp.Add(*[sp.Float(float(z.real), 17) * t for z, t in zip(zs, taus) if z.real != 0])
+        im = sp.Add(*[sp.Float(float(z.imag), 17) * t for z, t in zip(zs, taus) if z.imag != 0])
+        poly = taus[0] ** q
+        if im == 0:
+            out.append(sp.Float(float(c.real), 17) * poly * sp.exp(re))
+        else:
+            osc = sp.Float(float(c.real), 17) * sp.cos(im) - sp.Float(float(c.imag), 17) * sp.sin(
+                im
+            )
+            out.append(poly * sp.exp(re) * osc)
+    return sp.Add(*out)
 
 
 def _has_monomials(net: SRNN) -> bool:
