@@ -25,10 +25,18 @@ from symresp.errors import OutputError
 __all__ = ["write_atomic", "output_path", "npz_bytes"]
 
 
-def output_path(path, what: str = "output") -> Path:
+def output_path(path, what: str = "output", *, make_parents: bool = False) -> Path:
     """``path`` as a Path after the checks :func:`write_atomic` makes, raising
-    :class:`~symresp.errors.OutputError` (naming ``what``) before any work is done."""
+    :class:`~symresp.errors.OutputError` (naming ``what``) before any work is done;
+    ``make_parents`` creates a missing directory first."""
     p = Path(path).expanduser()
+    if make_parents and not p.parent.exists():
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                f"{what}: cannot create the directory {str(p.parent)!r} ({exc.strerror})."
+            ) from None
     if p.name in ("", ".", ".."):
         raise OutputError(f"{what}: {str(path)!r} is not a file name.")
     try:
@@ -48,9 +56,10 @@ def output_path(path, what: str = "output") -> Path:
     return p
 
 
-def write_atomic(path, data, *, what: str = "output") -> Path:
-    """Write ``data`` (``str`` as UTF-8, or ``bytes``) to ``path`` atomically; returns the path."""
-    p = output_path(path, what)
+def write_atomic(path, data, *, what: str = "output", make_parents: bool = False) -> Path:
+    """Write ``data`` (``str`` as UTF-8, or ``bytes``) to ``path`` atomically; returns the path.
+    ``make_parents`` creates a missing directory (as ``mkdir -p``) first."""
+    p = output_path(path, what, make_parents=make_parents)
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")

@@ -87,3 +87,20 @@ def test_cli_codegen_onto_a_file_exits_2(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert rc == 2 and "not a directory" in err and "Traceback" not in err
+
+
+def test_latex_and_pdf_go_through_the_atomic_writer(tmp_path):
+    from symresp import derive
+    from symresp.report.latex import write_latex
+
+    der = derive(load_spec("derivations/linear_2d_quadratic.toml"), 1, 2)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "new" / "doc.tex"  # a missing directory is created, as mkdir -p
+    target.parent.mkdir()
+    target.symlink_to(victim)
+    write_latex(der, target)
+    assert victim.read_text() == "precious" and "\\documentclass" in target.read_text()
+    with pytest.raises(OutputError, match="is a directory"):
+        write_latex(der, tmp_path)
+    assert write_latex(der, tmp_path / "a" / "b" / "doc.tex").exists()

@@ -34,6 +34,7 @@ from symresp.expectation import gaussian as ex
 from symresp.expectation.conjugate import conjugate_observable
 from symresp.expectation.gibbs import is_gradient, isotropic_noise
 from symresp.expectation.start_law import expect as _expect
+from symresp.files import output_path, write_atomic
 from symresp.kernels.taylor import TaylorKernel
 from symresp.model.activations import _A, Z
 from symresp.model.network import SRNN
@@ -1238,8 +1239,9 @@ def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) ->
                     f"pdflatex failed (exit status {proc.returncode}); last lines "
                     f"of the log:\n{tail}"
                 )
-        pdf_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(tmp) / "document.pdf", pdf_path)
+        write_atomic(
+            pdf_path, (Path(tmp) / "document.pdf").read_bytes(), what="PDF", make_parents=True
+        )
     return pdf_path
 
 
@@ -1249,10 +1251,9 @@ def write_latex(der, path, compile: bool = False, **kwargs) -> Path:
     Returns the path of the ``.tex`` file, or of the PDF (next to it, same stem) when
     ``compile`` is true.  Extra keyword arguments go to :func:`latex_document`.
     """
-    path = Path(path)
+    path = output_path(path, "LaTeX document", make_parents=True)  # refuse before the work
     tex = latex_document(der, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tex, encoding="utf-8")
+    write_atomic(path, tex, what="LaTeX document")
     if not compile:
         return path
     return compile_latex(tex, path.with_suffix(".pdf"))

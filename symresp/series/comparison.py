@@ -29,12 +29,15 @@ that ``import symresp.series`` stays numba-free for the predictions.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import norm
 
 from symresp.errors import ArgumentError
+from symresp.files import write_atomic
 from symresp.model.inputs import parse_input
 from symresp.series.volterra import _real, output_grid, predict
 
@@ -150,8 +153,15 @@ class CheckResult:
             )
             ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        buf = io.BytesIO()
+        fmt = Path(path).suffix.lstrip(".").lower() or "png"
+        try:
+            fig.savefig(buf, dpi=120, format=fmt)
+        except ValueError as exc:  # an unknown format
+            raise ArgumentError(f"plot: {exc}") from None
+        finally:
+            plt.close(fig)
+        write_atomic(path, buf.getvalue(), what="plot", make_parents=True)
         return path
 
 
