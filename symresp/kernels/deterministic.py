@@ -10,11 +10,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.linalg
 import sympy as sp
 
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.kernels.base import Kernel
+from symresp.kernels.propagators import expm_lags
 from symresp.model.network import SRNN
 from symresp.model.numeric import numeric_network
 from symresp.symbolic.generators import monomial_fields, monomials_through
@@ -237,15 +237,15 @@ class DeterministicKernel(Kernel):
         batch = lags.shape[:-1]
         flat = lags.reshape(int(np.prod(batch)), self.nlags)
         J, n = self.jacobian, self.net.n
-        E1 = scipy.linalg.expm(flat[:, 0, None, None] * J[None])  # e^{Jτ_1}
+        E1 = expm_lags(flat[:, 0], J)  # e^{Jτ_1}
         c1 = self.C[:, self.index[0]]
         if self.order == 1:
             out = np.einsum("pi,xij,j->xp", self.grad_f, E1, c1)
             return out.reshape(batch + (out.shape[-1],))
         c2 = self.C[:, self.index[1]]
-        E2 = scipy.linalg.expm(flat[:, 1, None, None] * J[None])  # e^{Jτ_2}
+        E2 = expm_lags(flat[:, 1], J)  # e^{Jτ_2}
         y2 = E2 @ c2  # e^{Jτ_2} C_{k_2}
-        X = scipy.linalg.expm(flat[:, 0, None, None] * self._vanloan[None])[:, :n, n:]
+        X = expm_lags(flat[:, 0], self._vanloan)[:, :n, n:]
         w = np.einsum("i,xj->xij", c1, y2).reshape(-1, n * n)  # C_{k_1} ⊗ e^{Jτ_2}C_{k_2}
         integral = np.einsum("pi,xij,xj->xp", self.grad_f, X, w)
         a = E1 @ c1  # e^{Jτ_1} C_{k_1}

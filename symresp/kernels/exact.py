@@ -40,8 +40,6 @@ import itertools
 from functools import lru_cache
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
 import sympy as sp
 
 from symresp.errors import ArgumentError
@@ -51,6 +49,7 @@ from symresp.expectation.gaussian import (
     stein_moments,
 )
 from symresp.kernels.base import Kernel
+from symresp.kernels.propagators import expm_lags
 from symresp.model.network import SRNN, _is_positive_stable
 from symresp.symbolic.matexp import exp_minus_A
 
@@ -292,7 +291,7 @@ class ExactKernel(Kernel):
 
     def _propagate(self, taus: np.ndarray, V: np.ndarray) -> np.ndarray:
         """expm(τ L0) applied to V (npts, N, p), one τ per point."""
-        E = scipy.linalg.expm(taus[:, None, None] * self.L0[None, :, :])
+        E = expm_lags(taus, self.L0)  # lags past the relaxation reach the limit, not NaN
         return E @ V
 
     def _evaluate(self, lags) -> np.ndarray:

@@ -35,13 +35,13 @@ import itertools
 import warnings
 
 import numpy as np
-import scipy.linalg
 
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.expectation.evaluator import Evaluator
 from symresp.expectation.gibbs import GibbsQuadrature
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
+from symresp.kernels.propagators import expm_lags
 from symresp.symbolic.algebra import RingAlgebra, make_algebra
 from symresp.symbolic.generators import Generators
 from symresp.validation import check_float, check_int
@@ -166,7 +166,7 @@ class _Projection:
 def _propagate(A, taus, v):
     """e^{τ_i A} v_i for every row i (one matrix exponential per distinct τ)."""
     uniq, inv = np.unique(taus, return_inverse=True)
-    E = scipy.linalg.expm(uniq[:, None, None] * A[None])
+    E = expm_lags(uniq, A)
     return np.einsum("nab,nbp->nap", E[inv.ravel()], v)
 
 

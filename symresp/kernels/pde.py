@@ -20,11 +20,11 @@ N − 16 points): it over-estimates the error of the finer one (spectral converg
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import sympy as sp
 
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.kernels.base import Kernel
+from symresp.kernels.propagators import expm_lags
 from symresp.model.numeric import numeric_network
 from symresp.validation import check_float, check_int
 
@@ -98,7 +98,7 @@ class _Grid:
         if key not in self._E:
             if len(self._E) > 512:
                 self._E.clear()
-            self._E[key] = scipy.linalg.expm(key * self.L0)
+            self._E[key] = expm_lags([key], self.L0)[0]
         return self._E[key]
 
     def kernel(self, lags, index, start):
