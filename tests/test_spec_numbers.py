@@ -64,3 +64,22 @@ def test_directory_or_binary_spec(tmp_path):
     f.write_bytes(b"\xff\xfe\x00\x01")
     with pytest.raises(SpecError, match="not a text file"):
         symresp.load_spec(f)
+
+
+@pytest.mark.parametrize(
+    "act, w, stationary",
+    [
+        ("5*z", "0.5", False),  # Lip 5: 5·0.5 = 2.5 > 1 = λ_min(Γ): no guarantee
+        ("0.3*z", "0.5", True),  # Lip 0.3
+        ("Max(0, 10*z)", "0.5", False),  # Lip 10, not 1
+        ("Max(0, 10*z)", "0.05", True),  # 10·0.05 = 0.5 < 1
+    ],
+)
+def test_user_activation_lipschitz_is_measured_not_assumed(act, w, stationary):
+    kw = dict(BASE, activation=act, W=[[w]])
+    if not stationary:
+        with pytest.raises(SpecError, match=r"Lip\(a\)|does not point inwards"):
+            symresp.SRNN.create(**kw)
+    else:
+        net = symresp.SRNN.create(**kw, derivable=not act.startswith("Max"))
+        assert net.start == "stationary"

@@ -527,14 +527,18 @@ def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
                 "derivable=False) or symresp simulate); for derivation use a smooth activation: "
                 f"{', '.join(KNOWN_ACTIVATIONS)} or an expression such as 'log(1+exp(z))'."
             )
-        return Activation(name, expr, value=expr, smooth=False, lipschitz=1.0)
+        return Activation(
+            name, expr, value=expr, smooth=False, lipschitz=_piecewise_lipschitz(expr)
+        )
     if expr.is_polynomial(Z):
+        poly = sp.Poly(expr, Z)
         return Activation(
             name,
             expr,
             value=sp.expand(expr),
             antiderivative=sp.integrate(expr, Z),
-            lipschitz=1.0 if sp.degree(expr, Z) <= 1 else None,
+            # an affine a(z) = c₁z + c₀ has Lipschitz constant |c₁|; higher degrees have none
+            lipschitz=float(abs(poly.coeff_monomial(Z))) if poly.degree() <= 1 else None,
         )
     bounded = _is_bounded(expr)
     anti = None
@@ -545,6 +549,26 @@ def get_activation(spec, *, allow_nonsmooth: bool = False) -> Activation:
     except Exception:  # integration is a convenience, never required
         anti = None
     return Activation(name, expr, antiderivative=anti, bounded=bounded, chain=True)
+
+
+def _piecewise_lipschitz(expr: sp.Expr) -> float | None:
+    """The Lipschitz constant of a non-smooth user activation (ReLU-like, Max/Min/Abs of affine
+    pieces): the largest |slope| of a secant on a fine grid over [−10³, 10³] and of the
+    derivative where SymPy gives one; None when that is not finite (not globally Lipschitz).
+    Exact for piecewise-affine activations, which is what non-smooth ones are in practice."""
+    z = np.concatenate([-np.logspace(3, -3, 400), [0.0], np.logspace(-3, 3, 400)])
+    try:
+        f = sp.lambdify(Z, expr, "numpy")
+        y = np.asarray(f(z), float) * np.ones_like(z)
+    except Exception:
+        return None
+    if not np.all(np.isfinite(y)):
+        return None
+    slope = float(np.max(np.abs(np.diff(y) / np.diff(z))))
+    far = abs(float(f(1e6)) - float(f(1e6 - 1.0))), abs(float(f(-1e6)) - float(f(-1e6 + 1.0)))
+    if max(far) > slope * (1 + 1e-9) + 1e-12:  # grows faster than affine beyond the grid
+        return None
+    return slope
 
 
 def _is_bounded(expr: sp.Expr) -> bool:
