@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 
 import numpy as np
+import sympy as sp  # the numeric routes never need SymPy here
 
 from symresp.errors import ArgumentError, UnsupportedError
 
@@ -30,7 +31,6 @@ CLOSED_FORM_ROUTES = {
 
 def lag_symbols(nlags: int) -> tuple:
     """The lag symbols ``tau1 … tau<nlags>`` of closed forms (1-based names)."""
-    import sympy as sp  # the numeric routes never need SymPy here
 
     return tuple(sp.Symbol(f"tau{j + 1}") for j in range(nlags))
 
@@ -171,7 +171,6 @@ class Kernel(abc.ABC):
 
     def latex(self) -> str:
         """LaTeX of :meth:`as_expr`, lags written τ_1, τ_2, …"""
-        import sympy as sp
 
         expr = self.as_expr()
         names = {s: rf"\tau_{{{j + 1}}}" for j, s in enumerate(self.lag_symbols())}

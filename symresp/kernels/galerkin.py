@@ -35,9 +35,11 @@ import itertools
 import warnings
 
 import numpy as np
+import sympy as sp
 
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.expectation.evaluator import Evaluator
+from symresp.expectation.gaussian import gaussian_stationary
 from symresp.expectation.gibbs import GibbsQuadrature
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
@@ -78,7 +80,6 @@ class _Measure:
 def _gauss_hermite(net, degree: int) -> _Measure:
     """Tensor Gauss–Hermite rule for N(m_∞, S): exact for polynomials of degree ≤ 2q − 1
     in each variable, q = degree + 2 nodes per dimension."""
-    from symresp.expectation.gaussian import gaussian_stationary
 
     m, S = gaussian_stationary(net)
     m = np.array(m.evalf(), float).ravel()
@@ -540,7 +541,6 @@ def galerkin_kernel(
 
 
 def _degree(net, expr) -> int:
-    import sympy as sp
 
     expr = sp.sympify(expr)
     if not expr.free_symbols:

@@ -17,6 +17,7 @@ import math
 import warnings
 
 import numpy as np
+import sympy as sp
 
 from symresp.errors import ArgumentError
 from symresp.expectation.conjugate import conjugate_observable
@@ -198,7 +199,6 @@ class TaylorKernel(Kernel):
     def _as_expr(self):
         """Σ_p c_p Π_j τ_j^{p_j}/p_j!, the coefficients as computed (floats), their standard
         errors alongside in :attr:`expr_info` when they come from samples."""
-        import sympy as sp
 
         taus = self.lag_symbols()
         exprs = []

@@ -28,7 +28,9 @@ from symresp.errors import ArgumentError
 from symresp.expectation.evaluator import evaluation_precision
 from symresp.expectation.gaussian import gaussian_stationary, stein_moments
 from symresp.expectation.start_law import expect
+from symresp.kernels.entry import _galerkin_applies
 from symresp.kernels.exact import exact_kernel, has_exact
+from symresp.kernels.galerkin import galerkin_kernel
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import parse_input
 from symresp.symbolic.generators import monomial_inputs
@@ -339,8 +341,6 @@ def _kernels(net, order, method, taylor, samples, horizon):
         if has_exact(net)[0]:
             method = "exact"
         else:
-            from symresp.kernels.entry import _galerkin_applies
-
             ok, _ = _galerkin_applies(net, order, samples)
             method = "galerkin" if ok and net.start == "stationary" else "taylor"
             if method == "galerkin":
@@ -369,8 +369,6 @@ def _kernels(net, order, method, taylor, samples, horizon):
                         + ")"
                     )
             elif method == "galerkin":
-                from symresp.kernels.galerkin import galerkin_kernel
-
                 if net.start != "stationary":
                     raise ArgumentError(
                         "method='galerkin' in predict takes a stationary start; use 'taylor' "
