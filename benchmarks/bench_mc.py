@@ -158,6 +158,7 @@ def _run_route(route, a, phase):
         peak2 = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return {"peak": peak1, "peak_2x": peak2}
+    assert not tracemalloc.is_tracing(), "timed runs must not trace allocations"
     best = None
     for _ in range(a.repeat):
         t0, c0 = time.perf_counter(), time.process_time()

@@ -223,7 +223,7 @@ def cmd_kernel(args) -> dict:
     """A thin layer over :func:`symresp.kernel`: 1-based --index in, Kernel.to_dict() out."""
     net = _load(args.spec, args)
     # with the input inside a nonlinear activation the index holds monomials u^ν
-    local = net.input_site == "activation" and not net.is_linear
+    local = net.input_monomials
     if local:
         index, monomials, weight = _monomial_index(net, args.index, args.order)
     else:

@@ -109,7 +109,7 @@ class DeterministicKernel(Kernel):
                 )
         pt = dict(zip(hs, (sp.Float(x, 30) for x in self.h_star)))
         n = net.n
-        if _has_monomials(net):  # the input inside a nonlinear activation: monomials u^ν
+        if net.input_monomials:  # the input inside a nonlinear activation: monomials u^ν
             gamma = monomial_fields(net, monomials_through(net.m, max(self.index)))
         else:
             gamma = net.input_field
@@ -293,10 +293,6 @@ def _real_exponential_sum(terms: dict, taus) -> sp.Expr:
     return sp.Add(*out)
 
 
-def _has_monomials(net: SRNN) -> bool:
-    return net.input_site == "activation" and not net.is_linear
-
-
 def deterministic_kernel(
     net: SRNN, order: int, index=None, h_star=None, *, start: str = "point"
 ) -> DeterministicKernel:
@@ -312,11 +308,11 @@ def deterministic_kernel(
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise ArgumentError(f"order: expected 1 or 2, got {order!r}")
     index = (0,) * order if index is None else tuple(int(k) for k in index)
-    top = 10**6 if _has_monomials(net) else net.m  # monomials: any number (see monomials_through)
+    top = 10**6 if net.input_monomials else net.m  # monomials: any number (see monomials_through)
     if len(index) != order or any(not 0 <= k < top for k in index):
         what = (
             "monomial(s), each 0-based ≥ 0"
-            if _has_monomials(net)
+            if net.input_monomials
             else f"channel(s), each 0-based in 0..{net.m - 1}"
         )
         raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")

@@ -102,7 +102,7 @@ def _taylor_applies(net, order):
 def _weight(net, index) -> int:
     """The power of ε of a word: Σ_j q_{ν_j} (= its length unless the input sits inside a
     nonlinear activation, where index holds monomials u^ν of weight q_ν)."""
-    if not _has_monomials(net) or not index:
+    if not net.input_monomials or not index:
         return len(index)
     monomials = monomials_through(net.m, max(index))
     return sum(monomials[k][0] for k in index)
@@ -172,7 +172,7 @@ def _build_taylor(
 def _galerkin_applies(net, order, samples=None):
     if not net.derivable:
         return False, f"the activation {net.activation.name!r} is not smooth"
-    if net.input_site == "activation" and not net.is_linear:
+    if net.input_monomials:
         return False, "the input sits inside a nonlinear activation (additive input only)"
     if all(x == 0 for x in net.Sigma):
         return False, "no noise (σ = 0): no stationary law to project in"
@@ -215,7 +215,7 @@ def _pde_applies(net, order):
         return False, f"the Kolmogorov PDE route has orders 1–2, not {order}"
     if all(x == 0 for x in net.Sigma):
         return False, "no noise (σ = 0)"
-    if net.input_site == "activation" and not net.is_linear:
+    if net.input_monomials:
         return False, "the input sits inside a nonlinear activation"
     return True, "backward Kolmogorov equation on a Chebyshev grid (n = 1)"
 
@@ -264,10 +264,6 @@ ROUTES: dict[str, Route] = {
 
 #: the routes ``method="auto"`` tries, best first
 AUTO: tuple = ("exact", "galerkin", "taylor")
-
-
-def _has_monomials(net) -> bool:
-    return net.input_site == "activation" and not net.is_linear
 
 
 def route_applies(method: str, net, order: int) -> tuple[bool, str]:
@@ -332,11 +328,11 @@ def kernel(
     if (
         len(index) != order
         or any(k < 0 for k in index)
-        or (not _has_monomials(net) and any(k >= net.m for k in index))
+        or (not net.input_monomials and any(k >= net.m for k in index))
     ):
         what = (
             "monomial(s), each 0-based ≥ 0"
-            if _has_monomials(net)
+            if net.input_monomials
             else f"channel(s), each 0-based in 0..{net.m - 1}"
         )
         raise ArgumentError(f"index: expected {order} {what}, got {list(index)}")

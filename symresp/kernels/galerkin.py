@@ -441,7 +441,7 @@ def galerkin_kernel(
     index = (0,) * order if index is None else tuple(int(k) for k in index)
     if len(index) != order:
         raise ArgumentError(f"index: expected {order} channel(s), got {list(index)}")
-    if net.input_site == "activation" and not net.is_linear:
+    if net.input_monomials:
         raise UnsupportedError(
             "the Galerkin route takes an additive input; with the input inside a nonlinear "
             "activation use the methods 'taylor' or 'mc'"

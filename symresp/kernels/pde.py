@@ -197,7 +197,7 @@ def pde_kernel(
     s2 = float(net.Sigma[0, 0])
     if s2 <= 0:
         raise UnsupportedError("the PDE route needs noise (σ ≠ 0)")
-    if net.input_site == "activation" and not net.is_linear:
+    if net.input_monomials:
         raise UnsupportedError("the PDE route takes an additive input")
     start = net.start if start is None else start
     index = (0,) * order if index is None else tuple(int(k) for k in index)

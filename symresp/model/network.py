@@ -607,6 +607,12 @@ class SRNN:
         return self.activation.name == "identity"
 
     @property
+    def input_monomials(self) -> bool:
+        """True when the input sits inside a nonlinear activation: a(z + εCu) expands into
+        operators of every power of u (input monomials u^ν of weight q), not one per channel."""
+        return self.input_site == "activation" and not self.is_linear
+
+    @property
     def A(self) -> sp.Matrix:
         """A = Γ − M W for the linear network (φ = −A h + M b)."""
         return self.Gamma - self.M * self.W

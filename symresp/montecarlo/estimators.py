@@ -340,7 +340,7 @@ def kernel_mc(
         alpha = check_float(alpha, "alpha", positive=True)
     mod = sim_network(net)
     index = tuple(int(k) for k in (index if np.ndim(index) else [index]))
-    monomials = mod.site_act and not net.is_linear
+    monomials = net.input_monomials
     if len(index) != order or any(k < 0 or (k >= mod.m and not monomials) for k in index):
         raise ArgumentError(
             f"index: expected {order} channel(s), each 0-based in 0..{mod.m - 1}, "

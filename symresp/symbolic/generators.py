@@ -123,7 +123,7 @@ class Generators:
             self.sigma_cols = [[net.sigma[i, r] for i in range(n)] for r in range(net.r)]
         self.sigma_cols = [col for col in self.sigma_cols if any(col)]
         self.Wsigma = [alg.matvec_W(col) if alg.aux else None for col in self.sigma_cols]
-        if net.input_site == "activation" and not net.is_linear:
+        if net.input_monomials:
             if not isinstance(alg, RingAlgebra):
                 raise UnsupportedError(
                     "input inside the activation needs the ring algebra (readout "
