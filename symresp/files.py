@@ -56,9 +56,12 @@ def output_path(path, what: str = "output", *, make_parents: bool = False) -> Pa
     return p
 
 
-def write_atomic(path, data, *, what: str = "output", make_parents: bool = False) -> Path:
+def write_atomic(
+    path, data, *, what: str = "output", make_parents: bool = False, private: bool = False
+) -> Path:
     """Write ``data`` (``str`` as UTF-8, or ``bytes``) to ``path`` atomically; returns the path.
-    ``make_parents`` creates a missing directory (as ``mkdir -p``) first."""
+    ``make_parents`` creates a missing directory (as ``mkdir -p``) first; ``private`` keeps
+    the file readable by its owner only (mode 0600), as the code cache wants."""
     p = output_path(path, what, make_parents=make_parents)
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
@@ -70,7 +73,8 @@ def write_atomic(path, data, *, what: str = "output", make_parents: bool = False
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
+        if not private:  # mkstemp makes 0600; outputs get the usual mode
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, p)
     except OSError as exc:
         _unlink(tmp)

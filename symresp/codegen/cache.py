@@ -34,7 +34,6 @@ import pickle
 import secrets
 import stat
 import sys
-import tempfile
 import threading
 import types
 import warnings
@@ -45,6 +44,7 @@ import sympy as sp
 from symresp.codegen.lowering import CHUNK, MAX_DEPTH, _cse_mode, _deep_recursion
 from symresp.codegen.writer import _END_LINE, FORMAT_VERSION, _body, _numba_version, _version
 from symresp.errors import CodegenError
+from symresp.files import write_atomic
 
 __all__ = ["default_cache_dir", "cache_stats", "clear_memo"]
 
@@ -216,25 +216,6 @@ def _resolve_dir(cache_dir):
         return None, None
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write to a fresh temporary file in the same directory (``mkstemp``: an unpredictable
-    name opened with O_EXCL, so never through a planted link), then ``os.replace``: readers
-    see the old complete file or the new complete file, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _read_private(path: Path) -> str | None:
     """The text of a regular file of the cache (None when missing, "" when unreadable or not
     a regular file of this user), never following a symbolic link."""
@@ -364,6 +345,6 @@ def _get_module(exprs, args, name, parallel, use_cse, cache_dir):
     body = _body(exprs, args, name, parallel, use_cse)
     _STATS["generated"] += 1
     text = _assemble(key, body, secret)
-    _write_atomic(path, text)
+    write_atomic(path, text, what="code cache entry", private=True)
     _remove(_numba_files(path))  # machine code of a replaced file is stale
     return _import(text, _modname(path), path), path

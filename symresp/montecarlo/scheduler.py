@@ -105,7 +105,6 @@ def block_results(run_block, plan, sizes, *, threads: int, scheduler=None):
                     nxt,
                     sizes[nxt],
                     pure=False,
-                    key=f"symresp-block-{id(plan)}-{nxt}",
                 )
                 nxt += 1
             fut = pending.pop(j)
