@@ -40,6 +40,7 @@ from symresp.errors import ArgumentError
 from symresp.files import write_atomic
 from symresp.model.inputs import parse_input
 from symresp.series.volterra import _real, output_grid, predict
+from symresp.validation import check_float, check_int
 
 __all__ = ["check", "CheckResult", "eps_sweep", "VERDICTS"]
 
@@ -166,17 +167,12 @@ class CheckResult:
 
 
 def _validate(*, paths, out_every=None, eps=None):
-    """Reject bad numeric arguments before any work."""
-    if not (isinstance(paths, (int, np.integer)) and not isinstance(paths, bool) and paths >= 2):
-        raise ArgumentError(
-            f"paths: expected an integer number of paths ≥ 2 (for a standard error), got {paths!r}"
-        )
-    if out_every is not None and (
-        isinstance(out_every, bool) or not isinstance(out_every, (int, np.integer)) or out_every < 1
-    ):
-        raise ArgumentError(f"out_every: expected a positive integer or None, got {out_every!r}")
-    if eps is not None and not (_real(eps) and np.isfinite(eps)):
-        raise ArgumentError(f"eps: expected a finite amplitude, got {eps!r}")
+    """Reject bad numeric arguments before any work (two paths at least: a standard error)."""
+    check_int(paths, "paths", minimum=2)
+    if out_every is not None:
+        check_int(out_every, "out_every", minimum=1)
+    if eps is not None:
+        check_float(eps, "eps")
 
 
 def _comparison_grid(T, dt, out_every, default_intervals):
