@@ -112,40 +112,6 @@ def _measure(net, samples, seed, batches, quiet, degree) -> _Measure:
 
 
 # ------------------------------------------------------------------ polynomial evaluation
-def _monomial_values(X: np.ndarray, exps: np.ndarray) -> np.ndarray:
-    """Π_v X_v^{e_v} for every row of ``exps``: (npoints, nmonomials)."""
-    out = np.ones((X.shape[0], exps.shape[0]))
-    for v in range(exps.shape[1]):
-        top = int(exps[:, v].max(initial=0))
-        if top == 0:
-            continue
-        table = np.cumprod(np.repeat(X[:, v : v + 1], top, axis=1), axis=1)
-        table = np.concatenate([np.ones((X.shape[0], 1)), table], axis=1)
-        out *= table[:, exps[:, v]]
-    return out
-
-
-class _ElementTable:
-    """Ring elements as one coefficient matrix over their monomials: values = mono(X) @ C."""
-
-    def __init__(self, elements, nvars):
-        index: dict = {}
-        rows, cols, vals = [], [], []
-        for e, g in enumerate(elements):
-            for m, c in g.to_dict().items():
-                key = tuple(int(x) for x in m)
-                j = index.setdefault(key, len(index))
-                rows.append(j)
-                cols.append(e)
-                vals.append(int(c.p) / int(c.q))
-        self.exps = np.array(list(index), dtype=np.int64).reshape(len(index), nvars)
-        self.C = np.zeros((len(index), len(elements)))
-        np.add.at(self.C, (rows, cols), vals)
-
-    def __call__(self, X):
-        return _monomial_values(X, self.exps) @ self.C
-
-
 # ------------------------------------------------------------------ one basis
 class _Projection:
     """A, B_k, c, m_0 of one basis (orthonormal coordinates) and the kernel they give."""
@@ -225,7 +191,7 @@ class _Builder:
         psi = [g for g, _, _ in imgs]
         L0 = [l0 for _, l0, _ in imgs]
         L1 = [[l1[c] for _, _, l1 in imgs] for c in range(len(self.channels))]
-        table = _ElementTable(psi + L0 + [x for col in L1 for x in col] + self.readout, self.nvars)
+        table = psi + L0 + [x for col in L1 for x in col] + self.readout
         meas = self.measure
         groups = meas.batches or [np.arange(len(meas.weights))]
         sums = []
@@ -240,9 +206,8 @@ class _Builder:
             }
             for a in range(0, len(grp), _CHUNK):
                 sel = grp[a : a + _CHUNK]
-                X = self.ev.state_variables(meas.points[sel])
                 w = meas.weights[sel]
-                V = table(X)
+                V = self.ev(table, meas.points[sel], weights=w)
                 P = V[:, :d]
                 Pw = P * w[:, None]
                 S["M"] += Pw.T @ P
@@ -260,7 +225,7 @@ class _Builder:
             if self.net.h0 is None:
                 raise ArgumentError("a point start needs h0 (start.h0 in the spec)")
             h0 = np.array(self.net.h0.evalf(), float).reshape(1, -1)
-            psi0 = _ElementTable(psi, self.nvars)(self.ev.state_variables(h0))[0]
+            psi0 = self.ev(psi, h0)[0]
         main = self._project(total, Q, None if h0 is None else psi0)
         reps = []
         if meas.batches is not None:
