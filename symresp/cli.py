@@ -20,8 +20,7 @@ from symresp import __version__, strict_json
 from symresp.errors import ArgumentError, SymrespError
 from symresp.expectation.conjugate import conjugate_observable
 from symresp.expectation.evaluator import MAX_PRECISION, evaluation_precision
-from symresp.expectation.start_law import expectation_method
-from symresp.kernels.entry import kernel, route_applies
+from symresp.kernels.entry import kernel, route_applies, samples_if_needed
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import _load_table, parse_input
 from symresp.model.spec import load_spec
@@ -174,21 +173,10 @@ def cmd_derive(args) -> dict:
 
 def _samples_for(net, start, args, default=0):
     """Stationary samples from the Monte Carlo engine when no closed-form route exists."""
-    if start != "stationary":
-        return None
-    try:
-        expectation_method(net, start, None)
-        return None
-    except ValueError:
-        pass
     n_samples = getattr(args, "samples", None) or default
-    if not n_samples:
-        return None
-    from symresp.montecarlo.estimators import (
-        stationary_samples,
-    )  # numba: only when samples are drawn
-
-    return stationary_samples(net, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False))
+    return samples_if_needed(
+        net, start, n_samples, seed=args.seed, quiet=getattr(args, "quiet", False)
+    )
 
 
 def _derive_text(out: dict) -> str:

@@ -156,17 +156,26 @@ def _build_taylor(
                 f"samples: expected an (N, n) array of stationary states or a number "
                 f"N ≥ 2 of states to draw, got {samples!r}"
             )
-        X = None
-        if start == "stationary":
-            try:
-                expectation_method(net, start, None)  # a closed route: no samples needed
-            except ArgumentError:
-                # the engine loads numba: import it only when states must be simulated
-                from symresp.montecarlo.estimators import stationary_samples
-
-                X = stationary_samples(net, int(n_samples), seed=seed, quiet=quiet)
+        X = samples_if_needed(net, start, int(n_samples), seed=seed, quiet=quiet)
     with evaluation_precision(precision):
         return taylor_kernel(der, order, index, samples=X)
+
+
+def samples_if_needed(net, start: str, n_samples: int, *, seed: int = 0, quiet: bool = True):
+    """``n_samples`` simulated stationary states when the start law has no closed route
+    (Gaussian moments, Gibbs quadrature, a point), else None: the states a Taylor kernel's
+    expectation needs, drawn only when it needs them."""
+    if start != "stationary" or not n_samples:
+        return None
+    try:
+        expectation_method(net, start, None)  # a closed route: no samples needed
+        return None
+    except ArgumentError:
+        pass
+    # the engine loads numba: import it only when states must be simulated
+    from symresp.montecarlo.estimators import stationary_samples
+
+    return stationary_samples(net, int(n_samples), seed=seed, quiet=quiet)
 
 
 def _galerkin_applies(net, order, samples=None):
