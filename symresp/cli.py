@@ -233,7 +233,14 @@ def cmd_kernel(args) -> dict:
         )
     elif args.method == "mc":
         options.update(paths=args.paths, seed=args.seed, dt=args.dt, quiet=args.quiet)
-    with warnings.catch_warnings(record=True) as caught:
+    if args.dask and args.method != "mc":
+        raise UsageError(
+            f"--dask runs Monte Carlo blocks and applies to --method mc only (got --method "
+            f"{args.method})."
+        )
+    with _dask_scheduler(args.dask) as scheduler, warnings.catch_warnings(record=True) as caught:
+        if scheduler is not None:
+            options["scheduler"] = scheduler
         warnings.simplefilter("always")
         try:
             K = kernel(net, args.order, index, method=args.method, start=start, **options)
@@ -394,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--dt", type=float, default=0.01)
+    k.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="with --method mc: run the Monte Carlo blocks on Dask, a scheduler address or "
+        "local:N worker processes (same numbers as a local run)",
+    )
     k.add_argument("--json", action="store_true")
     k.add_argument("--quiet", action="store_true")
     k.set_defaults(func=cmd_kernel, text=_kernel_text)

@@ -130,3 +130,40 @@ def test_check_on_dask_gives_the_local_verdict_and_numbers(client):
     a = check(lin, "sin(t)", **kw)
     b = check(lin, "sin(t)", scheduler=client, **kw)
     assert a.verdict == b.verdict and _same(a.mc, b.mc)
+
+
+def test_cli_kernel_mc_on_dask_matches_the_local_run(client, capsys):
+    """``symresp kernel --method mc --dask ADDRESS`` gives the local run's values and
+    standard errors bit for bit (the same blocks, merged in the same order); --dask with a
+    route that runs no Monte Carlo is a usage error (exit 2), not silently ignored."""
+    import json
+
+    from symresp.cli import main
+
+    argv = [
+        "kernel",
+        "derivations/tanh_2d.toml",
+        "--order",
+        "1",
+        "--index",
+        "1",
+        "--lags",
+        "0.1;0.3",
+        "--method",
+        "mc",
+        "--paths",
+        "512",
+        "--seed",
+        "2",
+        "--json",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main(argv + ["--dask", client.scheduler.address]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert local["values"] == remote["values"] and local["stderr"] == remote["stderr"]
+    assert np.all(np.isfinite(local["stderr"]))
+    taylor = [a if a != "mc" else "taylor" for a in argv]
+    assert main(taylor + ["--dask", client.scheduler.address]) == 2
+    assert "--method mc only" in capsys.readouterr().err

@@ -36,6 +36,7 @@ MC_OPTIONS = (
     "block",
     "quiet",
     "h0",
+    "scheduler",
 )
 
 
