@@ -20,6 +20,7 @@ from symresp import __version__, strict_json
 from symresp.errors import ArgumentError, SymrespError
 from symresp.expectation.conjugate import conjugate_observable
 from symresp.expectation.evaluator import MAX_PRECISION, evaluation_precision
+from symresp.files import output_path
 from symresp.kernels.entry import kernel, route_applies, samples_if_needed
 from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import _load_table, parse_input
@@ -416,6 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _overwrite_arg(p):
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace output files that already exist"
+    )
+
+
 def _input_args(p, *, T_default=None):
     p.add_argument(
         "--input",
@@ -526,6 +533,8 @@ def _series_text(out: dict) -> str:
 
 
 def cmd_check(args) -> dict:
+    if args.plot:  # refuse an unusable plot path before the run, not after it
+        output_path(args.plot, "--plot", make_parents=True, overwrite=args.overwrite)
     with _dask_scheduler(args.dask) as scheduler:
         return _check_with(args, scheduler)
 
@@ -583,7 +592,7 @@ def _check_with(args, scheduler) -> dict:
         )
     out = res.to_dict()
     if args.plot:
-        res.plot(args.plot)
+        res.plot(args.plot, overwrite=args.overwrite)
         out["plot"] = args.plot
     return out
 
@@ -662,7 +671,13 @@ def cmd_codegen(args) -> dict:
     if args.order < 1:
         raise UsageError("--order: expected at least 1")
     path = export_module(
-        net, args.order, args.taylor, args.output, name=args.name, truncation=args.truncation
+        net,
+        args.order,
+        args.taylor,
+        args.output,
+        name=args.name,
+        truncation=args.truncation,
+        overwrite=args.overwrite,
     )
     tables = path.with_name(tables_name(path.stem))
     return {
@@ -768,6 +783,7 @@ def _register_numeric(sub):
     )
     c.add_argument("--json", action="store_true")
     c.add_argument("--quiet", action="store_true")
+    _overwrite_arg(c)
     c.set_defaults(func=cmd_check, text=_check_text, status=lambda out: VERDICTS[out["verdict"]])
 
     f = sub.add_parser("features", help="response feature R_t = {t^q0 S(X)^w} of an input")
@@ -823,6 +839,7 @@ def _register_codegen(sub):
     g.add_argument("--truncation", choices=["total", "box"], default="total")
     g.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     g.add_argument("--json", action="store_true")
+    _overwrite_arg(g)
     g.set_defaults(
         func=cmd_codegen,
         text=lambda out: (

@@ -104,3 +104,75 @@ def test_latex_and_pdf_go_through_the_atomic_writer(tmp_path):
     with pytest.raises(OutputError, match="is a directory"):
         write_latex(der, tmp_path)
     assert write_latex(der, tmp_path / "a" / "b" / "doc.tex").exists()
+
+
+def test_an_existing_file_is_kept_unless_overwrite_is_asked_for(tmp_path):
+    """Without ``overwrite`` nothing a user already has is replaced: a file or a link at the
+    target is refused with the fix in the message, its content stays, no temporary is left."""
+    target = tmp_path / "out.tex"
+    target.write_text("precious")
+    with pytest.raises(OutputError, match=r"already exists; to replace it pass overwrite=True"):
+        write_atomic(target, "new", overwrite=False)
+    assert target.read_text() == "precious"
+    link = tmp_path / "link.tex"
+    link.symlink_to(tmp_path / "dangling")
+    with pytest.raises(OutputError, match="already exists"):
+        output_path(link, "--latex", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.tex", "out.tex"]
+    write_atomic(target, "new", overwrite=True)
+    assert target.read_text() == "new"
+    assert write_atomic(tmp_path / "fresh.tex", "x", overwrite=False).read_text() == "x"
+
+
+def test_a_file_created_while_writing_is_not_replaced(tmp_path, monkeypatch):
+    """The check before writing can be overtaken: another process creates the target while
+    the content is being written.  The final step links the new file in only if the name is
+    still free, so the other file survives and the write is reported, not silently lost."""
+    target = tmp_path / "out.tex"
+    real_fsync = os.fsync
+
+    def racing_fsync(fd):
+        target.write_text("theirs")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", racing_fsync)
+    with pytest.raises(OutputError, match="already exists"):
+        write_atomic(target, "ours", overwrite=False)
+    assert target.read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tex"]
+
+
+def test_export_refuses_an_existing_module_before_any_work(tmp_path, monkeypatch, capsys):
+    import symresp.report.export as export
+
+    net = load_spec("derivations/linear_2d_quadratic.toml")
+    first = export_module(net, 1, 2, tmp_path, name="lin_kernels")
+    before = first.read_text()
+
+    def no_work(*a, **k):
+        raise AssertionError("the kernels were built although the target is refused")
+
+    with monkeypatch.context() as m:
+        m.setattr(export, "_export", no_work)
+        with pytest.raises(OutputError, match="already exists"):
+            export_module(net, 1, 2, tmp_path, name="lin_kernels")
+    assert first.read_text() == before
+    assert export_module(net, 1, 2, tmp_path, name="lin_kernels", overwrite=True) == first
+    argv = ["codegen", "derivations/linear_2d_quadratic.toml", "--order", "1", "--taylor", "2"]
+    argv += ["-o", str(tmp_path), "--name", "lin_kernels"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err and "Traceback" not in err
+    assert main(argv + ["--overwrite"]) == 0
+
+
+def test_cli_check_refuses_an_existing_plot_before_the_run(tmp_path, monkeypatch, capsys):
+    import symresp.cli as cli
+
+    plot = tmp_path / "check.png"
+    plot.write_bytes(b"precious")
+    monkeypatch.setattr(cli, "_check_with", lambda *a: pytest.fail("the check ran"))
+    argv = ["check", "derivations/linear_2d_quadratic.toml", "--input", "sin(t)", "--eps"]
+    argv += ["0.2", "--T", "0.2", "--order", "1", "--plot", str(plot)]
+    assert main(argv) == 2
+    assert "already exists" in capsys.readouterr().err and plot.read_bytes() == b"precious"

@@ -500,20 +500,19 @@ def export_module(
     name: str | None = None,
     truncation: str = "total",
     parallel: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Write the standalone kernel module into ``output_dir`` and return its path.
 
     The file is ``<name>.py`` (default ``<spec name>_kernels.py``); it imports only the
     standard library, numpy and numba.  On the sample route the observable tables are
-    written next to it as ``<name>_observables.npz`` (:func:`tables_name`).  See the
-    module docstring of :mod:`symresp.report.export`.
+    written next to it as ``<name>_observables.npz`` (:func:`tables_name`).  An existing
+    module or tables file of that name is refused before any work unless ``overwrite``.
+    See the module docstring of :mod:`symresp.report.export`.
     """
     modname = name or f"{_identifier(net.name)}_kernels"
     if not modname.isidentifier():
         raise ArgumentError(f"name: {modname!r} is not a Python module name")
-    text, tables = _export(
-        net, order, taylor, name=modname, truncation=truncation, parallel=parallel
-    )
     out = Path(output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise OutputError(f"output_dir: {str(out)!r} exists and is not a directory.")
@@ -521,13 +520,17 @@ def export_module(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"output_dir: cannot create {str(out)!r} ({exc.strerror}).") from None
-    path = output_path(out / f"{modname}.py", "exported module")
+    path = output_path(out / f"{modname}.py", "exported module", overwrite=overwrite)
+    tables_path = output_path(out / tables_name(modname), "observable tables", overwrite=overwrite)
+    text, tables = _export(
+        net, order, taylor, name=modname, truncation=truncation, parallel=parallel
+    )
     if tables is not None:  # tables first: the new module never sees a missing or older
         # tables file (an old module would fail its checksum, not read wrong tables)
         write_atomic(
-            out / tables_name(modname), npz_bytes(**tables.arrays()), what="observable tables"
+            tables_path, npz_bytes(**tables.arrays()), what="observable tables", overwrite=overwrite
         )
     else:  # a stale tables file of an earlier export under this name would mislead
-        (out / tables_name(modname)).unlink(missing_ok=True)
-    write_atomic(path, text, what="exported module")
+        tables_path.unlink(missing_ok=True)
+    write_atomic(path, text, what="exported module", overwrite=overwrite)
     return path

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.stats import norm
 
 from symresp.errors import ArgumentError
-from symresp.files import write_atomic
+from symresp.files import output_path, write_atomic
 from symresp.model.inputs import parse_input
 from symresp.series.volterra import _real, output_grid, predict
 from symresp.validation import check_float, check_int
@@ -98,8 +98,10 @@ class CheckResult:
             )
         return out
 
-    def plot(self, path):
-        """MC response with its ±budget band against the series (or the ε sweep)."""
+    def plot(self, path, *, overwrite: bool = False):
+        """MC response with its ±budget band against the series (or the ε sweep), written
+        to ``path`` (PNG); an existing file is refused unless ``overwrite``."""
+        output_path(path, "plot", make_parents=True, overwrite=overwrite)  # before drawing
         import matplotlib  # optional dependency: only for plots
 
         matplotlib.use("Agg")
@@ -162,7 +164,7 @@ class CheckResult:
             raise ArgumentError(f"plot: {exc}") from None
         finally:
             plt.close(fig)
-        write_atomic(path, buf.getvalue(), what="plot", make_parents=True)
+        write_atomic(path, buf.getvalue(), what="plot", make_parents=True, overwrite=overwrite)
         return path
 
 
