@@ -91,6 +91,8 @@ def test_unreachable_scheduler_is_a_clear_error(net, monkeypatch):
         simulate(net, "sin(t)", scheduler="tcp://127.0.0.1:9", **KW)
     with pytest.raises(ArgumentError, match="scheduler: expected"):
         simulate(net, "sin(t)", scheduler=3.5, **KW)
+    with pytest.raises(ArgumentError, match="is not a Dask scheduler address"):
+        simulate(net, "sin(t)", scheduler="nonsense", **KW)  # no port: refused, no traceback
 
 
 def test_cli_dask_local_cluster_matches_the_local_run(capsys):

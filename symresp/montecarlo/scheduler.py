@@ -20,6 +20,7 @@ when a Dask scheduler is asked for.
 from __future__ import annotations
 
 import contextlib
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from symresp.errors import ArgumentError
@@ -51,17 +52,46 @@ def _client(scheduler):
     if isinstance(scheduler, distributed.Client):
         yield scheduler
         return
+    _probe(scheduler)
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise ArgumentError(
-            f"scheduler: cannot reach a Dask scheduler at {scheduler!r} ({exc}); start one "
-            "(dask scheduler / dask-jobqueue) or pass a distributed.Client."
-        ) from None
+        raise ArgumentError(_unreachable(scheduler, exc)) from None
     try:
         yield client
     finally:
         client.close()
+
+
+def _unreachable(address, why) -> str:
+    return (
+        f"scheduler: cannot reach a Dask scheduler at {address!r} ({why}); start one "
+        "(dask scheduler / dask-jobqueue) or pass a distributed.Client."
+    )
+
+
+def _probe(address: str) -> None:
+    """Refuse a malformed address, and a TCP address nobody listens on, before a Client is
+    made: a Client that failed to connect still tries to close itself when it is collected,
+    which prints a second, confusing error 20 s later."""
+    from dask.utils import parse_timedelta
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        protocol, location = parse_address(address)
+        if protocol != "tcp":
+            return  # tls, ucx, inproc: left to Dask's own connection
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise ArgumentError(
+            f"scheduler: {address!r} is not a Dask scheduler address ({exc}); expected "
+            "'tcp://HOST:PORT' (or, on the command line, local:N)."
+        ) from None
+    timeout = parse_timedelta(CONNECT_TIMEOUT)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ArgumentError(_unreachable(address, exc.strerror or exc)) from None
 
 
 def block_results(run_block, plan, sizes, *, threads: int, scheduler=None):
