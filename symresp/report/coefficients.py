@@ -70,17 +70,16 @@ def provenance_text(der, values: CoefficientValues) -> str:
     """One paragraph: how many values each route gave (exact, samples with N, ...)."""
     counts = values.counts()
     total = sum(counts.values())
-    start = der.start
     parts = []
+    src = values.exact_sources()
+    routes = {
+        "gaussian": r"the exact Gaussian moments of $\rho_\infty$",
+        "point": r"evaluation at the rational point $h_0$",
+        "constant": "constant observables",
+    }
     if counts.get("exact"):
-        how = (
-            "the exact Gaussian moments of $\\rho_\\infty$"
-            if start == "stationary" and der.net.is_linear
-            else (
-                "evaluation at the rational point $h_0$"
-                if start == "point"
-                else "constant observables"
-            )
+        how = ", ".join(
+            f"{src[k]} from {routes[k]}" for k in ("gaussian", "point", "constant") if src.get(k)
         )
         parts.append(
             rf"{_plural(counts['exact'], 'value')} exact, in rational arithmetic ({how}), "
@@ -112,10 +111,18 @@ def provenance_text(der, values: CoefficientValues) -> str:
     if not total:
         text = ""
     if values.missing:
-        k = len(values.missing)
+        labels = [
+            ("V_0(t)" if der.start == "point" else "V_0")
+            if not o
+            else _kernel_symbol(o, idx, der.start)
+            for o, idx in values.missing
+        ]
+        shown = ", ".join(f"${x}$" for x in labels[:6])
+        if len(labels) > 6:
+            shown += f" and {len(labels) - 6} more"
         text += (
-            rf" The coefficients of {_plural(k, 'kernel')} (including $V_0$ where listed) "
-            r"are left as expectations $\Einf[G_{k;p}]$: " + _text(values.reason or "") + "."
+            rf" The coefficients of {shown} are left as expectations $\Einf[G_{{k;p}}]$ "
+            r"where this run has no value: " + _text(values.reason or "") + "."
         )
     return text.strip()
 
@@ -234,10 +241,14 @@ def _trusted_text(der, key, values: CoefficientValues) -> str | None:
     sym = "V_0(t)" if not order else _kernel_symbol(order, index, der.start)
     if not np.any(tk.coeffs):
         return rf"${sym}$: every coefficient vanishes to degree {der.P}"
-    if not np.all(np.isfinite(rng)):
-        return rf"${sym}$: not estimated (its highest pure-power coefficients vanish)"
-    bounds = ", ".join(rf"|{lag}| \le {_float(r, 3)}" for lag, r in zip(lags, rng))
-    return rf"${sym}$: ${bounds}$"
+    bounds = [rf"|{lag}| \le {_float(r, 3)}" for lag, r in zip(lags, rng) if np.isfinite(r)]
+    none = [lag for lag, r in zip(lags, rng) if not np.isfinite(r)]
+    text = rf"${sym}$: " + (f"${', '.join(bounds)}$" if bounds else "")
+    if none:
+        text += (", " if bounds else "") + (
+            f"no estimate in ${', '.join(none)}$ (no nonzero pure power of degree $\\ge 2$)"
+        )
+    return text
 
 
 def volterra_section(der, values: CoefficientValues, budget: Budget, closed: bool) -> str:
@@ -314,7 +325,11 @@ def volterra_section(der, values: CoefficientValues, budget: Budget, closed: boo
                     rf"a mean over $N = {c0[0][0].n_samples}$ stationary samples "
                     r"($\pm$ one standard error)"
                     if "samples" in hows
-                    else "computed in double precision"
+                    else (
+                        "by quadrature of the Gibbs density"
+                        if "quadrature" in hows
+                        else "computed in double precision"
+                    )
                 )
             )
             out.append(rf"$V_0 = \Einf[f]$ is the stationary mean of the output, {v0}.")

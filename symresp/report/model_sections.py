@@ -430,9 +430,8 @@ def _conjugate_section(net: SRNN, names: _Names, alg) -> str:
             found.append((k, A))
     if not found:
         out.append(
-            r"For this network $\log\rho_\infty$ is not known in closed form, so $A_k$ is "
-            r"not available symbolically; the kernels below come from the recursion "
-            r"of the next section instead."
+            r"For this network $\log\rho_\infty$ is not known in closed form, and neither "
+            r"is $A_k$; the kernels below come from the recursion of the next section instead."
         )
         return "\n".join(out) + "\n"
     if net.start == "point":

@@ -45,6 +45,8 @@ class Coef:
     stderr: float | None
     how: str
     n_samples: int | None = None
+    #: for exact values: "constant", "gaussian" (moments of N(m_∞, S)) or "point" (at h₀)
+    source: str | None = None
 
 
 @dataclass
@@ -69,6 +71,16 @@ class CoefficientValues:
                     out[c.how] = out.get(c.how, 0) + 1
         return out
 
+    def exact_sources(self) -> dict:
+        """How many exact values each exact route gave ("constant", "gaussian", "point")."""
+        out: dict = {}
+        for entry in self.entries.values():
+            for comps in entry.values():
+                for c in comps:
+                    if c.how == "exact":
+                        out[c.source] = out.get(c.source, 0) + 1
+        return out
+
     def sample_counts(self) -> list[int]:
         """The distinct sample sizes N behind the ``samples`` values."""
         return sorted(
@@ -84,18 +96,19 @@ class CoefficientValues:
 
 # ------------------------------------------------------------------ exact values
 def _exact_evaluator(der):
-    """``g -> exact SymPy number or None``: constants always; Gaussian moments of a linear
-    network at a stationary start; evaluation at a rational h₀ (and rational auxiliaries)
-    at a point start.  Numeric derivations only (a symbolic ring keeps its parameters)."""
+    """``(g -> exact SymPy number or None, its route)`` beyond constants: the Gaussian
+    moments of a linear network at a stationary start ("gaussian"); evaluation at a rational
+    h₀ with rational auxiliaries at a point start ("point"); otherwise ``(None, None)``.
+    Numeric derivations only (a symbolic ring keeps its parameters)."""
     net, alg = der.net, der.algebra
     if getattr(alg, "coefficient_symbols", None):  # parameters are ring variables
-        return _constant_value
-    if der.start == "stationary" and net.is_linear:
+        return None, None
+    if der.start == "stationary" and net.is_linear and isinstance(alg, RingAlgebra):
         try:
             moments = ex.gaussian_moments(net, *ex.gaussian_stationary(net))
         except (ArgumentError, ValueError, ZeroDivisionError):
-            return _constant_value
-        return lambda g: moments(alg, g) if isinstance(alg, RingAlgebra) else _constant_value(g)
+            return None, None
+        return (lambda g: moments(alg, g)), "gaussian"
     if der.start == "point" and net.h0 is not None and isinstance(alg, RingAlgebra):
         point = {s: sp.sympify(v) for s, v in zip(net.h, net.h0)}
         aux = [v.xreplace(point) for v in alg.aux_values().values()]
@@ -107,8 +120,8 @@ def _exact_evaluator(der):
                 v = g(*q) if len(q) else g
                 return sp.Rational(int(v.p), int(v.q))
 
-            return at_h0
-    return _constant_value
+            return at_h0, "point"
+    return None, None
 
 
 def _constant_value(g):
@@ -150,7 +163,7 @@ def coefficient_values(der, kernels=None, samples=None) -> CoefficientValues:
     ``samples``: stationary states (N × n) for the values nothing else gives.
     """
     kernels = {(int(o), tuple(int(x) for x in idx)): tk for (o, idx), tk in (kernels or {}).items()}
-    exact = _exact_evaluator(der)
+    exact, source = _exact_evaluator(der)
     p_out = der.net.p
     out = CoefficientValues()
     pending = []  # (key, p, j, element) computed in one batch below
@@ -162,10 +175,12 @@ def coefficient_values(der, kernels=None, samples=None) -> CoefficientValues:
             for p, gs in sorted(der.terms(order, index).items()):
                 comps = [None] * p_out
                 for j, g in enumerate(gs):
-                    v = exact(g)
+                    v = _constant_value(g)
                     if v is not None:
-                        comps[j] = Coef(v, None, "exact")
-                    elif tk is not None:
+                        comps[j] = Coef(v, None, "exact", source="constant")
+                    elif exact is not None:
+                        comps[j] = Coef(exact(g), None, "exact", source=source)
+                    if comps[j] is None and tk is not None:
                         comps[j] = _supplied(tk, p, j)
                     if comps[j] is None:
                         pending.append((key, p, j, g))
