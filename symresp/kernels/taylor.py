@@ -21,12 +21,13 @@ import sympy as sp
 
 from symresp.errors import ArgumentError
 from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.gaussian import gaussian_expect_expr, gaussian_stationary
 from symresp.expectation.start_law import expect as _expect
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
-from symresp.symbolic.recursion import Derivation
+from symresp.symbolic.recursion import Derivation, derive
 
-__all__ = ["TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean"]
+__all__ = ["TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean", "exact_coefficients"]
 
 
 class TaylorKernel(Kernel):
@@ -79,6 +80,8 @@ class TaylorKernel(Kernel):
         )
         self._scaled = self.coeffs / self._factorials[:, None]
         self.radius = self._radius()
+        #: the declared parameters, ((symbol, value), ...), of the network it was computed for
+        self.parameters = ()
 
     @property
     def nlags(self) -> int:
@@ -202,10 +205,13 @@ class TaylorKernel(Kernel):
 
         taus = self.lag_symbols()
         exprs = []
-        # a point start or the Gaussian law computes the coefficients exactly: recover the
-        # rationals when the double is one with a small denominator, else keep the double
+        # a point start or the Gaussian law computes the coefficients exactly: take them from
+        # the exact source (in the parameters) when taylor_kernel attached one, else recover
+        # the rationals when the double is one with a small denominator, else keep the double
         exact_route = self.expectation in ("point", "gaussian")
         recovered = True
+        source = getattr(self, "_exact_source", None)
+        exact = source() if (exact_route and source is not None) else None
 
         def coefficient(c):
             nonlocal recovered
@@ -218,15 +224,16 @@ class TaylorKernel(Kernel):
 
         for o in range(self.coeffs.shape[1]):
             terms = []
-            for p, c in zip(self.powers, self.coeffs[:, o]):
-                if c == 0:
+            for r, (p, c) in enumerate(zip(self.powers, self.coeffs[:, o])):
+                if exact is None and c == 0:
                     continue
                 mono = sp.Mul(*[t ** int(e) / sp.factorial(int(e)) for t, e in zip(taus, p)])
-                terms.append(coefficient(c) * mono)
+                terms.append((coefficient(c) if exact is None else exact[r][o]) * mono)
             exprs.append(sp.Add(*terms))
         info = {
             "exact": False,  # a truncated series
-            "coefficients_exact": bool(exact_route and recovered),
+            "coefficients_exact": bool(exact_route and (recovered or exact is not None)),
+            "parameters": {str(k): v for k, v in self.parameters},
             "form": f"polynomial in the lags (degree ≤ {self.P}, {self.truncation} truncation)",
             "lags": [str(t) for t in taus],
             "expectation": self.expectation,
@@ -270,7 +277,7 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     powers = sorted(terms)
     flat = [g for p in powers for g in terms[p]]
     vals, cov = _expect(der, flat, samples)
-    return TaylorKernel(
+    K = TaylorKernel(
         order,
         index,
         powers,
@@ -281,6 +288,41 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
         truncation=der.truncation,
         expectation=_route_name(der, samples),
     )
+    K.parameters = tuple(der.net.parameters)
+    if K.expectation in ("point", "gaussian"):
+        K._exact_source = lambda: exact_coefficients(der, order, index, powers)
+    return K
+
+
+def exact_coefficients(der: Derivation, order: int, index, powers) -> list:
+    """The coefficients c_{k,p} = μ₀[G_{k,p}] exactly, in the network's parameters:
+    ``[[c per readout] per power]`` (SymPy expressions).
+
+    Point start: G_{k,p} evaluated at h₀ (auxiliaries as their values there, e.g.
+    tanh(W h₀ + b)).  Linear network, stationary start: the Gaussian expectation under
+    N(m_∞, S) with A m_∞ = M b and A S + S Aᵀ = Σ, rational functions of the parameters.
+    A derivation of numbers is repeated with the parameters as ring variables.
+    """
+    sym = der
+    if not der.symbolic and der.net.parameters:
+        sym = derive(
+            der.net,
+            der.weight(index),
+            der.P,
+            start=der.start,
+            truncation=der.truncation,
+            symbolic=True,
+        )
+    net, alg = sym.net, sym.algebra
+    terms = sym.terms(order, index)
+    if der.start == "point":
+        point = dict(zip(net.h, net.h0))
+        mu = lambda e: sp.expand(e.xreplace(point))
+    else:
+        m, S = gaussian_stationary(net)
+        m, S = m.applyfunc(sp.cancel), S.applyfunc(sp.cancel)
+        mu = lambda e: sp.factor(gaussian_expect_expr(e, list(net.h), m, S))
+    return [[mu(alg.to_expr(g, substitute=True)) for g in terms[tuple(p)]] for p in powers]
 
 
 def _route_name(der, samples) -> str:
