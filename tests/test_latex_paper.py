@@ -224,3 +224,18 @@ def test_cli_pdf_without_pdflatex(tmp_path, capsys, monkeypatch):
     assert "--latex" in capsys.readouterr().err
     with pytest.raises(latex_module.LatexError, match="install"):
         compile_latex("x", tmp_path / "x.pdf")
+
+
+def test_symbolic_derivation_values_in_the_parameters():
+    """derive(symbolic=True) of dh = (−k h + c + εu) dt + s dW, f = h²: the document's values
+    are expressions in the parameters.  ρ_∞ = N(c/k, s²/(2k)), so
+    V_0 = c²/k² + s²/(2k) = (2c² + k s²)/(2k²) and c_{1;1} = E_∞[𝓛₁𝓛₀ h²] = E_∞[2c − 4k h] = −2c;
+    the observables print their coefficients as parameters (no ring-internal names)."""
+    net = _ou(Gamma="k", b=["c"], sigma="s", parameters={"k": 1.5, "s": 0.4, "c": 0.3})
+    tex = latex_document(derive(net, 1, 2, symbolic=True))
+    k, s, c = sp.symbols("k s c")
+    v0 = sp.latex(sp.factor(c**2 / k**2 + s**2 / (2 * k)))
+    assert rf"V_0 &= {v0}" in tex
+    assert r"G_{1;\,1} = \mathcal{L}_1^{1}\mathcal{L}_0 f &= 2 c - 4 k\,h_{1}" in tex
+    assert r"c_{1;\,1} = \Einf[G_{1;\,1}] &= - 2 c" in tex
+    assert "_c0" not in tex and "exact, as expressions in the parameters" in tex

@@ -81,9 +81,14 @@ def provenance_text(der, values: CoefficientValues) -> str:
         how = ", ".join(
             f"{src[k]} from {routes[k]}" for k in ("gaussian", "point", "constant") if src.get(k)
         )
+        kind = (
+            "as expressions in the parameters"
+            if getattr(der.algebra, "coefficient_symbols", None)
+            else "in rational arithmetic"
+        )
         parts.append(
-            rf"{_plural(counts['exact'], 'value')} exact, in rational arithmetic ({how}), "
-            r"printed as fractions"
+            rf"{_plural(counts['exact'], 'value')} exact, {kind} ({how}), printed exactly "
+            r"(fractions, never decimals)"
         )
     if counts.get("samples"):
         ns = values.sample_counts()

@@ -67,6 +67,10 @@ class _Names:
     # -------------------------------------------------------------- terms
     def ring_terms(self, g) -> list[_Term]:
         """Summands of a ring element, by increasing total degree."""
+        coef = getattr(self.algebra, "coefficient_symbols", None)
+        if coef:  # parameters are ring variables: coefficients are expressions in them
+            gens = [x for x in self.algebra.symbols if x not in set(coef)]
+            return self.expr_terms(self.algebra.to_expr(g), gens)
         names = [self.symbol(s) for s in self.algebra.symbols]
         n = self.net.n
         items = [(tuple(int(e) for e in m), c) for m, c in self.algebra.terms(g)]

@@ -126,6 +126,10 @@ class _Term:
 
 
 def _term(coeff, monomial: str) -> _Term:
+    coeff = sp.sympify(coeff)
+    if not monomial and not coeff.is_Rational:  # a lone expression needs no parentheses
+        sign = -1 if coeff.could_extract_minus_sign() else 1
+        return _Term(sign, sp.latex(-coeff if sign < 0 else coeff))
     sign, c = _rational(coeff, unit=bool(monomial))
     body = f"{c}\\,{monomial}" if c and monomial else (c or monomial)
     return _Term(sign, body)

@@ -30,7 +30,7 @@ from symresp.errors import ArgumentError
 from symresp.expectation import gaussian as ex
 from symresp.expectation.start_law import expect as _expect
 from symresp.expectation.start_law import expectation_method
-from symresp.kernels.taylor import TaylorKernel
+from symresp.kernels.taylor import TaylorKernel, exact_coefficients
 from symresp.symbolic.algebra import RingAlgebra
 
 __all__ = ["Coef", "CoefficientValues", "coefficient_values"]
@@ -185,7 +185,9 @@ def coefficient_values(der, kernels=None, samples=None) -> CoefficientValues:
                     if comps[j] is None:
                         pending.append((key, p, j, g))
                 entry[p] = comps
-    if pending:
+    if pending and getattr(der.algebra, "coefficient_symbols", None):
+        _symbolic(der, pending, out)
+    elif pending:
         _compute(der, pending, samples, out)
     # drop incomplete entries: a coefficient is printed only with every component known
     for key, entry in out.entries.items():
@@ -196,6 +198,28 @@ def coefficient_values(der, kernels=None, samples=None) -> CoefficientValues:
                     out.missing.append(key)
     out.kernels = _taylor_kernels(der, out)
     return out
+
+
+def _symbolic(der, pending, out: CoefficientValues) -> None:
+    """A derivation that keeps its parameters: exact values in them where μ₀ is exact (point
+    start, linear stationary law), none otherwise (quadrature and samples need numbers)."""
+    net = der.net
+    if der.start == "stationary" and not net.is_linear:
+        out.reason = (
+            "the derivation keeps the parameters as symbols, and stationary expectations of "
+            "this network need numbers (derive without symbolic parameters for values)"
+        )
+        return
+    source = "point" if der.start == "point" else "gaussian"
+    keys = {}
+    for key, p, _j, _g in pending:
+        keys.setdefault(key, set()).add(p)
+    for (order, index), ps in keys.items():
+        ps = sorted(ps)
+        vals = exact_coefficients(der, order, index, ps)
+        for p, row in zip(ps, vals):
+            for j, v in enumerate(row):
+                out.entries[(order, index)][p][j] = Coef(v, None, "exact", source=source)
 
 
 def _compute(der, pending, samples, out: CoefficientValues) -> None:
@@ -232,7 +256,10 @@ def _taylor_kernels(der, out: CoefficientValues) -> dict:
             continue
         ps = sorted(entry)
         try:
-            co = np.array([[float(c.value) for c in entry[p]] for p in ps])
+            values = der.net.values  # symbolic values: the radius at the declared values
+            co = np.array(
+                [[float(sp.sympify(c.value).xreplace(values)) for c in entry[p]] for p in ps]
+            )
         except TypeError:  # a symbolic value: no numeric radius
             continue
         kernels[key] = TaylorKernel(order, index, ps, co, start=der.start, P=der.P)
