@@ -23,7 +23,7 @@ from symresp.errors import SymrespError
 from symresp.kernels.deterministic import deterministic_kernel
 from symresp.kernels.exact import exact_kernel, has_exact
 from symresp.report.labels import _kernel_symbol, _lag_names
-from symresp.report.printing import _GAP, _align, _Term
+from symresp.report.printing import _GAP, _align, _Term, _term
 
 __all__ = ["ClosedForm", "closed_forms", "closed_form_section"]
 
@@ -94,8 +94,15 @@ def _expr_terms(expr, names) -> list[_Term]:
     """The summands of a closed form as signed LaTeX terms."""
     out = []
     for t in sp.Add.make_args(expr):
-        sign = -1 if t.could_extract_minus_sign() else 1
-        out.append(_Term(sign, sp.latex(-t if sign < 0 else t, symbol_names=names)))
+        if t.is_Rational or not t.free_symbols:
+            out.append(_term(t, ""))
+            continue
+        c, rest = t.as_coeff_Mul()  # a rational factor in front, as \tfrac
+        if not c.is_Rational:
+            c, rest = sp.Integer(1), t
+        if rest.could_extract_minus_sign():
+            c, rest = -c, -rest
+        out.append(_term(c, sp.latex(rest, symbol_names=names, fold_short_frac=True)))
     return out
 
 
@@ -149,5 +156,9 @@ def closed_form_section(der, forms: list[ClosedForm], route: str, budget) -> str
             r"values of the parameters."
         )
     elif route == "exact":
-        out.append(r"All of them are exact (rational arithmetic, no rounding).")
+        out.append(
+            r"All of them are exact"
+            + (" in the parameters and" if net.parameters else "")
+            + r" in the lags (exact arithmetic, no rounding)."
+        )
     return "\n".join(out) + "\n"
