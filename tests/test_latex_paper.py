@@ -13,7 +13,7 @@ import sympy as sp
 from symresp import SRNN, derive
 from symresp.cli import main
 from symresp.report import latex as latex_module
-from symresp.report.closed_forms import closed_forms
+from symresp.report.closed_forms import kernel_closed_forms
 from symresp.report.latex import compile_latex, latex_document, latex_documents, write_latex
 
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
@@ -85,7 +85,7 @@ def test_ou_closed_forms_point_start():
     K⁽¹⁾(τ1, s1) = P_{s1}(2e^{−2τ1} h)(h_0) = 2e^{−2τ1} e^{−s1} h_0 = e^{−2τ1 − s1};
     K⁽²⁾ = 2e^{−2τ1 − τ2} (a constant in h, so P_{s2} leaves it)."""
     der, (tex, _) = _ou_doc("point")
-    forms = {(cf.order, cf.index): cf.exprs[0] for cf in closed_forms(der)[0]}
+    forms = {(cf.order, cf.index): cf.exprs[0] for cf in kernel_closed_forms(der)[0]}
     t = sp.Symbol("tau1")
     assert sp.simplify(forms[(0, ())] - (sp.Rational(1, 2) - sp.exp(-2 * t) / 4)) == 0
     assert sp.simplify(forms[(1, (0,))] - sp.exp(-2 * t1 - t2)) == 0
@@ -105,7 +105,7 @@ def test_parameters_closed_form_and_notation():
     net = _ou(Gamma="k", sigma="s", parameters={"k": 1.5, "s": 0.4})
     der = derive(net, 2, 2)
     tex = latex_document(der)
-    forms = {(cf.order, cf.index): cf for cf in closed_forms(der)[0]}
+    forms = {(cf.order, cf.index): cf for cf in kernel_closed_forms(der)[0]}
     K2 = forms[(2, (0, 0))]
     assert sp.simplify(K2.exprs[0] - 2 * sp.exp(-2 * k * t1 - k * t2)) == 0
     assert sp.simplify(forms[(0, ())].exprs[0] - s**2 / (2 * k)) == 0
@@ -128,7 +128,7 @@ def test_deterministic_closed_form_at_a_fixed_point():
         n=1, activation="tanh", W=[[0.5]], C=[[1]], sigma=0, V=[[1]], start="point", h0=[0]
     )
     der = derive(net, 1, 3)
-    forms, route = closed_forms(der)
+    forms, route = kernel_closed_forms(der)
     assert route == "deterministic"
     K1 = forms[0].exprs[0]
     for lag in (0.0, 0.7, 3.1):

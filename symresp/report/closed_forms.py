@@ -25,7 +25,7 @@ from symresp.kernels.exact import exact_kernel, has_exact
 from symresp.report.labels import _kernel_symbol, _lag_names
 from symresp.report.printing import _GAP, _align, _Term, _term
 
-__all__ = ["ClosedForm", "closed_forms", "closed_form_section"]
+__all__ = ["ClosedForm", "kernel_closed_forms", "closed_form_section"]
 
 
 class ClosedForm:
@@ -62,7 +62,7 @@ def _deterministic_applies(net, der) -> str | None:
     return None
 
 
-def closed_forms(der) -> tuple[list[ClosedForm], str]:
+def kernel_closed_forms(der) -> tuple[list[ClosedForm], str]:
     """The closed forms of every kernel of ``der`` (orders 0..N at the exact route, 1..2 at
     the deterministic one) and a sentence naming the route, or ``([], why not)``."""
     net = _valued(der.net)

@@ -31,7 +31,7 @@ from pathlib import Path
 from symresp.errors import LatexError
 from symresp.files import output_path, write_atomic
 from symresp.report import model_sections as ms
-from symresp.report.closed_forms import closed_form_section, closed_forms
+from symresp.report.closed_forms import closed_form_section, kernel_closed_forms
 from symresp.report.coefficients import (
     INF,
     Budget,
@@ -88,7 +88,7 @@ def latex_documents(
     if title is None:
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values = coefficient_values(der, kernels, samples)
-    forms, route = closed_forms(der)
+    forms, route = kernel_closed_forms(der)
 
     def body(budget: Budget, supplementary: bool) -> str:
         parts = [ms._preamble(title if not supplementary else title + r" \\ (supplement)")]
