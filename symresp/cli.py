@@ -25,7 +25,7 @@ from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import _load_table, parse_input
 from symresp.model.spec import load_spec
 from symresp.report.export import export_module, tables_name
-from symresp.report.latex import compile_latex, pdflatex_available, write_latex
+from symresp.report.latex import require_pdflatex, write_latex
 from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
@@ -102,8 +102,8 @@ def _positive_int(name, minimum: int = 0):
 def cmd_derive(args) -> dict:
     if args.pdf and not args.latex:
         raise UsageError("--pdf compiles the LaTeX document: give --latex OUT.tex as well.")
-    if args.pdf and not pdflatex_available():  # before the work: say what to install
-        compile_latex("", Path(args.latex).with_suffix(".pdf"))
+    if args.pdf:
+        require_pdflatex()  # before the work: the message names what to install
     net = _load(args.spec, args)
     t0 = time.perf_counter()
     der = derive(net, args.order, args.taylor, truncation=args.truncation)

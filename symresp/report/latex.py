@@ -48,7 +48,7 @@ __all__ = [
     "latex_documents",
     "write_latex",
     "compile_latex",
-    "pdflatex_available",
+    "require_pdflatex",
     "LatexError",
 ]
 
@@ -125,16 +125,8 @@ def latex_document(der, **kwargs) -> str:
     return latex_documents(der, **kwargs)[0]
 
 
-def pdflatex_available() -> bool:
-    """True when ``pdflatex`` is on PATH (:func:`compile_latex` needs it)."""
-    return shutil.which("pdflatex") is not None
-
-
-def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) -> Path:
-    """Compile LaTeX source with pdflatex in a temporary directory; the PDF goes to ``pdf_path``.
-
-    Raises :class:`LatexError` (with the last lines of the log) when pdflatex is missing or fails.
-    """
+def require_pdflatex() -> str:
+    """The path of ``pdflatex``; :class:`LatexError` naming what to install when it is missing."""
     exe = shutil.which("pdflatex")
     if exe is None:
         raise LatexError(
@@ -143,6 +135,15 @@ def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) ->
             "macOS: MacTeX; Windows: MiKTeX or TeX Live), or write only the .tex file "
             "(compile=False; on the command line leave out --pdf)."
         )
+    return exe
+
+
+def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) -> Path:
+    """Compile LaTeX source with pdflatex in a temporary directory; the PDF goes to ``pdf_path``.
+
+    Raises :class:`LatexError` (with the last lines of the log) when pdflatex is missing or fails.
+    """
+    exe = require_pdflatex()
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory(prefix="symresp-latex-") as tmp:
         src = Path(tmp) / "document.tex"
@@ -186,8 +187,8 @@ def write_latex(der, path, compile: bool = False, **kwargs) -> Path:
     :class:`LatexError` before anything is written.
     """
     path = output_path(path, "LaTeX document", make_parents=True)  # refuse before the work
-    if compile and not pdflatex_available():
-        compile_latex("", path.with_suffix(".pdf"))  # raises the message naming what to install
+    if compile:
+        require_pdflatex()  # before the work: the message names what to install
     sup_path = path.with_name(path.stem + "-supplement.tex")
     main, sup = latex_documents(der, supplement=sup_path.name, **kwargs)
     write_atomic(path, main, what="LaTeX document")
