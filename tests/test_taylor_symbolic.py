@@ -101,3 +101,19 @@ def test_point_start_nonlinear_exact_in_the_parameters():
     assert _coefficient(e, 0, 0) == 1
     assert sp.simplify(_coefficient(e, 1, 0) - (-k + w * (1 - sp.tanh(w * x) ** 2))) == 0
     assert _coefficient(e, 0, 1) == 0
+
+
+def test_point_start_rational_only_where_exact():
+    """dh = (−h + tanh(h/2) + εu) dt + dW/2, f = h.  At h_0 = 0 every auxiliary is rational
+    (tanh 0 = 0): c_{1,0} = −1 + (1/2)(1 − 0) = −1/2 exactly.  At h_0 = 3/10, tanh(3/20) is
+    irrational: the coefficients are doubles and not claimed exact."""
+    make = lambda h0: SRNN.create(  # noqa: E731
+        n=1, activation="tanh", W=[[0.5]], C=[[1]], sigma=0.5, V=[[1]], start="point", h0=[h0]
+    )
+    K0 = kernel(make(0), 1, [0], method="taylor", taylor=3)
+    assert K0.expr_info["coefficients_exact"]
+    assert _coefficient(K0.as_expr(), 1, 0) == sp.Rational(-1, 2)
+    K3 = kernel(make(0.3), 1, [0], method="taylor", taylor=3)
+    assert not K3.expr_info["coefficients_exact"]
+    c10 = float(_coefficient(K3.as_expr(), 1, 0))
+    assert abs(c10 - (-1 + 0.5 * (1 - np.tanh(0.15) ** 2))) < 1e-14

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import flint
 import numpy as np
 import sympy as sp
 
@@ -30,7 +29,7 @@ from symresp.errors import ArgumentError
 from symresp.expectation import gaussian as ex
 from symresp.expectation.start_law import expect as _expect
 from symresp.expectation.start_law import expectation_method
-from symresp.kernels.taylor import TaylorKernel, exact_coefficients
+from symresp.kernels.taylor import TaylorKernel, exact_coefficients, rational_point
 from symresp.symbolic.algebra import RingAlgebra
 
 __all__ = ["Coef", "CoefficientValues", "coefficient_values"]
@@ -109,18 +108,9 @@ def _exact_evaluator(der):
         except (ArgumentError, ValueError, ZeroDivisionError):
             return None, None
         return (lambda g: moments(alg, g)), "gaussian"
-    if der.start == "point" and net.h0 is not None and isinstance(alg, RingAlgebra):
-        point = {s: sp.sympify(v) for s, v in zip(net.h, net.h0)}
-        aux = [v.xreplace(point) for v in alg.aux_values().values()]
-        args = [*net.h0, *aux]
-        if all(sp.sympify(a).is_Rational for a in args) and len(args) == len(alg.ctx.gens()):
-            q = [flint.fmpq(int(sp.Rational(a).p), int(sp.Rational(a).q)) for a in args]
-
-            def at_h0(g):
-                v = g(*q) if len(q) else g
-                return sp.Rational(int(v.p), int(v.q))
-
-            return at_h0, "point"
+    value = rational_point(der)
+    if value is not None:
+        return value, "point"
     return None, None
 
 
