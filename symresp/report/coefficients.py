@@ -342,8 +342,10 @@ def volterra_section(der, values: CoefficientValues, budget: Budget, closed: boo
         out.append(
             r"\paragraph{Trusted lags.} The Taylor polynomials are trusted where every lag is "
             r"below half the radius of convergence estimated for it (root test on the "
-            r"highest pure-power coefficients, $r_j \approx (|c_d|/d!)^{-1/d}$); there the "
-            r"omitted terms shrink at least like $2^{-d}$: " + "; ".join(trusted) + "."
+            r"highest pure-power coefficients, $r_j \approx (|c_d|/d!)^{-1/d}$; an estimate, "
+            r"not a bound); there the omitted terms shrink at least like $2^{-d}$: "
+            + "; ".join(trusted)
+            + "."
         )
     if closed:
         out.append(
