@@ -26,7 +26,7 @@ from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import _load_table, parse_input
 from symresp.model.spec import load_spec
 from symresp.report.export import export_module, tables_name
-from symresp.report.latex import write_latex
+from symresp.report.latex import require_pdflatex, write_latex
 from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
@@ -101,7 +101,10 @@ def _positive_int(name, minimum: int = 0):
 
 # ---------------------------------------------------------------------- derive
 def cmd_derive(args) -> dict:
-
+    if args.pdf and not args.latex:
+        raise UsageError("--pdf compiles the LaTeX document: give --latex OUT.tex as well.")
+    if args.pdf:
+        require_pdflatex()  # before the work: the message names what to install
     net = _load(args.spec, args)
     t0 = time.perf_counter()
     der = derive(net, args.order, args.taylor, truncation=args.truncation)
@@ -167,8 +170,12 @@ def cmd_derive(args) -> dict:
     if note:
         out["note"] = note
     if args.latex:
-        path = write_latex(der, args.latex, kernels=kernels or None)
-        out["latex"] = str(path)
+        path = write_latex(
+            der, args.latex, compile=args.pdf, kernels=kernels or None, samples=samples
+        )
+        out["pdf" if args.pdf else "latex"] = str(path)
+        if args.pdf:
+            out["latex"] = str(path.with_suffix(".tex"))
     return out
 
 
@@ -195,6 +202,8 @@ def _derive_text(out: dict) -> str:
         lines.append(f"note: {out['note']}")
     if out.get("latex"):
         lines.append(f"LaTeX written to {out['latex']}")
+    if out.get("pdf"):
+        lines.append(f"PDF written to {out['pdf']}")
     return "\n".join(lines)
 
 
@@ -350,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="lag degrees with Σp ≤ P (total) or every p_j ≤ P (box)",
     )
     d.add_argument("--latex", metavar="OUT.tex", help="write the LaTeX derivation document")
+    d.add_argument(
+        "--pdf", action="store_true", help="also compile the LaTeX document with pdflatex"
+    )
     d.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     d.add_argument(
         "--samples",

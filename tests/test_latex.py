@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from symresp import SRNN, TaylorKernel, derive, load_spec
-from symresp.report.latex import LatexError, compile_latex, latex_document, write_latex
+from symresp.report.latex import (
+    MAX_TERMS,
+    LatexError,
+    compile_latex,
+    latex_document,
+    latex_documents,
+    write_latex,
+)
 
 SPECS = Path(__file__).parent.parent / "derivations"
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
@@ -74,10 +81,17 @@ def _section(tex, title):
 @needs_pdflatex
 @pytest.mark.parametrize("name", list(CASES))
 def test_document_compiles(name, tmp_path):
+    """The main document and (where something is shortened) its supplement compile."""
     pdf = write_latex(_der(name), tmp_path / f"{name}.tex", compile=True)
     assert pdf == tmp_path / f"{name}.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    assert (tmp_path / f"{name}.tex").read_text() == _doc(name)
+    sup = tmp_path / f"{name}-supplement.tex"
+    main, full = latex_documents(_der(name), supplement=sup.name)
+    assert (tmp_path / f"{name}.tex").read_text() == main
+    assert (full is None) == (not sup.exists())
+    if full is not None:
+        assert sup.read_text() == full
+        assert sup.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -148,7 +162,8 @@ def test_tanh_1d_conjugate_and_auxiliaries():
         r"\mathcal{L}_0\, g &= \bigl(-h_{1} + T_{1}\bigr)\,\partial_{1} g + \tfrac{1}{8}\,\partial_{1}^{2} g"
         in tex
     )
-    assert "Estimated radius of convergence" in tex
+    assert r"\paragraph{Trusted lags.}" in tex
+    assert r"$K^{(1)}_{1}(\tau_{1})$: $|\tau_{1}| \le" in tex
 
 
 def test_hopfield_has_M_and_conjugate():
@@ -164,55 +179,64 @@ def test_hopfield_has_M_and_conjugate():
 def test_point_start_two_inputs_two_outputs():
     tex, der = _doc("sigmoid_3d"), _der("sigmoid_3d")
     assert r"$h_0 = (\tfrac{1}{10}, 0, -\tfrac{1}{5})^{\top}$" in tex
-    assert "not available symbolically" in _section(tex, "Conjugate observable")
+    assert "and neither is $A_k$" in _section(tex, "Conjugate observable")
     assert r"\frac{dS_i}{dz_i} &= S_i - S_i^{2}" in tex
     # point-start words carry the outer L0 power; values are evaluations at h0
     assert r"\bigl[G_{1;\,1\,0}\bigr]_{1} = \mathcal{L}_1^{1}\mathcal{L}_0 f_{1}" in tex
-    assert r"\bigl[c_{1;\,0\,0}\bigr]_{2} = G_{1;\,0\,0}(h_0) &= 0.25" in tex
+    # G_{1;00} = γ·∇f_2 is the constant 1/4: exact, not 0.25
+    assert r"\bigl[c_{1;\,0\,0}\bigr]_{2} = G_{1;\,0\,0}(h_0) &= \tfrac{1}{4}" in tex
     assert r"\bigl[V_0(t)\bigr]_{1} &\approx 0.1 +" in tex
     assert r"\bigl[K^{(2)}_{2\,1}(\tau_{1}, \tau_{2}, s_{2})\bigr]_{2} &\approx" in tex
     assert len(der.indices(2)) == 4
 
 
-def test_long_expressions_split_and_truncated():
+def test_long_expressions_summarised_and_in_full_in_the_supplement():
+    """A polynomial longer than max_terms shows its leading terms and its count in the main
+    document; the supplement holds it in full (every term, in rows of at most four)."""
     der = _der("hopfield_2d")
     longest = max(der.algebra.n_terms(g) for gs in der.observables.values() for g in gs)
     assert longest > 60
-    full = _doc("hopfield_2d")
-    assert "more terms; see JSON output" in full  # the default budget of 60 terms
-    for tex in (full, latex_document(der, max_terms=25)):
-        rows = _align_rows(tex)
-        assert max(_n_terms(r) for r in rows) <= 4
-        # the longest polynomial spans many rows
-        assert (
-            sum(
-                1
-                for r in rows
-                if r.lstrip().startswith(r"&\quad +") or r.lstrip().startswith(r"&\quad -")
-            )
-            > 40
-        )
+    main, full = latex_documents(der, supplement="doc-supplement.tex")
+    notes = re.findall(r"\((\d+) terms in all, (\d+) not shown; in full in", main)
+    assert notes and all(int(a) - int(b) == MAX_TERMS for a, b in notes)
+    assert max(int(a) for a, _ in notes) == longest
+    assert r"\texttt{doc-supplement.tex}" in main
+    assert full is not None and "not shown" not in full
+    for tex in (main, full):
+        assert max(_n_terms(r) for r in _align_rows(tex)) <= 4
+    # the longest polynomial spans longest/4 rows or more in the supplement
+    cont = sum(1 for r in _align_rows(full) if r.lstrip().startswith((r"&\quad +", r"&\quad -")))
+    assert cont >= longest // 4
     short = latex_document(der, max_terms=25)
-    notes = re.findall(r"\\dots\$ (\d+) more terms; see JSON output", short)
-    assert notes and max(int(n) for n in notes) == longest - 25
+    counts = re.findall(r"\((\d+) terms in all, (\d+) not shown\)", short)
+    assert counts and max(int(b) for _, b in counts) == longest - 25
+    assert "supplement" not in short  # none was named, none is cited
 
 
 def test_samples_needed_and_given_kernels(tmp_path):
     der = derive(load_spec(SPECS / "tanh_2d.toml"), 1, 2)
     tex = latex_document(der)
-    assert "stationary samples are needed" in tex
-    assert r"\Einf[G_{1;\,0}]" in _section(tex, "Volterra series")
+    assert "no stationary samples were supplied to this run" in tex
+    assert "not available" not in tex
+    assert r"\tfrac{1}{2}\Einf[G_{1;\,2}]\,\tau_{1}^{2}" in _section(tex, "Volterra series")
     tk = TaylorKernel(
         1,
         (0,),
         [(0,), (1,), (2,)],
         np.array([[0.123456], [-0.5], [0.25]]),
         cov=np.diag([0.001, 0.002, 0.003]) ** 2,
+        expectation="samples[400]",
     )
     tex2 = latex_document(der, kernels={(1, (0,)): tk}, title="Given kernels")
     assert r"\title{Given kernels}" in tex2
-    assert r"c_{1;\,0} = \Einf[G_{1;\,0}] &= 0.123456 \pm 0.001" in tex2
-    assert r"K^{(1)}_{1}(\tau_{1}) &\approx 0.123456 - 0.5\,\tau_{1} + 0.125\,\tau_{1}^{2}" in tex2
+    # G_{1;0} = C·∇h_1 = 1 and G_{1;1} = C·∇φ_1 = -1 + (W_11 + W_12/2)(1 - T_1²) = -1 are
+    # constants: exact, the supplied 0.123456 and -0.5 are not used; G_{1;2} is sampled
+    assert r"c_{1;\,0} = \Einf[G_{1;\,0}] &= 1 \\" in tex2
+    assert r"c_{1;\,1} = \Einf[G_{1;\,1}] &= -1 \\" in tex2
+    assert r"c_{1;\,2} = \Einf[G_{1;\,2}] &= 0.25 \pm 0.003" in tex2
+    assert r"K^{(1)}_{1}(\tau_{1}) &\approx 1 - \tau_{1} + 0.125\,\tau_{1}^{2}" in tex2
+    assert r"The coefficients of $V_0$ are left as expectations" in tex2
+    assert "means over $N = 400$ stationary samples" in tex2
     if HAVE_PDFLATEX:
         compile_latex(tex2, tmp_path / "given.pdf")
 

@@ -16,17 +16,30 @@ from __future__ import annotations
 import math
 import warnings
 
+import flint
 import numpy as np
 import sympy as sp
 
 from symresp.errors import ArgumentError
 from symresp.expectation.conjugate import conjugate_observable
+from symresp.expectation.gaussian import (
+    gaussian_expect_expr,
+    gaussian_moments,
+    gaussian_stationary,
+)
 from symresp.expectation.start_law import expect as _expect
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
-from symresp.symbolic.recursion import Derivation
+from symresp.symbolic.recursion import Derivation, derive
 
-__all__ = ["TaylorKernel", "taylor_kernel", "fdt_kernel", "stationary_mean"]
+__all__ = [
+    "TaylorKernel",
+    "taylor_kernel",
+    "fdt_kernel",
+    "stationary_mean",
+    "exact_coefficients",
+    "rational_point",
+]
 
 
 class TaylorKernel(Kernel):
@@ -79,6 +92,8 @@ class TaylorKernel(Kernel):
         )
         self._scaled = self.coeffs / self._factorials[:, None]
         self.radius = self._radius()
+        #: the declared parameters, ((symbol, value), ...), of the network it was computed for
+        self.parameters = ()
 
     @property
     def nlags(self) -> int:
@@ -202,10 +217,15 @@ class TaylorKernel(Kernel):
 
         taus = self.lag_symbols()
         exprs = []
-        # a point start or the Gaussian law computes the coefficients exactly: recover the
-        # rationals when the double is one with a small denominator, else keep the double
+        # a point start or the Gaussian law computes the coefficients exactly: take them from
+        # the exact source (in the parameters) when taylor_kernel attached one, else recover
+        # the rationals when the double is one with a small denominator, else keep the double
         exact_route = self.expectation in ("point", "gaussian")
         recovered = True
+        source = getattr(self, "_exact_source", None)
+        exact = source() if (exact_route and source is not None) else None
+        if source is not None and exact is None:
+            exact_route = False  # irrational values at h₀: the doubles are all there is
 
         def coefficient(c):
             nonlocal recovered
@@ -218,15 +238,16 @@ class TaylorKernel(Kernel):
 
         for o in range(self.coeffs.shape[1]):
             terms = []
-            for p, c in zip(self.powers, self.coeffs[:, o]):
-                if c == 0:
+            for r, (p, c) in enumerate(zip(self.powers, self.coeffs[:, o])):
+                if exact is None and c == 0:
                     continue
                 mono = sp.Mul(*[t ** int(e) / sp.factorial(int(e)) for t, e in zip(taus, p)])
-                terms.append(coefficient(c) * mono)
+                terms.append((coefficient(c) if exact is None else exact[r][o]) * mono)
             exprs.append(sp.Add(*terms))
         info = {
             "exact": False,  # a truncated series
-            "coefficients_exact": bool(exact_route and recovered),
+            "coefficients_exact": bool(exact_route and (recovered or exact is not None)),
+            "parameters": {str(k): v for k, v in self.parameters},
             "form": f"polynomial in the lags (degree ≤ {self.P}, {self.truncation} truncation)",
             "lags": [str(t) for t in taus],
             "expectation": self.expectation,
@@ -270,7 +291,7 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
     powers = sorted(terms)
     flat = [g for p in powers for g in terms[p]]
     vals, cov = _expect(der, flat, samples)
-    return TaylorKernel(
+    K = TaylorKernel(
         order,
         index,
         powers,
@@ -281,6 +302,77 @@ def taylor_kernel(der: Derivation, order: int, index, samples=None) -> TaylorKer
         truncation=der.truncation,
         expectation=_route_name(der, samples),
     )
+    K.parameters = tuple(der.net.parameters)
+    if K.expectation in ("point", "gaussian"):
+        K._exact_source = lambda: exact_coefficients(der, order, index, powers)
+    return K
+
+
+def rational_point(der: Derivation):
+    """``g -> SymPy Rational``, the exact value g(h₀) of a ring element at a point start,
+    when h₀ and the auxiliaries at h₀ are rational (e.g. tanh(0) = 0) and the ring holds no
+    parameters; None otherwise (then only the double is known, or the value needs symbols)."""
+    net, alg = der.net, der.algebra
+    if der.start != "point" or net.h0 is None or not hasattr(alg, "ctx"):
+        return None
+    at = dict(zip(net.h, net.h0))
+    args = [*net.h0, *[v.xreplace(at) for v in alg.aux_values().values()]]
+    if len(args) != len(alg.ctx.gens()) or not all(sp.sympify(a).is_Rational for a in args):
+        return None
+    q = [flint.fmpq(int(sp.Rational(a).p), int(sp.Rational(a).q)) for a in args]
+
+    def value(g):
+        v = g(*q)
+        return sp.Rational(int(v.p), int(v.q))
+
+    return value
+
+
+def exact_coefficients(der: Derivation, order: int, index, powers) -> list | None:
+    """The coefficients c_{k,p} = μ₀[G_{k,p}] exactly, in the network's parameters:
+    ``[[c per readout] per power]`` (SymPy numbers or expressions), or None where only
+    doubles are known.
+
+    Point start: G_{k,p}(h₀) — rationals when h₀ and the auxiliaries at h₀ are (see
+    :func:`rational_point`); with parameters an expression in them, the auxiliaries written
+    as their values (e.g. tanh(w x)); None for irrational auxiliaries without parameters.
+    Linear network, stationary start: the Gaussian expectation under N(m_∞, S),
+    A m_∞ = M b and A S + S Aᵀ = Σ, rational in the parameters.  A derivation of numbers is
+    repeated with the parameters as ring variables.
+    """
+    if not der.net.parameters:
+        if der.start == "point":
+            value = rational_point(der)
+            if value is None:
+                return None
+        else:
+            moments = gaussian_moments(der.net, *gaussian_stationary(der.net))
+            value = lambda g: moments(der.algebra, g)  # noqa: E731
+        terms = der.terms(order, index)
+        return [[value(g) for g in terms[tuple(p)]] for p in powers]
+    sym = der
+    if not der.symbolic:
+        sym = derive(
+            der.net,
+            der.weight(index),
+            der.P,
+            start=der.start,
+            truncation=der.truncation,
+            symbolic=True,
+        )
+    net, alg = sym.net, sym.algebra
+    terms = sym.terms(order, index)
+    if der.start == "point":
+        at = dict(zip(net.h, net.h0))
+        point = {s: v.xreplace(at) for s, v in alg.aux_values().items()} | at
+        polynomial = not alg.aux_values()
+        # no expansion of transcendental values: a sum of terms, each evaluated
+        mu = lambda e: sp.expand(e.xreplace(point)) if polynomial else e.xreplace(point)  # noqa: E731
+        return [[mu(alg.to_expr(g)) for g in terms[tuple(p)]] for p in powers]
+    m, S = gaussian_stationary(net)
+    m, S = m.applyfunc(sp.cancel), S.applyfunc(sp.cancel)
+    mu = lambda e: sp.factor(gaussian_expect_expr(e, list(net.h), m, S))  # noqa: E731
+    return [[mu(alg.to_expr(g)) for g in terms[tuple(p)]] for p in powers]
 
 
 def _route_name(der, samples) -> str:

@@ -727,6 +727,46 @@ class SRNN:
 
     __repr__ = summary
 
+    def latex(self) -> str:
+        """The network as LaTeX (math mode, no delimiters): the SDE
+        dh = [−Γh + M a(Wh + b) + εγ(h)u] dt + σ dW, y = f(h), its matrices with the
+        parameters as symbols, the start and the parameters' declared values."""
+        net = self.symbolic()
+        L = lambda x: sp.latex(x, symbol_names={h: rf"h_{{{i + 1}}}" for i, h in enumerate(net.h)})
+        z = sp.Symbol("z")
+        a = L(net.activation.expr.subs(Z, z))
+        M = "" if net.M == sp.eye(net.n) else r"M\,"
+        inside = net.input_site == "activation"
+        drift = (
+            rf"-\Gamma h + {M}a(W h + b + \varepsilon C u)"
+            if inside
+            else rf"-\Gamma h + {M}a(W h + b) + \varepsilon\,\gamma(h)\,u"
+        )
+        mats = [rf"\Gamma = {L(net.Gamma)}", rf"W = {L(net.W)}", rf"b = {L(net.b)}"]
+        if M:
+            mats.append(rf"M = {L(net.M)}")
+        mats.append((r"C = " if inside else r"\gamma(h) = ") + L(net.coupling))
+        mats += [rf"\sigma = {L(net.sigma)}", rf"f(h) = {L(net.readout)}"]
+        lines = [
+            rf"dh_t = \bigl[{drift}\bigr]_{{h = h_t}}\,dt + \sigma\,dW_t,\quad "
+            rf"y_t = f(h_t),\quad a(z) = {a}",
+            r",\ ".join(mats),
+        ]
+        start = (
+            rf"h_0 = {L(net.h0.T)}"
+            if net.start == "point" and net.h0 is not None
+            else r"h_0 \sim \rho_\infty\ (\text{stationary start})"
+        )
+        if self.parameters:
+            start += r",\quad " + r",\ ".join(
+                rf"{sp.latex(k)} = {sp.latex(v)}" for k, v in self.parameters
+            )
+        lines.append(start)
+        return r"\begin{gathered}" + r" \\ ".join(lines) + r"\end{gathered}"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
 
 def _sigma(sigma, n: int) -> sp.Matrix:
     if isinstance(sigma, (list, tuple, np.ndarray, sp.MatrixBase)):

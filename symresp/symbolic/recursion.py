@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from symresp.errors import ArgumentError
 from symresp.model.network import SRNN
+from symresp.symbolic.expressions import derivation_latex, observable_exprs
 from symresp.symbolic.generators import Generators
 from symresp.validation import check_choice, check_int
 
@@ -92,6 +93,15 @@ class Derivation:
         if len(index) != order:
             raise ArgumentError(f"index {list(index)} must have {order} channels for order {order}")
         return {p: g for (k, p), g in self.observables.items() if k == index}
+
+    def as_exprs(self, auxiliaries: str = "symbols") -> dict:
+        """The observables as SymPy expressions, ``{(k, p): [one per readout]}``; the
+        auxiliaries as symbols (``"symbols"``), as tanh(z1), … (``"z"``) or in h (``"h"``):
+        :func:`symresp.symbolic.expressions.observable_exprs`."""
+        return observable_exprs(self, auxiliaries)
+
+    def _repr_latex_(self) -> str:
+        return derivation_latex(self)
 
     def n_terms(self) -> int:
         """Total number of polynomial terms held (a measure of expression size)."""
