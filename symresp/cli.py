@@ -26,7 +26,7 @@ from symresp.kernels.taylor import stationary_mean, taylor_kernel
 from symresp.model.inputs import _load_table, parse_input
 from symresp.model.spec import load_spec
 from symresp.report.export import export_module, tables_name
-from symresp.report.latex import require_pdflatex, write_latex
+from symresp.report.latex import latex_output_path, require_pdflatex, write_latex
 from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
@@ -105,6 +105,8 @@ def cmd_derive(args) -> dict:
         raise UsageError("--pdf compiles the LaTeX document: give --latex OUT.tex as well.")
     if args.pdf:
         require_pdflatex()  # before the work: the message names what to install
+    if args.latex:  # refuse unusable or existing targets before deriving
+        latex_output_path(args.latex, compile=args.pdf, overwrite=args.overwrite)
     net = _load(args.spec, args)
     t0 = time.perf_counter()
     der = derive(net, args.order, args.taylor, truncation=args.truncation)
@@ -171,7 +173,12 @@ def cmd_derive(args) -> dict:
         out["note"] = note
     if args.latex:
         path = write_latex(
-            der, args.latex, compile=args.pdf, kernels=kernels or None, samples=samples
+            der,
+            args.latex,
+            compile=args.pdf,
+            kernels=kernels or None,
+            samples=samples,
+            overwrite=args.overwrite,
         )
         out["pdf" if args.pdf else "latex"] = str(path)
         if args.pdf:
@@ -362,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--pdf", action="store_true", help="also compile the LaTeX document with pdflatex"
     )
+    _overwrite_arg(d)
     d.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")
     d.add_argument(
         "--samples",

@@ -99,7 +99,10 @@ def test_latex_and_pdf_go_through_the_atomic_writer(tmp_path):
     target = tmp_path / "new" / "doc.tex"  # a missing directory is created, as mkdir -p
     target.parent.mkdir()
     target.symlink_to(victim)
-    write_latex(der, target)
+    with pytest.raises(OutputError, match="already exists"):
+        write_latex(der, target)  # a link at the target is something the user has
+    assert victim.read_text() == "precious" and target.is_symlink()
+    write_latex(der, target, overwrite=True)
     assert victim.read_text() == "precious" and "\\documentclass" in target.read_text()
     with pytest.raises(OutputError, match="is a directory"):
         write_latex(der, tmp_path)
@@ -176,3 +179,22 @@ def test_cli_check_refuses_an_existing_plot_before_the_run(tmp_path, monkeypatch
     argv += ["0.2", "--T", "0.2", "--order", "1", "--plot", str(plot)]
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err and plot.read_bytes() == b"precious"
+
+
+def test_cli_derive_refuses_an_existing_latex_target_before_deriving(tmp_path, monkeypatch, capsys):
+    import symresp.cli as cli
+
+    tex = tmp_path / "doc.tex"
+    argv = ["derive", "derivations/linear_2d_quadratic.toml", "--order", "1", "--taylor", "2"]
+    argv += ["--latex", str(tex)]
+    assert main(argv) == 0 and tex.exists()
+    first = tex.read_text()
+    with monkeypatch.context() as m:
+        m.setattr(cli, "derive", lambda *a, **k: pytest.fail("derived before refusing"))
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err and tex.read_text() == first
+    (tmp_path / "doc-supplement.tex").write_text("stale")  # a supplement of that name counts
+    tex.unlink()
+    assert main(argv) == 2 and "doc-supplement.tex" in capsys.readouterr().err
+    assert main(argv + ["--overwrite"]) == 0 and tex.read_text() == first

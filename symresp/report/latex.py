@@ -138,13 +138,16 @@ def require_pdflatex() -> str:
     return exe
 
 
-def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) -> Path:
-    """Compile LaTeX source with pdflatex in a temporary directory; the PDF goes to ``pdf_path``.
+def compile_latex(
+    tex: str, pdf_path, *, runs: int = 1, timeout: float = 300, overwrite: bool = False
+) -> Path:
+    """Compile LaTeX source with pdflatex in a temporary directory; the PDF goes to ``pdf_path``
+    (an existing file there is refused unless ``overwrite``).
 
     Raises :class:`LatexError` (with the last lines of the log) when pdflatex is missing or fails.
     """
     exe = require_pdflatex()
-    pdf_path = Path(pdf_path)
+    pdf_path = output_path(pdf_path, "PDF", make_parents=True, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="symresp-latex-") as tmp:
         src = Path(tmp) / "document.tex"
         src.write_text(tex, encoding="utf-8")
@@ -172,31 +175,55 @@ def compile_latex(tex: str, pdf_path, *, runs: int = 1, timeout: float = 300) ->
                     f"of the log:\n{tail}"
                 )
         write_atomic(
-            pdf_path, (Path(tmp) / "document.pdf").read_bytes(), what="PDF", make_parents=True
+            pdf_path,
+            (Path(tmp) / "document.pdf").read_bytes(),
+            what="PDF",
+            make_parents=True,
+            overwrite=overwrite,
         )
     return pdf_path
 
 
-def write_latex(der, path, compile: bool = False, **kwargs) -> Path:
+def write_latex(der, path, compile: bool = False, *, overwrite: bool = False, **kwargs) -> Path:
     """Write :func:`latex_documents` to ``path`` (and ``NAME-supplement.tex`` next to it when
     the main document shortens something), atomically; with ``compile`` also run pdflatex.
 
     Returns the path of the ``.tex`` file, or of the PDF (next to it, same stem) when
     ``compile`` is true (the supplement is compiled too).  Extra keyword arguments go to
     :func:`latex_documents`.  Without pdflatex, ``compile=True`` raises
-    :class:`LatexError` before anything is written.
+    :class:`LatexError` before anything is written.  Files that already exist under these
+    names (the document, its supplement, their PDFs) are refused before any work unless
+    ``overwrite``.
     """
-    path = output_path(path, "LaTeX document", make_parents=True)  # refuse before the work
+    path = latex_output_path(path, compile=compile, overwrite=overwrite)  # before the work
     if compile:
         require_pdflatex()  # before the work: the message names what to install
-    sup_path = path.with_name(path.stem + "-supplement.tex")
+    sup_path = _supplement_path(path)
     main, sup = latex_documents(der, supplement=sup_path.name, **kwargs)
-    write_atomic(path, main, what="LaTeX document")
+    write_atomic(path, main, what="LaTeX document", overwrite=overwrite)
     if sup is not None:
-        write_atomic(sup_path, sup, what="LaTeX supplement")
+        write_atomic(sup_path, sup, what="LaTeX supplement", overwrite=overwrite)
     if not compile:
         return path
-    pdf = compile_latex(main, path.with_suffix(".pdf"))
+    pdf = compile_latex(main, path.with_suffix(".pdf"), overwrite=overwrite)
     if sup is not None:
-        compile_latex(sup, sup_path.with_suffix(".pdf"))
+        compile_latex(sup, sup_path.with_suffix(".pdf"), overwrite=overwrite)
     return pdf
+
+
+def latex_output_path(path, *, compile: bool = False, overwrite: bool = False) -> Path:
+    """The checks :func:`write_latex` makes on its targets, for callers that want them before
+    other work: ``path`` usable and, unless ``overwrite``, no file yet under the names it
+    would write (the document, ``NAME-supplement.tex``, and with ``compile`` their PDFs)."""
+    path = output_path(path, "LaTeX document", make_parents=True, overwrite=overwrite)
+    sup = _supplement_path(path)
+    names = [(sup, "LaTeX supplement")]
+    if compile:
+        names += [(path.with_suffix(".pdf"), "PDF"), (sup.with_suffix(".pdf"), "PDF")]
+    for p, what in names:
+        output_path(p, what, overwrite=overwrite)
+    return path
+
+
+def _supplement_path(path: Path) -> Path:
+    return path.with_name(path.stem + "-supplement.tex")
