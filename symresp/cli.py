@@ -30,7 +30,7 @@ from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
 from symresp.symbolic.generators import monomials_through
-from symresp.symbolic.recursion import derive
+from symresp.symbolic.recursion import MAX_TERMS, derive
 from symresp.validation import check_budget
 
 __all__ = ["main"]
@@ -103,7 +103,14 @@ def cmd_derive(args) -> dict:
 
     net = _load(args.spec, args)
     t0 = time.perf_counter()
-    der = derive(net, args.order, args.taylor, truncation=args.truncation)
+    der = derive(
+        net,
+        args.order,
+        args.taylor,
+        truncation=args.truncation,
+        coefficients=args.coefficients,
+        max_terms=args.max_terms,
+    )
     elapsed = time.perf_counter() - t0
     alg = der.algebra
     samples = _samples_for(net, der.start, args)
@@ -148,6 +155,8 @@ def cmd_derive(args) -> dict:
         "start": der.start,
         "seconds": round(elapsed, 4),
         "n_terms": der.n_terms(),
+        "coefficient_mode": der.coefficients,
+        "coefficient_error_bound": der.max_coefficient_error,
         "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
         "coefficients": coeffs,
     }
@@ -340,6 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["total", "box"],
         default="total",
         help="lag degrees with Σp ≤ P (total) or every p_j ≤ P (box)",
+    )
+    d.add_argument(
+        "--coefficients",
+        choices=["exact", "float"],
+        default="exact",
+        help="exact rationals, or fixed point with a rigorous error bound (faster when large)",
+    )
+    d.add_argument(
+        "--max-terms",
+        type=_positive_int("--max-terms"),
+        default=MAX_TERMS,
+        help=f"refuse derivations whose bound on the term count exceeds this (default {MAX_TERMS:.0e})",
     )
     d.add_argument("--latex", metavar="OUT.tex", help="write the LaTeX derivation document")
     d.add_argument("--start", choices=["stationary", "point"], help="override the spec's start")

@@ -62,8 +62,10 @@ def _monomials(n: int, n_aux: int, box) -> int:
     total = 0
     for i in range(min(a, d) + 1):
         hs = comb(n - 1 + i, i)
-        jmax = min(c, d - i) if n_aux else 0
-        total += hs * sum(comb(n_aux - 1 + j, j) for j in range(jmax + 1))
+        if n_aux:
+            total += hs * sum(comb(n_aux - 1 + j, j) for j in range(min(c, d - i) + 1))
+        else:
+            total += hs
     return total
 
 

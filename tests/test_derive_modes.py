@@ -1,0 +1,117 @@
+"""``derive(..., coefficients="float")``: fixed-point iterates with a rigorous error bound.
+
+Oracle: the exact derivation of the same network (rational coefficients, the default mode).
+Every coefficient of every float observable must lie within the derivation's stated bound of
+the exact coefficient (``Derivation.coefficient_error``): that is the bound's definition, so
+the tolerance is the bound itself, with no slack.  The bound must also be small (not
+vacuous): below 1e-8 of the largest exact coefficient at 48 fractional bits on these small
+networks (one rounding costs 2^-48 ≈ 3.6e-15; the growth through at most six operator
+applications stays far below 10^6 here), and it must shrink like 2^-F with the precision F.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from symresp.errors import ArgumentError, ArgumentTypeError, UnsupportedError
+from symresp.model.network import SRNN
+from symresp.symbolic.recursion import derive
+
+
+def _net(activation="tanh", n=2, start="stationary", **kw):
+    W = [["0.37", "-0.52"], ["0.81", "0.13"]] if n == 2 else [["0.61"]]
+    spec = dict(
+        n=n,
+        m=1,
+        activation=activation,
+        Gamma=1,
+        W=W,
+        b=["0.11", "-0.07"][:n],
+        C=[["0.35"], ["0.71"]][:n],
+        sigma="0.3",
+        V=[1] + [0] * (n - 1),
+    )
+    if start == "point":
+        spec.update(start="point", h0=["0.2"] * n)
+    spec.update(kw)
+    return SRNN.create(**spec)
+
+
+def _max_abs(poly) -> float:
+    return max((abs(float(c)) for c in poly.coeffs()), default=0.0)
+
+
+def _compare(net, order, P, precision=48, **kw):
+    """(worst ratio error/bound, largest bound, largest exact coefficient) over observables."""
+    exact = derive(net, order, P, **kw)
+    flt = derive(net, order, P, coefficients="float", precision=precision, **kw)
+    assert flt.coefficients == "float" and exact.coefficient_error == {}
+    assert set(flt.observables) == set(exact.observables)
+    worst, scale = 0.0, 0.0
+    for key, gs in exact.observables.items():
+        for g, h, bound in zip(gs, flt.observables[key], flt.coefficient_error[key]):
+            err = _max_abs(g - h)
+            assert err <= bound, (key, err, bound)
+            if bound:
+                worst = max(worst, err / bound)
+            scale = max(scale, _max_abs(g))
+    return worst, flt.max_coefficient_error, scale
+
+
+@pytest.mark.parametrize(
+    "activation, n, start, order, P",
+    [
+        ("tanh", 2, "stationary", 2, 4),
+        ("tanh", 1, "point", 1, 3),
+        ("sigmoid", 2, "stationary", 1, 3),
+        ("softplus", 2, "stationary", 2, 3),
+        ("cubic", 2, "point", 1, 3),
+    ],
+)
+def test_float_within_bound_of_exact(activation, n, start, order, P):
+    worst, bound, scale = _compare(_net(activation, n, start), order, P)
+    assert bound <= 1e-8 * scale, (bound, scale)
+    assert worst <= 1.0
+
+
+def test_float_box_truncation_and_input_in_activation():
+    net = _net("tanh", 1, input_site="activation")
+    worst, bound, scale = _compare(net, 2, 2)
+    assert bound <= 1e-8 * scale
+    worst, bound, scale = _compare(_net("tanh", 2), 1, 2, truncation="box")
+    assert bound <= 1e-8 * scale
+
+
+def test_bound_shrinks_with_precision():
+    """Every rounding is below one unit 2^-F and the propagation factors do not depend on F,
+    so going from F = 48 to F = 80 divides the bound by 2^32 (up to the unit added when the
+    readout itself is rounded, absent here: its coefficients are integers)."""
+    net = _net("tanh", 2)
+    _, b48, _ = _compare(net, 1, 4, precision=48)
+    _, b80, _ = _compare(net, 1, 4, precision=80)
+    assert 0 < b80 <= b48 * 2.0**-31
+
+
+def test_float_mode_bad_arguments():
+    net = _net("tanh", 2)
+    with pytest.raises(ArgumentError, match="coefficients"):
+        derive(net, 1, 2, coefficients="modular")
+    with pytest.raises(ArgumentError, match="precision"):
+        derive(net, 1, 2, coefficients="float", precision=8)
+    with pytest.raises(ArgumentTypeError, match="precision"):
+        derive(net, 1, 2, coefficients="float", precision=48.0)
+    with pytest.raises(ArgumentError, match="symbolic=True"):
+        derive(net, 1, 2, coefficients="float", symbolic=True)
+    nonpoly = SRNN.create(
+        n=1,
+        m=1,
+        activation="tanh",
+        Gamma=1,
+        W=[["0.5"]],
+        b=["0"],
+        C=[["1"]],
+        sigma="0.3",
+        readout=["exp(h1)"],
+    )
+    with pytest.raises(UnsupportedError, match="coefficients='float'"):
+        derive(nonpoly, 1, 2, coefficients="float")
