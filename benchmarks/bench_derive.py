@@ -16,7 +16,7 @@ ring   symresp: ``Generators(net).L0`` on the polynomial ring Q[h, T], T_i = tan
        size = number of polynomial terms (``len`` of the ring element; for the
        derivation ``Derivation.n_terms()``).
 float  (the ``D2,6`` set only) ``derive(net, 2, 6, coefficients="float")``: the same ring with
-       fixed-point coefficients (``--precision`` fractional bits, default 48) instead of exact
+       fixed-point coefficients (``--float-bits`` fractional bits, default 48) instead of exact
        rationals; its rigorous bound on the coefficient errors is printed with it.
 naive  plain SymPy expressions with nested tanh, no auxiliary variables:
        𝓛₀ g = Σ_i φ_i ∂g/∂h_i + ½ Σ_ij Σ_ij ∂²g/∂h_i∂h_j with ``sympy.diff`` on
@@ -137,7 +137,7 @@ def _ring_size(g):
 
 
 # --------------------------------------------------------------------------- worker
-def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q, precision: int = 48):
+def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q, float_bits: int = 48):
     """Runs one chain; reports ('start', key, elapsed) before each step and
     ('done', key, elapsed, size) after it.  Elapsed = derivation seconds only."""
     net = make_net(n)
@@ -167,7 +167,7 @@ def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q, precisi
 
             mode = "exact" if route == "ring" else "float"
             c0, t0 = time.process_time(), time.perf_counter()
-            der = derive(net, DERIVE_ORDER, DERIVE_P, coefficients=mode, precision=precision)
+            der = derive(net, DERIVE_ORDER, DERIVE_P, coefficients=mode, float_bits=float_bits)
             el, cpu = time.perf_counter() - t0, time.process_time() - c0
             q.put(("done", DERIVE_KEY, el, (der.n_terms(), cpu, der.max_coefficient_error)))
         else:
@@ -202,13 +202,13 @@ def naive_derive(ops: NaiveOps, f, order: int, P: int) -> dict:
 
 
 def run_chain(
-    route: str, n: int, pmax: int, task: str, cap: float, ops_cap: float, precision: int = 48
+    route: str, n: int, pmax: int, task: str, cap: float, ops_cap: float, float_bits: int = 48
 ) -> dict:
     """Run a chain in a subprocess; returns {key: (seconds, size)} for the steps that finished
     within ``cap`` seconds of derivation time."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    pr = ctx.Process(target=_worker, args=(route, n, pmax, task, ops_cap, q, precision))
+    pr = ctx.Process(target=_worker, args=(route, n, pmax, task, ops_cap, q, float_bits))
     pr.start()
     out = {}
     deadline = None
@@ -278,7 +278,7 @@ def main(argv=None):
     )
     ap.add_argument("--no-naive", action="store_true", help="skip the naive SymPy route")
     ap.add_argument(
-        "--precision",
+        "--float-bits",
         type=int,
         default=48,
         help="fractional bits of the float coefficient mode (default 48)",
@@ -320,7 +320,7 @@ def main(argv=None):
                 {} if args.no_naive else run_chain("naive", n, pmax, task, args.cap, args.ops_cap)
             )
             if task == "D" and not args.no_float:
-                fl = run_chain("float", n, pmax, task, args.ring_cap, args.ops_cap, args.precision)
+                fl = run_chain("float", n, pmax, task, args.ring_cap, args.ops_cap, args.float_bits)
                 floats[n] = fl.get(DERIVE_KEY)
                 print(f"#   n={n} p={DERIVE_KEY}: float {floats[n]}", flush=True)
             for key in keys:
@@ -364,11 +364,11 @@ def main(argv=None):
         if n in floats:
             fl = floats[n]
             print(
-                f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}) float ({args.precision} bits): "
+                f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}) float ({args.float_bits} bits): "
                 + (
                     f"{fl[0]:.3g} s (CPU {fl[1][1]:.3g} s), {fl[1][0]} terms, coefficient "
                     f"error bound {fl[1][2]:.2e}"
-                    + (f", {ring[0] / fl[0]:.1f}x faster than exact" if ring else "")
+                    + (f", exact/float wall time {ring[0] / fl[0]:.1f}x" if ring else "")
                     if fl
                     else f"did not finish in {args.ring_cap:g} s"
                 )

@@ -6,7 +6,7 @@ the exact coefficient (``Derivation.coefficient_error``): that is the bound's de
 the tolerance is the bound itself, with no slack.  The bound must also be small (not
 vacuous): below 1e-8 of the largest exact coefficient at 48 fractional bits on these small
 networks (one rounding costs 2^-48 ≈ 3.6e-15; the growth through at most six operator
-applications stays far below 10^6 here), and it must shrink like 2^-F with the precision F.
+applications stays far below 10^6 here), and it must shrink like 2^-F with the number F of fractional bits (float_bits).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _max_abs(poly) -> float:
 def _compare(net, order, P, precision=48, **kw):
     """(worst ratio error/bound, largest bound, largest exact coefficient) over observables."""
     exact = derive(net, order, P, **kw)
-    flt = derive(net, order, P, coefficients="float", precision=precision, **kw)
+    flt = derive(net, order, P, coefficients="float", float_bits=precision, **kw)
     assert flt.coefficients == "float" and exact.coefficient_error == {}
     assert set(flt.observables) == set(exact.observables)
     worst, scale = 0.0, 0.0
@@ -96,10 +96,10 @@ def test_float_mode_bad_arguments():
     net = _net("tanh", 2)
     with pytest.raises(ArgumentError, match="coefficients"):
         derive(net, 1, 2, coefficients="modular")
-    with pytest.raises(ArgumentError, match="precision"):
-        derive(net, 1, 2, coefficients="float", precision=8)
-    with pytest.raises(ArgumentTypeError, match="precision"):
-        derive(net, 1, 2, coefficients="float", precision=48.0)
+    with pytest.raises(ArgumentError, match="float_bits"):
+        derive(net, 1, 2, coefficients="float", float_bits=8)
+    with pytest.raises(ArgumentTypeError, match="float_bits"):
+        derive(net, 1, 2, coefficients="float", float_bits=48.0)
     with pytest.raises(ArgumentError, match="symbolic=True"):
         derive(net, 1, 2, coefficients="float", symbolic=True)
     nonpoly = SRNN.create(

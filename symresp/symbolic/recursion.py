@@ -129,7 +129,7 @@ def derive(
     progress=None,
     symbolic: bool = False,
     coefficients: str = "exact",
-    precision: int = 48,
+    float_bits: int = 48,
     max_terms: int = MAX_TERMS,
 ) -> Derivation:
     """Derive the coefficient observables of the short-time kernels.
@@ -165,13 +165,15 @@ def derive(
         declared values, and the observables can be evaluated by the numeric routes.
     coefficients : {"exact", "float"}
         ``"exact"`` (default) keeps rational coefficients.  ``"float"`` holds the iterates as
-        integers over 2^``precision`` (:mod:`symresp.symbolic.fixedpoint`): no growing
-        rationals, so large derivations run several times faster; the observables are still
-        exact elements of the ring (dyadic rationals) and ``Derivation.coefficient_error``
-        bounds, rigorously, how far each coefficient is from the exact one.
-    precision : int
-        Fractional bits of the ``"float"`` mode (16..1024; 48 keeps the integers within a
-        machine word for coefficients below 2^13).
+        integers over 2^``float_bits`` (:mod:`symresp.symbolic.fixedpoint`): no growing
+        rationals, so large derivations run about twice as fast; the observables are still
+        elements of the ring (dyadic rationals) and ``Derivation.coefficient_error`` bounds,
+        rigorously, how far each coefficient is from the exact one.  The bound adds up worst
+        cases and is pessimistic for long operator words (8-unit tanh network, order 2,
+        P = 6, 48 bits: bound 11, measured error 8e-10 on coefficients up to 2e4).
+    float_bits : int
+        Fractional bits of the ``"float"`` mode (16..1024).  Around 48 the integers stay
+        within a machine word; 64 bits divide the bound by 2^16 but run slower than exact.
     max_terms : int
         Refuse, before any work, a derivation whose upper bound on the number of terms
         (:func:`symresp.symbolic.sizing.estimate_terms`) exceeds this (default
@@ -189,7 +191,7 @@ def derive(
     check_choice(start, "start", ("stationary", "point"))
     P = int(taylor)
     check_choice(coefficients, "coefficients", ("exact", "float"))
-    precision = check_int(precision, "precision (fractional bits)", minimum=16, maximum=1024)
+    float_bits = check_int(float_bits, "float_bits", minimum=16, maximum=1024)
     max_terms = check_int(max_terms, "max_terms", minimum=1)
     if symbolic and coefficients != "exact":
         raise ArgumentError(
@@ -228,7 +230,7 @@ def derive(
             "in h); use coefficients='exact'."
         )
     if coefficients == "float":
-        f = [to_fixed(g, precision) for g in f]
+        f = [to_fixed(g, float_bits) for g in f]
 
     def remaining(ps):
         return P if truncation == "box" else P - sum(ps)
