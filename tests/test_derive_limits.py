@@ -22,7 +22,7 @@ from symresp.symbolic.recursion import MAX_TERMS, derive
 W3 = [["0.37", "-0.52", "0.2"], ["0.81", "0.13", "-0.4"], ["-0.3", "0.25", "0.5"]]
 
 
-def _net(activation="tanh", n=2, start="stationary", **kw):
+def small_net(activation="tanh", n=2, start="stationary", **kw):
     spec = dict(
         n=n,
         m=1,
@@ -56,7 +56,7 @@ def _net(activation="tanh", n=2, start="stationary", **kw):
     ],
 )
 def test_estimate_bounds_the_term_count(activation, n, start, order, P, truncation, factor):
-    der = derive(_net(activation, n, start), order, P, truncation=truncation)
+    der = derive(small_net(activation, n, start), order, P, truncation=truncation)
     actual = der.n_terms()
     assert actual <= der.estimated_terms <= factor * actual, (actual, der.estimated_terms)
 
@@ -83,7 +83,7 @@ def test_large_request_refused_before_work():
 
 
 def test_max_terms_moves_the_limit():
-    net = _net("tanh", 2)
+    net = small_net("tanh", 2)
     est = derive(net, 2, 3).estimated_terms
     with pytest.raises(ArgumentError, match=f"needs {est:.4g} terms"):
         derive(net, 2, 3, max_terms=est - 1)

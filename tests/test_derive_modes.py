@@ -12,29 +12,11 @@ applications stays far below 10^6 here), and it must shrink like 2^-F with the n
 from __future__ import annotations
 
 import pytest
+from test_derive_limits import small_net as _net
 
 from symresp.errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from symresp.model.network import SRNN
 from symresp.symbolic.recursion import derive
-
-
-def _net(activation="tanh", n=2, start="stationary", **kw):
-    W = [["0.37", "-0.52"], ["0.81", "0.13"]] if n == 2 else [["0.61"]]
-    spec = dict(
-        n=n,
-        m=1,
-        activation=activation,
-        Gamma=1,
-        W=W,
-        b=["0.11", "-0.07"][:n],
-        C=[["0.35"], ["0.71"]][:n],
-        sigma="0.3",
-        V=[1] + [0] * (n - 1),
-    )
-    if start == "point":
-        spec.update(start="point", h0=["0.2"] * n)
-    spec.update(kw)
-    return SRNN.create(**spec)
 
 
 def _max_abs(poly) -> float:
