@@ -194,6 +194,10 @@ def _derive_text(out: dict) -> str:
         f"derived orders ≤ {out['order']}, lag degree ≤ {out['taylor']} "
         f"({out['truncation']}), {out['n_terms']} polynomial terms in {out['seconds']} s",
     ]
+    if out["coefficient_mode"] == "float":
+        lines.append(
+            f"float coefficients: each within {out['coefficient_error_bound']:.3g} of the exact one"
+        )
     for c in out["coefficients"][:40]:
         v = "?" if c["value"] is None else ", ".join(f"{x:.6g}" for x in c["value"])
         lines.append(f"  c[k={c['index']}, p={c['powers']}] = {v}   ({sum(c['terms'])} terms)")

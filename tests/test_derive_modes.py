@@ -130,3 +130,26 @@ def test_float_derivation_feeds_the_taylor_kernel():
             diff = exact.observables[key][0] - flt.observables[key][0]
             tol = flt.coefficient_error[key][0] * sum(moment[m[0]] for m in diff.monoms())
             assert abs(Ke.coeffs[i] - Kf.coeffs[i]) <= tol + 1e-13, (key, tol)
+
+
+def test_cli_float_coefficients(capsys):
+    """``symresp derive --coefficients float --json`` on the 1-D tanh network: the mode and
+    its bound are reported, and the coefficient values agree with the exact run's within
+    1e-8 (the rigorous tolerance of the Taylor-kernel test above, bound × Σ E|h|^a, is below
+    1e-9 for these observables)."""
+    import json
+
+    from symresp.cli import main
+
+    runs = {}
+    for mode in ("exact", "float"):
+        argv = ["derive", "derivations/tanh_1d.toml", "--order", "2", "--taylor", "3"]
+        assert main([*argv, "--coefficients", mode, "--json", "--quiet"]) in (0, None)
+        runs[mode] = json.loads(capsys.readouterr().out)
+    assert runs["exact"]["coefficient_mode"] == "exact"
+    assert runs["exact"]["coefficient_error_bound"] == 0
+    assert runs["float"]["coefficient_mode"] == "float"
+    assert 0 < runs["float"]["coefficient_error_bound"] < 1e-9
+    for a, b in zip(runs["exact"]["coefficients"], runs["float"]["coefficients"]):
+        assert (a["order"], a["index"], a["powers"]) == (b["order"], b["index"], b["powers"])
+        assert all(abs(x - y) <= 1e-8 for x, y in zip(a["value"], b["value"]))

@@ -176,8 +176,11 @@ def derive(
         within a machine word; 64 bits divide the bound by 2^16 but run slower than exact.
     max_terms : int
         Refuse, before any work, a derivation whose upper bound on the number of terms
-        (:func:`symresp.symbolic.sizing.estimate_terms`) exceeds this (default
-        :data:`MAX_TERMS`).
+        (:func:`symresp.symbolic.sizing.estimate_terms`, kept as
+        ``Derivation.estimated_terms``) exceeds this (default :data:`MAX_TERMS`).  The bound
+        covers derivations in the ring; with ``symbolic=True`` it counts the monomials in
+        (h, auxiliaries), each of which may carry several monomials in the parameters, and a
+        readout that is not polynomial in h (plain SymPy expressions) is not bounded.
 
     Returns
     -------
