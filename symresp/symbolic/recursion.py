@@ -34,7 +34,7 @@ __all__ = ["Derivation", "derive", "MAX_TERMS"]
 
 #: Most terms a derivation may hold unless ``max_terms`` says otherwise, judged on the upper
 #: bound of :func:`symresp.symbolic.sizing.estimate_terms` before any work (10⁹ terms would be
-#: about 60 GiB; true counts are typically 3–60× below the bound).
+#: about 60 GiB; true counts are 1–110× below the bound).
 MAX_TERMS = 10**9
 
 
