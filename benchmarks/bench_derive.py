@@ -15,6 +15,9 @@ Routes
 ring   symresp: ``Generators(net).L0`` on the polynomial ring Q[h, T], T_i = tanh(z_i);
        size = number of polynomial terms (``len`` of the ring element; for the
        derivation ``Derivation.n_terms()``).
+float  (the ``D2,6`` set only) ``derive(net, 2, 6, coefficients="float")``: the same ring with
+       fixed-point coefficients (``--float-bits`` fractional bits, default 48) instead of exact
+       rationals; its rigorous bound on the coefficient errors is printed with it.
 naive  plain SymPy expressions with nested tanh, no auxiliary variables:
        𝓛₀ g = Σ_i φ_i ∂g/∂h_i + ½ Σ_ij Σ_ij ∂²g/∂h_i∂h_j with ``sympy.diff`` on
        ``net.drift`` (no expand/simplify), 𝓛₁ g = Σ_i C_i ∂g/∂h_i, and the same
@@ -29,7 +32,9 @@ and the median is reported.  The last line is
 
     speedup vs naive sympy: X.Xx
 
-the geometric mean of naive/ring time ratios over the cases where both finished.
+the geometric mean of naive/ring time ratios over the cases where both finished; before it,
+the ``D2,6`` sets of both coefficient modes (wall and CPU seconds: on a shared machine the
+wall time depends on the load) and the line ``n=8 order-2 P=6: X.X s`` (float mode, wall).
 
 Usage:  python benchmarks/bench_derive.py [--quick] [--cap 60] [--ring-cap 120]
                                           [--sizes 2,4,8] [--pmax 8]
@@ -132,7 +137,7 @@ def _ring_size(g):
 
 
 # --------------------------------------------------------------------------- worker
-def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q):
+def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q, float_bits: int = 48):
     """Runs one chain; reports ('start', key, elapsed) before each step and
     ('done', key, elapsed, size) after it.  Elapsed = derivation seconds only."""
     net = make_net(n)
@@ -157,13 +162,14 @@ def _worker(route: str, n: int, pmax: int, task: str, ops_cap: float, q):
             q.put(("done", p, el, s))
     else:  # order-2, P = 6 coefficient set
         q.put(("start", DERIVE_KEY, 0.0))
-        if route == "ring":
+        if route in ("ring", "float"):
             from symresp.symbolic.recursion import derive
 
-            t0 = time.perf_counter()
-            der = derive(net, DERIVE_ORDER, DERIVE_P)
-            el = time.perf_counter() - t0
-            q.put(("done", DERIVE_KEY, el, der.n_terms()))
+            mode = "exact" if route == "ring" else "float"
+            c0, t0 = time.process_time(), time.perf_counter()
+            der = derive(net, DERIVE_ORDER, DERIVE_P, coefficients=mode, float_bits=float_bits)
+            el, cpu = time.perf_counter() - t0, time.process_time() - c0
+            q.put(("done", DERIVE_KEY, el, (der.n_terms(), cpu, der.max_coefficient_error)))
         else:
             t0 = time.perf_counter()
             obs = naive_derive(NaiveOps(net), net.readout[0], DERIVE_ORDER, DERIVE_P)
@@ -195,12 +201,14 @@ def naive_derive(ops: NaiveOps, f, order: int, P: int) -> dict:
     return observables
 
 
-def run_chain(route: str, n: int, pmax: int, task: str, cap: float, ops_cap: float) -> dict:
+def run_chain(
+    route: str, n: int, pmax: int, task: str, cap: float, ops_cap: float, float_bits: int = 48
+) -> dict:
     """Run a chain in a subprocess; returns {key: (seconds, size)} for the steps that finished
     within ``cap`` seconds of derivation time."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    pr = ctx.Process(target=_worker, args=(route, n, pmax, task, ops_cap, q))
+    pr = ctx.Process(target=_worker, args=(route, n, pmax, task, ops_cap, q, float_bits))
     pr.start()
     out = {}
     deadline = None
@@ -269,6 +277,15 @@ def main(argv=None):
         "--no-derive", action="store_true", help=f"skip the {DERIVE_KEY} coefficient set"
     )
     ap.add_argument("--no-naive", action="store_true", help="skip the naive SymPy route")
+    ap.add_argument(
+        "--float-bits",
+        type=int,
+        default=48,
+        help="fractional bits of the float coefficient mode (default 48)",
+    )
+    ap.add_argument(
+        "--no-float", action="store_true", help=f"skip the float coefficient mode of {DERIVE_KEY}"
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.pmax, args.cap, args.ring_cap, args.ops_cap, args.reps = (
@@ -288,6 +305,7 @@ def main(argv=None):
         flush=True,
     )
     rows = []
+    floats = {}
     for n in sizes:
         tasks = [("L0", args.pmax)] + ([] if args.no_derive else [("D", 0)])
         for task, pmax in tasks:
@@ -301,9 +319,15 @@ def main(argv=None):
             naive = (
                 {} if args.no_naive else run_chain("naive", n, pmax, task, args.cap, args.ops_cap)
             )
+            if task == "D" and not args.no_float:
+                fl = run_chain("float", n, pmax, task, args.ring_cap, args.ops_cap, args.float_bits)
+                floats[n] = fl.get(DERIVE_KEY)
+                print(f"#   n={n} p={DERIVE_KEY}: float {floats[n]}", flush=True)
             for key in keys:
                 rt = [r[key][0] for r in runs if key in r]
                 ring = (statistics.median(rt), runs[0][key][1]) if rt else None
+                if ring and isinstance(ring[1], tuple):  # D2,6: (terms, cpu s, error bound)
+                    ring = (ring[0], ring[1][0], ring[1][1])
                 rows.append((n, key, ring, naive.get(key)))
                 print(f"#   n={n} p={key}: ring {ring}, naive {naive.get(key)}", flush=True)
 
@@ -330,13 +354,27 @@ def main(argv=None):
     d = [(n, ring) for n, key, ring, _ in rows if key == DERIVE_KEY]
     for n, ring in d:
         print(
-            f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}): "
+            f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}) exact: "
             + (
-                f"{ring[0]:.3g} s, {ring[1]} terms"
+                f"{ring[0]:.3g} s (CPU {ring[2]:.3g} s), {ring[1]} terms"
                 if ring
                 else f"did not finish in {args.ring_cap:g} s"
             )
         )
+        if n in floats:
+            fl = floats[n]
+            print(
+                f"derive(n={n}, order {DERIVE_ORDER}, P={DERIVE_P}) float ({args.float_bits} bits): "
+                + (
+                    f"{fl[0]:.3g} s (CPU {fl[1][1]:.3g} s), {fl[1][0]} terms, coefficient "
+                    f"error bound {fl[1][2]:.2e}"
+                    + (f", exact/float wall time {ring[0] / fl[0]:.1f}x" if ring else "")
+                    if fl
+                    else f"did not finish in {args.ring_cap:g} s"
+                )
+            )
+    if 8 in floats and floats[8]:
+        print(f"n=8 order-2 P=6: {floats[8][0]:.1f} s")
     if ratios:
         g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
         print(f"speedup vs naive sympy: {g:.1f}x")

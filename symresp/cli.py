@@ -31,7 +31,7 @@ from symresp.series.comparison import VERDICTS, check, eps_sweep
 from symresp.series.response_map import predict_via_features
 from symresp.series.volterra import output_grid, predict
 from symresp.symbolic.generators import monomials_through
-from symresp.symbolic.recursion import derive
+from symresp.symbolic.recursion import MAX_TERMS, derive
 from symresp.validation import check_budget
 
 __all__ = ["main"]
@@ -109,7 +109,14 @@ def cmd_derive(args) -> dict:
         latex_output_path(args.latex, compile=args.pdf, overwrite=args.overwrite)
     net = _load(args.spec, args)
     t0 = time.perf_counter()
-    der = derive(net, args.order, args.taylor, truncation=args.truncation)
+    der = derive(
+        net,
+        args.order,
+        args.taylor,
+        truncation=args.truncation,
+        coefficients=args.coefficients,
+        max_terms=args.max_terms,
+    )
     elapsed = time.perf_counter() - t0
     alg = der.algebra
     samples = _samples_for(net, der.start, args)
@@ -154,6 +161,8 @@ def cmd_derive(args) -> dict:
         "start": der.start,
         "seconds": round(elapsed, 4),
         "n_terms": der.n_terms(),
+        "coefficient_mode": der.coefficients,
+        "coefficient_error_bound": der.max_coefficient_error,
         "auxiliaries": {str(k): str(v) for k, v in alg.aux_values().items()},
         "coefficients": coeffs,
     }
@@ -200,6 +209,10 @@ def _derive_text(out: dict) -> str:
         f"derived orders ≤ {out['order']}, lag degree ≤ {out['taylor']} "
         f"({out['truncation']}), {out['n_terms']} polynomial terms in {out['seconds']} s",
     ]
+    if out["coefficient_mode"] == "float":
+        lines.append(
+            f"float coefficients: each within {out['coefficient_error_bound']:.3g} of the exact one"
+        )
     for c in out["coefficients"][:40]:
         v = "?" if c["value"] is None else ", ".join(f"{x:.6g}" for x in c["value"])
         lines.append(f"  c[k={c['index']}, p={c['powers']}] = {v}   ({sum(c['terms'])} terms)")
@@ -364,6 +377,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["total", "box"],
         default="total",
         help="lag degrees with Σp ≤ P (total) or every p_j ≤ P (box)",
+    )
+    d.add_argument(
+        "--coefficients",
+        choices=["exact", "float"],
+        default="exact",
+        help="exact rationals, or fixed point with a rigorous error bound (faster when large)",
+    )
+    d.add_argument(
+        "--max-terms",
+        type=_positive_int("--max-terms"),
+        default=MAX_TERMS,
+        help=f"refuse derivations whose bound on the term count exceeds this (default {MAX_TERMS:.0e})",
     )
     d.add_argument("--latex", metavar="OUT.tex", help="write the LaTeX derivation document")
     d.add_argument(
