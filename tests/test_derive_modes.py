@@ -153,3 +153,23 @@ def test_cli_float_coefficients(capsys):
     for a, b in zip(runs["exact"]["coefficients"], runs["float"]["coefficients"]):
         assert (a["order"], a["index"], a["powers"]) == (b["order"], b["index"], b["powers"])
         assert all(abs(x - y) <= 1e-8 for x, y in zip(a["value"], b["value"]))
+
+
+def test_latex_of_a_float_derivation_does_not_read_as_exact():
+    """A fixed-point derivation stores dyadic fractions (e.g. 14073748835533/2^46 for 0.2);
+    printed as fractions they would read as exact.  The document prints them as decimals and
+    states the coefficient bound instead; the exact derivation keeps its fractions."""
+    import re
+
+    from symresp import load_spec
+    from symresp.report.latex import latex_document
+
+    net = load_spec("derivations/tanh_1d.toml")
+    doc = latex_document(derive(net, 1, 3, coefficients="float"))
+    observables = doc[doc.index(r"\section{Taylor coefficient observables}") :]
+    assert "fixed-point arithmetic" in observables and "within" in observables
+    assert not re.search(r"\\tfrac\{\d{6,}\}", observables)  # no 2^k denominators
+    # G_{1;1} = ∂_h(−h + tanh(0.8 h + 0.1)) = −1 + 0.8 (1 − T²) = −0.2 − 0.8 T²
+    assert r"-0.2 - 0.8\,T_{1}^{2}" in observables
+    exact = latex_document(derive(net, 1, 3))
+    assert r"\tfrac{1}{5}" in exact and "fixed-point" not in exact

@@ -132,6 +132,17 @@ def provenance_text(der, values: CoefficientValues) -> str:
     return text.strip()
 
 
+def _rounding_text(der) -> str:
+    """What a fixed-point ("float") derivation means for the polynomials and their values."""
+    return (
+        r", with coefficients computed in fixed-point arithmetic and printed to 12 digits: "
+        r"every coefficient is within "
+        + _float(der.max_coefficient_error, 3)
+        + r" of the exact one (a rigorous bound, usually far above the actual rounding), and "
+        r"the values $c_{k;p}$ are those of the rounded polynomials"
+    )
+
+
 def _component_label(lab: str, j: int, p_out: int) -> str:
     return rf"\bigl[{lab}\bigr]_{{{j + 1}}}" if p_out > 1 else lab
 
@@ -155,6 +166,7 @@ def observables_section(der, names: _Names, values: CoefficientValues, budget: B
             else r"exact expressions in $h$ (the readout or coupling is not polynomial)"
         )
         + (r" and the auxiliaries" if names.activation.aux else "")
+        + (_rounding_text(der) if names.rounded else "")
         + r". Labels: $G_{k;p}$ with channels $k$ (1-based) and lag degrees $p$"
         + (r", the last one the degree in $s_n$ (point start)" if der.start == "point" else "")
         + r"; order $0$ is written $G_{\varnothing;p}$."

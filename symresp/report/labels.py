@@ -15,6 +15,7 @@ import sympy as sp
 from symresp.model.activations import Z
 from symresp.model.network import SRNN
 from symresp.report.printing import (
+    _float_term,
     _number_latex,
     _rows,
     _Term,
@@ -27,9 +28,12 @@ from symresp.symbolic.algebra import RingAlgebra
 class _Names:
     """LaTeX names of the ring variables h_i and auxiliaries (T_i, S_i, …)."""
 
-    def __init__(self, net: SRNN, algebra):
+    def __init__(self, net: SRNN, algebra, *, rounded: bool = False):
         self.net = net
         self.algebra = algebra
+        #: coefficients are fixed-point roundings: print them as decimals, not as the
+        #: dyadic fractions they are stored as (which would read as exact)
+        self.rounded = rounded
         act = getattr(algebra, "activation", net.activation)
         self.activation = act
         self.by_name: dict[str, str] = {f"h{i + 1}": f"h_{{{i + 1}}}" for i in range(net.n)}
@@ -75,6 +79,8 @@ class _Names:
         n = self.net.n
         items = [(tuple(int(e) for e in m), c) for m, c in self.algebra.terms(g)]
         items.sort(key=lambda mc: (sum(mc[0]), -sum(mc[0][:n]), tuple(-e for e in mc[0])))
+        if self.rounded:
+            return [_float_term(float(c), self.monomial(names, m), digits=12) for m, c in items]
         return [_term(c, self.monomial(names, m)) for m, c in items]
 
     def expr_terms(self, expr, gens=None) -> list[_Term]:

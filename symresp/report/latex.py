@@ -84,7 +84,7 @@ def latex_documents(
         (:func:`write_latex` passes ``NAME-supplement.tex``); None cites none.
     """
     net = der.net
-    names = _Names(net, der.algebra)
+    names = _Names(net, der.algebra, rounded=der.coefficients == "float")
     if title is None:
         title = rf"Response theory of the SRNN \texttt{{{_text(net.name)}}}"
     values = coefficient_values(der, kernels, samples)

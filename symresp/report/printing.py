@@ -135,9 +135,9 @@ def _term(coeff, monomial: str) -> _Term:
     return _Term(sign, body)
 
 
-def _float_term(value: float, monomial: str) -> _Term:
+def _float_term(value: float, monomial: str, digits: int = 6) -> _Term:
     sign = -1 if value < 0 else 1
-    c = _float(abs(value))
+    c = _float(abs(value), digits)
     if monomial and c == "1":
         return _Term(sign, monomial)
     body = f"{c}\\,{monomial}" if monomial else c
