@@ -5,8 +5,9 @@ estimators of readout-only training.
 from symresp.features.estimators import (
     ResponseFeatureClassifier,
     ResponseFeatureRegressor,
-    gram_matrix,
+    ResponseFeatures,
 )
+from symresp.features.feature_matrix import gram_matrix, response_feature_matrix
 from symresp.features.logsignatures import logsig_dim, logsignature, lyndon_words
 from symresp.features.response_features import ResponseFeature, response_feature
 from symresp.features.signatures import sig_dim, signature
@@ -21,5 +22,7 @@ __all__ = [
     "ResponseFeature",
     "ResponseFeatureClassifier",
     "ResponseFeatureRegressor",
+    "ResponseFeatures",
     "gram_matrix",
+    "response_feature_matrix",
 ]
