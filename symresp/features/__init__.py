@@ -9,6 +9,11 @@ from symresp.features.estimators import (
 )
 from symresp.features.feature_matrix import gram_matrix, response_feature_matrix
 from symresp.features.logsignatures import logsig_dim, logsignature, lyndon_words
+from symresp.features.model_selection import (
+    ResponseFeatureClassifierCV,
+    ResponseFeatureRegressorCV,
+)
+from symresp.features.network_kernel import NetworkFeatures, NetworkKernelClassifier, network_gram
 from symresp.features.response_features import ResponseFeature, response_feature
 from symresp.features.signatures import sig_dim, signature
 
@@ -25,4 +30,9 @@ __all__ = [
     "ResponseFeatures",
     "gram_matrix",
     "response_feature_matrix",
+    "ResponseFeatureClassifierCV",
+    "ResponseFeatureRegressorCV",
+    "NetworkFeatures",
+    "NetworkKernelClassifier",
+    "network_gram",
 ]

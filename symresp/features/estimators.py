@@ -46,6 +46,7 @@ from symresp.features.feature_matrix import (  # the matrix functions, re-export
     gram_matrix,
     response_feature_matrix,
 )
+from symresp.features.leave_one_out import loo_ridge_predictions
 from symresp.features.response_features import BASES
 from symresp.features.series_input import as_collection, lengths_of, n_channels_of
 from symresp.validation import check_bool, check_int
@@ -325,9 +326,7 @@ class _RidgeOnFeatures(_FeatureParams):
         The two are the same vector (push-through identity); the smaller system is solved
         ("auto").  Columns of Z are centred, so the intercept is Ȳ in both.  α = 0 gives the
         least-squares minimum-norm solution.  Also stores the leave-one-out decision values
-        ``Ŷ_{−i} = Y_i − (Y_i − Ŷ_i) / (1 − H_ii)`` of the hat matrix
-        ``H = 11ᵀ/n + Z (ZᵀZ + αI)⁻¹ Zᵀ`` (feature statistics held fixed).
-        """
+        ``loo_decision_`` (:func:`symresp.features.leave_one_out.loo_ridge_predictions`)."""
         alpha = self._check_ridge()
         opts = {k: getattr(self, k) for k in _FEATURE_PARAMS}
         feats = ResponseFeatures(
@@ -352,20 +351,13 @@ class _RidgeOnFeatures(_FeatureParams):
             # (minimum-norm solution if Z is rank deficient)
             self.dual_coef_ = None
             self.coef_ = scipy.linalg.lstsq(Z, Yc)[0]
-            hat = np.einsum("ij,ji->i", Z, np.linalg.pinv(Z))
         elif solver == "primal":
-            A = Z.T @ Z + alpha * np.eye(p)
             self.dual_coef_ = None
-            self.coef_ = self._solve(A, Z.T @ Yc)
-            hat = np.einsum("ij,ji->i", Z, self._solve(A, Z.T))
+            self.coef_ = self._solve(Z.T @ Z + alpha * np.eye(p), Z.T @ Yc)
         else:
-            K = Z @ Z.T + alpha * np.eye(n)
-            self.dual_coef_ = self._solve(K, Yc)
+            self.dual_coef_ = self._solve(Z @ Z.T + alpha * np.eye(n), Yc)
             self.coef_ = Z.T @ self.dual_coef_
-            hat = np.einsum("ij,ji->i", Z @ Z.T, self._solve(K, np.eye(n)))
-        hat = np.minimum(hat + 1.0 / n, 1.0 - 1e-9)
-        fitted = Z @ self.coef_ + self.intercept_
-        self.loo_decision_ = Y - (Y - fitted) / (1.0 - hat)[:, None]
+        self.loo_decision_ = loo_ridge_predictions(Z, Y, [alpha])[0]
         self.n_features_ = p
         return self
 

@@ -10,8 +10,11 @@ Augmentations (applied to each series on its own grid, in this order):
   ψ_0 = 1 the time s itself, the classical time augmentation);
 * ``"cumsum"``: the running integrals ``U_k(t) = ∫_0^t u_k dr`` (trapezoidal) as channels:
   the iterated integrals of the cumulative sum, slow trends;
-* ``"leadlag"``: the lagged copies ``u_k(t_{i−1})`` (first sample repeated): the level-2
-  areas between a channel and its lag carry the quadratic variation Σ (Δu_k)²;
+* ``"leadlag"``: the quadratic variation of each channel.  The lead-lag path of u has, over
+  a step, the Lévy area ½ (Δu_k)² between the lead and the lag of channel k; its density
+  ``(Δu_k)² / Δt`` (on a sample: that of the step ending there, the first step's at t_0) is
+  added as a channel, so X gains the fading-memory integrals ``∫ψ_q d[u_k]`` of the
+  quadratic variation — the energy of fast fluctuations that the integrals of u average out;
 * ``"basepoint"``: the raw input path ``u`` itself, started from the basepoint 0 (one extra
   point with every coordinate 0 before the first sample), as extra coordinates of the
   signature path: its letters are du^k, so the feature also holds the classical signature
@@ -110,7 +113,8 @@ def _augment(u: np.ndarray, tt: np.ndarray, augmentations) -> np.ndarray:
         np.cumsum(0.5 * h * (u[:, 1:] + u[:, :-1]), axis=1, out=U[:, 1:])
         parts.append(U)
     if "leadlag" in augmentations:
-        parts.append(np.concatenate([u[:, :1], u[:, :-1]], axis=1))
+        rate = np.diff(u, axis=1) ** 2 / np.diff(tt)[None, :, None]
+        parts.append(np.concatenate([rate[:, :1], rate], axis=1))
     return np.concatenate(parts, axis=2) if len(parts) > 1 else u
 
 
@@ -203,7 +207,7 @@ def response_feature_matrix(
     # one numba call per (window, length, grid): cases sharing a grid are batched
     groups: dict = {}
     for i, (c, g) in enumerate(zip(cases, grids)):
-        groups.setdefault((c.shape[1], id(g) if t is not None else None), []).append(i)
+        groups.setdefault((c.shape[1], g.tobytes()), []).append(i)
     blocks = []
     for w in wins:
         for j in range(w):
