@@ -10,11 +10,13 @@ training data only,
 
 and at every candidate each ridge penalty of ``alphas``.  A candidate is scored by the exact
 leave-one-out predictions of its ridge (one SVD per candidate,
-:func:`symresp.features.leave_one_out.loo_ridge_predictions`): accuracy for the classifier
-(ties broken by the leave-one-out squared error of the ±1 scores), minus the mean squared
-error for the regressor.  Candidates with more than ``max_features`` columns are skipped.
+:func:`symresp.features.leave_one_out.loo_ridge_predictions`): the classifier by leave-one-out
+accuracy, ties broken by the squared error of the ±1 one-vs-rest scores (ranking by that
+squared error first chose worse settings on two of three UCR training sets tried), the
+regressor by minus the leave-one-out mean squared error.  Candidates with more than ``max_features`` columns are skipped.
 The final estimator is refitted on all training data with the chosen setting
-(``best_estimator_``, ``best_params_``, ``best_score_``, ``cv_results_``).
+(``best_estimator_``, ``best_params_``, ``best_score_`` — the criterion: leave-one-out accuracy,
+or minus the leave-one-out mean squared error —, ``cv_results_``).
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ class _SearchCV(BaseEstimator):
                 ((self._score(Y, loo[i]), a) for i, a in enumerate(alphas)),
                 key=lambda sa: sa[0],
             )
-            row = dict(params, alpha=best[1], score=best[0][0], tie=best[0][1], n_features=size)
+            row = dict(
+                params, alpha=best[1], score=best[0][0], secondary=best[0][1], n_features=size
+            )
             if params["basis"] == "exponential":
                 row["rates"] = feats.rates
             results.append(row)
@@ -124,7 +128,9 @@ class _SearchCV(BaseEstimator):
             return row
 
         def better(a, b):
-            return b is None or (a is not None and (a["score"], a["tie"]) > (b["score"], b["tie"]))
+            return b is None or (
+                a is not None and (a["score"], a["secondary"]) > (b["score"], b["secondary"])
+            )
 
         best = None
         for basis, level, degree in itertools.product(self.bases, self.levels, self.degrees):
