@@ -389,8 +389,8 @@ def plot(results, path):
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(group))], [n for n, _ in group])
         ax.set_ylabel(label)
         if label == "test accuracy":
-            ax.set_ylim(0.4, 1.02)
-            ax.legend(fontsize=7, loc="lower left")
+            ax.set_ylim(0.0, 1.15)
+            ax.legend(fontsize=7, loc="upper center", ncol=3)
         ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
