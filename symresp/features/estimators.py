@@ -167,9 +167,11 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
     include_time_factors : bool   add the blocks T^{q0}, q0 >= 1
     standardize : bool        centre and scale the columns with training statistics
 
-    ``fit(X, y=None, t=None)``; ``t``: a grid shared by the series or one per series.
-    Fitted: ``n_features_in_`` (= channels), ``n_channels_``, ``rates_`` (exponential basis),
-    ``mean_``, ``scale_``, ``weights_``, ``n_features_out_``.
+    Notes
+    -----
+    ``fit(X, y=None, t=None)``, ``t`` a grid shared by the series or one per series.  Fitted
+    attributes: ``n_features_in_`` (= channels), ``n_channels_``, ``rates_`` (exponential
+    basis), ``mean_``, ``scale_``, ``weights_``, ``n_features_out_``.
     """
 
     def __init__(
