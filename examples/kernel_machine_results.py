@@ -33,8 +33,8 @@ Methods (every hyperparameter chosen on the training split only):
 
 Usage::
 
-    python examples/kernel_machine_results.py                 # everything (≈ 15 min, 2 cores)
-    python examples/kernel_machine_results.py --quick         # smaller grids (≈ 5 min)
+    python examples/kernel_machine_results.py                 # everything (8–16 min, 2 cores)
+    python examples/kernel_machine_results.py --quick         # smaller grids (fewer ESN runs)
     python examples/kernel_machine_results.py --datasets GunPoint --results out.md --plot p.png
 
 Needs aeon (``pip install symresp[data]``; aeon pins numba < 0.64 — where numba is newer,
