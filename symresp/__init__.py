@@ -98,6 +98,12 @@ _PUBLIC = {
     "ResponseFeatureRegressor": "symresp.features.estimators",
     "ResponseFeatureClassifier": "symresp.features.estimators",
     "gram_matrix": "symresp.features.estimators",
+    "ResponseFeatures": "symresp.features.estimators",
+    "ResponseFeatureClassifierCV": "symresp.features.model_selection",
+    "ResponseFeatureRegressorCV": "symresp.features.model_selection",
+    "NetworkFeatures": "symresp.features.network_kernel",
+    "NetworkKernelClassifier": "symresp.features.network_kernel",
+    "network_gram": "symresp.features.network_kernel",
     "response_feature_matrix": "symresp.features.estimators",
     "component_weights": "symresp.features.estimators",
     # code generation and report

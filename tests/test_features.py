@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from numpy.polynomial import Polynomial as P
 
+from symresp.errors import InputError
 from symresp.features.response_features import (
     ResponseFeature,
     basis_matrix,
@@ -269,8 +270,8 @@ def test_input_errors(u, t, kw, match):
         response_feature(u, t, **args)
 
 
-def test_complex_input_is_a_type_error():
-    with pytest.raises(TypeError, match=r"u: expected a real array, got complex"):
+def test_complex_input_is_an_input_error():
+    with pytest.raises(InputError, match=r"u: expected a real array; Complex data not supported"):
         response_feature(np.ones((2, 5), dtype=complex), np.linspace(0, 1, 5), 2, 1)
 
 

@@ -3,6 +3,7 @@ series are (n_cases, n_channels, n_timepoints)."""
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from symresp.features.estimators import (
     ResponseFeatureClassifier,
@@ -93,7 +94,7 @@ def test_primal_and_dual_agree(series, alpha):
     )
     # dual predictions are kernel predictions: K(test, train) a + ȳ with K of the
     # standardised features
-    Kt = dual.transform(series[60:]) @ dual.transform(series[:60]).T
+    Kt = dual.features_.transform(series[60:]) @ dual.features_.transform(series[:60]).T
     np.testing.assert_allclose(
         Kt @ dual.dual_coef_[:, 0] + y.mean(), dual.predict(series[60:]), rtol=1e-10, atol=1e-12
     )
@@ -181,9 +182,9 @@ def test_params_protocol_and_errors(series):
     assert est.set_params(alpha=0.5, degree=2) is est and est.degree == 2
     clone = ResponseFeatureRegressor(**est.get_params())
     assert clone.get_params() == est.get_params()
-    with pytest.raises(ValueError, match=r"'gamma' is not a parameter of ResponseFeatureRegressor"):
+    with pytest.raises(ValueError, match=r"Invalid parameter 'gamma' for estimator"):
         est.set_params(gamma=1)
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         est.predict(series)
     y = np.zeros(80)
     for bad, match in [
@@ -201,7 +202,10 @@ def test_params_protocol_and_errors(series):
             ).set_params(**bad).fit(series, y)
     with pytest.raises(ValueError, match=r"y: expected 80 targets"):
         ResponseFeatureRegressor().fit(series, np.zeros(5))
-    with pytest.raises(ValueError, match=r"X: expected \(n_cases, n_channels, n_timepoints\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"X: expected a collection of series \(n_cases, n_channels, n_timepoints\)",
+    ):
         ResponseFeatureRegressor().fit(np.zeros((2, 3, 4, 5)), np.zeros(2))
     with pytest.raises(
         ValueError, match=r"t: expected one time per time point of the series \(n_timepoints = 40\)"

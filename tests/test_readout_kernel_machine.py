@@ -47,9 +47,9 @@ def instance():
 
 
 def _feature_error(inst, level, degree):
-    y, X, t = inst["y"], inst["X"], inst["t"]
+    y, X = inst["y"], inst["X"]
     pred, _ = claim.feature_model(
-        X[:NTR], y[:NTR], X[NTR:], level=level, degree=degree, t=t, alphas=(1e-10, 1e-6, 1e-4, 1e-2)
+        X[:NTR], y[:NTR], X[NTR:], level=level, degree=degree, alphas=(1e-10, 1e-6, 1e-4, 1e-2)
     )
     return claim.relative_rmse(y[NTR:], pred)
 

@@ -232,7 +232,7 @@ def test_length_one_path_and_empty_batch():
         ),
         ([np.zeros((2, 3)), np.zeros((3, 4))], 2, ValueError, r"same number of channels"),
         (np.array([[0.0, np.nan]]), 2, ValueError, r"finite"),
-        (np.zeros((3, 2), dtype=complex), 2, TypeError, r"complex"),
+        (np.zeros((3, 2), dtype=complex), 2, ValueError, r"Complex data not supported"),
         (np.array([["a", "b"]]), 2, TypeError, r"real numeric array"),
     ],
 )

@@ -5,9 +5,15 @@ estimators of readout-only training.
 from symresp.features.estimators import (
     ResponseFeatureClassifier,
     ResponseFeatureRegressor,
-    gram_matrix,
+    ResponseFeatures,
 )
+from symresp.features.feature_matrix import gram_matrix, response_feature_matrix
 from symresp.features.logsignatures import logsig_dim, logsignature, lyndon_words
+from symresp.features.model_selection import (
+    ResponseFeatureClassifierCV,
+    ResponseFeatureRegressorCV,
+)
+from symresp.features.network_kernel import NetworkFeatures, NetworkKernelClassifier, network_gram
 from symresp.features.response_features import ResponseFeature, response_feature
 from symresp.features.signatures import sig_dim, signature
 
@@ -21,5 +27,12 @@ __all__ = [
     "ResponseFeature",
     "ResponseFeatureClassifier",
     "ResponseFeatureRegressor",
+    "ResponseFeatures",
     "gram_matrix",
+    "response_feature_matrix",
+    "ResponseFeatureClassifierCV",
+    "ResponseFeatureRegressorCV",
+    "NetworkFeatures",
+    "NetworkKernelClassifier",
+    "network_gram",
 ]

@@ -47,6 +47,7 @@ from math import comb
 import numpy as np
 
 from symresp.errors import ArgumentError, ArgumentTypeError
+from symresp.features.fading_memory import check_rates, default_rates, exponential_weights
 from symresp.features.series_input import as_grids, as_series, lengths_of, n_channels_of
 from symresp.features.signatures import _signature_cases, sig_dim, word_index
 from symresp.features.signatures import words as _sig_words
@@ -69,7 +70,7 @@ __all__ = [
 #: says otherwise: 2·10⁸ float64 numbers are 1.6 GB.
 MAX_FEATURE_VALUES = 2 * 10**8
 
-BASES = ("monomial", "legendre")
+BASES = ("monomial", "legendre", "exponential")
 
 
 # ---------------------------------------------------------------------------
@@ -248,12 +249,14 @@ def _as_input(u, t):
     return data, grids, single
 
 
-def support_path(u, t, degree: int, basis: str = "monomial"):
+def support_path(u, t, degree: int, basis: str = "monomial", *, rates=None):
     """The path ``X_{t_i} = ∫_0^{t_i} ψ(r) ⊗ u(r) dr`` on the grid, by the trapezoidal rule,
 
         X_{t_i} = Σ_{j<i} (t_{j+1} − t_j)·(ψ(t_j) ⊗ u(t_j) + ψ(t_{j+1}) ⊗ u(t_{j+1}))/2,
 
-    channel ``ℓ = q·m + k`` (``ψ_q ⊗ u^k``, k the 0-based channel), ``X_{t_0} = 0``.
+    channel ``ℓ = q·m + k`` (``ψ_q ⊗ u^k``, k the 0-based channel), ``X_{t_0} = 0``.  For
+    the fading-memory basis ``ψ_q(r) = exp(−λ_q (T − r))`` each step is integrated exactly
+    for the piecewise-linear interpolant of u (:mod:`symresp.features.fading_memory`).
 
     Parameters
     ----------
@@ -262,7 +265,9 @@ def support_path(u, t, degree: int, basis: str = "monomial"):
     t : array (n_timepoints,), or a list of grids (one per series)
         Strictly increasing, ``t[0] = 0``; Legendre uses ``T = t[-1]``.
     degree : int >= 0
-    basis : "monomial" | "legendre"
+    basis : "monomial" | "legendre" | "exponential"
+    rates : optional degree + 1 rates λ_q >= 0 of the exponential basis (default λ_0 = 0,
+        λ_q = 2·4^{q−1}/T)
 
     Returns
     -------
@@ -271,21 +276,44 @@ def support_path(u, t, degree: int, basis: str = "monomial"):
     """
     Q = check_int(degree, "degree", minimum=0)
     basis = _check_basis(basis)
+    rates = _check_basis_rates(basis, rates, Q)
     data, grids, single = _as_input(u, t)
     if isinstance(data, list):
-        return [_support_path(c.T[None], g, Q, basis)[0].T for c, g in zip(data, grids)]
-    X = _support_path(np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], Q, basis)
+        return [_support_path(c.T[None], g, Q, basis, rates)[0].T for c, g in zip(data, grids)]
+    X = _support_path(np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], Q, basis, rates)
     X = X.transpose(0, 2, 1)
     return X[0] if single else X
 
 
-def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str) -> np.ndarray:
+def _check_basis_rates(basis: str, rates, Q: int):
+    """The rates of the exponential basis (validated), None for the polynomial bases."""
+    if basis != "exponential":
+        if rates is not None:
+            raise ArgumentError(
+                f"rates: only the exponential basis has rates; got rates={rates!r} with "
+                f"basis={basis!r}."
+            )
+        return None
+    return None if rates is None else check_rates(rates, Q)
+
+
+def _support_path(arr: np.ndarray, tt: np.ndarray, Q: int, basis: str, rates=None) -> np.ndarray:
+    """X on the grid for float64 (batch, length, m): (batch, length, (Q+1)·m)."""
     batch, length, m = arr.shape
-    psi = _basis_values(tt, Q, basis, tt[-1])  # (length, Q+1)
-    integrand = (psi[None, :, :, None] * arr[:, :, None, :]).reshape(batch, length, (Q + 1) * m)
-    X = np.zeros_like(integrand)
-    h = np.diff(tt)[None, :, None]
-    np.cumsum(0.5 * h * (integrand[:, 1:] + integrand[:, :-1]), axis=1, out=X[:, 1:])
+    h = np.diff(tt)
+    if basis == "exponential":
+        lam = default_rates(Q, tt[-1]) if rates is None else rates
+        w0, w1 = exponential_weights(h[:, None] * lam[None, :])  # (length-1, Q+1)
+        decay = h[:, None] * np.exp(-lam[None, :] * (tt[-1] - tt[1:, None]))
+        inc = (decay * w0)[None, :, :, None] * arr[:, :-1, None, :] + (decay * w1)[
+            None, :, :, None
+        ] * arr[:, 1:, None, :]
+    else:
+        psi = _basis_values(tt, Q, basis, tt[-1])  # (length, Q+1)
+        integrand = psi[None, :, :, None] * arr[:, :, None, :]
+        inc = 0.5 * h[None, :, None, None] * (integrand[:, 1:] + integrand[:, :-1])
+    X = np.zeros((batch, length, (Q + 1) * m))
+    np.cumsum(inc.reshape(batch, length - 1, (Q + 1) * m), axis=1, out=X[:, 1:])
     return X
 
 
@@ -348,6 +376,8 @@ def response_feature(
     all_times: bool = False,
     include_time_factors: bool = True,
     max_features: int | None = None,
+    *,
+    rates=None,
 ) -> ResponseFeature:
     """Response feature ``R_t = {t^{q0} S(X)^w_{0,t}}``, ``X_s = ∫_0^s ψ(r) ⊗ u(r) dr``.
 
@@ -366,8 +396,9 @@ def response_feature(
         Truncation level N of the signature.
     degree : int >= 0
         Degree Q of the support basis and largest time power q0.
-    basis : "monomial" | "legendre"
-        ψ_q(r) = r^q, or shifted Legendre P_q(2r/T − 1).
+    basis : "monomial" | "legendre" | "exponential"
+        ψ_q(r) = r^q, shifted Legendre P_q(2r/T − 1), or the fading-memory basis
+        exp(−λ_q (T − r)) anchored at the final time T of each series.
     all_times : bool
         Features at every grid time t_i (else at T only).
     include_time_factors : bool
@@ -375,6 +406,8 @@ def response_feature(
     max_features : int, optional
         Refuse (before any work) a feature set larger than this many numbers in all
         (n_cases × [n_timepoints ×] n_features); default :data:`MAX_FEATURE_VALUES`.
+    rates : optional, exponential basis only
+        degree + 1 distinct rates λ_q >= 0 (default λ_0 = 0, λ_q = 2·4^{q−1}/T).
 
     Returns
     -------
@@ -387,6 +420,7 @@ def response_feature(
     N = check_int(level, "level", minimum=1)
     Q = check_int(degree, "degree", minimum=0)
     basis = _check_basis(basis)
+    rates = _check_basis_rates(basis, rates, Q)
     for name, v in (("all_times", all_times), ("include_time_factors", include_time_factors)):
         if not isinstance(v, (bool, np.bool_)):
             raise ArgumentTypeError(f"{name}: expected a bool, got {v!r}.")
@@ -411,13 +445,21 @@ def response_feature(
     )
     if isinstance(data, list):
         rows = [
-            _features(c.T[None], g, N, Q, basis, all_times, powers)[0] for c, g in zip(data, grids)
+            _features(c.T[None], g, N, Q, basis, all_times, powers, rates)[0]
+            for c, g in zip(data, grids)
         ]
         feats = rows if all_times else np.stack(rows)
         tt = grids
     else:
         feats = _features(
-            np.ascontiguousarray(data.transpose(0, 2, 1)), grids[0], N, Q, basis, all_times, powers
+            np.ascontiguousarray(data.transpose(0, 2, 1)),
+            grids[0],
+            N,
+            Q,
+            basis,
+            all_times,
+            powers,
+            rates,
         )
         if single:
             feats = feats[0]
@@ -437,10 +479,10 @@ def response_feature(
     )
 
 
-def _features(arr, tt, N, Q, basis, all_times, powers):
+def _features(arr, tt, N, Q, basis, all_times, powers, rates=None):
     """Features of float64 (batch, length, m) on one grid: (batch, [length,] n_features)."""
     batch, length, m = arr.shape
-    X = _support_path(arr, tt, Q, basis)
+    X = _support_path(arr, tt, Q, basis, rates)
     sig = _signature_cases(np.ascontiguousarray(X), N, bool(all_times))  # (batch, [length,] sigdim)
     block = np.concatenate([np.ones(sig.shape[:-1] + (1,)), sig], axis=-1)
     if all_times:

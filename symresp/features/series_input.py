@@ -8,10 +8,20 @@ channel); series of unequal lengths as a list of ``(n_channels, n_timepoints_i)`
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 
-from symresp.errors import ArgumentError, ArgumentTypeError
+from symresp.errors import ArgumentError, ArgumentTypeError, InputError
 
-__all__ = ["as_series", "as_grids", "n_channels_of", "lengths_of", "cases_by_length", "SHAPES"]
+__all__ = [
+    "as_series",
+    "as_collection",
+    "as_grids",
+    "n_channels_of",
+    "lengths_of",
+    "cases_by_length",
+    "SHAPES",
+    "COLLECTION_SHAPES",
+]
 
 #: The accepted shapes, for messages.
 SHAPES = (
@@ -20,8 +30,18 @@ SHAPES = (
 )
 
 
+#: The accepted shapes of the estimators' collections, for messages.
+COLLECTION_SHAPES = (
+    "(n_cases, n_channels, n_timepoints), (n_cases, n_timepoints) for univariate series, "
+    "or a list of (n_channels, n_timepoints_i) arrays for unequal lengths"
+)
+
+
 def _real_array(x, name: str) -> np.ndarray:
-    """x → a real numeric numpy array (no copy when possible); type errors named."""
+    """x → a real numeric numpy array (no copy when possible); type errors named.
+
+    Complex values are an :class:`InputError` (a ValueError, as scikit-learn expects), an
+    object array is converted to float64 where every entry is a number."""
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -29,8 +49,19 @@ def _real_array(x, name: str) -> np.ndarray:
             f"{name}: expected {SHAPES}; got an object numpy cannot convert ({exc})."
         ) from None
     if np.iscomplexobj(arr):
-        raise ArgumentTypeError(f"{name}: expected a real array, got complex dtype {arr.dtype}.")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise InputError(
+            f"{name}: expected a real array; Complex data not supported (dtype {arr.dtype}): "
+            "pass the real and imaginary parts as separate channels."
+        )
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ArgumentTypeError(
+                f"{name}: expected real numbers, got an object array with an entry that is "
+                f"not one ({exc})."
+            ) from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise ArgumentTypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}.")
     return arr
 
@@ -39,9 +70,10 @@ def _check_finite(arr: np.ndarray, name: str, axes: tuple[str, ...]) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         where = ", ".join(f"{a} {i}" for a, i in zip(axes, np.argwhere(bad)[0]))
-        raise ArgumentError(
+        raise InputError(
             f"{name}: expected finite values, got {float(arr[bad][0])} at {where} "
-            f"({int(bad.sum())} non-finite value(s) in all)."
+            f"({int(bad.sum())} non-finite value(s) in all; NaN and inf are refused: drop or "
+            "impute them first)."
         )
 
 
@@ -67,9 +99,10 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
     (a list of equal-length series is stacked).  ``single`` is true when ``X`` was one
     series (2-D or 1-D), whose case axis the caller drops from its result.
 
-    Raises ArgumentTypeError for complex or non-numeric input, ArgumentError for a wrong
-    number of dimensions, too few channels or time points, mismatched channels in a list,
-    and NaN or infinity (with the case, channel and time point of the first one).
+    Raises InputError for complex input and for NaN or infinity (with the case, channel and
+    time point of the first one), ArgumentTypeError for non-numeric input, ArgumentError
+    for a wrong number of dimensions, too few channels or time points and mismatched
+    channels in a list.
     """
     if (
         isinstance(X, (list, tuple))
@@ -109,6 +142,43 @@ def as_series(X, name: str = "X", *, min_timepoints: int = 1):
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     _check_finite(arr, name, ("case", "channel", "timepoint"))
     return arr, single
+
+
+def as_collection(X, name: str = "X", *, min_timepoints: int = 2):
+    """Validate the input of an estimator: a collection of series, as aeon and sktime take it.
+
+    ``(n_cases, n_channels, n_timepoints)`` arrays; 2-D arrays (and lists of 1-D series)
+    ``(n_cases, n_timepoints)`` are univariate collections; a list of ``(n_channels,
+    n_timepoints_i)`` arrays holds series of unequal lengths.  Returns float64 ``(n_cases,
+    n_channels, n_timepoints)`` or a list of float64 ``(n_channels, n_timepoints_i)``
+    arrays.  A 1-D array (one univariate series) is refused: estimators take collections.
+    """
+    if scipy.sparse.issparse(X):
+        raise ArgumentTypeError(
+            f"{name}: sparse input is not supported (series are dense); pass X.toarray()."
+        )
+    if isinstance(X, (list, tuple)):
+        if len(X) == 0:
+            raise ArgumentError(f"{name}: expected at least 1 series (n_cases >= 1), got 0.")
+        if all(np.ndim(e) == 1 for e in X):
+            X = [np.asarray(e)[None] if isinstance(e, np.ndarray) else [e] for e in X]
+        data, _ = as_series(X, name, min_timepoints=min_timepoints)
+    else:
+        arr = _real_array(X, name)
+        if arr.ndim == 2:
+            arr = arr[:, None, :]
+        if arr.ndim != 3:
+            raise ArgumentError(
+                f"{name}: expected a collection of series {COLLECTION_SHAPES}; got an array "
+                f"of shape {arr.shape}. Reshape your data: one univariate series x is the "
+                "collection x[None]."
+            )
+        if arr.shape[0] < 1:
+            raise ArgumentError(
+                f"{name}: expected at least 1 series (n_cases >= 1), got shape {arr.shape}."
+            )
+        data, _ = as_series(arr, name, min_timepoints=min_timepoints)
+    return data
 
 
 def _check_sizes(n_channels, n_timepoints, name, min_timepoints, shape=None):
