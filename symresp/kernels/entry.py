@@ -9,7 +9,7 @@ deterministic   σ → 0 at a fixed point φ(h*) = 0, orders 1–2: K⁽¹⁾ = 
                 second-order formula with D²φ, D²f, Dγ (J = Dφ(h*))
 taylor          short-time series K⁽ⁿ⁾(τ) ≈ Σ_{|p|≤P} μ_0[G_{k,p}] Π_j τ_j^{p_j}/p_j!, error
                 O(|τ|^{P+1}), trusted for |τ_j| ≤ radius_j/2
-galerkin        projection of 𝓛₀ on polynomials in h and the auxiliaries (inner products under
+galerkin        projection of 𝓛₀ on polynomials in h and the auxiliaries or the Krylov set of f (under
                 ρ_∞): K ≈ m_0ᵀ B_{k_n} e^{τ_n A} ⋯ B_{k_1} e^{τ_1 A} c at every lag, the basis
                 grown until successive degrees agree within ``tol``
 pde             n = 1, orders 1–2: backward Kolmogorov equation on a Chebyshev grid (reference)
@@ -312,7 +312,8 @@ def kernel(
         to reuse), ``quiet``.  mc: ``paths``, ``dt``, ``seed``, ``estimator`` ("kicked" |
         "tangent"), ``alpha``, ``richardson``, ``burn_in``, ``bound``, ``on_divergence``,
         ``threads``, ``block``, ``quiet``, ``h0``.  deterministic: ``h_star``.  exact: none.
-        galerkin: ``degree``, ``max_degree``, ``tol``, ``lag_max``, ``samples``, ``seed``,
+        galerkin: ``basis`` ("monomial" | "krylov" | "both"), ``degree``, ``max_degree``,
+        ``tol``, ``lag_max``, ``samples``, ``seed``,
         ``batches``, ``rcond``, ``quiet`` (see :func:`~symresp.kernels.galerkin.galerkin_kernel`).
         pde: ``points``, ``tol`` (see :func:`~symresp.kernels.pde.pde_kernel`).
         An option no route accepts raises ArgumentError; under ``"auto"`` options of the

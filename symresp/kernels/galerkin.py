@@ -2,7 +2,9 @@
 
 Choose observables ψ = (ψ_1..ψ_d): every monomial of total degree ≤ D in the ring variables
 (the state h and the activation's auxiliaries, e.g. T_i = tanh(z_i):
-:class:`~symresp.symbolic.algebra.RingAlgebra`).  𝓛₀ψ_j and 𝓛₁ᵏψ_j are exact ring elements
+:class:`~symresp.symbolic.algebra.RingAlgebra`), or the Krylov set 1, f, 𝓛₀f, …, 𝓛₀ᴰf of
+the readout (``basis="krylov"``; on it the kernel matches the short-time series to order D
+at τ = 0 and resums it), or both.  𝓛₀ψ_j and 𝓛₁ᵏψ_j are exact ring elements
 (:class:`~symresp.symbolic.generators.Generators`); only the inner products under a
 projection measure μ (ρ_∞) are numerical:
 
@@ -52,6 +54,7 @@ __all__ = ["GalerkinKernel", "galerkin_kernel", "GALERKIN_OPTIONS"]
 
 #: keyword options of the Galerkin route
 GALERKIN_OPTIONS = (
+    "basis",
     "degree",
     "max_degree",
     "tol",
@@ -62,6 +65,9 @@ GALERKIN_OPTIONS = (
     "rcond",
     "quiet",
 )
+
+#: the bases: monomials in h and the auxiliaries, the Krylov set of the readout, or both
+BASES = ("monomial", "krylov", "both")
 
 _CHUNK = 20000  # points per block of the inner products (memory bound)
 
@@ -152,8 +158,8 @@ def _monomials(nvars: int, degree: int) -> list:
 class _Builder:
     """Symbolic images of the basis (cached across degrees) and their inner products."""
 
-    def __init__(self, net, index, start, measure, rcond):
-        self.net, self.index, self.start = net, tuple(index), start
+    def __init__(self, net, index, start, measure, rcond, kind="monomial"):
+        self.net, self.index, self.start, self.kind = net, tuple(index), start, kind
         alg = make_algebra(net)
         if not isinstance(alg, RingAlgebra):
             raise UnsupportedError(
@@ -168,26 +174,45 @@ class _Builder:
         self.readout = [alg.lift(e) for e in net.readout]
         self.ev = Evaluator(alg, codegen=False)
         self._images: dict = {}
+        self._krylov: list = []  # levels [1], [f], [𝓛₀f], … of images
         self.channels = sorted(set(self.index))
 
-    def _elements(self, exps):
+    def _monomial_images(self, exps):
         alg, out = self.alg, []
         for e in exps:
             if e not in self._images:
-                g = alg.ctx.from_dict({e: 1})
-                self._images[e] = (
-                    g,
-                    self.gens.L0(g),
-                    [self.gens.L1(g, k) for k in self.channels],
-                )
+                self._images[e] = self._image(alg.ctx.from_dict({e: 1}))
             out.append(self._images[e])
         return out
 
-    def projections(self, degree):
+    def _image(self, g):
+        return (g, self.gens.L0(g), [self.gens.L1(g, k) for k in self.channels])
+
+    def _krylov_images(self, power):
+        """1 and f_o, 𝓛₀f_o, …, 𝓛₀^power f_o for every readout component (the constant keeps
+        μ[·] exact on the span; the 𝓛₀-image of the last power is the next power)."""
+        kry = self._krylov
+        if not kry:
+            kry.append([self._image(self.alg.lift(1))])
+            kry.append([self._image(f) for f in self.readout])
+        while len(kry) <= power + 1:
+            kry.append([self._image(l0) for _, l0, _ in kry[-1]])
+        return [img for level in kry[: power + 2] for img in level]
+
+    def basis(self, level):
+        """The images (ψ, 𝓛₀ψ, [𝓛₁ᵏψ]) of the basis at ``level``: monomials of total degree
+        ≤ level, the Krylov set up to 𝓛₀^level f, or both."""
+        imgs = []
+        if self.kind in ("monomial", "both"):
+            imgs += self._monomial_images(_monomials(self.nvars, level))
+        if self.kind in ("krylov", "both"):
+            imgs += self._krylov_images(level)
+        return imgs
+
+    def projections(self, level):
         """The projection from all points, and one per deleted batch (jackknife)."""
-        exps = _monomials(self.nvars, degree)
-        imgs = self._elements(exps)
-        d, p = len(exps), self.net.p
+        imgs = self.basis(level)
+        d, p = len(imgs), self.net.p
         psi = [g for g, _, _ in imgs]
         L0 = [l0 for _, l0, _ in imgs]
         L1 = [[l1[c] for _, _, l1 in imgs] for c in range(len(self.channels))]
@@ -232,7 +257,7 @@ class _Builder:
             for S in sums:
                 rest = {k: total[k] - S[k] for k in total}
                 reps.append(self._project(rest, Q, None if h0 is None else psi0))
-        return main, reps, {"degree": int(degree), "basis_size": d, "kept": kept}
+        return main, reps, {"degree": int(level), "basis_size": d, "kept": kept}
 
     def _orthonormal(self, M):
         dg = np.sqrt(np.clip(np.diag(M), 1e-300, None))
@@ -260,7 +285,10 @@ class GalerkinKernel(Kernel):
     Attributes
     ----------
     degree : int
-        Total degree D of the monomial basis (in h and the auxiliaries) of the result.
+        The level D of the result's basis: the total degree of the monomials (in h and the
+        auxiliaries), or the highest power 𝓛₀ᴰf of the Krylov set.
+    basis : str
+        'monomial', 'krylov' or 'both'.
     converged : bool
         Whether max over the probe lags of :meth:`error` met ``tol``.
     history : list of dict
@@ -283,6 +311,7 @@ class GalerkinKernel(Kernel):
         self.expectation = info["expectation"]
         self.lag_max = info["lag_max"]
         self.rcond = info["rcond"]
+        self.basis = info["basis"]
 
     def _flat(self, lags):
         return lags.reshape(-1, self.nlags)
@@ -339,6 +368,7 @@ class GalerkinKernel(Kernel):
             "expectation": self.expectation,
             "lag_max": self.lag_max,
             "rcond": self.rcond,
+            "basis": self.basis,
             "history": self.history,
         }
 
@@ -358,7 +388,8 @@ def galerkin_kernel(
     *,
     start: str | None = None,
     degree: int | None = None,
-    max_degree: int = 6,
+    max_degree: int | None = None,
+    basis: str = "monomial",
     tol: float = 1e-4,
     lag_max: float = 10.0,
     samples=None,
@@ -378,11 +409,18 @@ def galerkin_kernel(
         0-based channels k_1..k_n (default zeros).
     start : {"stationary", "point"}, optional
         Default ``net.start``.
+    basis : {"monomial", "krylov", "both"}
+        The observables at level D: "monomial", every monomial of total degree ≤ D in h and
+        the auxiliaries; "krylov", 1 and f, 𝓛₀f, …, 𝓛₀ᴰf (the short-time series resummed:
+        the kernel agrees with the Taylor kernel of lag degree D at τ = 0 and stays bounded
+        when A is stable); "both", their union (redundant directions are cut by ``rcond``).
     degree : int, optional
-        A fixed basis degree D (the error estimate then compares with D − 1).  Default:
-        grow from the readout's degree until the estimate meets ``tol`` or ``max_degree``.
-    max_degree : int
-        The largest degree tried (a warning when not converged there).
+        A fixed level D (the error estimate then compares with D − 1).  Default: grow from
+        the readout's degree (from 1 for "krylov") until the estimate meets ``tol`` or
+        ``max_degree``.
+    max_degree : int, optional
+        The largest level tried (a warning when not converged there); default 6, 12 for
+        "krylov".
     tol : float
         Tolerance on max over probe lags of |K_D − K_{D−1}| (absolute, in the kernel's units).
     lag_max : float
@@ -426,13 +464,18 @@ def galerkin_kernel(
     lag_max = check_float(lag_max, "lag_max", positive=True)
     rcond = check_float(rcond, "rcond", positive=True)
     batches = check_int(batches, "batches", minimum=2)
+    if basis not in BASES:
+        raise ArgumentError(f"basis: expected one of {', '.join(map(repr, BASES))}, got {basis!r}")
+    if max_degree is None:
+        max_degree = 12 if basis == "krylov" else 6
     max_degree = check_int(max_degree, "max_degree", minimum=1)
     d0 = max(1, *(_degree(net, e) for e in net.readout))
+    first = 1 if basis == "krylov" else d0  # the smallest level: 1, f, 𝓛₀f for Krylov
     if degree is not None:
         degree = check_int(degree, "degree", minimum=1)
-        degrees = [degree - 1, degree] if degree - 1 >= d0 else [degree]
+        degrees = [degree - 1, degree] if degree - 1 >= first else [degree]
     else:
-        degrees = list(range(d0, max(d0, max_degree) + 1))
+        degrees = list(range(first, max(first, max_degree) + 1))
     if samples is not None and np.ndim(samples) == 0:
         n_samples = check_int(samples, "samples", minimum=2 * batches)
         samples = None
@@ -442,17 +485,18 @@ def galerkin_kernel(
             from symresp.montecarlo.estimators import stationary_samples  # loads numba
 
             samples = stationary_samples(net, n_samples, seed=seed, quiet=quiet)
-    measure = _measure(net, samples, seed, batches, quiet, max(degrees))
-    builder = _Builder(net, index, start, measure, rcond)
+    measure = _measure(net, samples, seed, batches, quiet, max(max(degrees), d0))
+    builder = _Builder(net, index, start, measure, rcond, basis)
     probe = _probe_lags(order + (start == "point"), lag_max)
-    if net.is_linear and measure.route == "gaussian":
+    invariant = net.is_linear and measure.route == "gaussian" and basis != "krylov"
+    if invariant:
         # polynomials of the readout's degree are invariant: one basis is exact
         degrees = [degrees[-1]] if degree is not None else [d0]
     point = start == "point"
     built, history, converged = [], [], False
     for d in degrees:
         if measure.route == "gaussian":
-            builder.measure = _gauss_hermite(net, d)
+            builder.measure = _gauss_hermite(net, max(d, d0))
         main, reps, info = builder.projections(d)
         vals = main(probe, order, point)
         if not np.all(np.isfinite(vals)):
@@ -474,7 +518,7 @@ def galerkin_kernel(
         built.append((main, reps))
         if converged:
             break
-    if len(built) == 1 and net.is_linear and measure.route == "gaussian":
+    if len(built) == 1 and invariant:
         converged = True  # the invariant basis: exact up to rounding
     main, reps = built[-1]
     prev, prev_reps = built[-2] if len(built) > 1 else (None, [])
@@ -501,6 +545,7 @@ def galerkin_kernel(
             "expectation": measure.route,
             "lag_max": lag_max,
             "rcond": rcond,
+            "basis": basis,
         },
     )
 
