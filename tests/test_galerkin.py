@@ -123,8 +123,8 @@ def test_options_errors_and_dict(tanh):
 
     with pytest.raises(ArgumentError, match="tol"):
         galerkin_kernel(tanh, 1, tol=-1.0)
-    with pytest.raises(UnsupportedError, match="n = 1"):
-        pde_kernel(_spec("tanh_2d"), 1)
+    with pytest.raises(UnsupportedError, match="n ≤ 2"):
+        pde_kernel(_spec("sigmoid_3d"), 1)
     K = symresp.kernel(tanh, 1, method="galerkin", tol=1e-5)
     d = K.to_dict()
     assert d["method"] == "galerkin" and d["converged"] and d["history"][0]["degree"] == 1

@@ -11,8 +11,10 @@ projection measure μ (ρ_∞) are numerical:
     M_ij = μ[ψ_i ψ_j],   L_ij = μ[ψ_i 𝓛₀ψ_j],   Bᵏ_ij = μ[ψ_i 𝓛₁ᵏψ_j],   F_io = μ[ψ_i f_o].
 
 μ is the Gaussian law of a linear network (a tensor Gauss–Hermite rule, exact for the
-polynomial degrees involved), the Gibbs quadrature of a 1-/2-D gradient network, or a mean
-over stationary samples (its error propagated by a delete-one-batch jackknife).
+polynomial degrees involved), the Gibbs quadrature of a 1-/2-D gradient network, for any other
+2-D network the tensor Chebyshev rule of ρ_∞ solved from the forward Kolmogorov equation
+(:mod:`symresp.kernels.chebyshev_2d`; a coarser grid measures its error), or a mean over
+stationary samples (its error propagated by a delete-one-batch jackknife).
 
 The Gram matrix is orthonormalised, never inverted: after Jacobi scaling
 (M̂ = DMD, D = diag(M)^(−1/2)) its eigenvectors with eigenvalues ≥ ``rcond``·λ_max are kept,
@@ -45,7 +47,8 @@ from symresp.expectation.gaussian import gaussian_stationary
 from symresp.expectation.gibbs import GibbsQuadrature
 from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
-from symresp.kernels.propagators import expm_lags
+from symresp.kernels.chebyshev_2d import stationary_quadrature_2d
+from symresp.kernels.propagators import expm_lags, saturation_lag
 from symresp.symbolic.algebra import RingAlgebra, make_algebra
 from symresp.symbolic.generators import Generators
 from symresp.validation import check_float, check_int
@@ -74,13 +77,29 @@ _CHUNK = 20000  # points per block of the inner products (memory bound)
 
 # ------------------------------------------------------------------ measure
 class _Measure:
-    """Points and weights of the projection measure ρ_∞, with batch labels for the jackknife."""
+    """Points and weights of the projection measure ρ_∞, with batch labels for the jackknife,
+    and (``alt``) a coarser rule whose difference measures a grid density's error."""
 
-    def __init__(self, points, weights, batches, route):
+    def __init__(self, points, weights, batches, route, alt=None):
         self.points = np.asarray(points, float)
         self.weights = np.asarray(weights, float)
         self.batches = batches  # list of index arrays (None: exact rule, no sampling error)
         self.route = route
+        self.alt = alt
+
+
+def grid_density_applies(net) -> bool:
+    """ρ_∞ of a 2-D network without a closed route, from the forward Kolmogorov equation on a
+    tensor Chebyshev grid (noise in every direction needed)."""
+    if net.n != 2:
+        return False
+    try:
+        expectation_method(net, "stationary", None)
+        return False  # a closed route exists
+    except ArgumentError:
+        pass
+    Sigma = np.array(net.Sigma.evalf(), float)
+    return bool(np.all(np.linalg.eigvalsh(Sigma) > 0))
 
 
 def _gauss_hermite(net, degree: int) -> _Measure:
@@ -101,6 +120,9 @@ def _gauss_hermite(net, degree: int) -> _Measure:
 
 
 def _measure(net, samples, seed, batches, quiet, degree) -> _Measure:
+    if samples is None and grid_density_applies(net):
+        (P, w), (Pc, wc) = stationary_quadrature_2d(net)
+        return _Measure(P, w, None, "grid", _Measure(Pc, wc, None, "grid (coarse)"))
     route = expectation_method(net, "stationary", samples)  # raises when there is none
     if route == "gaussian":
         return _gauss_hermite(net, degree)
@@ -124,23 +146,35 @@ class _Projection:
 
     def __init__(self, A, B, c, m0):
         self.A, self.B, self.c, self.m0 = A, B, c, m0
+        self._modes = None
 
     def __call__(self, flat: np.ndarray, order: int, point: bool) -> np.ndarray:
         N = flat.shape[0]
         v = np.broadcast_to(self.c, (N,) + self.c.shape).copy()
         for j in range(order):
-            v = _propagate(self.A, flat[:, j], v)
+            v = self.propagate(flat[:, j], v)
             v = np.einsum("ab,nbp->nap", self.B[j], v)
         if point:
-            v = _propagate(self.A, flat[:, order], v)
+            v = self.propagate(flat[:, order], v)
         return np.einsum("a,nap->np", self.m0, v)
 
-
-def _propagate(A, taus, v):
-    """e^{τ_i A} v_i for every row i (one matrix exponential per distinct τ)."""
-    uniq, inv = np.unique(taus, return_inverse=True)
-    E = expm_lags(uniq, A)
-    return np.einsum("nab,nbp->nap", E[inv.ravel()], v)
+    def propagate(self, taus, v):
+        """e^{τ_i A} v_i for every row i.  With a well-conditioned eigenbasis A = XΛX⁻¹
+        (cond X ≤ 1e6: relative rounding ≲ 1e-10) e^{τA} = X e^{τΛ} X⁻¹ for all rows at once,
+        τ clamped at the saturation lag; otherwise one matrix exponential per distinct τ."""
+        taus = np.asarray(taus, float)
+        if self._modes is None:
+            lam, X = np.linalg.eig(self.A)
+            ok = np.all(np.isfinite(lam)) and np.linalg.cond(X) <= 1e6
+            self._modes = (lam, X, np.linalg.inv(X), saturation_lag(self.A)) if ok else False
+        if self._modes is False:
+            uniq, inv = np.unique(taus, return_inverse=True)
+            E = expm_lags(uniq, self.A)
+            return np.einsum("nab,nbp->nap", E[inv.ravel()], v)
+        lam, X, Xi, cap = self._modes
+        t = np.minimum(taus, cap) if np.isfinite(cap) else taus
+        z = np.einsum("ab,nbp->nap", Xi, v.astype(complex)) * np.exp(np.outer(t, lam))[:, :, None]
+        return np.einsum("ab,nbp->nap", X, z).real
 
 
 def _monomials(nvars: int, degree: int) -> list:
@@ -295,7 +329,8 @@ class GalerkinKernel(Kernel):
         Per degree tried: basis size, functions kept after orthonormalisation, and the
         max difference from the previous degree at the probe lags.
     expectation : str
-        The projection measure's route: 'gaussian', 'gibbs' or 'samples[N]'.
+        The projection measure's route: 'gaussian', 'gibbs', 'grid' (ρ_∞ of a 2-D network from
+        the forward Kolmogorov equation on a tensor Chebyshev grid) or 'samples[N]'.
     """
 
     method = "galerkin"
@@ -312,6 +347,7 @@ class GalerkinKernel(Kernel):
         self.lag_max = info["lag_max"]
         self.rcond = info["rcond"]
         self.basis = info["basis"]
+        self._alt = info.get("alt")
 
     def _flat(self, lags):
         return lags.reshape(-1, self.nlags)
@@ -322,6 +358,17 @@ class GalerkinKernel(Kernel):
 
     def _evaluate(self, lags, **_):
         return self._values(self._main, lags)
+
+    def mean_output(self, t) -> np.ndarray:
+        """V_0(t) = μ_0[P_t f] on the same projection (len(t), p): m_0ᵀ c at a stationary
+        start (μ[f] under the projection measure), m_0ᵀ e^{tA} c at a point start."""
+        t = np.atleast_1d(np.asarray(t, float))
+        pr = self._main
+        if self.start == "stationary":
+            return np.broadcast_to(pr.m0 @ pr.c, (len(t), pr.c.shape[1])).copy()
+        return np.einsum(
+            "a,nap->np", pr.m0, pr.propagate(t, np.broadcast_to(pr.c, (len(t),) + pr.c.shape))
+        )
 
     def _jackknife(self, reps, lags, base=None):
         if not reps:
@@ -339,11 +386,17 @@ class GalerkinKernel(Kernel):
     def error(self, lags) -> np.ndarray:
         """Estimated truncation error |K_D − K_{D−1}| (…, p) (successive bases; it bounds
         the error of the coarser basis and over-estimates that of the result when the
-        projection converges).  Zero when only one degree was built (an invariant basis)."""
+        projection converges), plus |K − K_coarse| when ρ_∞ is a grid density (the same basis
+        under the coarser grid's rule).  Zero when only one degree was built (an invariant
+        basis under an exact rule)."""
         lags = self._check_lags(lags)
-        if self._prev is None:
-            return np.zeros(lags.shape[:-1] + (self._main.c.shape[-1],))
-        return np.abs(self._values(self._main, lags) - self._values(self._prev, lags))
+        main = self._values(self._main, lags)
+        err = np.zeros_like(main)
+        if self._prev is not None:
+            err += np.abs(main - self._values(self._prev, lags))
+        if self._alt is not None:
+            err += np.abs(main - self._values(self._alt, lags))
+        return err
 
     def _diff_stderr(self, lags):
         if not self._reps or self._prev is None:
@@ -482,9 +535,10 @@ def galerkin_kernel(
         try:
             expectation_method(net, "stationary", None)
         except ArgumentError:
-            from symresp.montecarlo.estimators import stationary_samples  # loads numba
+            if not grid_density_applies(net):  # the grid density needs no draws
+                from symresp.montecarlo.estimators import stationary_samples  # loads numba
 
-            samples = stationary_samples(net, n_samples, seed=seed, quiet=quiet)
+                samples = stationary_samples(net, n_samples, seed=seed, quiet=quiet)
     measure = _measure(net, samples, seed, batches, quiet, max(max(degrees), d0))
     builder = _Builder(net, index, start, measure, rcond, basis)
     probe = _probe_lags(order + (start == "point"), lag_max)
@@ -522,6 +576,13 @@ def galerkin_kernel(
         converged = True  # the invariant basis: exact up to rounding
     main, reps = built[-1]
     prev, prev_reps = built[-2] if len(built) > 1 else (None, [])
+    alt = None
+    if measure.alt is not None:  # the same basis under the coarser grid density
+        builder.measure = measure.alt
+        alt = builder.projections(history[len(built) - 1]["degree"])[0]
+        density_change = float(np.abs(main(probe, order, point) - alt(probe, order, point)).max())
+        history[len(built) - 1]["density_change"] = density_change
+        converged = converged and density_change <= tol
     if not converged and not quiet:
         warnings.warn(
             f"Galerkin kernel not converged up to degree {history[-1]['degree']} "
@@ -546,6 +607,7 @@ def galerkin_kernel(
             "lag_max": lag_max,
             "rcond": rcond,
             "basis": basis,
+            "alt": alt,
         },
     )
 
