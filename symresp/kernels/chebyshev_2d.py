@@ -6,8 +6,9 @@ differentiation matrices D_1, D_2 (Kronecker factors ∂_1 = D_1 ⊗ I, ∂_2 = 
     backward   𝓛₀ ≈ Σ_i diag(φ_i) ∂_i + ½ Σ_ij Σ_ij ∂_i ∂_j,    𝓛₁ᵏ ≈ Σ_i diag(γ_ik) ∂_i,
     forward    𝓛₀* ρ ≈ −Σ_i ∂_i (φ_i ρ) + ½ Σ_ij Σ_ij ∂_i ∂_j ρ.
 
-The boundary rows of 𝓛₀ are frozen (paths started in the bulk of ρ_∞ do not reach a
-boundary where ρ_∞ is negligible).  ρ_∞ is the Gibbs density exp(−2U/s²) of the Hopfield form
+On the boundary rows 𝓛₀ keeps only its drift part φ·∇ (on a box large against ρ_∞ the drift
+points inwards: a first-order outflow condition for the backward equation; diffusion there is
+negligible against it).  ρ_∞ is the Gibbs density exp(−2U/s²) of the Hopfield form
 with isotropic noise Σ = s²I, U = ½hᵀΓh − Σ_i ∫^{z_i} a (Γ symmetric); otherwise the null
 vector of the forward operator with ρ = 0 on the boundary (inverse iteration on its LU
 factors).  With tensor Clenshaw–Curtis weights c_ij it is a quadrature rule
@@ -61,7 +62,7 @@ class ChebyshevGrid2D(SemigroupCache):
     Attributes
     ----------
     points : ((N+1)², 2) array
-    L0 : ((N+1)², (N+1)²) array, boundary rows zero
+    L0 : ((N+1)², (N+1)²) array, boundary rows the drift part only
     L1 : list of arrays, 𝓛₁ᵏ for every channel k
     weights : ((N+1)²,) array, the ρ_∞ quadrature weights (sum 1)
     """
@@ -88,8 +89,12 @@ class ChebyshevGrid2D(SemigroupCache):
         phi = num.phi(self.points)
         edge = np.abs(x) == 1
         self.boundary = (edge[:, None] | edge[None, :]).ravel()
-        self.L0 = phi[:, [0]] * d1 + phi[:, [1]] * d2 + diffusion
-        self.L0[self.boundary, :] = 0.0
+        drift = phi[:, [0]] * d1 + phi[:, [1]] * d2
+        self.L0 = drift + diffusion
+        # boundary rows: the drift alone (it points inwards on a box that holds ρ_∞, so the
+        # values there come from the interior); frozen rows would leave a boundary layer
+        # whose gradient 𝓛₁ carries into the bulk at the next order
+        self.L0[self.boundary, :] = drift[self.boundary, :]
         self.L1 = []
         for g in gamma or []:
             gk = np.asarray(g(self.points), float)

@@ -20,7 +20,7 @@ N − 16 points): it over-estimates the error of the finer one (spectral converg
 For n = 2 the same recursion runs on a tensor Chebyshev grid
 (:class:`~symresp.kernels.chebyshev_2d.ChebyshevGrid2D`: ρ_∞ the Gibbs density of the Hopfield
 form with isotropic noise, else the null vector of the forward operator), the error grid
-coarser and narrower (N − 8 points on ± 6 instead of ± 7 standard deviations of ρ_∞).
+coarser and narrower (N − 8 points on ± 5 instead of ± 6 standard deviations of ρ_∞).
 Propagation visits the distinct lags in increasing order, one cached e^{Δτ𝓛₀} per step.
 """
 
@@ -44,6 +44,9 @@ from symresp.validation import check_float, check_int
 __all__ = ["PDEKernel", "pde_kernel", "PDE_OPTIONS"]
 
 PDE_OPTIONS = ("points", "tol")
+
+#: n = 2: half-width of the box in standard deviations of ρ_∞ (the error grid: WIDTH − 1)
+WIDTH = 6.0
 
 
 class _Grid(SemigroupCache):
@@ -188,8 +191,8 @@ def pde_kernel(
     points : int, optional
         N (even): n = 1, N + 1 Chebyshev points on the box where ρ_∞ exceeds e^{−46} of its
         peak (default 96, ≥ 32; the error grid has N − 16); n = 2, (N + 1)² points on the box
-        mean ± 7 standard deviations of ρ_∞ (default 40, ≥ 24; the error grid has N − 8
-        points on ± 6 standard deviations, so the estimate sees the box as well as the grid).
+        mean ± 6 standard deviations of ρ_∞ (default 36, ≥ 24; the error grid has N − 8
+        points on ± 5 standard deviations, so the estimate sees the box as well as the grid).
     tol : float
         Threshold of :meth:`PDEKernel.trusted` on the refinement estimate.
     """
@@ -200,7 +203,7 @@ def pde_kernel(
             f"the PDE route is implemented for n ≤ 2, not n = {net.n}; use 'galerkin' or 'mc'"
         )
     if points is None:
-        points = 96 if net.n == 1 else 40
+        points = 96 if net.n == 1 else 36
     points = check_int(points, "points", minimum=32 if net.n == 1 else 24)
     if points % 2:
         raise ArgumentError(f"points: expected an even number, got {points}")
@@ -254,7 +257,7 @@ def _pde_kernel_2d(net, order, index, start, points, tol, h0):
     readout = [lam(e) for e in net.readout]
     moments = stationary_moments(net)
     grids = []
-    for N, width in ((points, 7.0), (points - 8, 6.0)):
+    for N, width in ((points, WIDTH), (points - 8, WIDTH - 1)):
         lo, hi = stationary_box(moments, width)
         if h0 is not None and not np.all((lo < h0) & (h0 < hi)):
             raise ArgumentError(
