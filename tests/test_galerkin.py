@@ -193,8 +193,9 @@ def test_krylov_basis_quadratic_readout_against_the_closed_form():
 def test_krylov_and_joined_bases_match_the_pde_for_1d_tanh(tanh, pde, basis):
     # as the monomial basis: 1e-3 (the tolerance) at lags up to 10 for K⁽¹⁾ and K⁽²⁾,
     # the PDE's refinement error ≪ that; and the successive-level estimate covers the error
+    # (tol 1e-5: the Krylov set converges more slowly at order 2 than the monomials)
     for order, L in ((1, LAGS1), (2, LAGS2)):
-        G = galerkin_kernel(tanh, order, basis=basis, tol=1e-6)
+        G = galerkin_kernel(tanh, order, basis=basis, tol=1e-5)
         assert G.converged and G.basis == basis
         np.testing.assert_allclose(G(L), pde[order](L), rtol=0, atol=1e-3)
         actual = np.abs(G(L) - pde[order](L)) - pde[order].error(L)
