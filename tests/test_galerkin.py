@@ -215,3 +215,21 @@ def test_krylov_kernel_resums_the_taylor_series(tanh):
     coeffs = dict(zip(T.powers[:, 0].tolist(), T.coeffs[:, 0].tolist()))
     for p in range(D + 1):
         assert abs(derivs[p] - coeffs[p]) <= 1e-8 * max(1.0, abs(coeffs[p])), (p, derivs, coeffs)
+
+
+def test_predict_takes_galerkin_kernels_at_a_point_start():
+    """predict(method="galerkin") at a point start h_0 = 0.2 of the 1-D tanh network, input
+    u = sin(2t), T = 1: ε V_1(1) = ε ∫_0^1 K⁽¹⁾(1 − s, s) u(s) ds against the same integral of
+    the Kolmogorov PDE kernel by a 30-point Gauss–Legendre rule (exact to ≪ 1e-8 for this
+    smooth integrand).  Tolerance 1e-5: the Galerkin basis error (default tol 1e-4 on the
+    kernel, measured 1e-6) times ∫|u| ≤ 1, plus the simplex quadrature of predict."""
+    net = _spec("tanh_1d", kind="point", h0=[0.2])
+    P = symresp.predict(net, "sin(2*t)", order=1, eps=0.3, T=1.0, method="galerkin")
+    assert P.method == "galerkin" and not P.unresolved
+    x, w = np.polynomial.legendre.leggauss(30)
+    s, w = (x + 1) / 2, w / 2
+    K = pde_kernel(net, 1)
+    ref = 0.3 * (w * np.sin(2 * s)) @ K(np.column_stack([1 - s, s]))[:, 0]
+    assert abs(P.scaled_terms[1, -1, 0] - ref) < 1e-5, (P.scaled_terms[1, -1, 0], ref)
+    # V_0(t) = m_0ᵀe^{tA}c starts at f(h_0) = h_0
+    assert abs(P.scaled_terms[0, 0, 0] - 0.2) < 1e-5
