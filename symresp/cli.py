@@ -800,7 +800,7 @@ def _register_numeric(sub):
     _input_args(c)
     c.add_argument("--eps", type=float, required=True)
     c.add_argument("--order", type=_positive_int("--order"), default=2)
-    c.add_argument("--method", choices=["auto", "exact", "galerkin", "taylor"], default="taylor")
+    c.add_argument("--method", choices=["auto", "exact", "galerkin", "taylor"], default="auto")
     c.add_argument("--taylor", type=_positive_int("--taylor"), default=6)
     c.add_argument("--paths", type=_positive_int("--paths", 2), default=20000)
     c.add_argument("--seed", type=int, default=0)

@@ -65,6 +65,7 @@ def test_wrong_series_fails_and_cli_exit_status(tanh, monkeypatch, capsys):
     monkeypatch.undo()
     bad = ["check", "derivations/tanh_1d.toml", "--input", "sin(2*t)", "--eps", "0.3"]
     bad += ["--T", "6", "--order", "2", "--taylor", "8", "--paths", "500", "--times", "7"]
+    bad += ["--method", "taylor"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(bad) == VERDICTS["inconclusive"] == 3

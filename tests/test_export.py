@@ -169,6 +169,8 @@ def test_cli_precision_flag(capsys, tmp_path):
         "0.1,0.2,0.3",
         "--taylor",
         "4",
+        "--method",
+        "taylor",  # auto would take the Galerkin route (2-D grid density)
         "--json",
     ]
     assert cli_main(args) == 0

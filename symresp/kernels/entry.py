@@ -9,10 +9,10 @@ deterministic   σ → 0 at a fixed point φ(h*) = 0, orders 1–2: K⁽¹⁾ = 
                 second-order formula with D²φ, D²f, Dγ (J = Dφ(h*))
 taylor          short-time series K⁽ⁿ⁾(τ) ≈ Σ_{|p|≤P} μ_0[G_{k,p}] Π_j τ_j^{p_j}/p_j!, error
                 O(|τ|^{P+1}), trusted for |τ_j| ≤ radius_j/2
-galerkin        projection of 𝓛₀ on polynomials in h and the auxiliaries (inner products under
+galerkin        projection of 𝓛₀ on polynomials in h and the auxiliaries or the Krylov set of f (under
                 ρ_∞): K ≈ m_0ᵀ B_{k_n} e^{τ_n A} ⋯ B_{k_1} e^{τ_1 A} c at every lag, the basis
                 grown until successive degrees agree within ``tol``
-pde             n = 1, orders 1–2: backward Kolmogorov equation on a Chebyshev grid (reference)
+pde             n ≤ 2: backward Kolmogorov equation on a (tensor) Chebyshev grid (reference)
 mc              Monte Carlo with kicked copies sharing their noise (statistical error reported)
 =============== ===============================================================================
 
@@ -34,7 +34,7 @@ from symresp.expectation.start_law import expectation_method
 from symresp.kernels.base import Kernel
 from symresp.kernels.deterministic import deterministic_kernel
 from symresp.kernels.exact import exact_kernel, has_exact
-from symresp.kernels.galerkin import GALERKIN_OPTIONS, galerkin_kernel
+from symresp.kernels.galerkin import GALERKIN_OPTIONS, galerkin_kernel, grid_density_applies
 from symresp.kernels.montecarlo import MC_OPTIONS, MonteCarloKernel
 from symresp.kernels.pde import PDE_OPTIONS, pde_kernel
 from symresp.kernels.taylor import taylor_kernel
@@ -190,13 +190,13 @@ def _galerkin_applies(net, order, samples=None):
             return False, "readout or coupling not polynomial in h"
     except AttributeError:
         return False, "readout or coupling not polynomial in h"
-    if samples is None:
+    if samples is None and not grid_density_applies(net):
         try:
             expectation_method(net, "stationary", None)
         except ArgumentError:
             return False, (
-                "ρ_∞ has no closed route (Gaussian or Gibbs): pass samples= (an array or a "
-                "number of stationary states)"
+                "ρ_∞ has no closed route (Gaussian, Gibbs, or a 2-D grid density): pass "
+                "samples= (an array or a number of stationary states)"
             )
     return True, (
         "Galerkin projection of 𝓛₀ on polynomials in h and the auxiliaries: every lag, "
@@ -218,15 +218,13 @@ def _build_galerkin(net, order, index, start, **options):
 
 
 def _pde_applies(net, order):
-    if net.n != 1:
-        return False, f"the Kolmogorov PDE route is implemented for n = 1, not {net.n}"
-    if order not in (1, 2):
-        return False, f"the Kolmogorov PDE route has orders 1–2, not {order}"
-    if all(x == 0 for x in net.Sigma):
-        return False, "no noise (σ = 0)"
+    if net.n not in (1, 2):
+        return False, f"the Kolmogorov PDE route is implemented for n ≤ 2, not {net.n}"
+    if np.any(np.linalg.eigvalsh(np.array(net.Sigma.evalf(), float)) <= 0):
+        return False, "noise not in every direction (Σ not positive definite)"
     if net.input_monomials:
         return False, "the input sits inside a nonlinear activation"
-    return True, "backward Kolmogorov equation on a Chebyshev grid (n = 1)"
+    return True, f"backward Kolmogorov equation on a Chebyshev grid (n = {net.n})"
 
 
 def _build_pde(net, order, index, start, **options):
@@ -267,7 +265,7 @@ ROUTES: dict[str, Route] = {
         "Galerkin projection of the generator, every lag",
         _galerkin_accept,
     ),
-    "pde": Route(_build_pde, PDE_OPTIONS, _pde_applies, "backward Kolmogorov PDE, n = 1"),
+    "pde": Route(_build_pde, PDE_OPTIONS, _pde_applies, "backward Kolmogorov PDE, n ≤ 2"),
     "mc": Route(_build_mc, MC_OPTIONS, _mc_applies, "Monte Carlo, kicked copies"),
 }
 
@@ -299,8 +297,8 @@ def kernel(
         when the input sits inside a nonlinear activation.  Default all zeros.
     method : {"auto", "exact", "deterministic", "taylor", "galerkin", "pde", "mc"}
         ``"auto"`` takes the first route of :data:`AUTO` that applies (exact where the network
-        is linear with a polynomial readout, else galerkin where ρ_∞ has a closed route or
-        samples are given and its basis converges, else taylor); the kernel's ``method`` names the
+        is linear with a polynomial readout, else galerkin where ρ_∞ has a closed route, is a
+        2-D grid density or samples are given, and its basis converges, else taylor); the kernel's ``method`` names the
         route taken and its ``to_dict()`` has ``"auto": true`` and the ``"reason"``.
     start : {"stationary", "point"}, optional
         Default ``net.start``.  Sets the lags: (τ_1..τ_n) or (τ_1..τ_n, s_n).
@@ -312,7 +310,8 @@ def kernel(
         to reuse), ``quiet``.  mc: ``paths``, ``dt``, ``seed``, ``estimator`` ("kicked" |
         "tangent"), ``alpha``, ``richardson``, ``burn_in``, ``bound``, ``on_divergence``,
         ``threads``, ``block``, ``quiet``, ``h0``.  deterministic: ``h_star``.  exact: none.
-        galerkin: ``degree``, ``max_degree``, ``tol``, ``lag_max``, ``samples``, ``seed``,
+        galerkin: ``basis`` ("monomial" | "krylov" | "both"), ``degree``, ``max_degree``,
+        ``tol``, ``lag_max``, ``samples``, ``seed``,
         ``batches``, ``rcond``, ``quiet`` (see :func:`~symresp.kernels.galerkin.galerkin_kernel`).
         pde: ``points``, ``tol`` (see :func:`~symresp.kernels.pde.pde_kernel`).
         An option no route accepts raises ArgumentError; under ``"auto"`` options of the

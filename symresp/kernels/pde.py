@@ -1,4 +1,5 @@
-"""Reference kernels of one-dimensional networks from the backward Kolmogorov equation.
+"""Reference kernels of one- and two-dimensional networks from the backward Kolmogorov
+equation.
 
 For n = 1 the semigroup P_τ = e^{τ𝓛₀} is computed on a Chebyshev grid of a box [lo, hi]
 outside which ρ_∞ ∝ exp((2/σ²)Φ), Φ' = φ, has fallen below e^{−46} of its peak:
@@ -13,8 +14,14 @@ matrix exponential):
     stationary:  K⁽ⁿ⁾(τ_1..τ_n)      = Σ_i w_i ρ_∞(x_i) g_n(x_i)     (Clenshaw–Curtis weights)
     point start: K⁽ⁿ⁾(τ_1..τ_n, s_n) = (e^{s_n 𝓛₀} g_n)(h_0)           (barycentric interpolation)
 
-Orders 1 and 2.  :meth:`PDEKernel.error` is the difference from a coarser grid (N and
+Any order.  :meth:`PDEKernel.error` is the difference from a coarser grid (N and
 N − 16 points): it over-estimates the error of the finer one (spectral convergence).
+
+For n = 2 the same recursion runs on a tensor Chebyshev grid
+(:class:`~symresp.kernels.chebyshev_2d.ChebyshevGrid2D`: ρ_∞ the Gibbs density of the Hopfield
+form with isotropic noise, else the null vector of the forward operator), the error grid
+coarser and narrower (N − 8 points on ± 5 instead of ± 6 standard deviations of ρ_∞).
+Propagation visits the distinct lags in increasing order, one cached e^{Δτ𝓛₀} per step.
 """
 
 from __future__ import annotations
@@ -24,7 +31,13 @@ import sympy as sp
 
 from symresp.errors import ArgumentError, UnsupportedError
 from symresp.kernels.base import Kernel
-from symresp.kernels.propagators import expm_lags
+from symresp.kernels.chebyshev import (
+    SemigroupCache,
+    barycentric_row,
+    chebyshev_matrix,
+    clenshaw_curtis,
+)
+from symresp.kernels.chebyshev_2d import ChebyshevGrid2D, stationary_box, stationary_moments
 from symresp.model.numeric import numeric_network
 from symresp.validation import check_float, check_int
 
@@ -32,34 +45,15 @@ __all__ = ["PDEKernel", "pde_kernel", "PDE_OPTIONS"]
 
 PDE_OPTIONS = ("points", "tol")
 
-
-def _cheb(N):
-    """Chebyshev points x_j = cos(πj/N) and the differentiation matrix (Trefethen, SMM ch. 6)."""
-    x = np.cos(np.pi * np.arange(N + 1) / N)
-    c = np.hstack([2.0, np.ones(N - 1), 2.0]) * (-1.0) ** np.arange(N + 1)
-    dX = x[:, None] - x[None, :]
-    D = np.outer(c, 1 / c) / (dX + np.eye(N + 1))
-    return D - np.diag(D.sum(axis=1)), x
+#: n = 2: half-width of the box in standard deviations of ρ_∞ (the error grid: WIDTH − 1)
+WIDTH = 6.0
 
 
-def _clenshaw_curtis(N):
-    """Clenshaw–Curtis weights on the Chebyshev points of [−1, 1] (N even)."""
-    theta = np.pi * np.arange(N + 1) / N
-    w = np.zeros(N + 1)
-    v = np.ones(N - 1)
-    w[0] = w[N] = 1.0 / (N**2 - 1)
-    for k in range(1, N // 2):
-        v -= 2 * np.cos(2 * k * theta[1:-1]) / (4 * k * k - 1)
-    v -= np.cos(N * theta[1:-1]) / (N**2 - 1)
-    w[1:-1] = 2 * v / N
-    return w
-
-
-class _Grid:
+class _Grid(SemigroupCache):
     """Operators, ρ_∞ weights and the readout on N + 1 Chebyshev points of [lo, hi]."""
 
     def __init__(self, num, fns, N, lo, hi, s2, h0):
-        D, x = _cheb(N)
+        D, x = chebyshev_matrix(N)
         half = (hi - lo) / 2
         h = lo + half * (x + 1)
         D = D / half
@@ -77,53 +71,59 @@ class _Grid:
         sub = mode + (h[:, None] - mode) * (xg[None, :] + 1) / 2
         Phi = ((h - mode) / 2) * (num.phi(sub[..., None])[..., 0] @ wg)
         logr = 2 * Phi / s2
-        rho = half * _clenshaw_curtis(N) * np.exp(logr - logr.max())
-        self.rho = rho / rho.sum()
+        rho = half * clenshaw_curtis(N) * np.exp(logr - logr.max())
+        self.weights = rho / rho.sum()
         self.h = h
-        self._E: dict = {}
-        self.interp = None
-        if h0 is not None:  # barycentric weights of Chebyshev points: (−1)^j, halved at the ends
-            bw = (-1.0) ** np.arange(N + 1)
-            bw[0] *= 0.5
-            bw[-1] *= 0.5
-            d = h0 - h
-            if np.any(d == 0):
-                self.interp = (d == 0).astype(float)
-            else:
-                q = bw / d
-                self.interp = q / q.sum()
+        self.interp = None if h0 is None else barycentric_row(h, h0)
 
-    def expm(self, tau):
-        key = float(tau)
-        if key not in self._E:
-            if len(self._E) > 512:
-                self._E.clear()
-            self._E[key] = expm_lags([key], self.L0)[0]
-        return self._E[key]
 
-    def kernel(self, lags, index, start):
-        n = len(index)
-        out = np.empty((lags.shape[0], self.f.shape[1]))
-        for i, row in enumerate(lags):
-            g = self.f
-            for j in range(n):
-                g = self.L1[index[j]] @ (self.expm(row[j]) @ g)
-            if start == "point":
-                out[i] = self.interp @ (self.expm(row[n]) @ g)
-            else:
-                out[i] = self.rho @ g
-        return out
+def _propagate(grid, taus, X):
+    """e^{τ 𝓛₀} X for every distinct τ (X (npts, k)): a dict τ -> array.  The lags are
+    visited in increasing order, each step one cached e^{Δτ 𝓛₀} (a single matrix
+    exponential for equispaced lags)."""
+    out, prev, cur = {}, 0.0, X
+    for tau in np.unique(np.asarray(taus, float)):
+        if tau > prev:
+            cur = grid.expm(tau - prev) @ cur
+        out[float(tau)] = cur
+        prev = tau
+    return out
+
+
+def _recursion(grid, lags, index, start):
+    """g_0 = f, g_j = 𝓛₁^{k_j} e^{τ_j 𝓛₀} g_{j−1}; K = Σ w g_n (stationary) or the
+    interpolation of e^{s_n 𝓛₀} g_n at h_0 (point), for every row of ``lags``.  At each step
+    every distinct g_{j−1} is propagated to every distinct τ_j in one block."""
+    p = grid.f.shape[1]
+    rows = [()] * lags.shape[0]
+    g = {(): grid.f}
+    steps = list(index) + ([None] if start == "point" else [])
+    for j, k in enumerate(steps):
+        keys = sorted(g)
+        block = np.hstack([g[key] for key in keys])
+        prop = _propagate(grid, lags[:, j], block)
+        col = {key: slice(i * p, (i + 1) * p) for i, key in enumerate(keys)}
+        new = {}
+        for r, row in enumerate(rows):
+            key = row + (float(lags[r, j]),)
+            if key not in new:
+                v = prop[float(lags[r, j])][:, col[row]]
+                new[key] = v if k is None else grid.L1[k] @ v
+            rows[r] = key
+        g = new
+    ell = grid.interp if start == "point" else grid.weights
+    return np.array([ell @ g[row] for row in rows])
 
 
 class PDEKernel(Kernel):
-    """K⁽ⁿ⁾_k of a 1-D network from the backward Kolmogorov equation on a Chebyshev grid.
+    """K⁽ⁿ⁾_k of a 1-D or 2-D network from the backward Kolmogorov equation on a Chebyshev grid.
 
     Attributes
     ----------
     points : int
-        N, the grid has N + 1 Chebyshev points (the error grid has N − 16).
-    box : (float, float)
-        The interval [lo, hi].
+        N: N + 1 Chebyshev points per axis (the error grid has N − 16 in 1-D, N − 8 in 2-D).
+    box : list
+        The interval [lo, hi] (n = 1) or one interval per axis (n = 2).
     tol : float
         :meth:`trusted` is ``error(lags) ≤ tol``.
     """
@@ -137,14 +137,14 @@ class PDEKernel(Kernel):
 
     def _run(self, grid, lags):
         flat = lags.reshape(-1, self.nlags)
-        out = grid.kernel(flat, self.index, self.start)
+        out = _recursion(grid, flat, self.index, self.start)
         return out.reshape(lags.shape[:-1] + (out.shape[-1],))
 
     def _evaluate(self, lags, **_):
         return self._run(self._fine, lags)
 
     def error(self, lags) -> np.ndarray:
-        """|K_N − K_{N−16}| (…, p): the refinement estimate of the error."""
+        """|K_fine − K_coarse| (…, p): the refinement estimate of the error."""
         lags = self._check_lags(lags)
         return np.abs(self._run(self._fine, lags) - self._run(self._coarse, lags))
 
@@ -170,40 +170,61 @@ def _bounds(num, s2):
 
 
 def pde_kernel(
-    net, order: int, index=None, *, start: str | None = None, points: int = 96, tol: float = 1e-6
+    net,
+    order: int,
+    index=None,
+    *,
+    start: str | None = None,
+    points: int | None = None,
+    tol: float = 1e-6,
 ) -> PDEKernel:
-    """K⁽ⁿ⁾_k (n = 1, 2) of a one-dimensional network by the backward Kolmogorov equation.
+    """K⁽ⁿ⁾_k of a one- or two-dimensional network by the backward Kolmogorov equation.
 
     Parameters
     ----------
-    net : SRNN with n = 1 and σ ≠ 0 (readout, coupling: any smooth expressions in h).
-    order : 1 or 2
+    net : SRNN with n ≤ 2 and noise (Σ positive definite); readout and coupling any smooth
+        expressions in h.  n = 2: ρ_∞ is the Gibbs density of the Hopfield form with isotropic
+        noise, else the forward equation's null vector on the grid.
+    order : int ≥ 1
     index : channels k_1..k_n, 0-based (default zeros).
     start : {"stationary", "point"}, optional
-    points : int
-        N (even, ≥ 32): N + 1 Chebyshev points; the error estimate uses N − 16.
+    points : int, optional
+        N (even): n = 1, N + 1 Chebyshev points on the box where ρ_∞ exceeds e^{−46} of its
+        peak (default 96, ≥ 32; the error grid has N − 16); n = 2, (N + 1)² points on the box
+        mean ± 6 standard deviations of ρ_∞ (default 36, ≥ 24; the error grid has N − 8
+        points on ± 5 standard deviations, so the estimate sees the box as well as the grid).
     tol : float
         Threshold of :meth:`PDEKernel.trusted` on the refinement estimate.
     """
-    order = check_int(order, "order", minimum=1, maximum=2)
-    points = check_int(points, "points", minimum=32)
+    order = check_int(order, "order", minimum=1)
+    tol = check_float(tol, "tol", positive=True)
+    if net.n not in (1, 2):
+        raise UnsupportedError(
+            f"the PDE route is implemented for n ≤ 2, not n = {net.n}; use 'galerkin' or 'mc'"
+        )
+    if points is None:
+        points = 96 if net.n == 1 else 36
+    points = check_int(points, "points", minimum=32 if net.n == 1 else 24)
     if points % 2:
         raise ArgumentError(f"points: expected an even number, got {points}")
-    tol = check_float(tol, "tol", positive=True)
-    if net.n != 1:
-        raise UnsupportedError(
-            f"the PDE route is implemented for n = 1, not n = {net.n}; use 'galerkin' or 'mc'"
-        )
-    s2 = float(net.Sigma[0, 0])
-    if s2 <= 0:
-        raise UnsupportedError("the PDE route needs noise (σ ≠ 0)")
+    Sigma = np.array(net.Sigma.evalf(), float)
+    if np.any(np.linalg.eigvalsh(Sigma) <= 0):
+        raise UnsupportedError("the PDE route needs noise in every direction (Σ positive definite)")
     if net.input_monomials:
         raise UnsupportedError("the PDE route takes an additive input")
     start = net.start if start is None else start
     index = (0,) * order if index is None else tuple(int(k) for k in index)
     if len(index) != order or any(not 0 <= k < net.m for k in index):
         raise ArgumentError(f"index: expected {order} channel(s) in 0..{net.m - 1}, got {index}")
+    h0 = None
+    if start == "point":
+        if net.h0 is None:
+            raise ArgumentError("a point start needs h0 (start.h0 in the spec)")
+        h0 = np.array(net.h0.evalf(), float).ravel()
+    if net.n == 2:
+        return _pde_kernel_2d(net, order, index, start, points, tol, h0)
     num = numeric_network(net)
+    s2 = float(Sigma[0, 0])
     h = net.h[0]
 
     def lam(e):
@@ -214,14 +235,37 @@ def pde_kernel(
         "gamma": [lam(net.input_field[0, k]) for k in range(net.m)],
         "f": [lam(e) for e in net.readout],
     }
-    h0 = None
-    if start == "point":
-        if net.h0 is None:
-            raise ArgumentError("a point start needs h0 (start.h0 in the spec)")
-        h0 = float(net.h0[0])
     lo, hi = _bounds(num, s2)
-    if h0 is not None and not lo < h0 < hi:
-        raise ArgumentError(f"h0 = {h0} lies outside the box [{lo:.3g}, {hi:.3g}] of ρ_∞")
-    fine = _Grid(num, fns, points, lo, hi, s2, h0)
-    coarse = _Grid(num, fns, points - 16, lo, hi, s2, h0)
+    if h0 is not None and not lo < h0[0] < hi:
+        raise ArgumentError(f"h0 = {h0[0]} lies outside the box [{lo:.3g}, {hi:.3g}] of ρ_∞")
+    x0 = None if h0 is None else float(h0[0])
+    fine = _Grid(num, fns, points, lo, hi, s2, x0)
+    coarse = _Grid(num, fns, points - 16, lo, hi, s2, x0)
     return PDEKernel(order, index, start, fine, coarse, points, (lo, hi), tol)
+
+
+def _pde_kernel_2d(net, order, index, start, points, tol, h0):
+    def lam(e):
+        fn = sp.lambdify([list(net.h)], sp.sympify(e), "numpy")
+        return lambda P: np.asarray(fn(P.T), float) + 0.0 * P[:, 0]
+
+    def field(k):
+        parts = [lam(net.input_field[i, k]) for i in range(2)]
+        return lambda P: np.column_stack([g(P) for g in parts])
+
+    gamma = [field(k) for k in range(net.m)]
+    readout = [lam(e) for e in net.readout]
+    moments = stationary_moments(net)
+    grids = []
+    for N, width in ((points, WIDTH), (points - 8, WIDTH - 1)):
+        lo, hi = stationary_box(moments, width)
+        if h0 is not None and not np.all((lo < h0) & (h0 < hi)):
+            raise ArgumentError(
+                f"h0 = {h0.tolist()} lies outside the box {lo.round(3).tolist()} – "
+                f"{hi.round(3).tolist()} of ρ_∞ (± {width:g} standard deviations)"
+            )
+        grid = ChebyshevGrid2D(net, N, lo, hi, gamma=gamma, readout=readout)
+        grid.interp = None if h0 is None else grid.interpolation(h0)
+        grids.append(grid)
+    box = [list(map(float, b)) for b in zip(grids[0].lo, grids[0].hi)]
+    return PDEKernel(order, index, start, grids[0], grids[1], points, box, tol)

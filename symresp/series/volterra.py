@@ -273,11 +273,12 @@ def predict(
         An explicit grid of output times instead (exclusive with T, dt and out_every:
         ArgumentError otherwise).
     method : "auto" | "exact" | "galerkin" | "taylor"
-        The exact kernels of the linear network; Galerkin kernels (stationary start, every
-        lag, evaluated by quadrature on the simplex); or short-time kernels
-        ``K = Σ_p c_{k,p} τ^p/p!`` (trusted inside half their radius).  ``"auto"`` (default)
-        takes exact where it applies, else galerkin where ρ_∞ has a closed route (or samples
-        are given) and every basis converges at lags up to the horizon, else taylor.  A
+        The exact kernels of the linear network; Galerkin kernels (every lag, either start,
+        evaluated by quadrature on the simplex; V_0 on the same projection, m_0ᵀe^{tA}c); or
+        short-time kernels ``K = Σ_p c_{k,p} τ^p/p!`` (trusted inside half their radius).
+        ``"auto"`` (default) takes exact where it applies, else galerkin where ρ_∞ has a
+        closed route, is a 2-D grid density (or samples are given) and every basis converges
+        at lags up to the horizon, else taylor.  A
         kernel needed outside every trusted range is listed in ``Prediction.unresolved``
         and warned about, with the range and the estimated error.
     via : "recursion" | "quadrature"
@@ -342,7 +343,7 @@ def _kernels(net, order, method, taylor, samples, horizon):
             method = "exact"
         else:
             ok, _ = _galerkin_applies(net, order, samples)
-            method = "galerkin" if ok and net.start == "stationary" else "taylor"
+            method = "galerkin" if ok else "taylor"
             if method == "galerkin":
                 route, kernels, unresolved = _kernels(
                     net, order, "galerkin", taylor, samples, horizon
@@ -369,11 +370,6 @@ def _kernels(net, order, method, taylor, samples, horizon):
                         + ")"
                     )
             elif method == "galerkin":
-                if net.start != "stationary":
-                    raise ArgumentError(
-                        "method='galerkin' in predict takes a stationary start; use 'taylor' "
-                        "(or symresp.kernel(..., method='galerkin') for the kernels themselves)"
-                    )
                 K = galerkin_kernel(
                     net, n, index, lag_max=max(float(horizon), 1e-3), samples=samples
                 )
@@ -396,7 +392,9 @@ def _series_terms(
     u = parse_input(u, net.m)
     start = net.start
     der = derive(net, order, taylor if method == "taylor" else 0)
-    if start == "stationary":
+    if method == "galerkin":  # V_0 on the kernels' own projection (ρ_∞ may be a grid density)
+        v0 = next(iter(kernels.values())).mean_output(t_grid)
+    elif start == "stationary":
         v0 = np.broadcast_to(stationary_mean(der, samples)[0], (len(t_grid), net.p))
     elif method == "exact":
         v0 = np.asarray(exact_kernel(net, 0)(t_grid[:, None]), float).reshape(len(t_grid), net.p)
