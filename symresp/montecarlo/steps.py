@@ -476,6 +476,33 @@ def drive_state(G, u_k, eps, dt, N, Nc):
             Nc[i, b] = N[i, b] + dt * eps * acc
 
 
+#: Independent partial sums in a reduction: a single running float sum waits for the
+#: previous addition at every path, four break that chain (combined in a fixed order).
+_SUMS = 4
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _alive_sum(y, div, s, mu, square):
+    """Σ over paths alive at step s (div > s) of y − mu, or of (y − mu)² when ``square``:
+    :data:`_SUMS` interleaved partial sums ((a₀ + a₁) + (a₂ + a₃)) + the remainder."""
+    B = y.size
+    a0 = a1 = a2 = a3 = 0.0
+    top = B - B % _SUMS
+    for b in range(0, top, _SUMS):
+        d0, d1, d2, d3 = y[b] - mu, y[b + 1] - mu, y[b + 2] - mu, y[b + 3] - mu
+        if square:
+            d0, d1, d2, d3 = d0 * d0, d1 * d1, d2 * d2, d3 * d3
+        a0 += d0 if div[b] > s else 0.0
+        a1 += d1 if div[b + 1] > s else 0.0
+        a2 += d2 if div[b + 2] > s else 0.0
+        a3 += d3 if div[b + 3] > s else 0.0
+    acc = (a0 + a1) + (a2 + a3)
+    for b in range(top, B):
+        d = y[b] - mu
+        acc += (d * d if square else d) if div[b] > s else 0.0
+    return acc
+
+
 @njit(nogil=True, cache=True, error_model="numpy")
 def accumulate(Ybuf, nrec, rec_rows, rec_steps, div, cnt, mean, m2):
     """Per-record two-pass mean and sum of squared deviations over the paths alive at the
@@ -486,26 +513,17 @@ def accumulate(Ybuf, nrec, rec_rows, rec_steps, div, cnt, mean, m2):
         s = rec_steps[j]
         c = 0
         for b in range(B):
-            if div[b] > s:
-                c += 1
+            c += 1 if div[b] > s else 0
         cnt[g] = c
         for q in range(p):
             if c == 0:
                 mean[g, q] = 0.0
                 m2[g, q] = 0.0
                 continue
-            acc = 0.0
-            for b in range(B):
-                if div[b] > s:
-                    acc += Ybuf[j, q, b]
-            mu = acc / c
-            acc = 0.0
-            for b in range(B):
-                if div[b] > s:
-                    d = Ybuf[j, q, b] - mu
-                    acc += d * d
+            y = Ybuf[j, q]
+            mu = _alive_sum(y, div, s, 0.0, False) / c
             mean[g, q] = mu
-            m2[g, q] = acc
+            m2[g, q] = _alive_sum(y, div, s, mu, True)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
