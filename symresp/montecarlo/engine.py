@@ -21,8 +21,9 @@
   arithmetic follows) and excluded from every statistic at and after that time.
 
 Two routes share the step kernels: :func:`symresp.montecarlo.steps.advance`, one compiled
-loop over a chunk of steps (registry activation, constant coupling, linear readout), and a
-per-step Python loop calling compiled hooks for everything else.
+loop over a chunk of steps (registry activation, constant coupling, linear readout) that
+draws each step's normals itself, and a per-step Python loop calling compiled hooks for
+everything else, fed the same normals drawn step by step (so both routes see the same noise).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from symresp.montecarlo.steps import (
 __all__ = ["Plan", "Kick", "BlockStats", "execute", "NEVER"]
 
 NEVER = np.int64(2) ** 62  # "never diverged" marker of a path's divergence step
-_CHUNK = 64  # steps advanced per compiled call (normals drawn per chunk)
+_CHUNK = 64  # steps advanced per compiled call (and records buffered per block)
 
 
 class Kick(NamedTuple):
