@@ -6,8 +6,8 @@ radius 0.9), C, and a 2×8 readout V; point start h0 = 0; input u = (sin t, cos 
 Work: ``--paths`` paths × ``--steps`` steps (default 10⁴ × 10³, dt = 0.01), the mean and
 standard error of V h at every grid point (streamed, never stored per path).
 
-Fairness: every route runs in its own fresh process, with the same thread count for numba,
-BLAS and OpenMP (``--threads``); its timing runs have no profiler and no tracemalloc (the
+Fairness: every route runs in its own fresh process, pinned to ``--threads`` cores and with
+that thread count for numba, BLAS and OpenMP (JAX's XLA runtime starts its own threads); its timing runs have no profiler and no tracemalloc (the
 peak memory is measured in a separate run of the same process kind); the best of
 ``--repeat`` timed runs after one untimed warm-up (compilation, caches) is reported, with the
 spread (slowest/fastest − 1) of those runs.  ``--diffrax-python`` runs the diffrax route in
@@ -149,6 +149,8 @@ ROUTES = {
 
 def _run_route(route, a, phase):
     """Inside a child process: time (or measure the memory of) one route."""
+    if hasattr(os, "sched_setaffinity"):  # XLA ignores the thread-count variables: pin cores
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: a.threads])
     net = network()
     u = "sin(t); cos(t)"
     kw = dict(eps=1.0, dt=a.dt, paths=a.paths, seed=1, quiet=True, threads=a.threads)
