@@ -6,12 +6,16 @@ radius 0.9), C, and a 2×8 readout V; point start h0 = 0; input u = (sin t, cos 
 Work: ``--paths`` paths × ``--steps`` steps (default 10⁴ × 10³, dt = 0.01), the mean and
 standard error of V h at every grid point (streamed, never stored per path).
 
-Fairness: every route runs in its own fresh process, with the same thread count for numba,
-BLAS and OpenMP (``--threads``); its timing runs have no profiler and no tracemalloc (the
+Fairness: every route runs in its own fresh process, pinned to ``--threads`` cores and with
+that thread count for numba, BLAS and OpenMP (JAX's XLA runtime starts its own threads); its timing runs have no profiler and no tracemalloc (the
 peak memory is measured in a separate run of the same process kind); the best of
-``--repeat`` timed runs after one untimed warm-up (compilation, caches) is reported.
+``--repeat`` timed runs after one untimed warm-up (compilation, caches) is reported, with the
+spread (slowest/fastest − 1) of those runs.  ``--diffrax-python`` runs the diffrax route in
+another interpreter (e.g. a virtual environment with jax and diffrax); by default it runs
+when diffrax is importable here.
 
-    python benchmarks/bench_mc.py [--paths 10000] [--steps 1000] [--threads 1] [--repeat 2]
+    python benchmarks/bench_mc.py [--paths 10000] [--steps 1000] [--threads 1] [--repeat 3]
+                                  [--diffrax-python PATH]
 
 The last line is exactly ``speedup vs numpy: X.Xx`` (symresp vs numpy, same thread count,
 wall seconds).
@@ -84,13 +88,29 @@ def numpy_em(net, paths, steps, dt, seed=0):
     return mean, se
 
 
+_DIFFRAX: dict = {}
+
+
 def diffrax_em(net, paths, steps, dt, seed=0):  # pragma: no cover - needs jax and diffrax
-    """Batched Euler with diffrax (x64, a virtual Brownian tree per path via vmap)."""
+    """Batched Euler with diffrax (x64, an UnsafeBrownianPath per path via vmap), compiled
+    once per (paths, steps, dt) with jax.jit, so a warm-up run of the same size leaves only
+    execution in the timed runs."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    key = (paths, steps, dt)
+    if key not in _DIFFRAX:
+        _DIFFRAX[key] = _diffrax_solver(net, steps, dt)
+    keys = jax.random.split(jax.random.PRNGKey(seed), paths)
+    Y = np.asarray(_DIFFRAX[key](keys))  # (paths, steps + 1, P)
+    return Y.mean(axis=0), Y.std(axis=0, ddof=1) / np.sqrt(paths)
+
+
+def _diffrax_solver(net, steps, dt):  # pragma: no cover - needs jax and diffrax
     import diffrax
     import jax
     import jax.numpy as jnp
 
-    jax.config.update("jax_enable_x64", True)
     num = net.numeric()
     G, W, b, C, sig, V = (jnp.asarray(num[k]) for k in ("Gamma", "W", "b", "C", "sigma", "V"))
     T = steps * dt
@@ -117,10 +137,7 @@ def diffrax_em(net, paths, steps, dt, seed=0):  # pragma: no cover - needs jax a
         )
         return sol.ys @ V.T
 
-    keys = jax.random.split(jax.random.PRNGKey(seed), paths)
-    Y = jax.vmap(one)(keys)  # (paths, steps + 1, P)
-    Y = np.asarray(Y)
-    return Y.mean(axis=0), Y.std(axis=0, ddof=1) / np.sqrt(paths)
+    return jax.jit(jax.vmap(one))
 
 
 ROUTES = {
@@ -132,6 +149,8 @@ ROUTES = {
 
 def _run_route(route, a, phase):
     """Inside a child process: time (or measure the memory of) one route."""
+    if hasattr(os, "sched_setaffinity"):  # XLA ignores the thread-count variables: pin cores
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: a.threads])
     net = network()
     u = "sin(t); cos(t)"
     kw = dict(eps=1.0, dt=a.dt, paths=a.paths, seed=1, quiet=True, threads=a.threads)
@@ -145,7 +164,7 @@ def _run_route(route, a, phase):
         stats = lambda r: r  # noqa: E731
     else:
         run = lambda steps: diffrax_em(net, a.paths, steps, a.dt)  # noqa: E731
-        warm = lambda: diffrax_em(net, min(a.paths, 64), a.steps, a.dt)  # noqa: E731
+        warm = lambda: diffrax_em(net, a.paths, a.steps, a.dt)  # noqa: E731  (same shapes)
         stats = lambda r: r  # noqa: E731
     warm()
     if phase == "memory":
@@ -159,17 +178,18 @@ def _run_route(route, a, phase):
         tracemalloc.stop()
         return {"peak": peak1, "peak_2x": peak2}
     assert not tracemalloc.is_tracing(), "timed runs must not trace allocations"
-    best = None
+    best, walls = None, []
     for _ in range(a.repeat):
         t0, c0 = time.perf_counter(), time.process_time()
         r = run(a.steps)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        walls.append(wall)
         if best is None or wall < best[0]:
             best = (wall, cpu, r)
     mean, se = stats(best[2])
     out = Path(a.out) / f"{route}.npz"
     np.savez(out, mean=mean, se=se)
-    return {"wall": best[0], "cpu": best[1]}
+    return {"wall": best[0], "cpu": best[1], "spread": max(walls) / min(walls) - 1.0}
 
 
 def _child(route, a, phase):
@@ -188,8 +208,9 @@ def _child(route, a, phase):
         OPENBLAS_NUM_THREADS=str(a.threads),
         MKL_NUM_THREADS=str(a.threads),
     )
+    python = a.diffrax_python if route == "diffrax" and a.diffrax_python else sys.executable
     cmd = [
-        sys.executable,
+        python,
         __file__,
         "--route",
         route,
@@ -228,7 +249,12 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--dt", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=2, help="best of this many timed runs")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many timed runs")
+    ap.add_argument(
+        "--diffrax-python",
+        help="interpreter with jax and diffrax for the diffrax route (default: this one, "
+        "when diffrax is importable)",
+    )
     ap.add_argument("--route", choices=sorted(ROUTES), help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["time", "memory"], help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -236,7 +262,8 @@ def main(argv=None):
     if a.route:  # a child process: one route, one phase, JSON on the last line
         print(json.dumps(_run_route(a.route, a, a.phase)))
         return
-    routes = ["symresp", "numpy"] + (["diffrax"] if _importable("diffrax") else [])
+    with_diffrax = bool(a.diffrax_python) or _importable("diffrax")
+    routes = ["symresp", "numpy"] + (["diffrax"] if with_diffrax else [])
     with tempfile.TemporaryDirectory() as tmp:
         a.out = tmp
         timing = {r: _child(r, a, "time") for r in routes}
@@ -258,7 +285,7 @@ def main(argv=None):
     )
     print(
         f"{'route':30s} {'wall s':>8s} {'CPU s':>8s} {'path-steps/s':>13s} "
-        f"{'ns/path-step':>13s} {'peak MiB':>9s} {'peak 2x MiB':>11s}"
+        f"{'ns/path-step':>13s} {'spread':>7s} {'peak MiB':>9s} {'peak 2x MiB':>11s}"
     )
     for r in routes:
         tm, mem = timing[r], memory[r]
@@ -269,7 +296,7 @@ def main(argv=None):
         pk2 = mem.get("peak_2x", float("nan")) / 2**20
         print(
             f"{ROUTES[r]:30s} {tm['wall']:8.2f} {tm['cpu']:8.2f} {ps / tm['wall']:13.3e} "
-            f"{tm['wall'] / ps * 1e9:13.1f} {pk:9.1f} {pk2:11.1f}"
+            f"{tm['wall'] / ps * 1e9:13.1f} {tm['spread']:7.0%} {pk:9.1f} {pk2:11.1f}"
         )
     if "diffrax" not in routes:
         print("diffrax: not importable here (not timed).")

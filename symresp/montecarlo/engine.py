@@ -21,8 +21,9 @@
   arithmetic follows) and excluded from every statistic at and after that time.
 
 Two routes share the step kernels: :func:`symresp.montecarlo.steps.advance`, one compiled
-loop over a chunk of steps (registry activation, constant coupling, linear readout), and a
-per-step Python loop calling compiled hooks for everything else.
+loop over a chunk of steps (registry activation, constant coupling, linear readout) that
+draws each step's normals itself, and a per-step Python loop calling compiled hooks for
+everything else, fed the same normals drawn step by step (so both routes see the same noise).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from symresp.errors import ArgumentError
-from symresp.montecarlo.rng import fill_normals, stream_state
+from symresp.montecarlo.rng import fill_flat, fill_normals, stream_state
 from symresp.montecarlo.scheduler import block_results
 from symresp.montecarlo.simnet import SimNetwork
 from symresp.montecarlo.start import StartLaw
@@ -45,12 +46,13 @@ from symresp.montecarlo.steps import (
     Scratch,
     accumulate,
     advance,
-    check_divergence,
     drive_state,
+    drives,
     noise,
     preact,
     record_linear,
     refine_pairs,
+    settle_divergence,
     tangent_step,
     update,
 )
@@ -58,7 +60,7 @@ from symresp.montecarlo.steps import (
 __all__ = ["Plan", "Kick", "BlockStats", "execute", "NEVER"]
 
 NEVER = np.int64(2) ** 62  # "never diverged" marker of a path's divergence step
-_CHUNK = 64  # steps advanced per compiled call (normals drawn per chunk)
+_CHUNK = 64  # steps advanced per compiled call (and records buffered per block)
 
 
 class Kick(NamedTuple):
@@ -153,17 +155,25 @@ def _run_block(plan: Plan, bidx: int, B: int):
         D=np.empty((n, B)),
         E=np.empty((n, B)),
         N=np.empty((n, B)),
-        flag=np.empty(B),
-        du=np.empty(n),
+        flag=np.zeros(B, np.int64),
+        du=np.empty((ncop, n)),
         zero=np.zeros(n),
+        X=np.empty((r, B)),
+        words=np.empty(512, np.uint64),
     )
-    xif = np.empty((_CHUNK * fmax, r, B))
+    # the fast route draws each step's normals inside its compiled loop; every other route
+    # draws the same numbers here, step by step, for a chunk at a time
+    inline = mod.fast and nlev == 1
+    xif = np.empty((0 if inline else _CHUNK * fmax, r, B))
     xic = np.empty((_CHUNK, r, B)) if nlev > 1 else None
 
     def normals(kc):
         """Normals for kc coarse steps for every level (refined consistently)."""
+        if inline:
+            return {1: xif}
         x = xif[: kc * fmax]
-        fill_normals(state, x)
+        for s in range(kc * fmax):
+            fill_flat(state, x[s].reshape(-1), scr.words)
         if nlev == 1:
             return {fmax: x}
         refine_pairs(x, xic[:kc])
@@ -193,7 +203,9 @@ def _run_block(plan: Plan, bidx: int, B: int):
             kc = min(_CHUNK, nburn - k)
             xs = normals(kc)
             for L in burn_lev:
-                _step_level(mod, plan, L, xs[L.f], (k - nburn) * L.f, kc * L.f, eps0, False, scr)
+                _step_level(
+                    mod, plan, L, xs[L.f], state, (k - nburn) * L.f, kc * L.f, eps0, False, scr
+                )
             k += kc
         for L in levs:
             L.H[1:] = L.H[:1]
@@ -226,7 +238,7 @@ def _run_block(plan: Plan, bidx: int, B: int):
         for L in levs:
             f = L.f
             nrec = _step_level(
-                mod, plan, L, xs[f] if kc > 0 else None, k * f, kc * f, plan.eps, True, scr
+                mod, plan, L, xs[f] if kc > 0 else None, state, k * f, kc * f, plan.eps, True, scr
             )
             if kend == plan.nsteps and L.arrays.out[kend * f] >= 0:  # the final time
                 _record_py(mod, plan, L, kend * f, nrec)
@@ -262,7 +274,7 @@ def _record_py(mod, plan, L, kstep, nrec):
     a = L.arrays
     H, T, Y = a.H, a.T, a.Y[nrec]
     if mod.linear_readout:
-        record_linear(H, T, plan.tangent is not None, mod.V, mod.cv, plan.wts, Y)
+        record_linear(H, T, plan.tangent is not None, mod.V, mod.cv, plan.wts, Y, 0, H.shape[2])
     elif plan.tangent is not None:
         B = H.shape[2]
         G = np.empty((B, mod.p * mod.n))
@@ -280,9 +292,10 @@ def _record_py(mod, plan, L, kstep, nrec):
     a.rs[nrec] = kstep // L.f
 
 
-def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
+def _step_level(mod, plan, L, xi, state, k0, nsteps, eps, record, scr):
     """Advance one level ``nsteps`` (level) steps from level step ``k0``; returns records.
-    Record steps are stored in coarse units so that levels line up."""
+    Record steps are stored in coarse units so that levels line up.  ``xi`` holds the
+    normals of each step, or no rows: then the fast route draws them from ``state``."""
     if nsteps == 0:
         return 0
     a = L.arrays
@@ -292,7 +305,19 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
     f = L.f
     if mod.fast:
         nrec = advance(
-            mod.arrays, a, scr, xi, k0, nsteps, dt, eps, tangent, record, plan.wts, plan.bound
+            mod.arrays,
+            a,
+            scr,
+            xi,
+            state,
+            k0,
+            nsteps,
+            dt,
+            eps,
+            tangent,
+            record,
+            plan.wts,
+            plan.bound,
         )
         if f > 1:
             a.rs[:nrec] //= f
@@ -301,6 +326,7 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
     ncop, n, B = H.shape
     sq = math.sqrt(dt)
     Z, A, dA, D, E, N, du, zero = scr.Z, scr.A, scr.dA, scr.D, scr.E, scr.N, scr.du, scr.zero
+    flag, bound = scr.flag, plan.bound
     Nc = np.empty_like(N)
     G = np.empty((B, n * mod.m)) if not mod.const_coupling else None
     nrec = 0
@@ -309,19 +335,18 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
         if record and a.out[k] >= 0:
             _record_py(mod, plan, L, k, nrec)
             nrec += 1
-        noise(mod.sig, xi[s], sq, N)
+        noise(mod.sig, xi[s], sq, N, 0, B)
+        drives(mod.C, a.u, k, eps, du)  # zero unless the coupling is constant
         for c in range(ncop):
             e = eps[c]
             Hc = H[c]
-            if e != 0.0 and mod.const_coupling:
-                du[:] = e * (mod.C @ a.u[k])
-            else:
-                du[:] = 0.0
-            preact(Hc, mod.W, mod.bv, du if mod.site_act else zero, Z)
+            preact(Hc, mod.W, mod.bv, du[c] if mod.site_act else zero, Z, 0, B)
             mod.act(Z, A)
             if tangent and c == 0:
                 mod.dact(Z, dA)
-                tangent_step(T, dA, mod.W, mod.Gam, mod.gdiag, mod.Mm, mod.mid, dt, D, E)
+                tangent_step(
+                    T, dA, mod.W, mod.Gam, mod.gdiag, mod.Mm, mod.mid, dt, D, E, flag, bound, 0, B
+                )
             Ninc = N
             if e != 0.0 and not mod.const_coupling:
                 mod.hook("coupling")(np.ascontiguousarray(Hc.T), G)
@@ -334,12 +359,16 @@ def _step_level(mod, plan, L, xi, k0, nsteps, eps, record, scr):
                 mod.gdiag,
                 mod.Mm,
                 mod.mid,
-                zero if mod.site_act else du,
+                zero if mod.site_act else du[c],
                 dt,
                 Ninc,
                 D,
+                flag,
+                bound,
+                0,
+                B,
             )
-        check_divergence(H, T, a.div, k + 1, plan.bound, scr.flag)
+        settle_divergence(H, T, a.div, k + 1, flag, 0, B)
     return nrec
 
 

@@ -117,14 +117,14 @@ class SimNetwork:
     def act(self, Z, A):
         """A = a(Z) elementwise, Z (n, B)."""
         if self.code >= 0:
-            act(self.code, Z, A, np.empty(Z.shape[1]))
+            act(self.code, Z, A, 0, Z.shape[1])
         else:
             self.hook("act")(Z.reshape(-1, 1), A.reshape(-1, 1))
 
     def dact(self, Z, D):
         """D = a'(Z) elementwise, Z (n, B)."""
         if self.code >= 0:
-            dact(self.code, Z, D, np.empty(Z.shape[1]))
+            dact(self.code, Z, D, 0, Z.shape[1])
         else:
             self.hook("dact")(Z.reshape(-1, 1), D.reshape(-1, 1))
 
@@ -135,7 +135,7 @@ class SimNetwork:
         if self.site_act and k >= self.m:
             return self.monomial_field(Hc, k)
         if self.site_act:
-            preact(Hc, self.W, self.bv, np.zeros(n), Z)
+            preact(Hc, self.W, self.bv, np.zeros(n), Z, 0, B)
             self.dact(Z, D)
             return self.Mm @ (D * self.C[:, k][:, None])
         if self.const_coupling:
