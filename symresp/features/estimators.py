@@ -105,6 +105,22 @@ _FEATURE_PARAMS = (
 )
 
 
+def class_targets(y):
+    """``(labels, classes, codes, T)`` for a classifier's ridge: T = ±1 one-vs-rest targets,
+    one column for two classes (+1 for the second class), one per class otherwise."""
+    labels = column_or_1d(_as_target_array(y), warn=True)
+    check_classification_targets(labels)
+    classes, codes = np.unique(labels, return_inverse=True)
+    if classes.size < 2:
+        raise ArgumentError(f"y: expected at least 2 classes, got 1 class ({classes.tolist()}).")
+    if classes.size == 2:
+        T = np.where(codes == 1, 1.0, -1.0)[:, None]
+    else:
+        T = -np.ones((labels.size, classes.size))
+        T[np.arange(labels.size), codes] = 1.0
+    return labels, classes, codes, T
+
+
 def _as_target_array(y, name: str = "y") -> np.ndarray:
     if y is None:
         raise ArgumentError(
@@ -429,18 +445,7 @@ class ResponseFeatureClassifier(ClassifierMixin, _RidgeOnFeatures):
     """
 
     def fit(self, X, y, t=None):
-        labels = column_or_1d(_as_target_array(y), warn=True)
-        check_classification_targets(labels)
-        self.classes_, codes = np.unique(labels, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ArgumentError(
-                f"y: expected at least 2 classes, got 1 class ({self.classes_.tolist()})."
-            )
-        if self.classes_.size == 2:
-            T = np.where(codes == 1, 1.0, -1.0)[:, None]
-        else:
-            T = -np.ones((labels.size, self.classes_.size))
-            T[np.arange(labels.size), codes] = 1.0
+        labels, self.classes_, codes, T = class_targets(y)
         self._fit_targets(X, T, t)
         self.temperature_ = _temperature(self.loo_decision_, codes, self.classes_.size)
         return self

@@ -25,8 +25,7 @@ import itertools
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from symresp.errors import ArgumentError
 from symresp.features.estimators import (
@@ -34,6 +33,7 @@ from symresp.features.estimators import (
     ResponseFeatureRegressor,
     ResponseFeatures,
     _as_target_array,
+    class_targets,
 )
 from symresp.features.feature_matrix import n_response_features
 from symresp.features.leave_one_out import loo_ridge_predictions
@@ -193,18 +193,7 @@ class ResponseFeatureClassifierCV(ClassifierMixin, _SearchCV):
         return float(acc), -float(np.mean((loo - Y) ** 2))
 
     def fit(self, X, y, t=None):
-        labels = column_or_1d(_as_target_array(y), warn=True)
-        check_classification_targets(labels)
-        self.classes_, codes = np.unique(labels, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ArgumentError(
-                f"y: expected at least 2 classes, got 1 class ({self.classes_.tolist()})."
-            )
-        if self.classes_.size == 2:
-            Y = np.where(codes == 1, 1.0, -1.0)[:, None]
-        else:
-            Y = -np.ones((labels.size, self.classes_.size))
-            Y[np.arange(labels.size), codes] = 1.0
+        labels, self.classes_, _, Y = class_targets(y)
         data = self._search(X, Y, t)
         return self._refit(ResponseFeatureClassifier(), data, labels, t)
 
