@@ -26,10 +26,9 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
-from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
-from symresp.montecarlo.floatbits import as_float
+from symresp.montecarlo.floatbits import as_float, lowest_bit
 
 __all__ = ["LANES", "standard_normals", "stream_state", "fill_normals", "fill_flat"]
 
@@ -198,7 +197,7 @@ def fill_flat(state, flat, buf):
         for g in range(ng):  # the rejected words, in order of position
             mask = rejected[g]
             while mask:
-                q = g * 64 + trailing_zeros(mask)
+                q = g * 64 + lowest_bit(mask)
                 flat[j0 + q] = _finish(state, buf[q])
                 mask &= mask - np.uint64(1)
 
