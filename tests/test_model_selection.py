@@ -67,3 +67,65 @@ def test_regressor_cv_needs_level_two():
     ).fit(X[:50], y[:50])
     assert reg.best_params_["level"] == 2
     assert reg.score(X[50:], y[50:]) > 0.999
+
+
+def test_ensemble_is_the_average_of_its_members_and_its_loo_score_is_exact():
+    """With ``ensemble_sizes=(3,)`` the classifier is the average of three ridge fits.
+
+    Independent routes: (1) three ``ResponseFeatureClassifier`` fitted separately with the
+    members' settings, their ridge scores averaged by hand, must give the ensemble's
+    ``decision_function`` (rtol 1e-10: the same arithmetic, summed in another order);
+    (2) the ensemble's leave-one-out accuracy ``best_score_`` against its definition — for
+    each case i refit every member's ridge (scikit-learn ``Ridge``, intercept, same α) on the
+    other cases' standardised features and classify case i by the sign of the mean of the
+    three predictions.  Exact equality: accuracies are counts, and no LOO score lies near 0
+    (checked)."""
+    from sklearn.linear_model import Ridge
+
+    from symresp.features.estimators import ResponseFeatureClassifier, ResponseFeatures
+
+    X, y = _energy_classes(30, 3)
+    clf = ResponseFeatureClassifierCV(
+        levels=(1, 2), degrees=(1,), rate_scales=(1.0,), windows=(1,), ensemble_sizes=(3,)
+    ).fit(X, y)
+    assert clf.ensemble_size_ == 3 and len(clf.estimators_) == 3
+    members = [ResponseFeatureClassifier(**p).fit(X, y) for p in clf.ensemble_params_]
+    by_hand = np.mean([m.decision_function(X[:7]) for m in members], axis=0)
+    np.testing.assert_allclose(clf.decision_function(X[:7]), by_hand, rtol=1e-10)
+    target = np.where(y == 1, 1.0, -1.0)
+    loo = np.zeros(len(y))
+    for p in clf.ensemble_params_:
+        feats = {k: v for k, v in p.items() if k != "alpha"}
+        Z = ResponseFeatures(**feats).fit_transform(X)
+        for i in range(len(y)):
+            keep = np.arange(len(y)) != i
+            r = Ridge(alpha=p["alpha"]).fit(Z[keep], target[keep])
+            loo[i] += r.predict(Z[i : i + 1])[0] / 3
+    assert np.min(np.abs(loo)) > 1e-6
+    assert clf.best_score_ == np.mean(np.sign(loo) == target)
+
+
+def test_series_normalization_is_per_case_zscore():
+    """``normalize_series=True`` against scipy's ``zscore`` over each case's time axis, and
+    its defining invariance: a per-case, per-channel affine map x ↦ a x + b (a > 0) leaves
+    the features unchanged.  rtol 1e-9 (atol 1e-9 for near-zero columns): float round-off of
+    the rescaling, amplified by signature products of level ≤ 3."""
+    from scipy.stats import zscore
+
+    from symresp.features.estimators import ResponseFeatures
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((12, 2, 40)).cumsum(axis=-1)
+    opts = dict(level=3, degree=1, basis="exponential", augmentations=("time",))
+    Zn = ResponseFeatures(normalize_series=True, **opts).fit_transform(X)
+    Zref = ResponseFeatures(**opts).fit_transform(zscore(X, axis=-1))
+    np.testing.assert_allclose(Zn, Zref, rtol=1e-9, atol=1e-9)
+    a = rng.uniform(0.5, 3.0, (12, 2, 1))
+    b = rng.normal(size=(12, 2, 1))
+    Zab = ResponseFeatures(normalize_series=True, **opts).fit_transform(a * X + b)
+    np.testing.assert_allclose(Zab, Zn, rtol=1e-9, atol=1e-9)
+    # unequal lengths: each case normalised on its own time points
+    cases = [X[i, :, : 20 + i] for i in range(12)]
+    Zl = ResponseFeatures(normalize_series=True, **opts).fit_transform(cases)
+    Zlr = ResponseFeatures(**opts).fit_transform([zscore(c, axis=-1) for c in cases])
+    np.testing.assert_allclose(Zl, Zlr, rtol=1e-9, atol=1e-9)

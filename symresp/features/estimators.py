@@ -48,7 +48,12 @@ from symresp.features.feature_matrix import (  # the matrix functions, re-export
 )
 from symresp.features.leave_one_out import loo_ridge_predictions
 from symresp.features.response_features import BASES
-from symresp.features.series_input import as_collection, lengths_of, n_channels_of
+from symresp.features.series_input import (
+    as_collection,
+    lengths_of,
+    n_channels_of,
+    zscore_cases,
+)
 from symresp.validation import check_bool, check_int
 
 __all__ = [
@@ -102,6 +107,7 @@ _FEATURE_PARAMS = (
     "windows",
     "normalize_time",
     "include_time_factors",
+    "normalize_series",
 )
 
 
@@ -152,6 +158,7 @@ class _FeatureParams(BaseEstimator):
             windows=check_windows(self.windows),
             normalize_time=check_bool(self.normalize_time, "normalize_time"),
             include_time_factors=check_bool(self.include_time_factors, "include_time_factors"),
+            normalize_series=check_bool(self.normalize_series, "normalize_series"),
         )
 
     def __sklearn_tags__(self):
@@ -181,6 +188,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
     normalize_time : bool     rescale each (window's) grid to [0, 1]
     level_weights, degree_weights : optional weights λ (see component_weights)
     include_time_factors : bool   add the blocks T^{q0}, q0 >= 1
+    normalize_series : bool   z-normalise each case, each channel, over its own time points
+        first (UCR practice; :func:`symresp.features.series_input.zscore_cases`)
     standardize : bool        centre and scale the columns with training statistics
 
     Notes
@@ -203,6 +212,7 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         level_weights=None,
         degree_weights=None,
         include_time_factors=False,
+        normalize_series=False,
         standardize=True,
     ):
         self.level = level
@@ -215,10 +225,13 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         self.level_weights = level_weights
         self.degree_weights = degree_weights
         self.include_time_factors = include_time_factors
+        self.normalize_series = normalize_series
         self.standardize = standardize
 
     def _matrix(self, data, t):
         opts = dict(self._options_)
+        if opts.pop("normalize_series"):
+            data = zscore_cases(data)
         return response_feature_matrix(data, t, **opts)
 
     def fit(self, X, y=None, t=None):
@@ -237,7 +250,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
                 grids = [g - g[0] for g in _grids(t, lengths_of(data))]
                 if opts["normalize_time"]:
                     grids = [g / g[-1] for g in grids]
-                cases = data if isinstance(data, list) else list(data)
+                cases = zscore_cases(data) if opts["normalize_series"] else data
+                cases = cases if isinstance(cases, list) else list(cases)
                 tau = correlation_time(cases, grids)
                 T = float(np.mean([g[-1] for g in grids]))
                 self.rates_ = default_rates(opts["degree"], T, max(tau, 1e-12))
@@ -307,6 +321,7 @@ class _RidgeOnFeatures(_FeatureParams):
         level_weights=None,
         degree_weights=None,
         include_time_factors=False,
+        normalize_series=False,
         solver="auto",
     ):
         self.level = level
@@ -320,6 +335,7 @@ class _RidgeOnFeatures(_FeatureParams):
         self.level_weights = level_weights
         self.degree_weights = degree_weights
         self.include_time_factors = include_time_factors
+        self.normalize_series = normalize_series
         self.solver = solver
 
     def _check_ridge(self) -> float:

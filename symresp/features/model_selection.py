@@ -7,6 +7,8 @@ training data only,
    the data's time scale multiplied by each of ``rate_scales``;
 2. then, at the best of stage 1, each set of ``augmentations``;
 3. then each choice of multi-scale ``windows``;
+4. then, with and without (``series_normalizations``) z-normalising each case over its own
+   time points (``normalize_series``, UCR practice);
 
 and at every candidate each ridge penalty of ``alphas``.  A candidate is scored by the exact
 leave-one-out predictions of its ridge (one SVD per candidate,
@@ -14,9 +16,15 @@ leave-one-out predictions of its ridge (one SVD per candidate,
 accuracy, ties broken by the squared error of the ±1 one-vs-rest scores (ranking by that
 squared error first chose worse settings on two of three UCR training sets tried), the
 regressor by minus the leave-one-out mean squared error.  Candidates with more than ``max_features`` columns are skipped.
-The final estimator is refitted on all training data with the chosen setting
-(``best_estimator_``, ``best_params_``, ``best_score_`` — the criterion: leave-one-out accuracy,
-or minus the leave-one-out mean squared error —, ``cv_results_``).
+Finally an ensemble size k is chosen from ``ensemble_sizes``: the k best candidates (by the
+criterion above) are averaged — their ridge outputs, ŷ = (1/k) Σ_j ŷ_j — and k is the size whose
+averaged leave-one-out outputs score best (ties: the smaller k).  This is exact on the training
+data: the leave-one-out output of an average of ridge fits is the average of their
+leave-one-out outputs.  ``ensemble_sizes=(1,)`` gives the single best candidate.
+The chosen members are refitted on all training data (``estimators_``, their settings
+``ensemble_params_``; ``best_estimator_`` / ``best_params_`` the first, best, member;
+``ensemble_size_``; ``best_score_`` — the criterion of the ensemble: leave-one-out accuracy, or
+minus the leave-one-out mean squared error —; ``cv_results_`` for every candidate).
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from symresp.errors import ArgumentError
@@ -33,6 +42,8 @@ from symresp.features.estimators import (
     ResponseFeatureRegressor,
     ResponseFeatures,
     _as_target_array,
+    _probabilities,
+    _temperature,
     class_targets,
 )
 from symresp.features.feature_matrix import n_response_features
@@ -56,6 +67,8 @@ class _SearchCV(BaseEstimator):
         alphas=(1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4),
         max_features=6000,
         normalize_time=True,
+        series_normalizations=(False, True),
+        ensemble_sizes=(1, 3, 5, 10),
     ):
         self.bases = bases
         self.levels = levels
@@ -66,6 +79,8 @@ class _SearchCV(BaseEstimator):
         self.alphas = alphas
         self.max_features = max_features
         self.normalize_time = normalize_time
+        self.series_normalizations = series_normalizations
+        self.ensemble_sizes = ensemble_sizes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -100,10 +115,12 @@ class _SearchCV(BaseEstimator):
                 return None
             feats = ResponseFeatures(normalize_time=self.normalize_time, **opts)
             if params["basis"] == "exponential":
-                if opts["degree"] not in auto_rates:  # the data's time scale, per degree
-                    auto_rates[opts["degree"]] = (
+                scale_key = (opts["degree"], opts["normalize_series"])
+                if scale_key not in auto_rates:  # the data's time scale, per degree
+                    auto_rates[scale_key] = (
                         ResponseFeatures(
                             normalize_time=self.normalize_time,
+                            normalize_series=opts["normalize_series"],
                             basis="exponential",
                             level=1,
                             degree=opts["degree"],
@@ -111,16 +128,18 @@ class _SearchCV(BaseEstimator):
                         .fit(data, t=t)
                         .rates_
                     )
-                feats.set_params(rates=auto_rates[opts["degree"]] * params["rate_scale"])
+                feats.set_params(rates=auto_rates[scale_key] * params["rate_scale"])
             Z = feats.fit_transform(data, t=t)
             loo = loo_ridge_predictions(Z, Y, alphas)
             best = max(
                 ((self._score(Y, loo[i]), a) for i, a in enumerate(alphas)),
                 key=lambda sa: sa[0],
             )
+            i_best = alphas.index(best[1])
             row = dict(
                 params, alpha=best[1], score=best[0][0], secondary=best[0][1], n_features=size
             )
+            row["_loo"] = loo[i_best]
             if params["basis"] == "exponential":
                 row["rates"] = feats.rates
             results.append(row)
@@ -144,6 +163,7 @@ class _SearchCV(BaseEstimator):
                         rate_scale=float(scale),
                         augmentations=(),
                         windows=1,
+                        normalize_series=False,
                     )
                 )
                 best = row if better(row, best) else best
@@ -152,38 +172,85 @@ class _SearchCV(BaseEstimator):
                 f"max_features: every candidate has more than {limit} feature columns "
                 f"({m} channels); raise max_features or lower levels/degrees."
             )
-        for name in ("augmentations", "windows"):
-            for value in getattr(self, name):
+        stages = (
+            ("augmentations", self.augmentations),
+            ("windows", self.windows),
+            ("normalize_series", self.series_normalizations),
+        )
+        for name, values in stages:
+            for value in values:
                 value = tuple(value) if name == "augmentations" else value
                 keys = ("basis", "level", "degree", "rate_scale", "augmentations", "windows")
+                keys += ("normalize_series",)
                 row = evaluate({**{k: best[k] for k in keys}, name: value})
                 best = row if better(row, best) else best
-        self.cv_results_ = results
-        self.best_score_ = best["score"]
-        self.best_params_ = {
-            k: best[k] for k in ("basis", "level", "degree", "augmentations", "windows", "alpha")
-        }
-        if best["basis"] == "exponential":
-            self.best_params_["rates"] = best["rates"]
+        self.cv_results_ = [{k: v for k, v in r.items() if k != "_loo"} for r in results]
+        members = self._choose_ensemble(results, Y)
+        self.ensemble_size_ = len(members)
+        self.best_score_ = self.ensemble_score_[0]
+        self.ensemble_params_ = [self._params_of(r) for r in members]
+        self.best_params_ = self.ensemble_params_[0]
         return data
 
+    @staticmethod
+    def _params_of(row):
+        keys = ("basis", "level", "degree", "augmentations", "windows", "normalize_series")
+        params = {k: row[k] for k in keys + ("alpha",)}
+        if row["basis"] == "exponential":
+            params["rates"] = row["rates"]
+        return params
+
+    def _choose_ensemble(self, results, Y):
+        """The k best candidates (by their own criterion) whose averaged leave-one-out
+        decision values score best, k from ``ensemble_sizes`` (ties: the smaller k).  The
+        leave-one-out prediction of an average of ridge fits is the average of their
+        leave-one-out predictions, so the ensemble's criterion is exact, on training data."""
+        ranked = sorted(results, key=lambda r: (r["score"], r["secondary"]), reverse=True)
+        sizes = sorted(
+            {
+                min(check_int(k, "ensemble_sizes", minimum=1), len(ranked))
+                for k in self.ensemble_sizes
+            }
+        )
+        if not sizes:
+            raise ArgumentError(
+                f"ensemble_sizes: expected positive integers, got {self.ensemble_sizes!r}."
+            )
+        chosen, chosen_score = None, None
+        for k in sizes:
+            top = ranked[:k]
+            loo = np.mean([r["_loo"] for r in top], axis=0)
+            score = self._score(Y, loo)
+            if chosen_score is None or score > chosen_score:
+                chosen, chosen_score, self._ensemble_loo = top, score, loo
+        self.ensemble_score_ = chosen_score
+        return chosen
+
     def _refit(self, est, data, y, t):
-        self.best_estimator_ = est.set_params(
-            normalize_time=self.normalize_time, **self.best_params_
-        ).fit(data, y, t=t)
+        self.estimators_ = [
+            clone(est).set_params(normalize_time=self.normalize_time, **p).fit(data, y, t=t)
+            for p in self.ensemble_params_
+        ]
+        self.best_estimator_ = self.estimators_[0]
         self.n_features_in_ = self.best_estimator_.n_features_in_
         return self
 
+    def _mean_decision(self, X, t):
+        """Average over the ensemble of the members' ridge outputs, shape (n_cases, targets)."""
+        check_is_fitted(self, "estimators_")
+        data = as_collection(X)
+        return np.mean([e._decision(data, t) for e in self.estimators_], axis=0)
+
     def predict(self, X, t=None):
-        """Prediction of the refitted best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X, t)
+        """Prediction of the refitted ensemble (one member: the best estimator)."""
+        return self._predict_from(self._mean_decision(X, t))
 
 
 class ResponseFeatureClassifierCV(ClassifierMixin, _SearchCV):
     """:class:`ResponseFeatureClassifier` with basis, rates, level, degree, augmentations,
-    windows and α chosen by leave-one-out accuracy on the training data (module docstring).
-    ``fit(X, y, t=None)``; then ``predict``, ``predict_proba``, ``decision_function``."""
+    windows, α and the ensemble size chosen by leave-one-out accuracy on the training data
+    (module docstring).  ``fit(X, y, t=None)``; then ``predict``, ``predict_proba``,
+    ``decision_function`` (of the averaged ridge scores of the ``ensemble_size_`` members)."""
 
     def _score(self, Y, loo):
         if Y.shape[1] == 1:
@@ -193,26 +260,34 @@ class ResponseFeatureClassifierCV(ClassifierMixin, _SearchCV):
         return float(acc), -float(np.mean((loo - Y) ** 2))
 
     def fit(self, X, y, t=None):
-        labels, self.classes_, _, Y = class_targets(y)
+        labels, self.classes_, codes, Y = class_targets(y)
         data = self._search(X, Y, t)
-        return self._refit(ResponseFeatureClassifier(), data, labels, t)
+        self._refit(ResponseFeatureClassifier(), data, labels, t)
+        self.temperature_ = _temperature(self._ensemble_loo, codes, self.classes_.size)
+        return self
+
+    def _predict_from(self, dec):
+        if self.classes_.size == 2:
+            return self.classes_[(dec[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(dec, axis=1)]
 
     def decision_function(self, X, t=None):
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.decision_function(X, t)
+        """Averaged ridge scores: (n_cases,) for two classes, else (n_cases, classes)."""
+        dec = self._mean_decision(X, t)
+        return dec[:, 0] if self.classes_.size == 2 else dec
 
     def predict_proba(self, X, t=None):
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_proba(X, t)
+        """softmax(τ · averaged decision), τ fitted on the ensemble's leave-one-out values."""
+        return _probabilities(self.decision_function(X, t), self.temperature_)
 
     def score(self, X, y, sample_weight=None, t=None):
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight, t=t)
+        """Accuracy of :meth:`predict`."""
+        return accuracy_score(y, self.predict(X, t), sample_weight=sample_weight)
 
 
 class ResponseFeatureRegressorCV(RegressorMixin, _SearchCV):
-    """:class:`ResponseFeatureRegressor` with its hyperparameters chosen by leave-one-out
-    mean squared error on the training data (module docstring)."""
+    """:class:`ResponseFeatureRegressor` with its hyperparameters and the ensemble size
+    chosen by leave-one-out mean squared error on the training data (module docstring)."""
 
     def _score(self, Y, loo):
         mse = float(np.mean((loo - Y) ** 2))
@@ -230,9 +305,13 @@ class ResponseFeatureRegressorCV(RegressorMixin, _SearchCV):
                 f"y: expected finite targets shaped (n_cases,) or (n_cases, targets), got "
                 f"shape {Y.shape}."
             )
+        self._y_1d = Y.ndim == 1
         data = self._search(X, Y.reshape(Y.shape[0], -1), t)
         return self._refit(ResponseFeatureRegressor(), data, Y, t)
 
+    def _predict_from(self, out):
+        return out[:, 0] if self._y_1d else out
+
     def score(self, X, y, sample_weight=None, t=None):
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight, t=t)
+        """Coefficient of determination R² (uniform average over targets)."""
+        return r2_score(y, self.predict(X, t), sample_weight=sample_weight)

@@ -249,3 +249,15 @@ def as_grids(t, lengths: list[int], name: str = "t"):
         if not np.all(np.isfinite(g)):
             raise ArgumentError(f"{label}: expected finite times, got NaN or infinity.")
     return grids
+
+
+def zscore_cases(data):
+    """Each case, each channel, z-normalised over its own time points (UCR practice):
+    ``(x − mean_t x) / std_t x``; a constant channel is only centred (std taken as 1).
+    Same layout as validated ``data`` (array or list)."""
+
+    def one(x):
+        sd = x.std(axis=-1, keepdims=True)
+        return (x - x.mean(axis=-1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+
+    return [one(c) for c in data] if isinstance(data, list) else one(data)
