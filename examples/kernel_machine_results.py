@@ -13,7 +13,8 @@ Methods (every hyperparameter chosen on the training split only):
 
 * ``ResponseFeature…CV``: :class:`symresp.ResponseFeatureClassifierCV` /
   :class:`symresp.ResponseFeatureRegressorCV` with their default search (basis, rate scale,
-  level, degree, augmentations, windows, α by exact leave-one-out ridge).
+  level, degree, augmentations, windows, per-case z-normalisation, α and the size of an
+  ensemble of the best settings, all by exact leave-one-out ridge on the training split).
 * ``k_net``: a fixed random tanh SRNN (n = ``--knet-units``, 8, for one channel,
   ``--knet-units-multichannel``, 4, for several; Γ = I, spectral radius 0.9,
   additive input, point start at its fixed point, σ = 0) and its own kernel: the weights
@@ -138,8 +139,10 @@ def run_features(task, Xtr, ytr, Xte, args):
     chosen = (
         f"{p['basis']}, N = {p['level']}, Q = {p['degree']}, "
         f"aug = {'+'.join(p['augmentations']) or '–'}, windows = {p['windows']}, "
-        f"α = {p['alpha']:g}"
+        f"per-case z = {'yes' if p['normalize_series'] else 'no'}, α = {p['alpha']:g}"
     )
+    if est.ensemble_size_ > 1:
+        chosen += f"; mean of the {est.ensemble_size_} best settings (this one first)"
     return pred, t1 - t0, time.perf_counter() - t1, chosen
 
 

@@ -7,8 +7,11 @@ training data only,
    the data's time scale multiplied by each of ``rate_scales``;
 2. then, at the best of stage 1, each set of ``augmentations``;
 3. then each choice of multi-scale ``windows``;
-4. then, with and without (``series_normalizations``) z-normalising each case over its own
-   time points (``normalize_series``, UCR practice);
+4. then each value of ``series_normalizations`` for ``normalize_series`` (z-normalising each
+   case over its own time points, UCR practice); the default ``(False,)`` skips this stage:
+   adding ``True`` lowered the accuracy of a 5-fold cross-validation *of the whole CV
+   estimator on the training splits* on BasicMotions (0.90 → 0.85) and PickupGestureWiimoteZ
+   (0.62 → 0.54) and changed GunPoint (0.98) and ACSF1 (0.52 → 0.53) little;
 
 and at every candidate each ridge penalty of ``alphas``.  A candidate is scored by the exact
 leave-one-out predictions of its ridge (one SVD per candidate,
@@ -20,7 +23,9 @@ Finally an ensemble size k is chosen from ``ensemble_sizes``: the k best candida
 criterion above) are averaged — their ridge outputs, ŷ = (1/k) Σ_j ŷ_j — and k is the size whose
 averaged leave-one-out outputs score best (ties: the smaller k).  This is exact on the training
 data: the leave-one-out output of an average of ridge fits is the average of their
-leave-one-out outputs.  ``ensemble_sizes=(1,)`` gives the single best candidate.
+leave-one-out outputs.  ``ensemble_sizes=(1,)`` gives the single best candidate; in the same
+training-split cross-validation the default ``(1, 3, 5, 10)`` scored 0.98 / 0.90 / 0.989
+against 0.98 / 0.85 / 0.989 for ``(1,)`` on GunPoint / BasicMotions / JapaneseVowels.
 The chosen members are refitted on all training data (``estimators_``, their settings
 ``ensemble_params_``; ``best_estimator_`` / ``best_params_`` the first, best, member;
 ``ensemble_size_``; ``best_score_`` — the criterion of the ensemble: leave-one-out accuracy, or
@@ -67,7 +72,7 @@ class _SearchCV(BaseEstimator):
         alphas=(1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4),
         max_features=6000,
         normalize_time=True,
-        series_normalizations=(False, True),
+        series_normalizations=(False,),
         ensemble_sizes=(1, 3, 5, 10),
     ):
         self.bases = bases
