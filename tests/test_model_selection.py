@@ -144,13 +144,9 @@ def test_classifier_cv_searches_series_normalization_when_asked():
     t = np.linspace(0, 1, 60)
     shape = np.where(y[:, None] == 1, np.sin(4 * np.pi * t), np.sin(2 * np.pi * t))
     gain = np.exp(rng.uniform(np.log(0.05), np.log(20), (n, 1)))
-    X = (gain * (shape + 0.01 * rng.standard_normal((n, 60))) + rng.normal(0, 5, (n, 1)))[
-        :, None
-    ]
+    X = (gain * (shape + 0.01 * rng.standard_normal((n, 60))) + rng.normal(0, 5, (n, 1)))[:, None]
     kw = dict(levels=(1, 2), degrees=(1,), rate_scales=(1.0,), windows=(1,), augmentations=((),))
-    clf = ResponseFeatureClassifierCV(series_normalizations=(False, True), **kw).fit(
-        X[:30], y[:30]
-    )
+    clf = ResponseFeatureClassifierCV(series_normalizations=(False, True), **kw).fit(X[:30], y[:30])
     assert clf.best_params_["normalize_series"] is True
     assert clf.score(X[30:], y[30:]) == 1.0
     default = ResponseFeatureClassifierCV(**kw).fit(X[:30], y[:30])
