@@ -244,9 +244,9 @@ def check(
     vanishes: then the part is 7 times the bias).  Both R are unbiased to first order, so
     unlike ``|Y_Δ − Y_{Δ/2}|`` against ``Y_{Δ/2}`` (exact only to first order: its O(Δ²)
     remainder ``−c₂Δ²/2`` is not budgeted and decides the verdict where the Euler bias
-    dominates, e.g. at the first output times) no term of the error is left out.  The
+    dominates, e.g. at the first output times) the leading error term is budgeted.  The
     noise of the two estimates enters the part as well (it only enlarges it).  The cost is
-    that of a Monte Carlo run at step Δ/4 plus one at Δ/2 (three times the plain pair).
+    Euler runs at Δ, Δ/2 (twice) and Δ/4, three times the plain pair at Δ and Δ/2.
 
     The verdict is ``"fail"`` where the discrepancy exceeds the budget somewhere, else
     ``"inconclusive"`` when a part of the budget is unresolved (a Taylor kernel needed at lags
