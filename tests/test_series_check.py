@@ -43,7 +43,8 @@ EPS1 = 0.5
 
 @pytest.fixture(scope="session")
 def linquad_check(linquad):
-    """check(order=2, exact kernels) at t = 0 and 8 times in (0, 2]; 4000 paths, dt = 0.01 and 0.005."""
+    """check(order=2, exact kernels) at t = 0 and 8 times in (0, 2]; 4000 paths, Richardson
+    values at dt = 0.01 and 0.005 (Euler steps 0.01, 0.005, 0.0025)."""
     return check(
         linquad,
         U1,
@@ -63,7 +64,8 @@ def test_linear_quadratic_order2_exact_passes(linquad_check):
     """Exact case: for the linear SRNN with quadratic readout the series is exact at order 2,
     so the truncation part of the budget (2|ε³V_3|, V_3 from the exact order-3 kernel) must be
     zero up to rounding, and the budget is statistical (z·stderr, Bonferroni over the 8
-    times) + time step (|Y_dt − Y_dt/2|, the O(dt) bias of the dt/2 run).  The check must pass
+    times) + time step (|R_dt − R_dt/2| for the Richardson values R_h = 2Y_{h/2} − Y_h: three
+    times the O(dt²) bias of R_dt/2, which is compared).  The check must pass
     at every one of the 8 times."""
     r = linquad_check
     # the grid of simulate(T=2, dt=0.01, out_every=25): t = 0 (response 0 in both) and 8 times

@@ -2,10 +2,13 @@
 
 The compared quantity is the response ``R_ε(t) = E[f(h^ε_t)] − E[f(h^0_t)]``:
 Monte Carlo estimates it with common random numbers (variance O(ε²)), the
-series predicts ``Σ_{n≤N} εⁿ V_n[u](t)``.  At every output time
+series predicts ``Σ_{n≤N} εⁿ V_n[u](t)``.  Monte Carlo is Richardson-extrapolated in the
+time step: ``R_h = 2Y_{h/2} − Y_h`` (both levels on one Brownian path) at h = dt and
+h = dt/2, and ``R_{dt/2}`` is compared.  At every output time
 
-    budget = z·stderr                          (statistical; z from a 1 % family-wise level)
-           + |Y_dt − Y_{dt/2}|                 (time step: the O(dt) bias of Y_{dt/2})
+    budget = z·stderr(R_{dt/2})                (statistical; z from a 1 % family-wise level)
+           + |R_dt − R_{dt/2}|                 (time step: three times the leading O(dt²)
+                                                 bias of R_{dt/2}, see :func:`check`)
            + 2|ε^{N+1} V_{N+1}|                (amplitude truncation, next order computed)
            + |series_P − series_{P−1}|          (lag truncation of Taylor kernels)
            + |series_h − series_{2h}|           (the series' own grid: recursion step or
@@ -14,7 +17,7 @@ series predicts ``Σ_{n≤N} εⁿ V_n[u](t)``.  At every output time
 (a discrepancy passes up to a rounding allowance 1e-12·(1 + max_t |series|) above it), and
 three verdicts (:data:`VERDICTS`):
 
-* ``"fail"``: ``|Y_{dt/2} − series| > budget`` at some time;
+* ``"fail"``: ``|R_{dt/2} − series| > budget`` at some time;
 * ``"inconclusive"`` (otherwise): a part of the budget is itself unresolved — a Taylor kernel
   needed beyond its trusted lags (the horizon T exceeds half its radius), a Galerkin basis
   that did not converge — or at some checked time t > 0 the budget exceeds ``resolve`` (default
@@ -217,15 +220,33 @@ def check(
     At every output time ``t_i`` (the grid of :func:`symresp.montecarlo.simulate`:
     ``t_i = i·out_every·Δ``, ``Δ = T/⌈T/dt⌉``; ``out_every=None`` gives about 20 intervals)
 
-        |Y_{Δ/2}(t) − Σ_{n≤N} εⁿ V_n(t)| ≤ z·se + |Y_Δ − Y_{Δ/2}| + 2|ε^{N+1} V_{N+1}|
+        |R_{Δ/2}(t) − Σ_{n≤N} εⁿ V_n(t)| ≤ z·se + |R_Δ − R_{Δ/2}| + 2|ε^{N+1} V_{N+1}|
                                            + |series_P − series_{P−1}| + |series_h − series_{2h}|,
 
-    where ``Y`` is the Monte Carlo response ``E[f(h^ε_t)] − E[f(h^0_t)]`` with common random
-    numbers at steps Δ and Δ/2 (seeds ``seed`` and ``seed + 1``), and
+    where ``Y_h`` is the Monte Carlo response ``E[f(h^ε_t)] − E[f(h^0_t)]`` at step h with
+    common random numbers, ``R_h = 2Y_{h/2} − Y_h`` its Richardson extrapolation (the two
+    levels on one Brownian path, seeds ``seed`` for h = Δ and ``seed + 1`` for h = Δ/2),
+    ``se`` the standard error of the per-path combination behind ``R_{Δ/2}``, and
     ``z = Φ⁻¹(1 − level/(2·#comparisons))`` (Bonferroni over the times t > 0 and readouts;
     at t = 0 the response vanishes in both).  The lag-truncation term is present for Taylor
     kernels; the last term is the series' own discretisation error (the recursion on a grid of
     half the steps, or the quadrature with half the nodes, against the one used).
+
+    Why the time-step part is ``|R_Δ − R_{Δ/2}|``: Euler–Maruyama has the weak expansion
+    ``Y_h = Y + c₁h + c₂h² + c₃h³ + …`` (Talay–Tubaro), so
+
+        R_h = Y − c₂h²/2 − (3/4)c₃h³ + …,
+        R_{Δ/2} − Y = −c₂Δ²/8 − (3/32)c₃Δ³ + …,
+        R_Δ − R_{Δ/2} = −(3/8)c₂Δ² − (21/32)c₃Δ³ + …,
+
+    i.e. the bias of the compared value is ``(R_Δ − R_{Δ/2})/3`` to leading order, and the
+    part is three times that: its margin covers the third-order terms (also where c₂(t)
+    vanishes: then the part is 7 times the bias).  Both R are unbiased to first order, so
+    unlike ``|Y_Δ − Y_{Δ/2}|`` against ``Y_{Δ/2}`` (exact only to first order: its O(Δ²)
+    remainder ``−c₂Δ²/2`` is not budgeted and decides the verdict where the Euler bias
+    dominates, e.g. at the first output times) the leading error term is budgeted.  The
+    noise of the two estimates enters the part as well (it only enlarges it).  The cost is
+    Euler runs at Δ, Δ/2 (twice) and Δ/4, three times the plain pair at Δ and Δ/2.
 
     The verdict is ``"fail"`` where the discrepancy exceeds the budget somewhere, else
     ``"inconclusive"`` when a part of the budget is unresolved (a Taylor kernel needed at lags
@@ -264,31 +285,22 @@ def check(
         raise ArgumentError(f"resolve: expected a fraction in (0, 1], got {resolve!r}")
     t, dt, every = _comparison_grid(T, dt, out_every, 20)
     sig = parse_input(u, net.m)
-    coarse = simulate(
-        net,
-        sig,
-        eps=eps,
-        T=T,
-        dt=dt,
-        paths=paths,
-        seed=seed,
-        response=True,
-        out_every=every,
-        quiet=quiet,
-        scheduler=scheduler,
-    )
-    fine = simulate(
-        net,
-        sig,
-        eps=eps,
-        T=T,
-        dt=dt / 2,
-        paths=paths,
-        seed=seed + 1,
-        response=True,
-        out_every=2 * every,
-        quiet=quiet,
-        scheduler=scheduler,
+    coarse, fine = (
+        simulate(
+            net,
+            sig,
+            eps=eps,
+            T=T,
+            dt=dt / k,
+            paths=paths,
+            seed=seed + k - 1,
+            response=True,
+            richardson=True,
+            out_every=k * every,
+            quiet=quiet,
+            scheduler=scheduler,
+        )
+        for k in (1, 2)
     )
     y_fine, se, y_coarse = fine.mean, fine.stderr, coarse.mean
     kw = dict(eps=eps, t=t, method=method, taylor=taylor, samples=samples, q=q, precision=precision)
@@ -348,7 +360,7 @@ def check(
         "taylor": int(taylor),
         "paths": int(paths),
         "seed": int(seed),
-        "dt": [dt, dt / 2],
+        "dt": [dt, dt / 2, dt / 4],
         "z": float(z),
         "out_every": int(every),
         "resolve": float(resolve),
