@@ -309,7 +309,8 @@ def kernel(
         exact evaluation), ``derivation`` (a :class:`~symresp.symbolic.recursion.Derivation`
         to reuse), ``quiet``.  mc: ``paths``, ``dt``, ``seed``, ``estimator`` ("kicked" |
         "tangent"), ``alpha``, ``richardson``, ``burn_in``, ``bound``, ``on_divergence``,
-        ``threads``, ``block``, ``quiet``, ``h0``.  deterministic: ``h_star``.  exact: none.
+        ``threads``, ``block``, ``quiet``, ``h0``, ``scheduler`` (Dask, as for
+        :func:`~symresp.montecarlo.simulate`).  deterministic: ``h_star``.  exact: none.
         galerkin: ``basis`` ("monomial" | "krylov" | "both"), ``degree``, ``max_degree``,
         ``tol``, ``lag_max``, ``samples``, ``seed``,
         ``batches``, ``rcond``, ``quiet`` (see :func:`~symresp.kernels.galerkin.galerkin_kernel`).

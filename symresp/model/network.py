@@ -391,7 +391,6 @@ class SRNN:
         input_site="additive",
         name="srnn",
         derivable=True,
-        assume_stationary=False,
     ) -> SRNN:
         """:meth:`create` without the parameters and the stationarity check."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
