@@ -22,6 +22,8 @@ standard deviations of ρ_∞, measured on a pilot grid around the linearised la
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.linalg
 import sympy as sp
@@ -183,13 +185,21 @@ def stationary_box(moments, width):
     return m - width * sd, m + width * sd
 
 
+@lru_cache(maxsize=16)
 def stationary_quadrature_2d(net, N: int = 40, width: float = 7.0):
     """Points and weights of the tensor Chebyshev rule for ρ_∞ of a 2-D network (interior
     points only), and the same rule on a coarser, narrower grid (N − 8, width − 1) whose
-    difference measures its error."""
+    difference measures its error.
+
+    Cached per network (about a second of forward-equation solves, which every Galerkin
+    kernel of the network, V₀ and each order of a prediction, would otherwise repeat); the
+    arrays are read-only for that reason."""
     out, mom = [], stationary_moments(net)
     for n_, w_ in ((N, width), (N - 8, width - 1)):
         grid = ChebyshevGrid2D(net, n_, *stationary_box(mom, w_))
         keep = ~grid.boundary
-        out.append((grid.points[keep], grid.weights[keep] / grid.weights[keep].sum()))
-    return out
+        pts, wts = grid.points[keep], grid.weights[keep] / grid.weights[keep].sum()
+        pts.setflags(write=False)
+        wts.setflags(write=False)
+        out.append((pts, wts))
+    return tuple(out)
