@@ -539,6 +539,11 @@ class SRNN:
         """True for the form whose matrices hold the parameters as symbols."""
         return bool(self.parameters) and self.symbolic_form is None
 
+    def at_values(self) -> SRNN:
+        """The network with the declared values in place of its parameters (itself when its
+        matrices hold numbers): the inverse of :meth:`symbolic`."""
+        return self._at_values() if self.is_symbolic else self
+
     def _at_values(self) -> SRNN:
         """The same network with the declared values in place of the parameters; its
         :meth:`symbolic` is ``self``."""

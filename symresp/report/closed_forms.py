@@ -43,11 +43,6 @@ class ClosedForm:
         self.symbol_names = dict(zip(syms, names))
 
 
-def _valued(net):
-    """The network with the declared values in place of its parameters (numeric routes)."""
-    return net._at_values() if net.is_symbolic else net
-
-
 def _deterministic_applies(net, der) -> str | None:
     """None when the deterministic route gives this run's kernels, else why not."""
     if not np.all(np.array(net.Sigma.evalf(), float) == 0):
@@ -65,7 +60,7 @@ def _deterministic_applies(net, der) -> str | None:
 def kernel_closed_forms(der) -> tuple[list[ClosedForm], str]:
     """The closed forms of every kernel of ``der`` (orders 0..N at the exact route, 1..2 at
     the deterministic one) and a sentence naming the route, or ``([], why not)``."""
-    net = _valued(der.net)
+    net = der.net.at_values()  # numeric routes need the declared values
     ok, why = has_exact(net)
     out = []
     try:
