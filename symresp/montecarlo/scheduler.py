@@ -9,7 +9,7 @@ iterator over block results **in block order**:
 * ``None``: a local thread pool (numba's kernels release the GIL);
 * ``"threads"``, ``"processes"``, ``"synchronous"``: Dask's local schedulers;
 * a ``distributed.Client``, or a scheduler address (``"tcp://host:8786"``): the blocks become
-  Dask tasks on that cluster, the plan is sent to every worker once, and blocks are
+  Dask tasks on that cluster, the plan is one task whose result the block tasks share, and blocks are
   submitted in waves so that the client holds O(workers) block results at a time (each
   O(grid), never paths).  A worker lost mid-run makes Dask rerun its blocks.
 
@@ -123,7 +123,9 @@ def block_results(run_block, plan, sizes, *, threads: int, scheduler=None):
         )
     with _client(scheduler) as client:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})))
-        remote_plan = client.scatter(plan, broadcast=True, hash=False)
+        # A task, not scattered data: Dask cannot recover scattered data lost with a worker,
+        # but it recomputes a lost task result from the task (which holds the plan).
+        remote_plan = client.submit(_identity, plan, pure=False)
         wave = 4 * nworkers
         pending = {}
         nxt = 0
@@ -140,6 +142,10 @@ def block_results(run_block, plan, sizes, *, threads: int, scheduler=None):
             fut = pending.pop(j)
             yield j, fut.result()
             fut.release()
+
+
+def _identity(x):
+    return x
 
 
 @contextlib.contextmanager
