@@ -99,6 +99,19 @@ def _positive_int(name, minimum: int = 0):
     return conv
 
 
+def _positive_float(name):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: expected a number, got {text!r}") from None
+        if not (np.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(f"{name}: expected a finite number > 0, got {v}")
+        return v
+
+    return conv
+
+
 # ---------------------------------------------------------------------- derive
 def cmd_derive(args) -> dict:
     if args.pdf and not args.latex:
@@ -237,6 +250,30 @@ def _monomial_index(net, text: str, order: int):
     return idx, monomials, sum(monomials[k][0] for k in idx)
 
 
+def _grid_options(args, options) -> None:
+    """--basis/--tol/--max-degree (galerkin, auto) and --points/--tol (pde) into options;
+    refused with the methods they do not apply to, rather than ignored."""
+    given = {
+        name: getattr(args, name)
+        for name in ("basis", "tol", "max_degree", "points")
+        if getattr(args, name, None) is not None
+    }
+    allowed = {
+        "galerkin": ("basis", "tol", "max_degree"),
+        "auto": ("basis", "tol", "max_degree"),
+        "pde": ("points", "tol"),
+    }.get(args.method, ())
+    wrong = sorted(set(given) - set(allowed))
+    if wrong:
+        flags = " and ".join("--" + w.replace("_", "-") for w in wrong)
+        raise UsageError(
+            f"{flags} {'does' if len(wrong) == 1 else 'do'} not apply to --method "
+            f"{args.method}: --basis, --tol and --max-degree are options of galerkin (and "
+            "auto), --points and --tol of pde."
+        )
+    options.update(given)
+
+
 def cmd_kernel(args) -> dict:
     """A thin layer over :func:`symresp.kernel`: 1-based --index in, Kernel.to_dict() out."""
     net = _load(args.spec, args)
@@ -263,6 +300,7 @@ def cmd_kernel(args) -> dict:
         )
     elif args.method == "mc":
         options.update(paths=args.paths, seed=args.seed, dt=args.dt, quiet=args.quiet)
+    _grid_options(args, options)
     if args.dask and args.method != "mc":
         raise UsageError(
             f"--dask runs Monte Carlo blocks and applies to --method mc only (got --method "
@@ -444,6 +482,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int("--samples"),
         default=0,
         help="stationary samples for --method taylor when no closed route exists",
+    )
+    k.add_argument(
+        "--basis",
+        choices=["monomial", "krylov", "both"],
+        help="galerkin (and auto): the observables projected on; monomials in h and the "
+        "auxiliaries (default), the Krylov set f, L0 f, ..., or both",
+    )
+    k.add_argument(
+        "--tol",
+        type=_positive_float("--tol"),
+        help="galerkin (and auto): tolerance on the change between successive bases "
+        "(default 1e-4); pde: on the refinement estimate",
+    )
+    k.add_argument(
+        "--max-degree",
+        type=_positive_int("--max-degree"),
+        help="galerkin (and auto): the largest basis level tried (default 6; 12 for krylov)",
+    )
+    k.add_argument(
+        "--points",
+        type=_positive_int("--points"),
+        help="pde: Chebyshev points per dimension (the error grid is coarser)",
     )
     k.add_argument("--seed", type=int, default=0)
     k.add_argument("--dt", type=float, default=0.01)

@@ -22,6 +22,7 @@ from symresp.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 LIN = str(ROOT / "derivations" / "linear_2d_quadratic.toml")  # n = 2, m = 1, p = 1
 SIG = str(ROOT / "derivations" / "sigmoid_3d.toml")  # n = 3, m = 2, p = 2, point start
+TANH1 = str(ROOT / "derivations" / "tanh_1d.toml")  # n = 1, m = 1, p = 1
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -367,6 +368,41 @@ BAD = [
         ],
         "paths",
     ),
+    (
+        [
+            "kernel",
+            TANH1,
+            "--order",
+            "1",
+            "--index",
+            "1",
+            "--lags",
+            "1",
+            "--method",
+            "mc",
+            "--basis",
+            "krylov",
+        ],
+        "--basis does not apply",
+    ),
+    (
+        [
+            "kernel",
+            TANH1,
+            "--order",
+            "1",
+            "--index",
+            "1",
+            "--lags",
+            "1",
+            "--method",
+            "galerkin",
+            "--points",
+            "40",
+        ],
+        "--points does not apply",
+    ),
+    (["kernel", TANH1, "--order", "1", "--index", "1", "--lags", "1", "--tol", "-1"], "--tol"),
     (["simulate", "no/such/spec.toml", "--input", "1", "--T", "0.1"], "spec.toml"),
     (["check", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
     (["predict", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
@@ -385,6 +421,25 @@ def test_bad_inputs_exit_2(capsys, argv, word):
     assert "Traceback" not in err
     assert word in err.lower() or word in err, err
     assert "error" in err.lower()
+
+
+def test_kernel_grid_route_options(capsys):
+    """--basis/--tol/--max-degree reach the Galerkin route and --points the PDE route: the
+    JSON echoes them, and the two routes agree at lags 1 and 5 within 1e-5 (each is
+    converged far below that on the 1-D tanh network: Galerkin to --tol 1e-7, the PDE grid's
+    refinement estimate is below 1e-6 at 64 points)."""
+    lags = ["--lags", "1;5"]
+    base = ["kernel", TANH1, "--order", "1", "--index", "1", *lags, "--json", "--quiet"]
+    code, g, err = _run(
+        capsys, *base, "--method", "galerkin", "--basis", "both", "--tol", "1e-7",
+        "--max-degree", "10",
+    )  # fmt: skip
+    assert code == 0, err
+    assert g["basis"] == "both" and g["tol"] == 1e-7 and g["converged"]
+    code, p, err = _run(capsys, *base, "--method", "pde", "--points", "64")
+    assert code == 0, err
+    assert p["points"] == 64
+    assert np.abs(np.array(g["values"]) - np.array(p["values"])).max() < 1e-5
 
 
 # ------------------------------------------------------------------------ console script

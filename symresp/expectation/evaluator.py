@@ -16,6 +16,7 @@ import warnings
 
 import mpmath
 import numpy as np
+import scipy.sparse
 import sympy as sp
 
 from symresp import codegen
@@ -129,7 +130,7 @@ class Evaluator:
         self.codegen = codegen
         self.route = None  # route taken by the last call
         self.cancellation = None  # κ per element of the last float64 call
-        self._sets = {}  # trie tables of recent element lists
+        self._sets = {}  # trie tables and coefficient matrices of recent element lists
 
     def state_variables(self, H: np.ndarray) -> np.ndarray:
         """(npoints, nvars): h followed by the auxiliaries, in ring-variable order."""
@@ -194,32 +195,37 @@ class Evaluator:
 
     # ---------------------------------------------------------------- routes
     def _call_numpy(self, elements, X, chunk_terms, absolute=False):
-        out = np.empty((X.shape[0], len(elements)))
+        """Every distinct monomial of the set is evaluated once per point (power tables
+        built once per variable), then all elements at once as one sparse product: the
+        elements of a basis and of its generator images share most of their monomials."""
+        monoms, C = self._memo("coefficients", elements, _coefficient_matrix)
+        out = np.zeros((X.shape[0], len(elements)))
+        if monoms.shape[0] == 0:
+            return out
         if absolute:
-            X = np.abs(X)
-        for e, g in enumerate(elements):
-            monoms, coeffs = _arrays(self.algebra, g)
-            if len(coeffs) == 0:
-                out[:, e] = 0.0
-                continue
-            if absolute:
-                coeffs = np.abs(coeffs)
-            step = max(1, chunk_terms // max(1, len(coeffs)))
-            for a in range(0, X.shape[0], step):
-                out[a : a + step, e] = _poly_values(X[a : a + step], monoms) @ coeffs
+            X, C = np.abs(X), abs(C)
+        CT = C.T.tocsr()
+        step = max(1, chunk_terms // monoms.shape[0])
+        for a in range(0, X.shape[0], step):
+            out[a : a + step] = (CT @ _poly_values(X[a : a + step], monoms).T).T
         return out
 
     def _polynomial_set(self, elements):
-        """The trie tables of ``elements``, memoised per list of (identical) elements."""
-        key = tuple(map(id, elements))
+        """The trie tables of ``elements``."""
+        return self._memo("trie", elements, PolynomialSet.from_ring)
+
+    def _memo(self, kind, elements, build):
+        """``build(algebra, elements)``, memoised per list of (identical) elements: a call
+        and its cancellation check, or successive calls on one set, share the tables."""
+        key = (kind, tuple(map(id, elements)))
         hit = self._sets.get(key)
         if hit is not None and all(a is b for a, b in zip(hit[0], elements)):
             return hit[1]
-        ps = PolynomialSet.from_ring(self.algebra, elements)
+        value = build(self.algebra, elements)
         if len(self._sets) >= 8:
             self._sets.pop(next(iter(self._sets)))
-        self._sets[key] = (tuple(elements), ps)
-        return ps
+        self._sets[key] = (tuple(elements), value)
+        return value
 
     def _call_codegen(self, elements, H):
         fn = codegen.points_function(
@@ -376,28 +382,28 @@ def element_expr(algebra, g) -> sp.Expr:
     return terms[0] if len(terms) == 1 else sp.Add._from_args(terms)
 
 
-def _arrays(algebra, g):
-    if isinstance(algebra, RingAlgebra):
-        items = list(g.to_dict().items())
-        nv = len(algebra.variables)
-        monoms = np.array([[int(x) for x in m] for m, _ in items], dtype=np.int64).reshape(
-            len(items), nv
-        )
-        try:
-            coeffs = np.array([int(c.p) / int(c.q) for _, c in items])
-        except OverflowError:
-            raise ArgumentError(
-                "an observable has a coefficient beyond double precision (the network's "
-                "numbers are too large for float64 evaluation); use smaller weights, or "
-                "precision= (CLI --precision) for the exact high-precision route"
-            ) from None
-        return monoms, coeffs
-    poly = sp.Poly(sp.expand(g), *algebra.variables) if g != 0 else None
-    if poly is None:
-        return np.zeros((0, len(algebra.variables)), np.int64), np.zeros(0)
-    if not sp.expand(g).is_polynomial(*algebra.variables):
-        raise TypeError("non-polynomial expression: evaluate through the samples/codegen route")
-    return (np.array(poly.monoms(), dtype=np.int64), np.array([float(c) for c in poly.coeffs()]))
+def _coefficient_matrix(algebra, elements):
+    """The distinct monomials of ``elements`` (U, nvars) and their coefficients as a sparse
+    (U, len(elements)) matrix."""
+    index: dict = {}
+    rows, cols, vals = [], [], []
+    for e, g in enumerate(elements):
+        for m, c in g.to_dict().items():
+            try:
+                v = int(c.p) / int(c.q)
+            except OverflowError:
+                raise ArgumentError(
+                    "an observable has a coefficient beyond double precision (the network's "
+                    "numbers are too large for float64 evaluation); use smaller weights, or "
+                    "precision= (CLI --precision) for the exact high-precision route"
+                ) from None
+            rows.append(index.setdefault(tuple(int(x) for x in m), len(index)))
+            cols.append(e)
+            vals.append(v)
+    nv = len(algebra.variables)
+    monoms = np.array(list(index), dtype=np.int64).reshape(len(index), nv)
+    C = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(index), len(elements)))
+    return monoms, C.tocsr()
 
 
 def _poly_values(X, monoms):

@@ -69,7 +69,9 @@ class ChebyshevGrid2D(SemigroupCache):
     weights : ((N+1)²,) array, the ρ_∞ quadrature weights (sum 1)
     """
 
-    def __init__(self, net, N, lo, hi, *, gamma=None, readout=None):
+    def __init__(self, net, N, lo, hi, *, gamma=None, readout=None, operators=True):
+        """``operators=False`` builds the ρ_∞ weights only (no L0, L1, readout): what the
+        stationary quadrature needs, at about half the cost."""
         num = numeric_network(net)
         D, x = chebyshev_matrix(N)
         cc = clenshaw_curtis(N)
@@ -79,36 +81,40 @@ class ChebyshevGrid2D(SemigroupCache):
         G0, G1 = np.meshgrid(axes[0], axes[1], indexing="ij")
         self.points = np.column_stack([G0.ravel(), G1.ravel()])
         self.N, self.lo, self.hi, self.axes = N, lo, hi, axes
-        I = np.eye(N + 1)
-        Da, Db = D / half[0], D / half[1]
-        d1, d2 = np.kron(Da, I), np.kron(I, Db)
-        S = np.asarray(num.Sigma, float)
-        diffusion = 0.5 * (
-            S[0, 0] * np.kron(Da @ Da, I)
-            + 2 * S[0, 1] * np.kron(Da, Db)
-            + S[1, 1] * np.kron(I, Db @ Db)
-        )
-        phi = num.phi(self.points)
         edge = np.abs(x) == 1
         self.boundary = (edge[:, None] | edge[None, :]).ravel()
-        drift = phi[:, [0]] * d1 + phi[:, [1]] * d2
-        self.L0 = drift + diffusion
-        # boundary rows: the drift alone (it points inwards on a box that holds ρ_∞, so the
-        # values there come from the interior); frozen rows would leave a boundary layer
-        # whose gradient 𝓛₁ carries into the bulk at the next order
-        self.L0[self.boundary, :] = drift[self.boundary, :]
-        self.L1 = []
-        for g in gamma or []:
-            gk = np.asarray(g(self.points), float)
-            self.L1.append(gk[:, [0]] * d1 + gk[:, [1]] * d2)
-        self.f = None if readout is None else np.column_stack([r(self.points) for r in readout])
         logr = _gibbs_log_density(net)
+        if operators or logr is None:
+            I = np.eye(N + 1)
+            Da, Db = D / half[0], D / half[1]
+            d1, d2 = np.kron(Da, I), np.kron(I, Db)
+            S = np.asarray(num.Sigma, float)
+            diffusion = 0.5 * (
+                S[0, 0] * np.kron(Da @ Da, I)
+                + 2 * S[0, 1] * np.kron(Da, Db)
+                + S[1, 1] * np.kron(I, Db @ Db)
+            )
+            phi = num.phi(self.points)
+        self.L0, self.L1, self.f = None, [], None
+        if operators:
+            drift = phi[:, [0]] * d1 + phi[:, [1]] * d2
+            self.L0 = drift + diffusion
+            # boundary rows: the drift alone (it points inwards on a box that holds ρ_∞, so
+            # the values there come from the interior); frozen rows would leave a boundary
+            # layer whose gradient 𝓛₁ carries into the bulk at the next order
+            self.L0[self.boundary, :] = drift[self.boundary, :]
+            for g in gamma or []:
+                gk = np.asarray(g(self.points), float)
+                self.L1.append(gk[:, [0]] * d1 + gk[:, [1]] * d2)
+            if readout is not None:
+                self.f = np.column_stack([r(self.points) for r in readout])
         if logr is not None:
             lr = logr(self.points)
             rho = np.exp(lr - lr.max())
             rho[self.boundary] = 0.0
             self.density = "gibbs"
         else:
+            # the forward operator ρ ↦ ½∇·Σ∇ρ − ∇·(φρ) on the grid
             fwd = diffusion - d1 * phi[None, :, 0] - d2 * phi[None, :, 1]
             rho = _null_vector(fwd, ~self.boundary)
             self.density = "forward equation"
@@ -166,7 +172,7 @@ def stationary_moments(net):
         sd = np.sqrt(np.diag(S) / (2 * np.min(np.diag(np.asarray(num.Gamma, float)))))
     lo, hi = hs - _PILOT_WIDTH * sd, hs + _PILOT_WIDTH * sd
     for _ in range(4):
-        pilot = ChebyshevGrid2D(net, _PILOT_N, lo, hi)
+        pilot = ChebyshevGrid2D(net, _PILOT_N, lo, hi, operators=False)
         m, sd = pilot.moments()
         if pilot.edge_mass() < 1e-4:  # spectral ripples sit near 1e-6 on a box that holds ρ_∞
             break
@@ -196,7 +202,7 @@ def stationary_quadrature_2d(net, N: int = 40, width: float = 7.0):
     arrays are read-only for that reason."""
     out, mom = [], stationary_moments(net)
     for n_, w_ in ((N, width), (N - 8, width - 1)):
-        grid = ChebyshevGrid2D(net, n_, *stationary_box(mom, w_))
+        grid = ChebyshevGrid2D(net, n_, *stationary_box(mom, w_), operators=False)
         keep = ~grid.boundary
         pts, wts = grid.points[keep], grid.weights[keep] / grid.weights[keep].sum()
         pts.setflags(write=False)

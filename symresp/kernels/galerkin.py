@@ -73,6 +73,7 @@ GALERKIN_OPTIONS = (
 BASES = ("monomial", "krylov", "both")
 
 _CHUNK = 20000  # points per block of the inner products (memory bound)
+_CACHE_FLOATS = 10_000_000  # most cached element values (80 MB) across the levels
 
 
 # ------------------------------------------------------------------ measure
@@ -210,6 +211,7 @@ class _Builder:
         self._images: dict = {}
         self._krylov: list = []  # levels [1], [f], [𝓛₀f], … of images
         self.channels = sorted(set(self.index))
+        self._values_of, self._values = None, {}  # element values on the measure's points
 
     def _monomial_images(self, exps):
         alg, out = self.alg, []
@@ -253,6 +255,7 @@ class _Builder:
         table = psi + L0 + [x for col in L1 for x in col] + self.readout
         meas = self.measure
         groups = meas.batches or [np.arange(len(meas.weights))]
+        V_all = self._cached_values(table)
         sums = []
         for grp in groups:
             S = {
@@ -266,7 +269,7 @@ class _Builder:
             for a in range(0, len(grp), _CHUNK):
                 sel = grp[a : a + _CHUNK]
                 w = meas.weights[sel]
-                V = self.ev(table, meas.points[sel], weights=w)
+                V = V_all[sel] if V_all is not None else self.ev(table, meas.points[sel], weights=w)
                 P = V[:, :d]
                 Pw = P * w[:, None]
                 S["M"] += Pw.T @ P
@@ -292,6 +295,22 @@ class _Builder:
                 rest = {k: total[k] - S[k] for k in total}
                 reps.append(self._project(rest, Q, None if h0 is None else psi0))
         return main, reps, {"degree": int(level), "basis_size": d, "kept": kept}
+
+    def _cached_values(self, table):
+        """Values of ``table`` at every point of the measure, each element evaluated once
+        for all levels (the bases are nested, and their images are cached objects), or
+        None when the cache would pass _CACHE_FLOATS (then each level evaluates in chunks)."""
+        meas = self.measure
+        if self._values_of is not meas:  # a new measure (Gauss–Hermite grows with the level)
+            self._values_of, self._values = meas, {}
+        new = [g for g in table if id(g) not in self._values]
+        if len(meas.weights) * (len(self._values) + len(new)) > _CACHE_FLOATS:
+            return None
+        if new:
+            cols = self.ev(new, meas.points, weights=meas.weights)
+            for j, g in enumerate(new):
+                self._values[id(g)] = (g, cols[:, j])  # the element kept: its id stays unique
+        return np.column_stack([self._values[id(g)][1] for g in table])
 
     def _orthonormal(self, M):
         dg = np.sqrt(np.clip(np.diag(M), 1e-300, None))

@@ -6,8 +6,8 @@ outside which ρ_∞ ∝ exp((2/σ²)Φ), Φ' = φ, has fallen below e^{−46} o
 
     𝓛₀ ≈ diag(φ) D + (σ²/2) D²,   𝓛₁ᵏ ≈ diag(γ_k) D     (D the Chebyshev differentiation matrix),
 
-with the boundary rows frozen (a path started in the bulk does not reach the boundary
-within the lags of interest: the density there is negligible).  The kernels follow the
+with the drift alone on the boundary rows (it points inwards on a box that holds ρ_∞, so
+the boundary values come from the interior; ρ_∞ is negligible there).  The kernels follow the
 recursion g_0 = f, g_j = 𝓛₁^{k_j} e^{τ_j 𝓛₀} g_{j−1} (method of lines, exact in τ by a
 matrix exponential):
 
@@ -58,9 +58,12 @@ class _Grid(SemigroupCache):
         h = lo + half * (x + 1)
         D = D / half
         phi = num.phi(h[:, None])[:, 0]
-        self.L0 = phi[:, None] * D + 0.5 * s2 * (D @ D)
-        self.L0[0, :] = 0.0
-        self.L0[-1, :] = 0.0
+        drift = phi[:, None] * D
+        self.L0 = drift + 0.5 * s2 * (D @ D)
+        # boundary rows: the drift alone, as in 2-D (it points inwards on a box that holds
+        # ρ_∞, so the values there come from the interior; frozen rows would leave a
+        # boundary layer whose gradient 𝓛₁ carries inwards at the next order)
+        self.L0[[0, -1], :] = drift[[0, -1], :]
         self.L1 = [np.asarray(g(h), float)[:, None] * D for g in fns["gamma"]]
         self.f = np.column_stack(
             [np.broadcast_to(np.asarray(g(h), float), h.shape) for g in fns["f"]]
