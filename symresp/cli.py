@@ -730,7 +730,8 @@ def _check_text(out: dict) -> str:
             + (
                 ""
                 if out.get("resolved", True)
-                else " — discrepancies within 3 standard errors of noise: the slope is not resolved"
+                else " — not resolved: discrepancies within 3 standard errors plus the "
+                f"time-step part; the floor is {out.get('floor') or 'the noise'}"
             )
         )
     if out.get("plot"):

@@ -17,7 +17,7 @@ from symresp import SRNN, load_spec
 from symresp.kernels.deterministic import find_fixed_point
 from symresp.kernels.taylor import taylor_kernel
 from symresp.montecarlo.estimators import kernel_mc, stationary_samples
-from symresp.series.comparison import check, eps_sweep
+from symresp.series.comparison import CheckResult, check, eps_sweep
 from symresp.symbolic.recursion import derive
 
 pytestmark = pytest.mark.usefixtures("warm_engine")
@@ -254,8 +254,8 @@ SWEEP = dict(
     T=0.5,
     eps_values=[0.15, 0.3, 0.6],
     paths=16000,
-    dt=0.0025,
-    out_every=40,
+    dt=0.005,  # the sweep compares R_{dt/2}: Richardson at dt = 0.0025
+    out_every=20,
     taylor=6,
     seed=2,
     antithetic=True,
@@ -276,7 +276,8 @@ def test_eps_sweep_slope(sweep_net, N):
       and odd parts in ε separately: the even part's noise is O(ε²) and the parity-(N+1)
       part has no ε^{N+2} contamination (next term ε^{N+3}), so ε can go up to 0.6.
     * biases linear in ε (they would flatten the slope at small ε): the Richardson-
-      extrapolated Euler bias is O(ε·dt²) ≈ 5e-8 at dt = 0.0025 (measured: 8e-7 at dt = 0.01);
+      extrapolated Euler bias is O(ε·dt²) ≈ 5e-8 at the compared step 0.0025 (measured: 8e-7
+      at 0.01; the next test shows the sweep budgeting it);
       the Taylor truncation of V_1 (P = 6, T = 0.5 inside half the order-3 radius ≈ 0.56)
       changes V_1 by 3e-7 from P = 6 to 8, i.e. ≈ 5e-8 at ε = 0.15.
     * upper end: |ε V_4/V_3| ≤ 0.07 at ε = 0.6 (N = 2 is odd-part only: next is ε⁵V_5);
@@ -287,3 +288,22 @@ def test_eps_sweep_slope(sweep_net, N):
     assert np.all(d > 5 * se), (d, se)  # the signal is above the noise at every amplitude
     assert abs(s["slope"] - (N + 1)) <= 0.3, s
     assert s["expected_slope"] == N + 1 and s["antithetic"] is True
+    assert s["resolved"] and s["floor"] == ""
+
+
+def test_eps_sweep_budgets_its_time_step(sweep_net):
+    """The same order-2 sweep with a coarse step (compared at R_0.01, Richardson; its bias
+    O(ε·dt²) measured ≈ 8e-7 at ε ~ 0.3, against the ε³|V_3| signal of 1.2e-6 at ε = 0.15
+    and noise ≈ 1e-7): the bias is a floor linear in ε that flattens the slope, so the
+    sweep must not call it resolved, and it names the time step as the floor.  Before the
+    time-step part was budgeted, such a sweep was 'resolved' with a slope that blamed the
+    series."""
+    s = eps_sweep(sweep_net, "1", order=2, **dict(SWEEP, dt=0.02, out_every=5), quiet=True)
+    d, se, ts = s["sweep_discrepancy"], s["sweep_stderr"], s["sweep_time_step"]
+    assert np.all(d > 3 * se), (d, se)  # noise alone would call it resolved
+    assert np.any(d <= 3 * se + ts), (d, se, ts)
+    assert not s["resolved"] and "time step" in s["floor"], s
+    z = np.zeros((2, 1))
+    r = CheckResult("pass", z[:, 0], z, z, z, z, z, {}, z == 0)
+    r.set_sweep(s)  # a passing check with this sweep attached cannot stay a pass
+    assert r.verdict == "inconclusive" and "time step" in r.reason
