@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIN = str(ROOT / "derivations" / "linear_2d_quadratic.toml")  # n = 2, m = 1, p = 1
 SIG = str(ROOT / "derivations" / "sigmoid_3d.toml")  # n = 3, m = 2, p = 2, point start
 TANH1 = str(ROOT / "derivations" / "tanh_1d.toml")  # n = 1, m = 1, p = 1
+K1 = ["kernel", TANH1, "--order", "1", "--index", "1", "--lags", "1"]
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -368,41 +369,9 @@ BAD = [
         ],
         "paths",
     ),
-    (
-        [
-            "kernel",
-            TANH1,
-            "--order",
-            "1",
-            "--index",
-            "1",
-            "--lags",
-            "1",
-            "--method",
-            "mc",
-            "--basis",
-            "krylov",
-        ],
-        "--basis does not apply",
-    ),
-    (
-        [
-            "kernel",
-            TANH1,
-            "--order",
-            "1",
-            "--index",
-            "1",
-            "--lags",
-            "1",
-            "--method",
-            "galerkin",
-            "--points",
-            "40",
-        ],
-        "--points does not apply",
-    ),
-    (["kernel", TANH1, "--order", "1", "--index", "1", "--lags", "1", "--tol", "-1"], "--tol"),
+    ([*K1, "--method", "mc", "--basis", "krylov"], "--basis does not apply"),
+    ([*K1, "--method", "galerkin", "--points", "40"], "--points does not apply"),
+    ([*K1, "--tol", "-1"], "--tol"),
     (["simulate", "no/such/spec.toml", "--input", "1", "--T", "0.1"], "spec.toml"),
     (["check", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
     (["predict", "no/such/spec.toml", "--input", "1", "--T", "0.1", "--eps", "0.1"], "spec.toml"),
