@@ -87,6 +87,22 @@ def test_compiled_route_agrees_with_numpy(tanh2d):
     assert small.route == "numpy"
 
 
+def test_numpy_route_agrees_with_exact_fixed_point(tanh2d):
+    """The numpy route (every distinct monomial once, one sparse product, in chunks of
+    points) against the high-precision route (exact rational coefficients summed in fixed
+    point at 40 digits): agreement to a few units of κ·2⁻⁵³ per element.  A tiny
+    ``chunk_terms`` forces one point per chunk, so chunking is exercised too."""
+    net, der, els = tanh2d
+    H = np.random.default_rng(2).normal(size=(40, 2)) * 0.8
+    exact = Evaluator(der.algebra, precision=40)(els, H)
+    ev = Evaluator(der.algebra, codegen=False)
+    for chunk in (2_000_000, 1):
+        got = ev(els, H, chunk_terms=chunk)
+        assert ev.route == "numpy"
+        kappa = np.maximum(ev.cancellation, 1.0)
+        assert np.all(np.abs(got - exact) <= 1e-13 * kappa * _scale(exact)), chunk
+
+
 def test_codegen_route_for_non_polynomial_readout(cache_env):
     # outside the ring (a readout with tanh of h) the Evaluator generates a numba module
     net = load_spec(SPECS / "tanh_2d.toml", V=None, readout=["exp(h1) + h2**2"])
