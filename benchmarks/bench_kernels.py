@@ -23,11 +23,12 @@ Galerkin route (and the PDE route in 2-D) against Monte Carlo at equal error.
   error vs the PDE is checked to be at most that standard error, so the ratio of times is
   a lower bound at equal error.
 
-The Galerkin route's timed runs use one BLAS thread (threadpoolctl) while Monte Carlo uses
-every core: on a machine shared with other work, two BLAS threads oversubscribe and slowed
-its dense 1681² solves 3–6×; on an idle machine one thread is about as fast as two.  Every
-route runs once untimed first (imports, numba compilation; on a separate copy of the
-2-D network); the timed runs have no profiler or tracemalloc active.  Wall seconds, one process.
+The Galerkin route's timed runs use one BLAS thread (threadpoolctl; the stationary samples
+it projects under in 4-D are drawn on every core) while Monte Carlo uses every core: on a
+machine shared with other work, two BLAS threads oversubscribe and slowed its dense solves
+3–6×; on an idle machine one thread is about as fast as two.  Every route runs once untimed
+first (imports, numba compilation; on a separate copy of the 2-D network); the timed runs
+have no profiler or tracemalloc active.  Wall seconds, one process.
 
     python benchmarks/bench_kernels.py [--quick] [--paths-ref 100000] [--measured-paths 1000000] [--seed 0]
         [--no-4d]
@@ -79,11 +80,12 @@ def net_4d(seed):
 
 def galerkin(net, n_samples, seed, dt, tol):
     t0 = time.perf_counter()
-    X = symresp.stationary_samples(net, n_samples, seed=seed, dt=dt)
+    X = symresp.stationary_samples(net, n_samples, seed=seed, dt=dt)  # every core
     t1 = time.perf_counter()
-    K = symresp.kernel(net, 1, [0], method="galerkin", samples=X, tol=tol)
-    L = LAGS[:, None]
-    vals, err, se = K(L)[:, 0], K.error(L)[:, 0], K.stderr(L)[:, 0]
+    with threadpool_limits(limits=1, user_api="blas"):
+        K = symresp.kernel(net, 1, [0], method="galerkin", samples=X, tol=tol)
+        L = LAGS[:, None]
+        vals, err, se = K(L)[:, 0], K.error(L)[:, 0], K.stderr(L)[:, 0]
     t2 = time.perf_counter()
     return vals, err, se, t2 - t0, t1 - t0, K
 
@@ -146,10 +148,11 @@ def bench_2d(name, net, args, sizes):
         f"reference: PDE, ({args.points} + 1)² Chebyshev points, box {np.round(P.box, 2).tolist()}"
         f", {t_pde:.1f} s, max refinement estimate {ref_err.max():.2e}"
     )
-    t0 = time.perf_counter()
-    G = symresp.kernel(net, 1, [0], method="galerkin", tol=args.tol)
-    g, g_err = G(L)[:, 0], G.error(L)[:, 0]
-    t_g = time.perf_counter() - t0
+    with threadpool_limits(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        G = symresp.kernel(net, 1, [0], method="galerkin", tol=args.tol)
+        g, g_err = G(L)[:, 0], G.error(L)[:, 0]
+        t_g = time.perf_counter() - t0
     err = np.abs(g - ref).max()
     # equal error: the Galerkin error, but never below what the reference can resolve
     target = max(err, ref_err.max())
