@@ -29,7 +29,11 @@ against 0.98 / 0.85 / 0.989 for ``(1,)`` on GunPoint / BasicMotions / JapaneseVo
 The chosen members are refitted on all training data (``estimators_``, their settings
 ``ensemble_params_``; ``best_estimator_`` / ``best_params_`` the first, best, member;
 ``ensemble_size_``; ``best_score_`` — the criterion of the ensemble: leave-one-out accuracy, or
-minus the leave-one-out mean squared error —; ``cv_results_`` for every candidate).
+minus the leave-one-out mean squared error —; ``cv_results_`` for every candidate).  ``clip`` (default True) is passed to the members:
+at predict time each feature column is clipped to its training range
+(:class:`symresp.features.estimators.ResponseFeatures`), which bounds the prediction for a
+series far outside the training data; the leave-one-out criterion is unaffected (training
+features lie in their own range).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class _SearchCV(BaseEstimator):
         normalize_time=True,
         series_normalizations=(False,),
         ensemble_sizes=(1, 3, 5, 10),
+        clip=True,
     ):
         self.bases = bases
         self.levels = levels
@@ -86,6 +91,7 @@ class _SearchCV(BaseEstimator):
         self.normalize_time = normalize_time
         self.series_normalizations = series_normalizations
         self.ensemble_sizes = ensemble_sizes
+        self.clip = clip
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -233,7 +239,9 @@ class _SearchCV(BaseEstimator):
 
     def _refit(self, est, data, y, t):
         self.estimators_ = [
-            clone(est).set_params(normalize_time=self.normalize_time, **p).fit(data, y, t=t)
+            clone(est)
+            .set_params(normalize_time=self.normalize_time, clip=self.clip, **p)
+            .fit(data, y, t=t)
             for p in self.ensemble_params_
         ]
         self.best_estimator_ = self.estimators_[0]
