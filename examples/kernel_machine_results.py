@@ -139,7 +139,8 @@ def run_features(task, Xtr, ytr, Xte, args):
     chosen = (
         f"{p['basis']}, N = {p['level']}, Q = {p['degree']}, "
         f"aug = {'+'.join(p['augmentations']) or '–'}, windows = {p['windows']}, "
-        f"per-case z = {'yes' if p['normalize_series'] else 'no'}, α = {p['alpha']:g}"
+        f"per-case z = {'yes' if p['normalize_series'] else 'no'}, "
+        f"time = {'[0, 1]' if p['normalize_time'] else 'samples'}, α = {p['alpha']:g}"
     )
     if est.ensemble_size_ > 1:
         chosen += f"; mean of the {est.ensemble_size_} best settings (this one first)"

@@ -51,6 +51,7 @@ _SMALL_SEARCH = dict(
     windows=(1,),
     alphas=(1e-2, 1.0),
     ensemble_sizes=(1, 2),
+    beam_width=1,
 )
 
 
