@@ -400,10 +400,13 @@ def plot(results, path):
         if not group:
             ax.axis("off")
             continue
-        methods = [m for m, *_ in group[0][1]]
+        # one bar per method across sets: names differ only in their "(n = …)" part
+        # (k_net has fewer units on multichannel sets)
+        kind = lambda m: m.split(" (")[0]
+        methods = [kind(m) for m, *_ in group[0][1]]
         width = 0.8 / len(methods)
         for j, meth in enumerate(methods):
-            vals = [next((v for m, v, *_ in rows if m == meth), None) for _, rows in group]
+            vals = [next((v for m, v, *_ in rows if kind(m) == meth), None) for _, rows in group]
             xs = [i + j * width for i, v in enumerate(vals) if v is not None]
             ax.bar(xs, [v for v in vals if v is not None], width, label=meth)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(group))], [n for n, _ in group])
