@@ -13,8 +13,9 @@ Methods (every hyperparameter chosen on the training split only):
 
 * ``ResponseFeature…CV``: :class:`symresp.ResponseFeatureClassifierCV` /
   :class:`symresp.ResponseFeatureRegressorCV` with their default search (basis, rate scale,
-  level, degree, augmentations, windows, per-case z-normalisation, α and the size of an
-  ensemble of the best settings, all by exact leave-one-out ridge on the training split).
+  time axis, level, degree, augmentations, windows, per-case z-normalisation, α and the size
+  of an ensemble of the best settings, all by exact leave-one-out ridge on the training split;
+  features clipped to their training range at predict time).
 * ``k_net``: a fixed random tanh SRNN (n = ``--knet-units``, 8, for one channel,
   ``--knet-units-multichannel``, 4, for several; Γ = I, spectral radius 0.9,
   additive input, point start at its fixed point, σ = 0) and its own kernel: the weights
@@ -139,7 +140,8 @@ def run_features(task, Xtr, ytr, Xte, args):
     chosen = (
         f"{p['basis']}, N = {p['level']}, Q = {p['degree']}, "
         f"aug = {'+'.join(p['augmentations']) or '–'}, windows = {p['windows']}, "
-        f"per-case z = {'yes' if p['normalize_series'] else 'no'}, α = {p['alpha']:g}"
+        f"per-case z = {'yes' if p['normalize_series'] else 'no'}, "
+        f"time = {'[0, 1]' if p['normalize_time'] else 'samples'}, α = {p['alpha']:g}"
     )
     if est.ensemble_size_ > 1:
         chosen += f"; mean of the {est.ensemble_size_} best settings (this one first)"
@@ -399,10 +401,13 @@ def plot(results, path):
         if not group:
             ax.axis("off")
             continue
-        methods = [m for m, *_ in group[0][1]]
+        # one bar per method across sets: names differ only in their "(n = …)" part
+        # (k_net has fewer units on multichannel sets)
+        kind = lambda m: m.split(" (")[0]
+        methods = [kind(m) for m, *_ in group[0][1]]
         width = 0.8 / len(methods)
         for j, meth in enumerate(methods):
-            vals = [next((v for m, v, *_ in rows if m == meth), None) for _, rows in group]
+            vals = [next((v for m, v, *_ in rows if kind(m) == meth), None) for _, rows in group]
             xs = [i + j * width for i, v in enumerate(vals) if v is not None]
             ax.bar(xs, [v for v in vals if v is not None], width, label=meth)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(group))], [n for n, _ in group])

@@ -58,12 +58,20 @@ def test_classifier_cv_finds_the_quadratic_variation():
 
 def test_regressor_cv_needs_level_two():
     """Target (∫u)² = 2 S^{ℓℓ}: a level-2 feature; level 1 cannot express it, so the
-    search must pick level >= 2 and reach R² > 0.999 on held-out data."""
+    search must pick level >= 2 and reach R² > 0.999 on held-out data — as a single member
+    (``ensemble_sizes=(1,)``): the default ensembles of at least five members average the
+    exact fit with worse settings (here both candidates, level 1 and 2: R² ≈ 0.74), the price
+    of their lower variance on noisy data."""
     rng = np.random.default_rng(5)
     X = rng.standard_normal((70, 1, 30)).cumsum(axis=2) * 0.2
     y = np.trapezoid(X[:, 0], np.linspace(0, 1, 30), axis=1) ** 2
     reg = ResponseFeatureRegressorCV(
-        bases=("legendre",), levels=(1, 2), degrees=(1,), augmentations=((),), windows=(1,)
+        bases=("legendre",),
+        levels=(1, 2),
+        degrees=(1,),
+        augmentations=((),),
+        windows=(1,),
+        ensemble_sizes=(1,),
     ).fit(X[:50], y[:50])
     assert reg.best_params_["level"] == 2
     assert reg.score(X[50:], y[50:]) > 0.999
@@ -151,3 +159,58 @@ def test_classifier_cv_searches_series_normalization_when_asked():
     assert clf.score(X[30:], y[30:]) == 1.0
     default = ResponseFeatureClassifierCV(**kw).fit(X[:30], y[:30])
     assert {r["normalize_series"] for r in default.cv_results_} == {False}
+
+
+def test_time_normalization_only_matters_for_unequal_durations():
+    """(1) The claim behind skipping ``normalize_time=False`` on one shared grid: rescaling
+    time by c multiplies each feature column by a power of c (the 'auto' exponential rates
+    by 1/c), so the standardised features of the two settings agree — checked for the
+    Legendre basis with the time augmentation and windows (1, 2), and for the exponential
+    basis with the time augmentation on one window (the first stage's setting), rtol 1e-8
+    (atol 1e-8 for columns near zero: round-off of powers of c = 39 up to c⁴ in level-3
+    products).  (2) Classes told apart only by duration — the same curve sin(2πs) + s/2,
+    s ∈ [0, 1], sampled at 30–40 points (class 0) or 60–80 points (class 1): on [0, 1] the
+    two classes are the same path up to 1 % noise and discretisation, in sample time the
+    time channel's increment is the duration, so the search picks ``normalize_time=False``
+    and classifies held-out cases perfectly; on equal lengths only True is tried."""
+    from symresp.features.estimators import ResponseFeatures
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((15, 2, 40)).cumsum(axis=-1)
+    for basis, windows in (("legendre", (1, 2)), ("exponential", 1)):
+        opts = dict(level=3, degree=2, basis=basis, augmentations=("time",), windows=windows)
+        Zn = ResponseFeatures(normalize_time=True, **opts).fit_transform(X)
+        Zs = ResponseFeatures(normalize_time=False, **opts).fit_transform(X)
+        np.testing.assert_allclose(Zs, Zn, rtol=1e-8, atol=1e-8)
+    n = 40
+    y = rng.integers(0, 2, n)
+    cases = []
+    for label in y:
+        s = np.linspace(0, 1, rng.integers(60, 81) if label else rng.integers(30, 41))
+        cases.append((np.sin(2 * np.pi * s) + s / 2 + 0.01 * rng.standard_normal(s.size))[None])
+    kw = dict(bases=("legendre",), levels=(1, 2), degrees=(1,), windows=(1,))
+    clf = ResponseFeatureClassifierCV(**kw).fit(cases[:30], y[:30])
+    assert clf.best_params_["normalize_time"] is False
+    assert clf.score(cases[30:], y[30:]) == 1.0
+    same = ResponseFeatureClassifierCV(**kw).fit(X, np.arange(15) % 2)
+    assert {r["normalize_time"] for r in same.cv_results_} == {True}
+
+
+def test_beam_search_extends_the_greedy_path():
+    """``beam_width=3`` expands every later stage from the three best candidates so far, so
+    it evaluates every candidate of ``beam_width=1`` (the same first stage, and the single
+    best start is among the three) and more, and its best leave-one-out criterion is at
+    least as good (``ensemble_sizes=(1,)``: the best single candidate)."""
+    X, y = _energy_classes(40, 4)
+    kw = dict(levels=(1, 2), degrees=(1, 2), rate_scales=(1.0,), windows=(1,), ensemble_sizes=(1,))
+    one = ResponseFeatureClassifierCV(beam_width=1, **kw).fit(X, y)
+    three = ResponseFeatureClassifierCV(beam_width=3, **kw).fit(X, y)
+
+    def keys(est):
+        names = ("basis", "level", "degree", "rate_scale", "augmentations", "windows")
+        return {tuple(r[k] for k in names) for r in est.cv_results_}
+
+    assert keys(one) < keys(three)
+    starts = {k[:4] for k in keys(three) if k[4]}  # settings expanded with augmentations
+    assert len(starts) == 3
+    assert (three.best_score_, -0.0) >= (one.best_score_, -0.0)

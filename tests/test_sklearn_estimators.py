@@ -1,10 +1,13 @@
 """The response-feature estimators are scikit-learn estimators on collections of series.
 
-``check_estimator`` runs scikit-learn's own battery; the checks that assume tabular input
+``check_estimator`` runs scikit-learn's own battery (also on the CV estimators, with small
+searches, and on the network's kernel classifier); the checks that assume tabular input
 (X.shape[1] = a feature count) are listed with their reasons in ``EXPECTED_FAILED_CHECKS``
 and the parts of them that do apply (fit quality, probabilities) are tested here.
 """
 
+import importlib.util
+import pathlib
 import warnings
 
 import numpy as np
@@ -24,19 +27,68 @@ from symresp.features.estimators import (
     ResponseFeatures,
     response_feature_matrix,
 )
+from symresp.features.model_selection import (
+    ResponseFeatureClassifierCV,
+    ResponseFeatureRegressorCV,
+)
+from symresp.features.network_kernel import NetworkKernelClassifier
+from symresp.series.response_map import response_functional
 
 pytestmark = pytest.mark.usefixtures("warm_signature")
 
+_path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "kernel_machine_claim.py"
+_spec = importlib.util.spec_from_file_location("kernel_machine_claim", _path)
+claim = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(claim)
+
+
+# small searches keep each check_estimator run of a CV estimator to a few seconds
+_SMALL_SEARCH = dict(
+    bases=("legendre",),
+    levels=(1, 2),
+    degrees=(1,),
+    augmentations=((),),
+    windows=(1,),
+    alphas=(1e-2, 1.0),
+    ensemble_sizes=(1, 2),
+    beam_width=1,
+)
+
+
+def _network_kernel_classifier():
+    """k_net of a 2-unit tanh network (order 2, Taylor degree 1: derived in ~0.2 s)."""
+    net, _, _ = claim.make_network(2, 1, sigma=0.0, seed=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="symresp: severe cancellation")
+        functional = response_functional(net, 2, 1, basis="legendre", T=1.0)
+    return NetworkKernelClassifier(functional=functional)
+
 
 @pytest.mark.parametrize(
-    "estimator",
-    [ResponseFeatures(level=2), ResponseFeatureClassifier(level=2), ResponseFeatureRegressor()],
-    ids=lambda e: type(e).__name__,
+    "make",
+    [
+        lambda: ResponseFeatures(level=2),
+        lambda: ResponseFeatureClassifier(level=2),
+        lambda: ResponseFeatureRegressor(),
+        lambda: ResponseFeatureClassifierCV(**_SMALL_SEARCH),
+        lambda: ResponseFeatureRegressorCV(**_SMALL_SEARCH),
+        _network_kernel_classifier,
+    ],
+    ids=[
+        "ResponseFeatures",
+        "ResponseFeatureClassifier",
+        "ResponseFeatureRegressor",
+        "ResponseFeatureClassifierCV",
+        "ResponseFeatureRegressorCV",
+        "NetworkKernelClassifier",
+    ],
 )
-def test_check_estimator(estimator):
+def test_check_estimator(make):
     """Every check passes except the declared tabular-only ones (and array-API, skipped by
     scikit-learn itself without SCIPY_ARRAY_API); a declared check that starts to pass is
-    reported too (status 'xpass' would show it)."""
+    reported too (status 'xpass' would show it).  The same declared list serves every
+    estimator on series input, the CV estimators and the network's kernel classifier too."""
+    estimator = make()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(
@@ -137,3 +189,40 @@ def test_unequal_length_lists_are_never_padded():
         ResponseFeatureClassifier().fit(bad, np.arange(6) % 2)
     with pytest.raises(ValueError, match="Reshape your data"):
         clf.predict(uni[0])
+
+
+def test_clipping_bounds_predictions_for_series_outside_the_training_range():
+    """Random walks of step 0.2, target tanh(∫u) ∈ (−1, 1); five test series are training
+    series scaled by 30 (the spikes of 27–36 standard deviations in Covid3Month).  A level-3
+    feature of such a series grows like 30³, so without clipping the linear readout
+    extrapolates: error > 100 (measured ≈ 1.2·10⁴).  With ``clip=True`` each raw feature is
+    clipped to its training [min, max] (checked against ``np.clip`` of the raw feature matrix
+    by hand), so every prediction lies in the box ȳ + Σ_j [min(β_j z_j), max(β_j z_j)] over
+    the training rows z of the standardised features (bound computed here from the training
+    Z, tolerance 1e-9 for round-off); with |y| < 1 the error is then below
+    1 + max(|lo|, |hi|).  On the training series both settings agree bit for bit (they lie in their
+    own range)."""
+    rng = np.random.default_rng(0)
+    n, L = 60, 40
+    X = rng.standard_normal((n, 1, L)).cumsum(axis=2) * 0.2
+    t = np.linspace(0, 1, L)
+    y = np.tanh(np.trapezoid(X[:, 0], t, axis=1))
+    X_out = 30.0 * X[:5]
+    y_out = np.tanh(np.trapezoid(X_out[:, 0], t, axis=1))
+    kw = dict(level=3, degree=1, alpha=1e-2)
+    raw = ResponseFeatureRegressor(clip=False, **kw).fit(X, y)
+    assert np.abs(raw.predict(X_out) - y_out).max() > 100.0
+    reg = ResponseFeatureRegressor(**kw).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X), raw.predict(X))
+    F_tr = response_feature_matrix(X, level=3, degree=1)
+    F_out = np.clip(response_feature_matrix(X_out, level=3, degree=1), F_tr.min(0), F_tr.max(0))
+    feats = reg.features_
+    np.testing.assert_allclose(
+        feats.transform(X_out), (F_out - feats.mean_) * np.sqrt(feats.weights_) / feats.scale_
+    )
+    contrib = feats.transform(X) * reg.coef_[:, 0]  # training rows z_j β_j
+    lo = y.mean() + contrib.min(axis=0).sum()
+    hi = y.mean() + contrib.max(axis=0).sum()
+    pred = reg.predict(X_out)
+    assert np.all((pred >= lo - 1e-9) & (pred <= hi + 1e-9))
+    assert np.abs(pred - y_out).max() < 1.0 + max(abs(lo), abs(hi))

@@ -108,6 +108,7 @@ _FEATURE_PARAMS = (
     "normalize_time",
     "include_time_factors",
     "normalize_series",
+    "clip",
 )
 
 
@@ -191,12 +192,20 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
     normalize_series : bool   z-normalise each case, each channel, over its own time points
         first (UCR practice; :func:`symresp.features.series_input.zscore_cases`)
     standardize : bool        centre and scale the columns with training statistics
+    clip : bool               clip each feature column to its training range
+        ``[min_, max_]`` in ``transform``: a series far outside the training data (a spike
+        of 30 standard deviations) would otherwise give level-N features ~ amplitude^N, far
+        outside the range the readout was fitted on, and an unbounded prediction; clipped,
+        every prediction of a linear readout lies within the box
+        ``ȳ + Σ_j β_j [zmin_j, zmax_j]`` of the training features.  Training features are
+        unchanged (they lie in their own range).
 
     Notes
     -----
     ``fit(X, y=None, t=None)``, ``t`` a grid shared by the series or one per series.  Fitted
     attributes: ``n_features_in_`` (= channels), ``n_channels_``, ``rates_`` (exponential
-    basis), ``mean_``, ``scale_``, ``weights_``, ``n_features_out_``.
+    basis), ``mean_``, ``scale_``, ``weights_``, ``min_``, ``max_`` (the training range of
+    the raw feature columns), ``n_features_out_``.
     """
 
     def __init__(
@@ -214,6 +223,7 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         include_time_factors=False,
         normalize_series=False,
         standardize=True,
+        clip=True,
     ):
         self.level = level
         self.degree = degree
@@ -227,6 +237,7 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         self.include_time_factors = include_time_factors
         self.normalize_series = normalize_series
         self.standardize = standardize
+        self.clip = clip
 
     def _matrix(self, data, t):
         opts = dict(self._options_)
@@ -243,6 +254,7 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         """Fit, and return the training features Z (computed once)."""
         opts = self._feature_options()
         standardize = check_bool(self.standardize, "standardize")
+        self._clip = check_bool(self.clip, "clip")
         data = as_collection(X)
         m = n_channels_of(data)
         if opts["basis"] == "exponential":
@@ -286,6 +298,7 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         else:
             mean, scale = np.zeros(F.shape[1]), np.ones(F.shape[1])
         self.mean_, self.scale_, self.weights_ = mean, scale, lam
+        self.min_, self.max_ = F.min(axis=0), F.max(axis=0)
         self._col_scale = np.sqrt(lam) / scale
         self.n_channels_ = m
         self.n_features_in_ = m
@@ -293,7 +306,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         return (F - mean) * self._col_scale
 
     def transform(self, X, t=None):
-        """Z = (R − mean) / scale · √λ with the training statistics: (n_cases, n_features_out_)."""
+        """Z = (clip(R, min_, max_) − mean) / scale · √λ with the training statistics (no
+        clipping with ``clip=False``): (n_cases, n_features_out_)."""
         check_is_fitted(self, "mean_")
         data = as_collection(X)
         if n_channels_of(data) != self.n_channels_:
@@ -301,7 +315,10 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
                 f"X: expected {self.n_channels_} channels (axis n_channels) as in fit, got "
                 f"{n_channels_of(data)}."
             )
-        return (self._matrix(data, t) - self.mean_) * self._col_scale
+        F = self._matrix(data, t)
+        if self._clip:
+            F = np.clip(F, self.min_, self.max_)
+        return (F - self.mean_) * self._col_scale
 
 
 class _RidgeOnFeatures(_FeatureParams):
@@ -322,6 +339,7 @@ class _RidgeOnFeatures(_FeatureParams):
         degree_weights=None,
         include_time_factors=False,
         normalize_series=False,
+        clip=True,
         solver="auto",
     ):
         self.level = level
@@ -336,6 +354,7 @@ class _RidgeOnFeatures(_FeatureParams):
         self.degree_weights = degree_weights
         self.include_time_factors = include_time_factors
         self.normalize_series = normalize_series
+        self.clip = clip
         self.solver = solver
 
     def _check_ridge(self) -> float:
@@ -413,7 +432,8 @@ class ResponseFeatureRegressor(RegressorMixin, _RidgeOnFeatures):
     ``ŷ(u) = ⟨β, Z(u)⟩ + ȳ`` with ``Z = (R(u) − mean) / scale · √λ`` standardised by training
     statistics, ``β = argmin ‖Y − ȳ − Zβ‖² + α‖β‖²``.
 
-    Parameters: those of :class:`ResponseFeatures` (without ``standardize``) and
+    Parameters: those of :class:`ResponseFeatures` (without ``standardize``; ``clip=True``
+    bounds the prediction for series outside the training range) and
     ``alpha`` (float >= 0, the ridge penalty), ``solver`` ('auto' | 'primal' | 'dual').
 
     ``fit(X, y, t=None)``: y shaped (n_cases,) or (n_cases, targets).

@@ -134,7 +134,9 @@ class NetworkKernelClassifier(ClassifierMixin, BaseEstimator):
     intercept, standardised columns) on φ(u), i.e. kernel ridge with k_net — the classifier
     the simulated network with a ridge-trained readout on E[h_T | u] approximates.
 
-    Parameters: those of :class:`NetworkFeatures` and ``alpha`` (ridge penalty)."""
+    Parameters: those of :class:`NetworkFeatures` and ``alpha`` (ridge penalty).
+    ``check_estimator`` passes except the tabular-input checks of
+    :data:`symresp.features.estimators.EXPECTED_FAILED_CHECKS`."""
 
     def __init__(self, *, functional=None, eps=1.0, horizon=1.0, alpha=1.0):
         self.functional = functional
