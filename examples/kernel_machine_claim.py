@@ -207,9 +207,12 @@ def feature_model(
 ):
     """ResponseFeatureRegressor (Legendre basis, time on [0, 1]) with α by k-fold CV on the
     training inputs only (GridSearchCV).  The inputs are sampled on a uniform grid, which
-    ``normalize_time`` maps to [0, 1] like the default grid, so no grid is passed."""
+    ``normalize_time`` maps to [0, 1] like the default grid, so no grid is passed.  The claim
+    is that the target is a *linear* functional of the feature, so features are not clipped
+    to their training range (``clip=False``): the default clipping guards real data against
+    far-out test cases, and would make the model nonlinear here."""
     search = GridSearchCV(
-        ResponseFeatureRegressor(level=level, degree=degree),
+        ResponseFeatureRegressor(level=level, degree=degree, clip=False),
         {"alpha": list(alphas)},
         cv=KFold(k, shuffle=True, random_state=seed),
         scoring="neg_mean_squared_error",
