@@ -62,6 +62,7 @@ from sklearn.preprocessing import StandardScaler
 import symresp
 from symresp.features.estimators import ResponseFeatureRegressor
 from symresp.features.response_features import response_feature
+from symresp.files import figure_bytes, write_atomic
 from symresp.montecarlo.estimators import simulate
 from symresp.series.response_map import response_functional
 
@@ -422,7 +423,7 @@ def plot(res, path):
     ax[1].set_xlabel("level N"), ax[1].set_ylabel("held-out rel. RMSE")
     ax[1].set_xticks(res["levels"]), ax[1].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_atomic(path, figure_bytes(fig, path, dpi=120), what="--plot")
 
 
 def parser():
@@ -478,8 +479,7 @@ def main(argv=None):
     md = markdown(res, args, command.strip())
     print("\n" + md)
     if args.results:
-        with open(args.results, "w") as fh:
-            fh.write(md + "\n")
+        write_atomic(args.results, md + "\n", what="--results")
     if args.plot:
         plot(res, args.plot)
         print(f"plot written to {args.plot}")

@@ -63,6 +63,7 @@ from symresp.features.model_selection import (
     ResponseFeatureRegressorCV,
 )
 from symresp.features.network_kernel import NetworkFeatures
+from symresp.files import figure_bytes, write_atomic
 from symresp.montecarlo.estimators import simulate
 from symresp.series.response_map import response_functional
 
@@ -417,7 +418,7 @@ def plot(results, path):
             ax.legend(fontsize=7, loc="upper center", ncol=3)
         ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_atomic(path, figure_bytes(fig, path, dpi=110), what="--plot")
 
 
 def parser():
@@ -463,8 +464,7 @@ def main(argv=None):
     md = markdown(results, command.strip(), time.perf_counter() - t0)
     print("\n" + md)
     if args.results:
-        with open(args.results, "w") as fh:
-            fh.write(md + "\n")
+        write_atomic(args.results, md + "\n", what="--results")
     if args.plot:
         plot(results, args.plot)
         print(f"plot written to {args.plot}")

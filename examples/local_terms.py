@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 import symresp
+from symresp.files import figure_bytes, write_atomic
 from symresp.kernels.taylor import taylor_kernel
 from symresp.series.volterra import _quiet, _refined, volterra_recursion
 from symresp.symbolic.recursion import derive
@@ -130,7 +131,7 @@ def main():
         ax.set_title(f"input inside tanh, ε = {e}: the local term of order 2")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(a.plot, dpi=120)
+        write_atomic(a.plot, figure_bytes(fig, a.plot, dpi=120), what="--plot")
         print(f"wrote {a.plot}")
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from symresp.errors import OutputError
+from symresp.errors import ArgumentError, OutputError
 
-__all__ = ["write_atomic", "output_path", "npz_bytes"]
+__all__ = ["write_atomic", "output_path", "npz_bytes", "figure_bytes"]
 
 
 def output_path(
@@ -131,6 +131,18 @@ def npz_bytes(**arrays) -> bytes:
     """The bytes of an ``.npz`` archive of ``arrays`` (no pickles), for :func:`write_atomic`."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def figure_bytes(fig, path, *, dpi: int = 120) -> bytes:
+    """The bytes of a matplotlib figure in the format named by ``path``'s suffix (PNG without
+    one), for :func:`write_atomic`: savefig on the path itself would write in place."""
+    buf = io.BytesIO()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    try:
+        fig.savefig(buf, dpi=dpi, format=fmt)
+    except ValueError as exc:  # an unknown format
+        raise ArgumentError(f"plot: {exc}") from None
     return buf.getvalue()
 
 

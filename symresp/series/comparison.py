@@ -33,15 +33,13 @@ that ``import symresp.series`` stays numba-free for the predictions.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import norm
 
 from symresp.errors import ArgumentError
-from symresp.files import output_path, write_atomic
+from symresp.files import figure_bytes, output_path, write_atomic
 from symresp.model.inputs import parse_input
 from symresp.series.volterra import _real, output_grid, predict
 from symresp.validation import check_float, check_int
@@ -164,15 +162,11 @@ class CheckResult:
             )
             ax.legend(fontsize=8)
         fig.tight_layout()
-        buf = io.BytesIO()
-        fmt = Path(path).suffix.lstrip(".").lower() or "png"
         try:
-            fig.savefig(buf, dpi=120, format=fmt)
-        except ValueError as exc:  # an unknown format
-            raise ArgumentError(f"plot: {exc}") from None
+            data = figure_bytes(fig, path, dpi=120)
         finally:
             plt.close(fig)
-        write_atomic(path, buf.getvalue(), what="plot", make_parents=True, overwrite=overwrite)
+        write_atomic(path, data, what="plot", make_parents=True, overwrite=overwrite)
         return path
 
 
