@@ -136,6 +136,16 @@ def _as_target_array(y, name: str = "y") -> np.ndarray:
     return y
 
 
+def regression_targets(y) -> np.ndarray:
+    """Finite float targets shaped (n_cases,) or (n_cases, targets), or a clear error."""
+    Y = np.asarray(_as_target_array(y), dtype=np.float64)
+    if Y.ndim not in (1, 2):
+        raise ArgumentError(f"y: expected shape (n_cases,) or (n_cases, targets), got {Y.shape}.")
+    if not np.all(np.isfinite(Y)):
+        raise ArgumentError("y: expected finite targets, got NaN or inf.")
+    return Y
+
+
 class _FeatureParams(BaseEstimator):
     """The parameters of the response feature, shared by every estimator here."""
 
@@ -445,13 +455,7 @@ class ResponseFeatureRegressor(RegressorMixin, _RidgeOnFeatures):
         return tags
 
     def fit(self, X, y, t=None):
-        Y = np.asarray(_as_target_array(y), dtype=np.float64)
-        if Y.ndim not in (1, 2):
-            raise ArgumentError(
-                f"y: expected shape (n_cases,) or (n_cases, targets), got {Y.shape}."
-            )
-        if not np.all(np.isfinite(Y)):
-            raise ArgumentError("y: expected finite targets, got NaN or inf.")
+        Y = regression_targets(y)
         self._y_1d = Y.ndim == 1
         return self._fit_targets(X, Y.reshape(Y.shape[0], -1), t)
 

@@ -70,10 +70,10 @@ from symresp.features.estimators import (
     ResponseFeatureClassifier,
     ResponseFeatureRegressor,
     ResponseFeatures,
-    _as_target_array,
     _probabilities,
     _temperature,
     class_targets,
+    regression_targets,
 )
 from symresp.features.feature_matrix import n_response_features
 from symresp.features.leave_one_out import loo_ridge_predictions
@@ -355,12 +355,7 @@ class ResponseFeatureRegressorCV(RegressorMixin, _SearchCV):
         return tags
 
     def fit(self, X, y, t=None):
-        Y = np.asarray(_as_target_array(y), dtype=np.float64)
-        if Y.ndim not in (1, 2) or not np.all(np.isfinite(Y)):
-            raise ArgumentError(
-                f"y: expected finite targets shaped (n_cases,) or (n_cases, targets), got "
-                f"shape {Y.shape}."
-            )
+        Y = regression_targets(y)
         self._y_1d = Y.ndim == 1
         data = self._search(X, Y.reshape(Y.shape[0], -1), t)
         return self._refit(ResponseFeatureRegressor(), data, Y, t)
