@@ -28,7 +28,7 @@ it projects under in 4-D are drawn on every core) while Monte Carlo uses every c
 machine shared with other work, two BLAS threads oversubscribe and slowed its dense solves
 3–6×; on an idle machine one thread is about as fast as two.  Every route runs once untimed
 first (imports, numba compilation; on a separate copy of the 2-D network); the timed runs
-have no profiler or tracemalloc active.  Wall seconds, one process.
+have no profiler or tracemalloc active (refused when tracing).  Wall seconds, one process.
 
     python benchmarks/bench_kernels.py [--quick] [--paths-ref 100000] [--measured-paths 1000000] [--seed 0]
         [--no-4d]
@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,6 +270,10 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-4d", action="store_true", help="skip the 4-D network")
     args = ap.parse_args(argv)
+    if tracemalloc.is_tracing():  # e.g. PYTHONTRACEMALLOC=1: it would slow every timed route
+        ap.error(
+            "tracemalloc is tracing; run without PYTHONTRACEMALLOC (the timings would be skewed)"
+        )
     q = args.quick
     sizes = {
         "paths_ref": args.paths_ref or (10000 if q else 100000),
