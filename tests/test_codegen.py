@@ -447,6 +447,34 @@ def test_cache_reused_by_a_fresh_process(tmp_path):
     assert first["v"] == second["v"] == pytest.approx(_CACHE_VALUE, rel=1e-15)
 
 
+def test_cache_secret_created_concurrently_is_one_whole_secret(tmp_path):
+    """Four threads create a fresh directory's MAC secret at the same moment, 40 times: each
+    gets the same 32 bytes and none reads a partly written file.  (When the secret was
+    created with O_EXCL and then written, a reader between the two saw an empty file and
+    refused the cache in about 60 % of such races; two processes generating one entry
+    hit it in CI.)"""
+    import threading
+
+    def create(d, out, barrier):
+        barrier.wait()
+        try:
+            out.append(cache._secret(d))
+        except OSError as exc:
+            out.append(exc)
+
+    for trial in range(40):
+        d = tmp_path / f"d{trial}"
+        d.mkdir(mode=0o700)
+        out, barrier = [], threading.Barrier(4)
+        threads = [threading.Thread(target=create, args=(d, out, barrier)) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert all(isinstance(v, bytes) for v in out), out
+        assert len(set(out)) == 1 and len(out[0]) == 32
+
+
 def test_concurrent_generation_of_one_entry(tmp_path):
     """Two processes generate, write and import the same entry at the same moment."""
     go = tmp_path / "go"

@@ -43,7 +43,7 @@ import sympy as sp
 
 from symresp.codegen.lowering import CHUNK, MAX_DEPTH, _cse_mode, _deep_recursion
 from symresp.codegen.writer import _END_LINE, FORMAT_VERSION, _body, _numba_version, _version
-from symresp.errors import CodegenError
+from symresp.errors import CodegenError, OutputError
 from symresp.files import write_atomic
 
 __all__ = ["default_cache_dir", "cache_stats", "clear_memo"]
@@ -167,15 +167,12 @@ def _secret(d: Path) -> bytes:
     except FileNotFoundError:
         value = secrets.token_bytes(32)
         try:
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
-            )
-        except FileExistsError:  # created concurrently: read it
-            fd = os.open(path, flags)
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(value)
+            # a private temporary file linked in under the name: the 32 bytes appear at
+            # once, so a process reading concurrently never sees a partly written secret
+            write_atomic(path, value, what="cache secret", private=True, overwrite=False)
             return value
+        except OutputError:  # created concurrently (or unwritable: the open below says)
+            fd = os.open(path, flags)
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
         uid = _uid()
