@@ -138,8 +138,9 @@ def run_features(task, Xtr, ytr, Xte, args):
     t1 = time.perf_counter()
     pred = est.predict(Xte)
     p = est.best_params_
+    pooled = "pooled over time (ppv), " if p["pooling"] else ""
     chosen = (
-        f"{p['basis']}, N = {p['level']}, Q = {p['degree']}, "
+        f"{pooled}{p['basis']}, N = {p['level']}, Q = {p['degree']}, "
         f"aug = {'+'.join(p['augmentations']) or '–'}, windows = {p['windows']}, "
         f"per-case z = {'yes' if p['normalize_series'] else 'no'}, "
         f"time = {'[0, 1]' if p['normalize_time'] else 'samples'}, α = {p['alpha']:g}"

@@ -95,6 +95,7 @@ _PUBLIC = {
     "response_letters": "symresp.features.response_features",
     "basis_matrix": "symresp.features.response_features",
     "support_path": "symresp.features.response_features",
+    "running_response": "symresp.features.time_pooling",
     "ResponseFeatureRegressor": "symresp.features.estimators",
     "ResponseFeatureClassifier": "symresp.features.estimators",
     "gram_matrix": "symresp.features.estimators",

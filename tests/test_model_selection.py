@@ -4,6 +4,7 @@ estimators choosing what the data needs on the training split only."""
 import numpy as np
 import pytest
 
+from symresp.errors import ArgumentError
 from symresp.features.leave_one_out import loo_ridge_predictions
 from symresp.features.model_selection import (
     ResponseFeatureClassifierCV,
@@ -154,6 +155,7 @@ def test_classifier_cv_searches_series_normalization_when_asked():
     gain = np.exp(rng.uniform(np.log(0.05), np.log(20), (n, 1)))
     X = (gain * (shape + 0.01 * rng.standard_normal((n, 60))) + rng.normal(0, 5, (n, 1)))[:, None]
     kw = dict(levels=(1, 2), degrees=(1,), rate_scales=(1.0,), windows=(1,), augmentations=((),))
+    kw["poolings"] = (None,)  # the stage under test acts on the final-time features
     clf = ResponseFeatureClassifierCV(series_normalizations=(False, True), **kw).fit(X[:30], y[:30])
     assert clf.best_params_["normalize_series"] is True
     assert clf.score(X[30:], y[30:]) == 1.0
@@ -203,14 +205,33 @@ def test_beam_search_extends_the_greedy_path():
     least as good (``ensemble_sizes=(1,)``: the best single candidate)."""
     X, y = _energy_classes(40, 4)
     kw = dict(levels=(1, 2), degrees=(1, 2), rate_scales=(1.0,), windows=(1,), ensemble_sizes=(1,))
+    kw["poolings"] = (None,)  # every start then has augmentations within max_features
     one = ResponseFeatureClassifierCV(beam_width=1, **kw).fit(X, y)
     three = ResponseFeatureClassifierCV(beam_width=3, **kw).fit(X, y)
 
     def keys(est):
-        names = ("basis", "level", "degree", "rate_scale", "augmentations", "windows")
-        return {tuple(r[k] for k in names) for r in est.cv_results_}
+        names = ("pooling", "basis", "level", "degree", "rate_scale", "augmentations")
+        return {tuple(r[k] for k in names + ("windows",)) for r in est.cv_results_}
 
     assert keys(one) < keys(three)
-    starts = {k[:4] for k in keys(three) if k[4]}  # settings expanded with augmentations
+    starts = {k[:5] for k in keys(three) if k[5]}  # settings expanded with augmentations
     assert len(starts) == 3
     assert (three.best_score_, -0.0) >= (one.best_score_, -0.0)
+
+
+def test_cv_searches_the_pooled_response_with_its_own_degrees():
+    """With ``poolings=('ppv',)`` every candidate is the pooled response: the exponential
+    basis, degrees from ``pooled_degrees``, no basepoint or windows (refused combinations are
+    skipped, not evaluated), and the refitted members carry the pooling and ``n_thresholds``."""
+    X, y = _energy_classes(30, 2)
+    clf = ResponseFeatureClassifierCV(
+        poolings=("ppv",), pooled_degrees=(3, 5), levels=(1,), n_thresholds=5, beam_width=2
+    ).fit(X, y)
+    rows = clf.cv_results_
+    assert {r["pooling"] for r in rows} == {"ppv"} and {r["basis"] for r in rows} == {"exponential"}
+    assert {r["degree"] for r in rows} == {3, 5}
+    assert all("basepoint" not in r["augmentations"] and r["windows"] == 1 for r in rows)
+    for est in clf.estimators_:
+        assert est.pooling == "ppv" and est.features_.thresholds_.shape[1] == 5
+    with pytest.raises(ArgumentError, match="poolings"):
+        ResponseFeatureClassifierCV(poolings=("max",)).fit(X, y)

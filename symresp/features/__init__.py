@@ -16,6 +16,7 @@ from symresp.features.model_selection import (
 from symresp.features.network_kernel import NetworkFeatures, NetworkKernelClassifier, network_gram
 from symresp.features.response_features import ResponseFeature, response_feature
 from symresp.features.signatures import sig_dim, signature
+from symresp.features.time_pooling import running_response
 
 __all__ = [
     "signature",
@@ -24,6 +25,7 @@ __all__ = [
     "logsig_dim",
     "lyndon_words",
     "response_feature",
+    "running_response",
     "ResponseFeature",
     "ResponseFeatureClassifier",
     "ResponseFeatureRegressor",

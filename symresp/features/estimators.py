@@ -54,6 +54,12 @@ from symresp.features.series_input import (
     n_channels_of,
     zscore_cases,
 )
+from symresp.features.time_pooling import (
+    check_positive_rates,
+    collection_thresholds,
+    pooled_feature_matrix,
+    pooled_rates,
+)
 from symresp.validation import check_bool, check_int
 
 __all__ = [
@@ -109,7 +115,12 @@ _FEATURE_PARAMS = (
     "include_time_factors",
     "normalize_series",
     "clip",
+    "pooling",
+    "n_thresholds",
 )
+
+#: values of ``pooling``: None (the response at the final time) or "ppv" (pooled over time)
+POOLINGS = (None, "ppv")
 
 
 def class_targets(y):
@@ -160,7 +171,18 @@ class _FeatureParams(BaseEstimator):
         rates = self.rates
         if isinstance(rates, str) and rates != "auto":
             raise ArgumentError(f"rates: expected 'auto' or degree + 1 numbers, got {rates!r}.")
+        pooling = self.pooling
+        if not (pooling is None or (isinstance(pooling, str) and pooling in POOLINGS)):
+            raise ArgumentError(
+                f"pooling: expected None (the response at the final time) or 'ppv' (the "
+                f"response at every time, pooled over time), got {pooling!r}."
+            )
+        n_thresholds = check_int(self.n_thresholds, "n_thresholds", minimum=1)
+        if pooling is not None:
+            self._check_pooled(check_augmentations(self.augmentations))
         return dict(
+            pooling=pooling,
+            n_thresholds=n_thresholds,
             level=level,
             degree=degree,
             basis=self.basis,
@@ -171,6 +193,29 @@ class _FeatureParams(BaseEstimator):
             include_time_factors=check_bool(self.include_time_factors, "include_time_factors"),
             normalize_series=check_bool(self.normalize_series, "normalize_series"),
         )
+
+    def _check_pooled(self, augmentations) -> None:
+        """The options that have no meaning once the response is pooled over time."""
+        clash = [
+            (self.basis != "exponential", f"basis={self.basis!r}", "basis='exponential'"),
+            (check_windows(self.windows) != (1,), f"windows={self.windows!r}", "windows=1"),
+            ("basepoint" in augmentations, "the 'basepoint' augmentation", "no basepoint"),
+            (bool(self.include_time_factors), "include_time_factors=True", "False"),
+            (
+                getattr(self, "level_weights", None) is not None
+                or getattr(self, "degree_weights", None) is not None,
+                "level_weights/degree_weights",
+                "None",
+            ),
+        ]
+        for bad, what, fix in clash:
+            if bad:
+                raise ArgumentError(
+                    f"pooling={self.pooling!r}: {what} does not apply to the response pooled "
+                    f"over time (its support basis is the fading-memory one, moving with "
+                    f"the readout time, and it has one window, no basepoint, no time "
+                    f"factors, no component weights); use {fix}."
+                )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -201,6 +246,15 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
     include_time_factors : bool   add the blocks T^{q0}, q0 >= 1
     normalize_series : bool   z-normalise each case, each channel, over its own time points
         first (UCR practice; :func:`symresp.features.series_input.zscore_cases`)
+    pooling : None or 'ppv'   None: the response feature at the final time.  'ppv': the
+        fading-memory response at every time t (``basis='exponential'``, ψ_q(r) =
+        e^{−λ_q (t − r)}), and, for each running component and each band-pass difference
+        of the unit-gain smoothings (the input itself the fastest), its integral over
+        time and the times above ``n_thresholds`` levels — the training quantiles (on
+        [0, 1], ``normalize_time``: time average and fractions of time)
+        (:mod:`symresp.features.time_pooling`).  ``rates='auto'`` then gives degree + 1
+        memories 1/λ_q geometric from one time step to a quarter of the (mean) duration.
+    n_thresholds : int >= 1   the levels per direction with ``pooling='ppv'``
     standardize : bool        centre and scale the columns with training statistics
     clip : bool               clip each feature column to its training range
         ``[min_, max_]`` in ``transform``: a series far outside the training data (a spike
@@ -215,7 +269,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
     ``fit(X, y=None, t=None)``, ``t`` a grid shared by the series or one per series.  Fitted
     attributes: ``n_features_in_`` (= channels), ``n_channels_``, ``rates_`` (exponential
     basis), ``mean_``, ``scale_``, ``weights_``, ``min_``, ``max_`` (the training range of
-    the raw feature columns), ``n_features_out_``.
+    the raw feature columns), ``n_features_out_``; with pooling, ``thresholds_``
+    (n_directions, n_thresholds).
     """
 
     def __init__(
@@ -234,6 +289,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         normalize_series=False,
         standardize=True,
         clip=True,
+        pooling=None,
+        n_thresholds=16,
     ):
         self.level = level
         self.degree = degree
@@ -248,12 +305,28 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         self.normalize_series = normalize_series
         self.standardize = standardize
         self.clip = clip
+        self.pooling = pooling
+        self.n_thresholds = n_thresholds
 
-    def _matrix(self, data, t):
+    def _matrix(self, data, t, fitting=False):
         opts = dict(self._options_)
         if opts.pop("normalize_series"):
             data = zscore_cases(data)
-        return response_feature_matrix(data, t, **opts)
+        pooling, n_thresholds = opts.pop("pooling"), opts.pop("n_thresholds")
+        if pooling is None:
+            return response_feature_matrix(data, t, **opts)
+        cases = data if isinstance(data, list) else list(data)
+        grids = self._axis(t, data, opts["normalize_time"])
+        kw = dict(rates=opts["rates"], level=opts["level"], augmentations=opts["augmentations"])
+        if fitting:  # the levels b_i are quantiles of the training responses
+            self.thresholds_ = collection_thresholds(cases, grids, n_thresholds=n_thresholds, **kw)
+        return pooled_feature_matrix(cases, grids, thresholds=self.thresholds_, **kw)
+
+    @staticmethod
+    def _axis(t, data, normalize_time):
+        """Each case's grid from 0, on [0, 1] with ``normalize_time``."""
+        grids = [g - g[0] for g in _grids(t, lengths_of(data))]
+        return [g / g[-1] for g in grids] if normalize_time else grids
 
     def fit(self, X, y=None, t=None):
         """Learn the feature statistics (and the 'auto' rates) from the training series."""
@@ -267,11 +340,18 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         self._clip = check_bool(self.clip, "clip")
         data = as_collection(X)
         m = n_channels_of(data)
-        if opts["basis"] == "exponential":
+        if opts["pooling"] is not None:
             if isinstance(opts["rates"], str):
-                grids = [g - g[0] for g in _grids(t, lengths_of(data))]
-                if opts["normalize_time"]:
-                    grids = [g / g[-1] for g in grids]
+                grids = self._axis(t, data, opts["normalize_time"])
+                dt = float(np.mean([g[-1] / (g.size - 1) for g in grids]))
+                T = float(np.mean([g[-1] for g in grids]))
+                self.rates_ = pooled_rates(opts["degree"], dt, T)
+            else:
+                self.rates_ = check_positive_rates(opts["rates"], opts["degree"])
+            opts["rates"] = self.rates_
+        elif opts["basis"] == "exponential":
+            if isinstance(opts["rates"], str):
+                grids = self._axis(t, data, opts["normalize_time"])
                 cases = zscore_cases(data) if opts["normalize_series"] else data
                 cases = cases if isinstance(cases, list) else list(cases)
                 tau = correlation_time(cases, grids)
@@ -288,16 +368,20 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         else:
             opts["rates"] = None
         self._options_ = opts
-        F = self._matrix(data, t)
-        lam = component_weights(
-            m,
-            opts["level"],
-            opts["degree"],
-            self.level_weights,
-            self.degree_weights,
-            opts["include_time_factors"],
-            augmentations=opts["augmentations"],
-            windows=opts["windows"],
+        F = self._matrix(data, t, fitting=True)
+        lam = (
+            np.ones(F.shape[1])
+            if opts["pooling"]
+            else component_weights(
+                m,
+                opts["level"],
+                opts["degree"],
+                self.level_weights,
+                self.degree_weights,
+                opts["include_time_factors"],
+                augmentations=opts["augmentations"],
+                windows=opts["windows"],
+            )
         )
         if standardize:
             mean = F.mean(axis=0)
@@ -351,6 +435,8 @@ class _RidgeOnFeatures(_FeatureParams):
         normalize_series=False,
         clip=True,
         solver="auto",
+        pooling=None,
+        n_thresholds=16,
     ):
         self.level = level
         self.degree = degree
@@ -366,6 +452,8 @@ class _RidgeOnFeatures(_FeatureParams):
         self.normalize_series = normalize_series
         self.clip = clip
         self.solver = solver
+        self.pooling = pooling
+        self.n_thresholds = n_thresholds
 
     def _check_ridge(self) -> float:
         if (
