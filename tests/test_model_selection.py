@@ -233,5 +233,6 @@ def test_cv_searches_the_pooled_response_with_its_own_degrees():
     assert all("basepoint" not in r["augmentations"] and r["windows"] == 1 for r in rows)
     for est in clf.estimators_:
         assert est.pooling == "ppv" and est.features_.thresholds_.shape[1] == 5
-    with pytest.raises(ArgumentError, match="poolings"):
-        ResponseFeatureClassifierCV(poolings=("max",)).fit(X, y)
+    for bad in (("max",), (), "ppv", [["ppv"]], 3):
+        with pytest.raises(ArgumentError, match="poolings"):
+            ResponseFeatureClassifierCV(poolings=bad).fit(X, y)

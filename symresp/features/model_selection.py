@@ -269,7 +269,10 @@ class _SearchCV(BaseEstimator):
         return data
 
     def _poolings(self):
-        values = tuple(dict.fromkeys(self.poolings))
+        try:
+            values = tuple(dict.fromkeys(self.poolings))
+        except TypeError:  # not iterable, or unhashable entries
+            values = ()
         if not values or any(v not in POOLINGS for v in values):
             raise ArgumentError(
                 f"poolings: expected values from {POOLINGS} (None: the response at the final "
