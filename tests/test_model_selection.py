@@ -236,3 +236,15 @@ def test_cv_searches_the_pooled_response_with_its_own_degrees():
     for bad in (("max",), (), "ppv", [["ppv"]], 3):
         with pytest.raises(ArgumentError, match="poolings"):
             ResponseFeatureClassifierCV(poolings=bad).fit(X, y)
+
+
+def test_ensemble_members_share_the_best_candidates_pooling():
+    """The ensemble averages settings of one feature family: every member has the pooling
+    of the best candidate, although candidates of both poolings were evaluated."""
+    X, y = _energy_classes(30, 3)
+    clf = ResponseFeatureClassifierCV(
+        levels=(1, 2), degrees=(1,), pooled_degrees=(3,), n_thresholds=4, ensemble_sizes=(5,)
+    ).fit(X, y)
+    assert {r["pooling"] for r in clf.cv_results_} == {None, "ppv"}
+    assert {p["pooling"] for p in clf.ensemble_params_} == {clf.best_params_["pooling"]}
+    assert clf.ensemble_size_ == 5
