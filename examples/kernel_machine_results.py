@@ -14,9 +14,9 @@ Methods (every hyperparameter chosen on the training split only):
 * ``ResponseFeature…CV``: :class:`symresp.ResponseFeatureClassifierCV` /
   :class:`symresp.ResponseFeatureRegressorCV` with their default search (the response at the
   final time or pooled over time, basis, rate scale, time axis, level, degree, augmentations,
-  windows, per-case z-normalisation, α and the size of an ensemble of the best settings, all
-  by exact leave-one-out ridge on the training split; features clipped to their training
-  range at predict time).
+  windows, per-case z-normalisation, α and the size of an ensemble of the best settings of
+  one pooling, all by exact leave-one-out ridge on the training split; features clipped to
+  their training range at predict time).
 * ``k_net``: a fixed random tanh SRNN (n = ``--knet-units``, 8, for one channel,
   ``--knet-units-multichannel``, 4, for several; Γ = I, spectral radius 0.9,
   additive input, point start at its fixed point, σ = 0) and its own kernel: the weights
