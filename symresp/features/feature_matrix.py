@@ -145,6 +145,15 @@ def _grids(t, lengths):
     return grids
 
 
+def cases_by_grid(cases, grids) -> list[list[int]]:
+    """Indices of the cases sharing a length and a grid, one list per grid (first-seen
+    order), so that each group is computed as one batch."""
+    groups: dict = {}
+    for i, (c, g) in enumerate(zip(cases, grids)):
+        groups.setdefault((c.shape[1], g.tobytes()), []).append(i)
+    return list(groups.values())
+
+
 def response_feature_matrix(
     X,
     t=None,
@@ -205,14 +214,12 @@ def response_feature_matrix(
     kw = dict(level=level, degree=degree, basis=basis, rates=rates, augmentations=aug)
     cases = data if isinstance(data, list) else list(data)
     # one numba call per (window, length, grid): cases sharing a grid are batched
-    groups: dict = {}
-    for i, (c, g) in enumerate(zip(cases, grids)):
-        groups.setdefault((c.shape[1], g.tobytes()), []).append(i)
+    groups = cases_by_grid(cases, grids)
     blocks = []
     for w in wins:
         for j in range(w):
             out = None
-            for idx in groups.values():
+            for idx in groups:
                 n = lengths[idx[0]]
                 cut = np.linspace(0, n - 1, w + 1).round().astype(int)
                 a, b = cut[j], cut[j + 1] + 1

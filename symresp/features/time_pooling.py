@@ -47,8 +47,9 @@ import numpy as np
 
 from symresp.errors import ArgumentError
 from symresp.features.fading_memory import exponential_weights
-from symresp.features.feature_matrix import _augment, _grids
+from symresp.features.feature_matrix import _augment, _grids, cases_by_grid
 from symresp.features.series_input import as_collection, lengths_of
+from symresp.features.signatures import words as signature_words
 from symresp.validation import check_int
 
 __all__ = [
@@ -67,14 +68,6 @@ __all__ = [
 _CHUNK_FLOATS = 10_000_000
 # Thresholds are quantiles of at most this many samples per direction (every s-th time).
 _QUANTILE_SAMPLES = 20_000
-
-
-def _words(n_letters: int, level: int) -> list[tuple[int, ...]]:
-    words, prev = [], [()]
-    for _ in range(level):
-        prev = [w + (letter,) for w in prev for letter in range(n_letters)]
-        words.extend(prev)
-    return words
 
 
 def n_pooled_features(channels: int, level: int, n_rates: int, n_thresholds: int) -> int:
@@ -156,7 +149,7 @@ def _running_blocks(u: np.ndarray, tt: np.ndarray, rates, level: int):
     level = check_int(level, "level", minimum=1)
     batch, L, m = u.shape
     n_letters = lam.size * m
-    words = _words(n_letters, level)
+    words = signature_words(n_letters, level)
     index = {w: i for i, w in enumerate(words)}
     Lam = np.array([lam[[c // m for c in w]].sum() for w in words])
     channel = np.array([w[-1] % m for w in words])
@@ -280,10 +273,7 @@ def pool_over_time(u: np.ndarray, tt: np.ndarray, rates, level: int, thresholds)
 
 def _grid_groups(cases, grids, augmentations):
     """(u (batch, n_times, m'), tt, case indices) for the cases sharing a grid, augmented."""
-    groups: dict = {}
-    for i, (c, g) in enumerate(zip(cases, grids)):
-        groups.setdefault((c.shape[1], g.tobytes()), []).append(i)
-    for idx in groups.values():
+    for idx in cases_by_grid(cases, grids):
         tt = grids[idx[0]]
         u = np.stack([cases[i].T for i in idx])
         yield np.ascontiguousarray(_augment(u, tt, augmentations)), tt, idx
