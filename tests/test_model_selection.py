@@ -10,6 +10,7 @@ from symresp.features.model_selection import (
     ResponseFeatureClassifierCV,
     ResponseFeatureRegressorCV,
 )
+from symresp.features.time_pooling import n_pooled_features
 
 pytestmark = pytest.mark.usefixtures("warm_signature")
 
@@ -221,8 +222,8 @@ def test_beam_search_extends_the_greedy_path():
 
 def test_cv_searches_the_pooled_response_with_its_own_degrees():
     """With ``poolings=('ppv',)`` every candidate is the pooled response: the exponential
-    basis, degrees from ``pooled_degrees``, no basepoint or windows (refused combinations are
-    skipped, not evaluated), and the refitted members carry the pooling and ``n_thresholds``."""
+    basis, degrees from ``pooled_degrees``, no basepoint (a refused combination is skipped, not
+    evaluated), pooling windows of the default ``windows``, and the refitted members carry the pooling and ``n_thresholds``."""
     X, y = _energy_classes(30, 2)
     clf = ResponseFeatureClassifierCV(
         poolings=("ppv",), pooled_degrees=(3, 5), levels=(1,), n_thresholds=5, beam_width=2
@@ -230,7 +231,13 @@ def test_cv_searches_the_pooled_response_with_its_own_degrees():
     rows = clf.cv_results_
     assert {r["pooling"] for r in rows} == {"ppv"} and {r["basis"] for r in rows} == {"exponential"}
     assert {r["degree"] for r in rows} == {3, 5}
-    assert all("basepoint" not in r["augmentations"] and r["windows"] == 1 for r in rows)
+    assert all("basepoint" not in r["augmentations"] for r in rows)
+    # pooling windows are searched too; a row's size counts every window of every count
+    assert {r["windows"] for r in rows} == {1, (1, 2, 4)}
+    for r in rows:
+        channels = 1 + ("time" in r["augmentations"]) + ("leadlag" in r["augmentations"])
+        want = n_pooled_features(channels, 1, r["degree"] + 1, 5, r["windows"])
+        assert r["n_features"] == want
     for est in clf.estimators_:
         assert est.pooling == "ppv" and est.features_.thresholds_.shape[1] == 5
     for bad in (("max",), (), "ppv", [["ppv"]], 3):

@@ -198,7 +198,6 @@ class _FeatureParams(BaseEstimator):
         """The options that have no meaning once the response is pooled over time."""
         clash = [
             (self.basis != "exponential", f"basis={self.basis!r}", "basis='exponential'"),
-            (check_windows(self.windows) != (1,), f"windows={self.windows!r}", "windows=1"),
             ("basepoint" in augmentations, "the 'basepoint' augmentation", "no basepoint"),
             (bool(self.include_time_factors), "include_time_factors=True", "False"),
             (
@@ -213,8 +212,8 @@ class _FeatureParams(BaseEstimator):
                 raise ArgumentError(
                     f"pooling={self.pooling!r}: {what} does not apply to the response pooled "
                     f"over time (its support basis is the fading-memory one, moving with "
-                    f"the readout time, and it has one window, no basepoint, no time "
-                    f"factors, no component weights); use {fix}."
+                    f"the readout time, and it has no basepoint, no time factors, no component "
+                    f"weights); use {fix}."
                 )
 
     def __sklearn_tags__(self):
@@ -240,7 +239,8 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         data's time scale: the fastest rate is 1/τ, τ the integrated autocorrelation time of
         the training series (on the normalised time axis), each slower rate 4× smaller, λ_0 = 0.
     augmentations : subset of ('time', 'cumsum', 'leadlag', 'basepoint')
-    windows : int or sequence of ints   multi-scale windows (1 = whole series)
+    windows : int or sequence of ints   multi-scale windows (1 = whole series); pooled over
+        time: the pooling windows, the responses running on through the whole series
     normalize_time : bool     rescale each (window's) grid to [0, 1]
     level_weights, degree_weights : optional weights λ (see component_weights)
     include_time_factors : bool   add the blocks T^{q0}, q0 >= 1
@@ -320,7 +320,9 @@ class ResponseFeatures(TransformerMixin, _FeatureParams):
         kw = dict(rates=opts["rates"], level=opts["level"], augmentations=opts["augmentations"])
         if fitting:  # the levels b_i are quantiles of the training responses
             self.thresholds_ = collection_thresholds(cases, grids, n_thresholds=n_thresholds, **kw)
-        return pooled_feature_matrix(cases, grids, thresholds=self.thresholds_, **kw)
+        return pooled_feature_matrix(
+            cases, grids, thresholds=self.thresholds_, windows=opts["windows"], **kw
+        )
 
     @staticmethod
     def _axis(t, data, normalize_time):

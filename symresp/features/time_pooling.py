@@ -39,6 +39,12 @@ factor, which standardisation removes).  ``P_b`` integrates the thresholded outp
 random convolutions of ROCKET / MiniRocket (Dempster et al., 2020, 2021) work, here on the
 responses of fading-memory reservoirs.  A linear readout of these features reads the whole
 output trajectory of the network, and is translation-invariant in time up to the start-up transient.
+
+*Windows.*  With pooling ``windows`` (w equal parts of [0, T] for each w; 1 = the whole
+series) both statistics are also taken over each window ``[kT/w, (k+1)T/w]``, the responses
+running on through the whole series (no restart at a window): they say when in the series the
+output was high.  The window integrals are exact for the piecewise-linear interpolant of the
+samples, each step split where a window ends, so the windows of one count add up to the whole.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ import numpy as np
 
 from symresp.errors import ArgumentError
 from symresp.features.fading_memory import exponential_weights
-from symresp.features.feature_matrix import _augment, _grids, cases_by_grid
+from symresp.features.feature_matrix import _augment, _grids, cases_by_grid, check_windows
 from symresp.features.series_input import as_collection, lengths_of
 from symresp.features.signatures import words as signature_words
 from symresp.validation import check_int
@@ -70,9 +76,12 @@ _CHUNK_FLOATS = 10_000_000
 _QUANTILE_SAMPLES = 20_000
 
 
-def n_pooled_features(channels: int, level: int, n_rates: int, n_thresholds: int) -> int:
-    """Columns of the pooled feature: (words of levels 1..N + band-pass directions) × (B + 1)."""
-    return _n_directions(channels, n_rates, level) * (n_thresholds + 1)
+def n_pooled_features(channels: int, level: int, n_rates: int, n_thresholds: int, windows=1) -> int:
+    """Columns of the pooled feature: (words of levels 1..N + band-pass directions) × (B + 1)
+    × the number of pooling windows (Σ w over ``windows``)."""
+    return (
+        _n_directions(channels, n_rates, level) * (n_thresholds + 1) * sum(check_windows(windows))
+    )
 
 
 def pooled_rates(degree: int, dt: float, T: float) -> np.ndarray:
@@ -217,13 +226,25 @@ def _case_slices(batch: int, per_case: int):
     return [slice(i, min(i + size, batch)) for i in range(0, batch, size)]
 
 
-def _time_weights(tt: np.ndarray) -> np.ndarray:
-    """Trapezoidal weights of the samples: ``∫_0^T x dt ≈ Σ_j w_j x(t_j)``."""
-    h = np.diff(tt)
-    w = np.zeros(tt.size)
-    w[:-1] += h / 2
-    w[1:] += h / 2
-    return w
+def _time_weights(tt: np.ndarray, windows=(1,)) -> np.ndarray:
+    """Weights of the samples for the integral over each pooling window, (Σ w, n_times):
+    ``∫_{kT/w}^{(k+1)T/w} x dt ≈ Σ_j W_{kj} x(t_j)``, exact for the piecewise-linear
+    interpolant of the samples (each step split where a window ends), so the windows of one
+    count add up to the trapezoidal rule over [0, T]."""
+    tt = np.asarray(tt, dtype=np.float64)
+    T = tt[-1]
+    rows = []
+    for w in check_windows(windows):
+        for k in range(w):
+            a, b = T * k / w, T * (k + 1) / w
+            lo, hi = np.clip(tt[:-1], a, b), np.clip(tt[1:], a, b)
+            h = np.diff(tt)
+            mid = np.divide((lo + hi) / 2 - tt[:-1], h, out=np.zeros_like(h), where=h > 0)
+            row = np.zeros(tt.size)
+            row[:-1] += (hi - lo) * (1 - mid)
+            row[1:] += (hi - lo) * mid
+            rows.append(row)
+    return np.array(rows)
 
 
 def fit_thresholds(batches, rates, level: int, n_thresholds: int) -> np.ndarray:
@@ -247,13 +268,17 @@ def fit_thresholds(batches, rates, level: int, n_thresholds: int) -> np.ndarray:
     return np.quantile(values, qs, axis=0).T.copy()
 
 
-def pool_over_time(u: np.ndarray, tt: np.ndarray, rates, level: int, thresholds) -> np.ndarray:
-    """The pooled feature of a batch on one grid: (batch, n_directions · (B + 1)), for each
-    direction its time integral then ``P_{b_1} … P_{b_B}`` (module docstring)."""
+def pool_over_time(
+    u: np.ndarray, tt: np.ndarray, rates, level: int, thresholds, windows=1
+) -> np.ndarray:
+    """The pooled feature of a batch on one grid: (batch, Σw · n_directions · (B + 1)); for
+    each pooling window (``windows``: w equal parts of [0, T] for each w, 1 = the whole
+    series; the responses run on through all of them) and each direction, its integral over
+    the window then ``P_{b_1} … P_{b_B}`` there (module docstring)."""
     thr = np.asarray(thresholds, dtype=np.float64)
-    w = _time_weights(np.asarray(tt, dtype=np.float64))
+    W = _time_weights(tt, windows)
     rows = []
-    for cases in _case_slices(u.shape[0], thr.shape[0]):
+    for cases in _case_slices(u.shape[0], thr.shape[0] * W.shape[0]):
         block = None
         for j0, X in _direction_blocks(u[cases], tt, rates, level):
             if X.shape[2] != thr.shape[0]:
@@ -262,11 +287,12 @@ def pool_over_time(u: np.ndarray, tt: np.ndarray, rates, level: int, thresholds)
                     f"{thr.shape[0]}."
                 )
             if block is None:
-                block = np.zeros((X.shape[1], X.shape[2], thr.shape[1] + 1))
-            wj = w[j0 : j0 + X.shape[0]]
-            block[:, :, 0] += np.einsum("t,tcd->cd", wj, X)
+                block = np.zeros((X.shape[1], W.shape[0], X.shape[2], thr.shape[1] + 1))
+            Wj = W[:, j0 : j0 + X.shape[0]]
+            block[..., 0] += np.einsum("st,tcd->csd", Wj, X)
             for i in range(thr.shape[1]):
-                block[:, :, i + 1] += np.einsum("t,tcd->cd", wj, X > thr[None, None, :, i])
+                above = (X > thr[None, None, :, i]).astype(np.float64)
+                block[..., i + 1] += np.einsum("st,tcd->csd", Wj, above)
         rows.append(block.reshape(block.shape[0], -1))
     return np.concatenate(rows, axis=0)
 
@@ -279,13 +305,13 @@ def _grid_groups(cases, grids, augmentations):
         yield np.ascontiguousarray(_augment(u, tt, augmentations)), tt, idx
 
 
-def pooled_feature_matrix(cases, grids, *, rates, level, augmentations, thresholds):
+def pooled_feature_matrix(cases, grids, *, rates, level, augmentations, thresholds, windows=1):
     """Pooled features of a collection (a list of (m, n_times_i) cases, each on its grid
     starting at 0) with the given thresholds (:func:`collection_thresholds` of the training
-    cases): (n_cases, n_features)."""
+    cases) over the pooling ``windows``: (n_cases, n_features)."""
     F = None
     for u, tt, idx in _grid_groups(cases, grids, augmentations):
-        block = pool_over_time(u, tt, rates, level, thresholds)
+        block = pool_over_time(u, tt, rates, level, thresholds, windows)
         if F is None:
             F = np.empty((len(cases), block.shape[1]))
         F[idx] = block
