@@ -172,10 +172,15 @@ def test_training_ppv_columns_average_to_the_quantile_levels():
     assert np.abs(P - levels).max() < 0.02
 
 
-def test_unequal_lengths_match_one_by_one():
+@pytest.mark.parametrize("windows", [1, (1, 2)])
+def test_unequal_lengths_match_one_by_one(windows):
+    """Each case's pooled features (its pooling windows are parts of its own duration) do not
+    depend on the other cases in the batch, beyond the fitted statistics."""
     rng = np.random.default_rng(2)
     cases = [rng.normal(size=(1, n)) for n in (40, 55, 70)]
-    rf = ResponseFeatures(basis="exponential", pooling="ppv", level=1, degree=2).fit(cases)
+    rf = ResponseFeatures(
+        basis="exponential", pooling="ppv", level=1, degree=2, windows=windows
+    ).fit(cases)
     Z = rf.transform(cases)
     for i, c in enumerate(cases):
         np.testing.assert_allclose(Z[i], rf.transform([c])[0], rtol=1e-12, atol=1e-12)

@@ -31,7 +31,9 @@ leave-one-out predictions of its ridge (one SVD per candidate,
 accuracy, ties broken by the squared error of the ±1 one-vs-rest scores (ranking by that
 squared error first chose worse settings on two of three UCR training sets tried), the
 regressor by minus the leave-one-out mean squared error.  Candidates with more than
-``max_features`` columns are skipped (a candidate's ridge costs O(n² · columns) for n cases).
+``max_features`` columns are skipped (a candidate's ridge costs O(n² · columns) time for n
+cases, and memory about 32 · n · columns bytes — the features, their standardised copy and the
+SVD, measured with tracemalloc at n = 500 —: 640 MB for 1000 cases at the default 20000).
 Finally an ensemble size k is chosen from ``ensemble_sizes``: the k best candidates (by the
 criterion above) of the best candidate's pooling — final-time or pooled, not a mixture — are
 averaged — their ridge outputs, ŷ = (1/k) Σ_j ŷ_j — and k is the size whose
