@@ -25,6 +25,7 @@ from scipy.integrate import dblquad
 from symresp.errors import ArgumentError
 from symresp.features import ResponseFeatureClassifier, ResponseFeatures, response_feature
 from symresp.features.time_pooling import (
+    _time_weights,
     n_pooled_features,
     pool_over_time,
     pooled_directions,
@@ -145,6 +146,28 @@ def test_pooling_windows_against_closed_forms():
                 end = np.log(c / level) / lam
                 above = max(0.0, min(hi, end) - lo)
                 assert abs(F[1 + k, d, 1 + i] - above) <= h + 1e-12
+
+
+def test_window_weights_integrate_the_interpolant_exactly():
+    """The weights of each pooling window against an independent route: the samples' linear
+    interpolant (``np.interp``) on the grid refined by the window's ends, integrated there by
+    the trapezoidal rule, which is exact for a piecewise-linear function.  Random values on an
+    irregular grid whose window ends fall between samples; rtol 1e-12 (round-off).  Swapping
+    the two weights of a split step changes the result by O(h²) per window end, far above."""
+    rng = np.random.default_rng(4)
+    tt = np.concatenate([[0.0], np.sort(rng.uniform(0, 7.3, 40)), [7.3]])
+    x = rng.normal(size=tt.size)
+    windows = (1, 2, 3, 5)
+    W = _time_weights(tt, windows)
+    row = 0
+    for w in windows:
+        for k in range(w):
+            a, b = 7.3 * k / w, 7.3 * (k + 1) / w
+            knots = np.unique(np.r_[tt[(tt > a) & (tt < b)], a, b])
+            want = np.trapezoid(np.interp(knots, tt, x), knots)
+            np.testing.assert_allclose(W[row] @ x, want, rtol=1e-12, atol=1e-12)
+            row += 1
+    assert row == W.shape[0]
 
 
 def test_pooled_rates_span_one_step_to_a_quarter():
