@@ -226,19 +226,19 @@ def _case_slices(batch: int, per_case: int):
     return [slice(i, min(i + size, batch)) for i in range(0, batch, size)]
 
 
-def _time_weights(tt: np.ndarray, windows=(1,)) -> np.ndarray:
+def _time_weights(tt: np.ndarray, windows=1) -> np.ndarray:
     """Weights of the samples for the integral over each pooling window, (Σ w, n_times):
     ``∫_{kT/w}^{(k+1)T/w} x dt ≈ Σ_j W_{kj} x(t_j)``, exact for the piecewise-linear
     interpolant of the samples (each step split where a window ends), so the windows of one
     count add up to the trapezoidal rule over [0, T]."""
     tt = np.asarray(tt, dtype=np.float64)
     T = tt[-1]
+    h = np.diff(tt)
     rows = []
     for w in check_windows(windows):
         for k in range(w):
             a, b = T * k / w, T * (k + 1) / w
             lo, hi = np.clip(tt[:-1], a, b), np.clip(tt[1:], a, b)
-            h = np.diff(tt)
             mid = np.divide((lo + hi) / 2 - tt[:-1], h, out=np.zeros_like(h), where=h > 0)
             row = np.zeros(tt.size)
             row[:-1] += (hi - lo) * (1 - mid)
